@@ -1,0 +1,89 @@
+//! Changes: what one commit does to the state.
+//!
+//! A [`Change`] sets a key to a value or deletes it. A [`ChangeSet`] is the normalised list a
+//! commit applies: sorted by key, one change per key. Its hash ([`ChangeSet::hash`]) is the
+//! `diff_hash` of the checkpoint the commit makes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{self, Hash};
+use crate::key::Key;
+
+/// One key set to a value (`Some`) or deleted (`None`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub key: Key,
+    #[serde(with = "optional_bytes")]
+    pub value: Option<Vec<u8>>,
+}
+
+/// A sorted list of changes with at most one per key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChangeSet(Vec<Change>);
+
+impl ChangeSet {
+    /// Normalises changes: a later change to a key replaces an earlier one.
+    pub fn new(changes: impl IntoIterator<Item = Change>) -> ChangeSet {
+        let mut by_key = std::collections::BTreeMap::new();
+        for change in changes {
+            by_key.insert(change.key, change.value);
+        }
+        ChangeSet(by_key.into_iter().map(|(key, value)| Change { key, value }).collect())
+    }
+
+    pub fn changes(&self) -> &[Change] {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_changes(self) -> Vec<Change> {
+        self.0
+    }
+
+    /// `0x06 || u64be(n) || per change: u32be(namespace) || u32be(len(path)) || path ||
+    /// (0x00 | 0x01 || value_hash)`, in key order.
+    pub fn hash(&self) -> Hash {
+        let mut hasher = hash::tagged_hasher(hash::TAG_CHANGES);
+        hasher.update(&(self.0.len() as u64).to_be_bytes());
+        for change in &self.0 {
+            hasher.update(&change.key.namespace.id().to_be_bytes());
+            hasher.update(&(change.key.path.len() as u32).to_be_bytes());
+            hasher.update(change.key.path.as_bytes());
+            match &change.value {
+                None => hasher.update(&[0x00]),
+                Some(value) => hasher.update(&[0x01]).update(hash::value_hash(value).as_bytes()),
+            };
+        }
+        Hash(*hasher.finalize().as_bytes())
+    }
+}
+
+/// Values are raw bytes: a byte string in MessagePack, a hex string in JSON.
+pub(crate) mod optional_bytes {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<Vec<u8>>, serializer: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(bytes) if serializer.is_human_readable() => Some(hex::encode(bytes)).serialize(serializer),
+            Some(bytes) => Some(serde_bytes::Bytes::new(bytes)).serialize(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<u8>>, D::Error> {
+        if deserializer.is_human_readable() {
+            let text = Option::<String>::deserialize(deserializer)?;
+            text.map(|text| hex::decode(text).map_err(serde::de::Error::custom)).transpose()
+        } else {
+            Ok(Option::<serde_bytes::ByteBuf>::deserialize(deserializer)?.map(|bytes| bytes.into_vec()))
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Diff proposals: changes a miner asks the ledger to make, signed by its hotkey.
+//!
+//! A [`SignedDiff`] names the version and root it was written against (its **base**), the
+//! changes, and the proposer's SS58 hotkey, and carries an sr25519 signature over
+//! `DIFF_DOMAIN || canonical(DiffProposal)`. [`Ledger::apply_diff`] checks everything before it
+//! writes anything: size limits, the signature, every record's type and content, and the base.
+//! A base older than the head is **rebased** when none of the diff's keys changed after it;
+//! otherwise the diff is refused with the key and version of the conflict.
+
+use serde::{Deserialize, Serialize};
+
+use crate::change::ChangeSet;
+use crate::checkpoint::Checkpoint;
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::hotkey::{self, Hotkey, HotkeyError};
+use crate::key::Key;
+use crate::record::Record;
+use crate::store::Ledger;
+
+/// Prefix of the signed bytes, so a diff signature can never be taken for another message.
+pub const DIFF_DOMAIN: &[u8] = b"orchestra/ledger/diff/v1:";
+/// Most changes in one diff.
+pub const MAX_DIFF_CHANGES: usize = 256;
+/// Most bytes of values in one diff.
+pub const MAX_DIFF_BYTES: usize = 1 << 20;
+
+/// The signed part of a diff.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffProposal {
+    pub base_version: u64,
+    pub base_root: Hash,
+    pub changes: ChangeSet,
+    /// SS58 hotkey of the proposer.
+    pub proposer: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedDiff {
+    pub proposal: DiffProposal,
+    #[serde(with = "signature_bytes")]
+    pub signature: [u8; 64],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    #[error("the diff has {count} changes; the limit is {MAX_DIFF_CHANGES}")]
+    TooManyChanges { count: usize },
+    #[error("the diff carries {bytes} bytes of values; the limit is {MAX_DIFF_BYTES}")]
+    TooLarge { bytes: usize },
+    #[error("the diff changes nothing")]
+    Empty,
+    #[error(transparent)]
+    Signature(#[from] HotkeyError),
+    #[error("the diff's base version {base} is newer than the head {head}")]
+    BaseInFuture { base: u64, head: u64 },
+    #[error("the diff's base root {claimed} is not the root of version {base} ({actual})")]
+    BaseRootMismatch { base: u64, claimed: Hash, actual: Hash },
+    #[error("conflict: {key} changed at version {changed_at}, after the diff's base version {base}; rebase the diff on the head")]
+    Conflict { key: Key, changed_at: u64, base: u64 },
+}
+
+impl DiffProposal {
+    /// The bytes the proposer signs.
+    pub fn signing_bytes(&self) -> Vec<u8> {
+        let mut bytes = DIFF_DOMAIN.to_vec();
+        bytes.extend_from_slice(&codec::encode(self));
+        bytes
+    }
+
+    pub fn sign(self, hotkey: &Hotkey) -> SignedDiff {
+        let signature = hotkey.sign(&self.signing_bytes());
+        SignedDiff { proposal: self, signature }
+    }
+}
+
+impl SignedDiff {
+    /// The checks that need no ledger: limits, signature, records.
+    pub fn check(&self) -> Result<()> {
+        let changes = self.proposal.changes.changes();
+        if changes.is_empty() {
+            return Err(DiffError::Empty.into());
+        }
+        if changes.len() > MAX_DIFF_CHANGES {
+            return Err(DiffError::TooManyChanges { count: changes.len() }.into());
+        }
+        let bytes: usize = changes.iter().filter_map(|change| change.value.as_ref()).map(Vec::len).sum();
+        if bytes > MAX_DIFF_BYTES {
+            return Err(DiffError::TooLarge { bytes }.into());
+        }
+        hotkey::verify_signature(&self.proposal.proposer, &self.proposal.signing_bytes(), &self.signature)
+            .map_err(DiffError::from)?;
+        for change in changes {
+            if let Some(value) = &change.value {
+                Record::decode(&change.key, value)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Checks a signed diff and commits it as the next version, rebased on the head when its
+    /// keys are untouched since its base. Nothing is written unless every check passes.
+    pub fn apply_diff(&mut self, diff: &SignedDiff) -> Result<Checkpoint> {
+        diff.check()?;
+        let proposal = &diff.proposal;
+        let head = self.head().version;
+        if proposal.base_version > head {
+            return Err(DiffError::BaseInFuture { base: proposal.base_version, head }.into());
+        }
+        let base = self.checkpoint(proposal.base_version)?;
+        if base.state_root != proposal.base_root {
+            return Err(DiffError::BaseRootMismatch { base: base.version, claimed: proposal.base_root, actual: base.state_root }.into());
+        }
+        if base.version < head {
+            if base.version < self.oldest_version() {
+                return Err(Error::Pruned { version: base.version, oldest: self.oldest_version() });
+            }
+            for change in proposal.changes.changes() {
+                if let Some(changed_at) = self.last_change(&change.key)?.filter(|version| *version > base.version) {
+                    return Err(DiffError::Conflict { key: change.key.clone(), changed_at, base: base.version }.into());
+                }
+            }
+        }
+        self.commit_as(proposal.changes.clone(), Some(proposal.proposer.clone()))
+    }
+}
+
+mod signature_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(signature: &[u8; 64], serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&format!("0x{}", hex::encode(signature)))
+        } else {
+            serializer.serialize_bytes(signature)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 64], D::Error> {
+        use serde::de::Error;
+        let bytes = if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            hex::decode(text.strip_prefix("0x").unwrap_or(&text)).map_err(D::Error::custom)?
+        } else {
+            serde_bytes::ByteBuf::deserialize(deserializer)?.into_vec()
+        };
+        bytes.as_slice().try_into().map_err(|_| D::Error::invalid_length(bytes.len(), &"64 bytes"))
+    }
+}

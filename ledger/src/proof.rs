@@ -1,0 +1,199 @@
+//! Proofs and their verifier.
+//!
+//! A [`Proof`] shows, against a trusted state root, either that a key holds a value
+//! (**inclusion**) or that it holds none (**exclusion**). Exclusion shows the two entries
+//! adjacent to the missing path in its namespace (or the namespace's edge), or, when the whole
+//! namespace is missing, the two adjacent namespaces in the ledger tree (or the tree's edge).
+//!
+//! [`verify`] is a pure function of blake3 and the proof: it needs no database, and it checks
+//! the recomputed root against the root the caller trusts, never against a root carried by the
+//! proof (merkle_light's `Proof::validate` makes that mistake).
+
+use serde::{Deserialize, Serialize};
+
+use crate::hash::{self, fold_path, Hash};
+use crate::key::Key;
+
+/// A leaf's place in a tree: its index among `count` leaves and the sibling hashes from the
+/// leaf up (a self-paired last node of an odd level contributes no sibling).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    pub index: u64,
+    pub count: u64,
+    pub siblings: Vec<Hash>,
+}
+
+/// An entry shown as a neighbour of a missing path.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighbourEntry {
+    pub path: String,
+    pub value_hash: Hash,
+    pub siblings: Vec<Hash>,
+}
+
+/// A namespace shown as a neighbour of a missing namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NeighbourNamespace {
+    pub namespace: u32,
+    pub root: Hash,
+    pub siblings: Vec<Hash>,
+}
+
+/// What a proof shows and the hashes it takes to show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Proof {
+    /// The key is present: the entry's place in its namespace tree and the namespace's place in
+    /// the ledger tree.
+    Present { entry: Position, namespace: Position },
+    /// The namespace exists but holds no entry at the path. `gap` entries have smaller paths:
+    /// `left` is entry `gap - 1` (absent when `gap == 0`) and `right` entry `gap` (absent when
+    /// `gap == entry_count`).
+    PathAbsent {
+        entry_count: u64,
+        gap: u64,
+        left: Option<NeighbourEntry>,
+        right: Option<NeighbourEntry>,
+        namespace: Position,
+    },
+    /// The namespace holds no entries at all. `gap` namespaces have smaller numbers: `left` is
+    /// namespace `gap - 1` and `right` namespace `gap` of `namespace_count`.
+    NamespaceAbsent {
+        namespace_count: u64,
+        gap: u64,
+        left: Option<NeighbourNamespace>,
+        right: Option<NeighbourNamespace>,
+    },
+}
+
+/// Why a proof does not hold.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("the proof shows the key present, but absence was claimed")]
+    ShowsPresence,
+    #[error("the proof shows the key absent, but a value was claimed")]
+    ShowsAbsence,
+    #[error("the proof's shape is inconsistent: {0}")]
+    Malformed(&'static str),
+    #[error("the neighbours do not enclose the key: {0}")]
+    NotAdjacent(&'static str),
+    #[error("the recomputed root {computed} differs from the trusted root {trusted}")]
+    RootMismatch { computed: Hash, trusted: Hash },
+}
+
+/// Checks that `key` holds `value` (`Some`) or nothing (`None`) in the state whose root is
+/// `trusted_root`.
+pub fn verify(trusted_root: &Hash, key: &Key, value: Option<&[u8]>, proof: &Proof) -> Result<(), VerifyError> {
+    let computed = match (proof, value) {
+        (Proof::Present { entry, namespace }, Some(value)) => {
+            let leaf = hash::entry_leaf(&key.path, &hash::value_hash(value));
+            let namespace_root = namespace_root_from(leaf, entry)?;
+            ledger_root_from(key.namespace.id(), &namespace_root, namespace)?
+        }
+        (Proof::Present { .. }, None) => return Err(VerifyError::ShowsPresence),
+        (_, Some(_)) => return Err(VerifyError::ShowsAbsence),
+        (Proof::PathAbsent { entry_count, gap, left, right, namespace }, None) => {
+            let namespace_root = path_absent_root(&key.path, *entry_count, *gap, left.as_ref(), right.as_ref())?;
+            ledger_root_from(key.namespace.id(), &namespace_root, namespace)?
+        }
+        (Proof::NamespaceAbsent { namespace_count, gap, left, right }, None) => {
+            namespace_absent_root(key.namespace.id(), *namespace_count, *gap, left.as_ref(), right.as_ref())?
+        }
+    };
+    if computed != *trusted_root {
+        return Err(VerifyError::RootMismatch { computed, trusted: *trusted_root });
+    }
+    Ok(())
+}
+
+fn namespace_root_from(leaf: Hash, position: &Position) -> Result<Hash, VerifyError> {
+    let tree_root = fold_path(leaf, position.index, position.count, &position.siblings)
+        .ok_or(VerifyError::Malformed("entry position does not fit its tree"))?;
+    Ok(hash::namespace_root(position.count, &tree_root))
+}
+
+fn ledger_root_from(namespace: u32, namespace_root: &Hash, position: &Position) -> Result<Hash, VerifyError> {
+    let leaf = hash::namespace_leaf(namespace, namespace_root);
+    let tree_root = fold_path(leaf, position.index, position.count, &position.siblings)
+        .ok_or(VerifyError::Malformed("namespace position does not fit the ledger tree"))?;
+    Ok(hash::ledger_root(position.count, &tree_root))
+}
+
+/// Checks that neighbours are given on exactly the sides the gap has.
+fn check_gap<T>(count: u64, gap: u64, left: Option<&T>, right: Option<&T>) -> Result<(), VerifyError> {
+    if gap > count {
+        return Err(VerifyError::Malformed("gap beyond the end of the tree"));
+    }
+    if left.is_some() != (gap > 0) {
+        return Err(VerifyError::Malformed("left neighbour must be given exactly when the gap is not at the start"));
+    }
+    if right.is_some() != (gap < count) {
+        return Err(VerifyError::Malformed("right neighbour must be given exactly when the gap is not at the end"));
+    }
+    Ok(())
+}
+
+/// Folds the given neighbours to their tree root; both must reach the same one.
+fn common_root(roots: impl IntoIterator<Item = Option<Hash>>) -> Result<Option<Hash>, VerifyError> {
+    let mut common = None;
+    for root in roots {
+        let root = root.ok_or(VerifyError::Malformed("neighbour position does not fit its tree"))?;
+        match common {
+            None => common = Some(root),
+            Some(seen) if seen != root => return Err(VerifyError::Malformed("neighbours lie in different trees")),
+            Some(_) => {}
+        }
+    }
+    Ok(common)
+}
+
+fn path_absent_root(
+    path: &str,
+    count: u64,
+    gap: u64,
+    left: Option<&NeighbourEntry>,
+    right: Option<&NeighbourEntry>,
+) -> Result<Hash, VerifyError> {
+    if count == 0 {
+        return Err(VerifyError::Malformed("an existing namespace has at least one entry"));
+    }
+    check_gap(count, gap, left, right)?;
+    if left.is_some_and(|left| left.path.as_bytes() >= path.as_bytes()) {
+        return Err(VerifyError::NotAdjacent("left neighbour's path is not before the key's"));
+    }
+    if right.is_some_and(|right| right.path.as_bytes() <= path.as_bytes()) {
+        return Err(VerifyError::NotAdjacent("right neighbour's path is not after the key's"));
+    }
+    let fold = |entry: &NeighbourEntry, index: u64| {
+        fold_path(hash::entry_leaf(&entry.path, &entry.value_hash), index, count, &entry.siblings)
+    };
+    let tree_root = common_root(
+        left.map(|left| fold(left, gap - 1)).into_iter().chain(right.map(|right| fold(right, gap))),
+    )?
+    .expect("check_gap requires a neighbour in a non-empty tree");
+    Ok(hash::namespace_root(count, &tree_root))
+}
+
+fn namespace_absent_root(
+    namespace: u32,
+    count: u64,
+    gap: u64,
+    left: Option<&NeighbourNamespace>,
+    right: Option<&NeighbourNamespace>,
+) -> Result<Hash, VerifyError> {
+    check_gap(count, gap, left, right)?;
+    if left.is_some_and(|left| left.namespace >= namespace) {
+        return Err(VerifyError::NotAdjacent("left namespace is not before the key's"));
+    }
+    if right.is_some_and(|right| right.namespace <= namespace) {
+        return Err(VerifyError::NotAdjacent("right namespace is not after the key's"));
+    }
+    let fold = |neighbour: &NeighbourNamespace, index: u64| {
+        fold_path(hash::namespace_leaf(neighbour.namespace, &neighbour.root), index, count, &neighbour.siblings)
+    };
+    let tree_root = common_root(
+        left.map(|left| fold(left, gap - 1)).into_iter().chain(right.map(|right| fold(right, gap))),
+    )?
+    .unwrap_or(Hash::ZERO);
+    Ok(hash::ledger_root(count, &tree_root))
+}

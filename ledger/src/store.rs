@@ -1,0 +1,529 @@
+//! [`Ledger`]: the database. RocksDB holds every version; memory holds the head's trees.
+//!
+//! A **commit** applies a [`ChangeSet`] to the head and makes the next version in one atomic
+//! RocksDB `WriteBatch`: the new values, the current index, the checkpoint, the change record,
+//! the new head and any pruning. After a crash the ledger opens at the last whole commit.
+//! **Opening** rebuilds the head's trees from the current index and refuses to go on when their
+//! root differs from the head checkpoint's.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rocksdb::{BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options as DbOptions, WriteBatch, WriteOptions, DB};
+use serde::{Deserialize, Serialize};
+
+use crate::change::{Change, ChangeSet};
+use crate::checkpoint::Checkpoint;
+use crate::codec;
+use crate::error::{Error, Result};
+use crate::hash::{self, Hash};
+use crate::key::Key;
+use crate::proof::Proof;
+use crate::schema;
+use crate::state::{EntryMeta, State};
+
+/// Largest value the ledger stores, in bytes.
+pub const MAX_VALUE_LEN: usize = 1 << 20;
+
+/// When a commit counts as durable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// The write-ahead log is fsynced before a commit returns: survives power loss.
+    #[default]
+    Fsync,
+    /// The write-ahead log is handed to the OS before a commit returns: survives the process
+    /// being killed, not the machine losing power.
+    Buffered,
+}
+
+/// How a ledger is opened.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    pub durability: Durability,
+    /// Keep this many most recent versions readable; older ones are pruned. `None` keeps all.
+    pub retention: Option<u64>,
+}
+
+/// What one version changed and who proposed it: the `changes` column family.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub keys: Vec<Key>,
+    /// SS58 hotkey of the diff's proposer; `None` for a local write.
+    pub proposer: Option<String>,
+}
+
+/// A value and its proof at one version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proven {
+    pub version: u64,
+    pub state_root: Hash,
+    pub key: Key,
+    #[serde(with = "crate::change::optional_bytes")]
+    pub value: Option<Vec<u8>>,
+    pub proof: Proof,
+}
+
+/// One version of a key: the value it was set to, or `None` where it was deleted.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub version: u64,
+    pub value: Option<Vec<u8>>,
+}
+
+/// An open ledger.
+pub struct Ledger {
+    db: DB,
+    dir: PathBuf,
+    state: State,
+    head: Checkpoint,
+    oldest: u64,
+    options: Options,
+}
+
+impl Ledger {
+    /// Makes a new ledger at `dir` holding version 0: no entries, the empty root.
+    pub fn create(dir: impl AsRef<Path>, options: Options) -> Result<Ledger> {
+        let dir = dir.as_ref().to_path_buf();
+        if is_initialised(&dir) {
+            return Err(Error::AlreadyInitialised(dir));
+        }
+        std::fs::create_dir_all(&dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
+        let db = open_db(&dir, true)?;
+        let genesis = Checkpoint {
+            version: 0,
+            state_root: hash::empty_ledger_root(),
+            parent: Hash::ZERO,
+            diff_hash: ChangeSet::default().hash(),
+            time_ms: now_ms(),
+        };
+        let mut batch = WriteBatch::default();
+        batch.put_cf(cf(&db, schema::CHECKPOINTS), schema::version_key(0), codec::encode(&genesis));
+        batch.put_cf(cf(&db, schema::META), schema::META_HEAD, 0u64.to_be_bytes());
+        batch.put_cf(cf(&db, schema::META), schema::META_OLDEST, 0u64.to_be_bytes());
+        // Written last: a directory without it is one whose creation did not finish.
+        batch.put_cf(cf(&db, schema::META), schema::META_FORMAT, schema::FORMAT_VERSION.to_be_bytes());
+        let mut sync = WriteOptions::default();
+        sync.set_sync(true);
+        db.write_opt(batch, &sync)?;
+        Ok(Ledger { db, dir, state: State::default(), head: genesis, oldest: 0, options })
+    }
+
+    /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Ledger> {
+        let dir = dir.as_ref().to_path_buf();
+        if !is_initialised(&dir) {
+            return Err(Error::NotInitialised(dir));
+        }
+        let db = open_db(&dir, false)?;
+        let format = read_meta(&db, schema::META_FORMAT)?.ok_or_else(|| Error::NotInitialised(dir.clone()))?;
+        if format != schema::FORMAT_VERSION {
+            return Err(Error::UnsupportedFormat { dir, found: format, expected: schema::FORMAT_VERSION });
+        }
+        let head_version = read_meta(&db, schema::META_HEAD)?.ok_or_else(|| Error::Corrupt("no head version".into()))?;
+        let oldest = read_meta(&db, schema::META_OLDEST)?.ok_or_else(|| Error::Corrupt("no oldest version".into()))?;
+        let head = read_checkpoint(&db, head_version)?;
+        let state = State::from_sorted(read_current(&db)?);
+        if state.root() != head.state_root {
+            return Err(Error::RootMismatch { dir, version: head.version, recorded: head.state_root, recomputed: state.root() });
+        }
+        Ok(Ledger { db, dir, state, head, oldest, options })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The latest checkpoint.
+    pub fn head(&self) -> &Checkpoint {
+        &self.head
+    }
+
+    /// The oldest version still readable.
+    pub fn oldest_version(&self) -> u64 {
+        self.oldest
+    }
+
+    /// The head's state: roots, namespaces, entry metadata and proofs, all in memory.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The checkpoint of `version`. Checkpoints outlive pruning: the chain stays whole.
+    pub fn checkpoint(&self, version: u64) -> Result<Checkpoint> {
+        self.check_exists(version)?;
+        read_checkpoint(&self.db, version)
+    }
+
+    /// Checkpoints `from..=to`, oldest first.
+    pub fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<Checkpoint>> {
+        self.check_range(from, to, false)?;
+        let start = schema::version_key(from);
+        self.db
+            .iterator_cf(cf(&self.db, schema::CHECKPOINTS), IteratorMode::From(&start, Direction::Forward))
+            .take((to - from + 1) as usize)
+            .map(|item| {
+                let (_, bytes) = item?;
+                Ok(codec::decode(&bytes, "checkpoint")?)
+            })
+            .collect()
+    }
+
+    /// The value of `key` at the head.
+    pub fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
+        match self.state.get(key) {
+            None => Ok(None),
+            Some(meta) => self.read_value(key, meta.version),
+        }
+    }
+
+    /// The value of `key` at `version`.
+    pub fn get_at(&self, key: &Key, version: u64) -> Result<Option<Vec<u8>>> {
+        if version == self.head.version {
+            return self.get(key);
+        }
+        self.check_readable(version)?;
+        let mut iterator = self.db.raw_iterator_cf(cf(&self.db, schema::VALUES));
+        iterator.seek_for_prev(schema::value_key(key, version));
+        let prefix = schema::history_prefix(key);
+        match (iterator.key(), iterator.value()) {
+            (Some(found), Some(stored)) if found.starts_with(&prefix) => Ok(parse_stored(stored)?.map(<[u8]>::to_vec)),
+            _ => {
+                iterator.status()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Every kept version of `key`, oldest first. The first entry may predate the oldest kept
+    /// version: it is the value that version reads.
+    pub fn history(&self, key: &Key) -> Result<Vec<HistoryEntry>> {
+        let prefix = schema::history_prefix(key);
+        let mut entries = Vec::new();
+        for item in self.db.prefix_iterator_cf(cf(&self.db, schema::VALUES), &prefix) {
+            let (stored_key, stored) = item?;
+            if !stored_key.starts_with(&prefix) {
+                break;
+            }
+            let (_, version) = schema::parse_value_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
+            entries.push(HistoryEntry { version, value: parse_stored(&stored)?.map(<[u8]>::to_vec) });
+        }
+        Ok(entries)
+    }
+
+    /// The changes that turn version `from` into version `to`: every key whose value differs,
+    /// with its value at `to`.
+    pub fn diff(&self, from: u64, to: u64) -> Result<ChangeSet> {
+        self.check_range(from, to, true)?;
+        let mut touched = BTreeSet::new();
+        for version in from + 1..=to {
+            touched.extend(self.change_record(version)?.keys);
+        }
+        let mut changes = Vec::new();
+        for key in touched {
+            let (before, after) = (self.get_at(&key, from)?, self.get_at(&key, to)?);
+            if before != after {
+                changes.push(Change { key, value: after });
+            }
+        }
+        Ok(ChangeSet::new(changes))
+    }
+
+    /// The last version that set or deleted `key`, if any is kept.
+    pub fn last_change(&self, key: &Key) -> Result<Option<u64>> {
+        let mut iterator = self.db.raw_iterator_cf(cf(&self.db, schema::VALUES));
+        iterator.seek_for_prev(schema::value_key(key, u64::MAX));
+        match iterator.key() {
+            Some(found) if found.starts_with(&schema::history_prefix(key)) => {
+                Ok(Some(schema::parse_value_key(found).ok_or_else(|| corrupt_key(found))?.1))
+            }
+            _ => {
+                iterator.status()?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// What `version` changed and who proposed it.
+    pub fn change_record(&self, version: u64) -> Result<ChangeRecord> {
+        self.check_readable(version)?;
+        read_change_record(&self.db, version)
+    }
+
+    /// `key`'s value at the head with a proof against the head's root.
+    pub fn prove(&self, key: &Key) -> Result<Proven> {
+        Ok(Proven {
+            version: self.head.version,
+            state_root: self.head.state_root,
+            key: key.clone(),
+            value: self.get(key)?,
+            proof: self.state.prove(key),
+        })
+    }
+
+    /// `key`'s value at `version` with a proof against that version's root. Past versions'
+    /// trees are rebuilt from history.
+    pub fn prove_at(&self, key: &Key, version: u64) -> Result<Proven> {
+        if version == self.head.version {
+            return self.prove(key);
+        }
+        self.check_readable(version)?;
+        let state = State::from_sorted(self.entries_at(version)?);
+        let checkpoint = read_checkpoint(&self.db, version)?;
+        if state.root() != checkpoint.state_root {
+            return Err(Error::Corrupt(format!(
+                "history rebuilt at version {version} has root {}, but its checkpoint records {}",
+                state.root(),
+                checkpoint.state_root
+            )));
+        }
+        Ok(Proven {
+            version,
+            state_root: checkpoint.state_root,
+            key: key.clone(),
+            value: self.get_at(key, version)?,
+            proof: state.prove(key),
+        })
+    }
+
+    /// Applies `changes` as the next version.
+    pub fn commit(&mut self, changes: ChangeSet) -> Result<Checkpoint> {
+        self.commit_as(changes, None)
+    }
+
+    /// Commits with the proposer recorded in the version's change record.
+    pub(crate) fn commit_as(&mut self, changes: ChangeSet, proposer: Option<String>) -> Result<Checkpoint> {
+        let changes = self.effective_changes(changes)?;
+        let version = self.head.version + 1;
+        let values = cf(&self.db, schema::VALUES);
+        let current = cf(&self.db, schema::CURRENT);
+        let mut batch = WriteBatch::default();
+        let mut state_changes = Vec::with_capacity(changes.len());
+        for change in changes.changes() {
+            let entry_key = schema::entry_key(&change.key);
+            batch.put_cf(values, schema::value_key(&change.key, version), schema::stored_value(change.value.as_deref()));
+            let meta = change.value.as_deref().map(|value| EntryMeta { value_hash: hash::value_hash(value), version });
+            match &meta {
+                Some(meta) => batch.put_cf(current, &entry_key, schema::current_value(version, &meta.value_hash)),
+                None => batch.delete_cf(current, &entry_key),
+            }
+            state_changes.push((change.key.clone(), meta));
+        }
+        let undo = self.state.apply(&state_changes);
+        let checkpoint = Checkpoint {
+            version,
+            state_root: self.state.root(),
+            parent: self.head.hash(),
+            diff_hash: changes.hash(),
+            time_ms: now_ms().max(self.head.time_ms),
+        };
+        let record = ChangeRecord { keys: changes.changes().iter().map(|change| change.key.clone()).collect(), proposer };
+        batch.put_cf(cf(&self.db, schema::CHECKPOINTS), schema::version_key(version), codec::encode(&checkpoint));
+        batch.put_cf(cf(&self.db, schema::CHANGES), schema::version_key(version), codec::encode(&record));
+        batch.put_cf(cf(&self.db, schema::META), schema::META_HEAD, version.to_be_bytes());
+        let written = self.prune_into(&mut batch, version, &changes).and_then(|oldest| {
+            self.db.write_opt(batch, &self.write_options())?;
+            Ok(oldest)
+        });
+        match written {
+            Ok(oldest) => {
+                self.head = checkpoint;
+                self.oldest = oldest;
+                Ok(checkpoint)
+            }
+            Err(error) => {
+                self.state.revert(undo);
+                Err(error)
+            }
+        }
+    }
+
+    /// Drops puts that write the value already there; refuses deletes of absent keys, values
+    /// over the limit and a commit that would change nothing.
+    fn effective_changes(&self, changes: ChangeSet) -> Result<ChangeSet> {
+        let mut effective = Vec::with_capacity(changes.len());
+        for change in changes.into_changes() {
+            let present = self.state.get(&change.key);
+            match (&change.value, present) {
+                (None, None) => return Err(Error::NotFound(change.key)),
+                (Some(value), _) if value.len() > MAX_VALUE_LEN => {
+                    return Err(Error::ValueTooLarge { key: change.key, len: value.len(), limit: MAX_VALUE_LEN })
+                }
+                (Some(value), Some(meta)) if meta.value_hash == hash::value_hash(value) => continue,
+                _ => effective.push(change),
+            }
+        }
+        if effective.is_empty() {
+            return Err(Error::EmptyCommit);
+        }
+        Ok(ChangeSet::new(effective))
+    }
+
+    /// Adds to `batch` the deletions that pruning needs once `head` (applying `committing`) is
+    /// committed, and returns the oldest version kept after it.
+    ///
+    /// A value set at version `p` is still needed while some kept version reads it, that is
+    /// until the key changes again at a version `q <= oldest`. So for every version `q` leaving
+    /// the window, the versions of its keys before `q` go, and so does a deletion at `q` itself.
+    /// Change records go with the versions before the oldest kept one.
+    fn prune_into(&self, batch: &mut WriteBatch, head: u64, committing: &ChangeSet) -> Result<u64> {
+        let Some(retention) = self.options.retention else { return Ok(self.oldest) };
+        let oldest = head.saturating_sub(retention.max(1) - 1).max(self.oldest);
+        if oldest == self.oldest {
+            return Ok(oldest);
+        }
+        let values = cf(&self.db, schema::VALUES);
+        for version in self.oldest + 1..=oldest {
+            let changed: Vec<(Key, bool)> = if version == head {
+                committing.changes().iter().map(|change| (change.key.clone(), change.value.is_none())).collect()
+            } else {
+                let mut changed = Vec::new();
+                for key in read_change_record(&self.db, version)?.keys {
+                    let stored = self.db.get_pinned_cf(values, schema::value_key(&key, version))?;
+                    let deleted = stored.is_some_and(|stored| stored.as_ref() == [0x00]);
+                    changed.push((key, deleted));
+                }
+                changed
+            };
+            for (key, deleted) in changed {
+                batch.delete_range_cf(values, schema::value_key(&key, 0), schema::value_key(&key, version));
+                if deleted {
+                    batch.delete_cf(values, schema::value_key(&key, version));
+                }
+            }
+        }
+        batch.delete_range_cf(cf(&self.db, schema::CHANGES), schema::version_key(0), schema::version_key(oldest));
+        batch.put_cf(cf(&self.db, schema::META), schema::META_OLDEST, oldest.to_be_bytes());
+        Ok(oldest)
+    }
+
+    /// Every entry present at `version`, in key order, from the history.
+    fn entries_at(&self, version: u64) -> Result<Vec<(Key, EntryMeta)>> {
+        let mut entries: Vec<(Key, EntryMeta)> = Vec::new();
+        let mut last: Option<(Key, Option<EntryMeta>)> = None;
+        for item in self.db.iterator_cf(cf(&self.db, schema::VALUES), IteratorMode::Start) {
+            let (stored_key, stored) = item?;
+            let (key, entry_version) = schema::parse_value_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
+            if entry_version > version {
+                continue;
+            }
+            let meta = parse_stored(&stored)?.map(|value| EntryMeta { value_hash: hash::value_hash(value), version: entry_version });
+            if let Some((last_key, last_meta)) = last.take() {
+                if last_key != key {
+                    entries.extend(last_meta.map(|meta| (last_key, meta)));
+                }
+            }
+            last = Some((key, meta));
+        }
+        if let Some((key, Some(meta))) = last {
+            entries.push((key, meta));
+        }
+        Ok(entries)
+    }
+
+    fn read_value(&self, key: &Key, version: u64) -> Result<Option<Vec<u8>>> {
+        let stored = self
+            .db
+            .get_pinned_cf(cf(&self.db, schema::VALUES), schema::value_key(key, version))?
+            .ok_or_else(|| Error::Corrupt(format!("{key} is indexed at version {version} but has no value there")))?;
+        Ok(parse_stored(&stored)?.map(<[u8]>::to_vec))
+    }
+
+    fn write_options(&self) -> WriteOptions {
+        let mut options = WriteOptions::default();
+        options.set_sync(self.options.durability == Durability::Fsync);
+        options
+    }
+
+    fn check_exists(&self, version: u64) -> Result<()> {
+        if version > self.head.version {
+            return Err(Error::UnknownVersion { version, head: self.head.version });
+        }
+        Ok(())
+    }
+
+    fn check_readable(&self, version: u64) -> Result<()> {
+        self.check_exists(version)?;
+        if version < self.oldest {
+            return Err(Error::Pruned { version, oldest: self.oldest });
+        }
+        Ok(())
+    }
+
+    fn check_range(&self, from: u64, to: u64, readable: bool) -> Result<()> {
+        if from > to {
+            return Err(Error::ReversedRange { from, to });
+        }
+        self.check_exists(to)?;
+        if readable {
+            self.check_readable(from)?;
+        }
+        Ok(())
+    }
+}
+
+fn is_initialised(dir: &Path) -> bool {
+    dir.join("CURRENT").exists()
+}
+
+fn open_db(dir: &Path, create: bool) -> Result<DB> {
+    let mut options = DbOptions::default();
+    options.create_if_missing(create);
+    options.create_missing_column_families(create);
+    let families = schema::ALL_FAMILIES.iter().map(|name| {
+        let mut family = DbOptions::default();
+        let mut table = BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        family.set_block_based_table_factory(&table);
+        ColumnFamilyDescriptor::new(*name, family)
+    });
+    Ok(DB::open_cf_descriptors(&options, dir, families)?)
+}
+
+fn cf<'a>(db: &'a DB, name: &str) -> &'a ColumnFamily {
+    db.cf_handle(name).expect("every column family is opened with the database")
+}
+
+fn read_meta(db: &DB, name: &[u8]) -> Result<Option<u64>> {
+    db.get_cf(cf(db, schema::META), name)?
+        .map(|bytes| schema::parse_version_key(&bytes).ok_or_else(|| Error::Corrupt(format!("meta `{}` is not a u64", String::from_utf8_lossy(name)))))
+        .transpose()
+}
+
+fn read_checkpoint(db: &DB, version: u64) -> Result<Checkpoint> {
+    let bytes = db
+        .get_cf(cf(db, schema::CHECKPOINTS), schema::version_key(version))?
+        .ok_or_else(|| Error::Corrupt(format!("checkpoint {version} is missing")))?;
+    Ok(codec::decode(&bytes, "checkpoint")?)
+}
+
+fn read_change_record(db: &DB, version: u64) -> Result<ChangeRecord> {
+    let bytes = db
+        .get_cf(cf(db, schema::CHANGES), schema::version_key(version))?
+        .ok_or_else(|| Error::Corrupt(format!("no change record for version {version}")))?;
+    Ok(codec::decode(&bytes, "change record")?)
+}
+
+fn read_current(db: &DB) -> Result<Vec<(Key, EntryMeta)>> {
+    db.iterator_cf(cf(db, schema::CURRENT), IteratorMode::Start)
+        .map(|item| {
+            let (stored_key, stored) = item?;
+            let key = schema::parse_entry_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
+            let (version, value_hash) = schema::parse_current_value(&stored)
+                .ok_or_else(|| Error::Corrupt(format!("index entry of {key} is malformed")))?;
+            Ok((key, EntryMeta { value_hash, version }))
+        })
+        .collect()
+}
+
+fn parse_stored(stored: &[u8]) -> Result<Option<&[u8]>> {
+    schema::parse_stored_value(stored).ok_or_else(|| Error::Corrupt("a stored value has an unknown marker".into()))
+}
+
+fn corrupt_key(bytes: &[u8]) -> Error {
+    Error::Corrupt(format!("malformed storage key {}", hex::encode(bytes)))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+}

@@ -1,0 +1,169 @@
+//! A Merkle tree over a sorted list of leaf hashes, built by merkle_light and kept in its
+//! layout so that single leaves can be updated in place.
+//!
+//! merkle_light stores a tree as one flat vector: the leaves, then each level above them, an
+//! odd level padded with a copy of its last node. It rebuilds from scratch and panics below two
+//! leaves. [`Tree`] builds with merkle_light whenever the set of leaves changes, keeps the flat
+//! vector, and updates a changed leaf's path in `O(log n)` with the same rules, so a commit that
+//! only changes values never rebuilds. Trees of zero and one leaf are handled here: their roots
+//! are [`Hash::ZERO`] and the leaf itself.
+
+use std::hash::Hasher;
+
+use merkle_light::hash::Algorithm;
+use merkle_light::merkle::MerkleTree;
+
+use crate::hash::{self, Hash};
+
+/// merkle_light's hashing rule for this ledger. Leaves arrive already hashed (with their own
+/// domain tag), so `leaf` is the identity; `node` is [`hash::node`].
+#[derive(Default)]
+struct NodeHasher(blake3::Hasher);
+
+impl Hasher for NodeHasher {
+    fn finish(&self) -> u64 {
+        let digest = self.0.finalize();
+        u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"))
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+impl Algorithm<[u8; 32]> for NodeHasher {
+    fn hash(&mut self) -> [u8; 32] {
+        *self.0.finalize().as_bytes()
+    }
+
+    fn leaf(&mut self, leaf: [u8; 32]) -> [u8; 32] {
+        leaf
+    }
+
+    fn node(&mut self, left: [u8; 32], right: [u8; 32]) -> [u8; 32] {
+        hash::node(&left, &right)
+    }
+}
+
+/// A Merkle tree in merkle_light's layout.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    /// Leaves, then every level above; an odd level ends with a copy of its last node.
+    nodes: Vec<[u8; 32]>,
+    leaves: usize,
+}
+
+impl Tree {
+    pub fn build(leaves: impl ExactSizeIterator<Item = Hash>) -> Tree {
+        let count = leaves.len();
+        let nodes = match count {
+            0 => Vec::new(),
+            1 => leaves.map(|leaf| leaf.0).collect(),
+            _ => MerkleTree::<[u8; 32], NodeHasher>::from_iter(leaves.map(|leaf| leaf.0)).to_vec(),
+        };
+        Tree { nodes, leaves: count }
+    }
+
+    pub fn len(&self) -> usize {
+        self.leaves
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.leaves == 0
+    }
+
+    pub fn leaf(&self, index: usize) -> Hash {
+        Hash(self.nodes[index])
+    }
+
+    pub fn leaves(&self) -> impl ExactSizeIterator<Item = Hash> + '_ {
+        self.nodes[..self.leaves].iter().map(|node| Hash(*node))
+    }
+
+    /// The tree's root: zero for no leaves, the leaf itself for one.
+    pub fn root(&self) -> Hash {
+        self.nodes.last().map_or(Hash::ZERO, |root| Hash(*root))
+    }
+
+    /// Replaces leaf `index` and rehashes its path to the root.
+    pub fn update(&mut self, index: usize, leaf: Hash) {
+        assert!(index < self.leaves, "leaf {index} outside a tree of {}", self.leaves);
+        self.nodes[index] = leaf.0;
+        let mut level_start = 0;
+        let mut width = self.leaves;
+        let mut position = index;
+        while width > 1 {
+            let padded = width + (width & 1);
+            if width & 1 == 1 && position == width - 1 {
+                self.nodes[level_start + width] = self.nodes[level_start + position];
+            }
+            let left = level_start + (position & !1);
+            let parent = level_start + padded + position / 2;
+            self.nodes[parent] = hash::node(&self.nodes[left], &self.nodes[left + 1]);
+            level_start += padded;
+            width = padded / 2;
+            position /= 2;
+        }
+    }
+
+    /// The siblings of leaf `index` from the bottom up, leaving out the self-copies that pad odd
+    /// levels (the verifier knows them from the leaf count).
+    pub fn siblings(&self, index: usize) -> Vec<Hash> {
+        assert!(index < self.leaves, "leaf {index} outside a tree of {}", self.leaves);
+        let mut siblings = Vec::with_capacity(usize::BITS as usize - self.leaves.leading_zeros() as usize);
+        let mut level_start = 0;
+        let mut width = self.leaves;
+        let mut position = index;
+        while width > 1 {
+            let sibling = position ^ 1;
+            if sibling < width {
+                siblings.push(Hash(self.nodes[level_start + sibling]));
+            }
+            let padded = width + (width & 1);
+            level_start += padded;
+            width = padded / 2;
+            position /= 2;
+        }
+        siblings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn leaf(n: u64) -> Hash {
+        Hash(*blake3::hash(&n.to_be_bytes()).as_bytes())
+    }
+
+    proptest! {
+        /// In-place updates give exactly the tree merkle_light builds from the updated leaves,
+        /// and every sibling path folds back to the root.
+        #[test]
+        fn updates_match_a_rebuild(count in 1usize..80, updates in prop::collection::vec((any::<prop::sample::Index>(), any::<u64>()), 1..20)) {
+            let mut leaves: Vec<Hash> = (0..count as u64).map(leaf).collect();
+            let mut tree = Tree::build(leaves.iter().copied());
+            for (index, seed) in updates {
+                let index = index.index(count);
+                leaves[index] = leaf(seed);
+                tree.update(index, leaves[index]);
+            }
+            let rebuilt = Tree::build(leaves.iter().copied());
+            prop_assert_eq!(&tree.nodes, &rebuilt.nodes);
+            for (index, leaf) in leaves.iter().enumerate() {
+                let folded = hash::fold_path(*leaf, index as u64, count as u64, &tree.siblings(index));
+                prop_assert_eq!(folded, Some(tree.root()));
+            }
+        }
+    }
+
+    #[test]
+    fn zero_and_one_leaf_trees_do_not_panic() {
+        assert_eq!(Tree::build(std::iter::empty()).root(), Hash::ZERO);
+        let single = Tree::build(std::iter::once(leaf(7)));
+        assert_eq!(single.root(), leaf(7));
+        assert!(single.siblings(0).is_empty());
+    }
+}

@@ -1,0 +1,57 @@
+//! Command-line arguments and the errors every command reports.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::ledger_cmd::LedgerCommand;
+
+#[derive(Parser)]
+#[command(name = "orchestra", version, about = "Orchestra: one objective in, one verified result out, over Bittensor subnets")]
+pub struct Cli {
+    /// Data directory of the ledger.
+    #[arg(long, global = true, env = "ORCHESTRA_DATA", default_value = "orchestra-data")]
+    pub data: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Start the ledger node on the data directory, creating the ledger when there is none,
+    /// and print its head.
+    Node,
+    /// Read and write the Subnet Ledger by hand.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Ledger(#[from] ledger::Error),
+    #[error(transparent)]
+    Record(#[from] ledger::record::RecordError),
+    #[error(transparent)]
+    Key(#[from] ledger::KeyError),
+    #[error("{what} is not valid JSON: {source}")]
+    Json { what: String, source: serde_json::Error },
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("{key} has no value at version {version}")]
+    Absent { key: ledger::Key, version: u64 },
+    #[error("the proof does not hold: {0}")]
+    Verify(#[from] ledger::VerifyError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl Cli {
+    pub fn run(self) -> Result<(), CliError> {
+        match self.command {
+            Command::Node => crate::node::run(&self.data),
+            Command::Ledger(command) => command.run(&self.data),
+        }
+    }
+}

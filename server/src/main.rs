@@ -1,0 +1,20 @@
+//! `orchestra`: the command-line tool of Orchestra.
+
+mod cli;
+mod ledger_cmd;
+mod node;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
