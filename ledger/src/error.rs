@@ -10,6 +10,8 @@ use crate::key::{Key, KeyError};
 pub enum Error {
     #[error("no ledger at {}: initialise one first (`orchestra ledger init`)", .0.display())]
     NotInitialised(PathBuf),
+    #[error("{} holds other files and no ledger; choose an empty or new directory", .0.display())]
+    NotALedger(PathBuf),
     #[error("a ledger already exists at {}", .0.display())]
     AlreadyInitialised(PathBuf),
     #[error("the ledger at {} has format version {found}; this build reads version {expected}", dir.display())]

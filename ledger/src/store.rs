@@ -85,11 +85,17 @@ impl Ledger {
     /// Makes a new ledger at `dir` holding version 0: no entries, the empty root.
     pub fn create(dir: impl AsRef<Path>, options: Options) -> Result<Ledger> {
         let dir = dir.as_ref().to_path_buf();
-        if is_initialised(&dir) {
-            return Err(Error::AlreadyInitialised(dir));
+        let occupied = std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some());
+        if occupied && !is_initialised(&dir) {
+            return Err(Error::NotALedger(dir));
         }
         std::fs::create_dir_all(&dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
         let db = open_db(&dir, true)?;
+        // A directory without the format marker is one whose creation did not finish: the
+        // marker is written in the same batch as everything else, so it holds no data yet.
+        if read_meta(&db, schema::META_FORMAT)?.is_some() {
+            return Err(Error::AlreadyInitialised(dir));
+        }
         let genesis = Checkpoint {
             version: 0,
             state_root: hash::empty_ledger_root(),
@@ -101,7 +107,6 @@ impl Ledger {
         batch.put_cf(cf(&db, schema::CHECKPOINTS), schema::version_key(0), codec::encode(&genesis));
         batch.put_cf(cf(&db, schema::META), schema::META_HEAD, 0u64.to_be_bytes());
         batch.put_cf(cf(&db, schema::META), schema::META_OLDEST, 0u64.to_be_bytes());
-        // Written last: a directory without it is one whose creation did not finish.
         batch.put_cf(cf(&db, schema::META), schema::META_FORMAT, schema::FORMAT_VERSION.to_be_bytes());
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
@@ -169,12 +174,14 @@ impl Ledger {
             .collect()
     }
 
-    /// The value of `key` at the head.
+    /// The value of `key` at the head, checked against the hash the commitment holds.
     pub fn get(&self, key: &Key) -> Result<Option<Vec<u8>>> {
-        match self.state.get(key) {
-            None => Ok(None),
-            Some(meta) => self.read_value(key, meta.version),
+        let Some(meta) = self.state.get(key) else { return Ok(None) };
+        let value = self.read_value(key, meta.version)?;
+        if value.as_deref().map(hash::value_hash) != Some(meta.value_hash) {
+            return Err(Error::Corrupt(format!("the stored value of {key} at version {} does not match its hash", meta.version)));
         }
+        Ok(value)
     }
 
     /// The value of `key` at `version`.

@@ -1,0 +1,131 @@
+//! Signed diff proposals: what a miner submits and what the ledger refuses. Every refusal
+//! must say why and leave the ledger exactly as it was.
+
+mod common;
+
+use ledger::hotkey::{Hotkey, HotkeyError};
+use ledger::{Change, ChangeSet, DiffError, DiffProposal, Error, Key, Ledger, Namespace, Options, MAX_DIFF_CHANGES};
+
+fn miner() -> Hotkey {
+    Hotkey::from_seed(&[1; 32]).unwrap()
+}
+
+fn key(netuid: u16, path: &str) -> Key {
+    Key::new(Namespace::Subnet(netuid), path).unwrap()
+}
+
+fn put(key: Key, record: ledger::record::Record) -> Change {
+    Change { key, value: Some(record.encode()) }
+}
+
+fn proposal(ledger: &Ledger, changes: Vec<Change>) -> DiffProposal {
+    DiffProposal {
+        base_version: ledger.head().version,
+        base_root: ledger.head().state_root,
+        changes: ChangeSet::new(changes),
+        proposer: miner().ss58(),
+    }
+}
+
+fn ledger() -> (tempfile::TempDir, Ledger) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(dir.path(), Options::default()).unwrap();
+    ledger.commit(ChangeSet::new([put(key(22, "identity"), common::identity(22, "Desearch"))])).unwrap();
+    ledger.commit(ChangeSet::new([put(key(13, "identity"), common::identity(13, "Data Universe"))])).unwrap();
+    (dir, ledger)
+}
+
+#[test]
+fn a_signed_diff_is_applied_and_its_proposer_recorded() {
+    let (_dir, mut ledger) = ledger();
+    let diff = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]).sign(&miner());
+    let checkpoint = ledger.apply_diff(&diff).unwrap();
+    assert_eq!(checkpoint.version, 3);
+    assert_eq!(ledger.get(&key(22, "endpoint/web")).unwrap(), Some(common::endpoint("web").encode()));
+    assert_eq!(ledger.change_record(3).unwrap().proposer, Some(miner().ss58()));
+}
+
+#[test]
+fn a_stale_base_is_rebased_when_its_keys_are_untouched() {
+    let (_dir, mut ledger) = ledger();
+    let base = ledger.checkpoint(1).unwrap();
+    let mut stale = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]);
+    stale.base_version = base.version;
+    stale.base_root = base.state_root;
+    assert_eq!(ledger.apply_diff(&stale.sign(&miner())).unwrap().version, 3);
+}
+
+#[test]
+fn a_stale_base_whose_keys_changed_is_a_conflict() {
+    let (_dir, mut ledger) = ledger();
+    let base = ledger.checkpoint(1).unwrap();
+    let mut stale = proposal(&ledger, vec![put(key(13, "identity"), common::identity(13, "Data Universe 2"))]);
+    stale.base_version = base.version;
+    stale.base_root = base.state_root;
+    let head = *ledger.head();
+    match ledger.apply_diff(&stale.sign(&miner())) {
+        Err(Error::Diff(DiffError::Conflict { key: conflicting, changed_at: 2, base: 1 })) => assert_eq!(conflicting, key(13, "identity")),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(*ledger.head(), head);
+}
+
+/// Each bad diff is refused with its own error, and the ledger does not move.
+#[test]
+fn bad_diffs_are_refused_and_change_nothing() {
+    let (_dir, mut ledger) = ledger();
+    let head = *ledger.head();
+    let good = || proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]);
+
+    let mut forged = good().sign(&miner());
+    forged.proposal.changes = ChangeSet::new([put(key(22, "endpoint/web"), common::endpoint("other"))]);
+    let mut wrong_signer = good();
+    wrong_signer.proposer = Hotkey::from_seed(&[2; 32]).unwrap().ss58();
+    let mut bad_address = good();
+    bad_address.proposer = "5notanaddress".to_owned();
+    let mut future = good();
+    future.base_version = 99;
+    let mut wrong_root = good();
+    wrong_root.base_root = ledger.checkpoint(1).unwrap().state_root;
+    let too_many = (0..=MAX_DIFF_CHANGES).map(|index| put(key(22, &format!("endpoint/e{index}")), common::endpoint(&format!("e{index}"))));
+    let mismatched_record = vec![put(key(22, "identity"), common::identity(64, "Chutes"))];
+    let untyped = vec![Change { key: key(22, "identity"), value: Some(b"not a record".to_vec()) }];
+    let unknown_path = vec![Change { key: key(22, "colour"), value: Some(b"blue".to_vec()) }];
+
+    let cases: Vec<(&str, ledger::SignedDiff, fn(&Error) -> bool)> = vec![
+        ("changes edited after signing", forged, |error| matches!(error, Error::Diff(DiffError::Signature(HotkeyError::BadSignature(_))))),
+        ("signed by another key", wrong_signer.sign(&miner()), |error| matches!(error, Error::Diff(DiffError::Signature(HotkeyError::BadSignature(_))))),
+        ("proposer not an address", bad_address.sign(&miner()), |error| matches!(error, Error::Diff(DiffError::Signature(HotkeyError::BadAddress(..))))),
+        ("base in the future", future.sign(&miner()), |error| matches!(error, Error::Diff(DiffError::BaseInFuture { base: 99, head: 2 }))),
+        ("base root wrong", wrong_root.sign(&miner()), |error| matches!(error, Error::Diff(DiffError::BaseRootMismatch { .. }))),
+        ("too many changes", proposal(&ledger, too_many.collect()).sign(&miner()), |error| matches!(error, Error::Diff(DiffError::TooManyChanges { .. }))),
+        ("record names another subnet", proposal(&ledger, mismatched_record).sign(&miner()), |error| matches!(error, Error::Record(_))),
+        ("value is not a record", proposal(&ledger, untyped).sign(&miner()), |error| matches!(error, Error::Record(_))),
+        ("path holds no record type", proposal(&ledger, unknown_path).sign(&miner()), |error| matches!(error, Error::Record(_))),
+        ("no changes", proposal(&ledger, vec![]).sign(&miner()), |error| matches!(error, Error::Diff(DiffError::Empty))),
+    ];
+    for (what, diff, expected) in cases {
+        let error = ledger.apply_diff(&diff).expect_err(what);
+        assert!(expected(&error), "{what}: unexpected error {error}");
+        assert!(!error.to_string().is_empty());
+        assert_eq!(*ledger.head(), head, "{what}: the ledger moved");
+    }
+}
+
+#[test]
+fn a_replayed_diff_is_refused() {
+    let (_dir, mut ledger) = ledger();
+    let diff = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]).sign(&miner());
+    ledger.apply_diff(&diff).unwrap();
+    assert!(matches!(ledger.apply_diff(&diff), Err(Error::Diff(DiffError::Conflict { .. }))));
+}
+
+#[test]
+fn a_signed_diff_survives_json() {
+    let (_dir, ledger) = ledger();
+    let diff = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]).sign(&miner());
+    let json = serde_json::to_string(&diff).unwrap();
+    let back: ledger::SignedDiff = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, diff);
+    back.check().unwrap();
+}
