@@ -179,3 +179,39 @@ pub fn fold_path(leaf: Hash, index: u64, count: u64, siblings: &[Hash]) -> Optio
     }
     Some(Hash(node_hash))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leaf(n: u8) -> Hash {
+        Hash([n; 32])
+    }
+
+    #[test]
+    fn fold_pairs_the_last_node_of_an_odd_level_with_itself() {
+        let (a, b, c) = (leaf(1), leaf(2), leaf(3));
+        let ab = node(&a.0, &b.0);
+        let cc = node(&c.0, &c.0);
+        let root = Hash(node(&ab, &cc));
+        assert_eq!(fold_path(c, 2, 3, &[Hash(ab)]), Some(root));
+        assert_eq!(fold_path(a, 0, 3, &[b, Hash(cc)]), Some(root));
+    }
+
+    #[test]
+    fn fold_refuses_positions_and_sibling_counts_that_do_not_fit() {
+        let (a, b) = (leaf(1), leaf(2));
+        assert_eq!(fold_path(a, 2, 2, &[b]), None, "index past the end");
+        assert_eq!(fold_path(a, 0, 2, &[]), None, "too few siblings");
+        assert_eq!(fold_path(a, 0, 2, &[b, b]), None, "too many siblings");
+        assert_eq!(fold_path(a, 0, 1, &[]), Some(a), "a single leaf is its own root");
+    }
+
+    #[test]
+    fn hashes_parse_from_hex_with_or_without_prefix() {
+        let hash = value_hash(b"x");
+        assert_eq!(Hash::from_hex(&hash.to_hex()).unwrap(), hash);
+        assert_eq!(Hash::from_hex(&format!("0x{hash}")).unwrap(), hash);
+        assert!(Hash::from_hex("abc").is_err());
+    }
+}
