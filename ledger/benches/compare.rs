@@ -416,7 +416,7 @@ impl Prover for Ledger {
         ledger::verify(root, key, value, proof).is_ok()
     }
 
-    /// The ledger's canonical MessagePack (`rmp_serde::to_vec_named`), as it stores and serves.
+    /// The ledger's canonical MessagePack (`ledger::codec::encode`: `rmp_serde::to_vec_named`).
     fn encoded_len(proof: &Proof) -> usize {
         ledger::codec::encode(proof).len()
     }

@@ -17,10 +17,21 @@ pub struct Change {
     pub value: Option<Vec<u8>>,
 }
 
-/// A sorted list of changes with at most one per key.
+/// A sorted list of changes with at most one per key. Deserialising refuses any other list,
+/// so a change set read from the wire hashes as the one that will be committed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(try_from = "Vec<Change>")]
 pub struct ChangeSet(Vec<Change>);
+
+impl TryFrom<Vec<Change>> for ChangeSet {
+    type Error = &'static str;
+    fn try_from(changes: Vec<Change>) -> Result<ChangeSet, &'static str> {
+        if changes.windows(2).any(|pair| pair[0].key >= pair[1].key) {
+            return Err("changes must be sorted by key, one per key");
+        }
+        Ok(ChangeSet(changes))
+    }
+}
 
 impl ChangeSet {
     /// Normalises changes: a later change to a key replaces an earlier one.

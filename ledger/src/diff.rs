@@ -5,10 +5,12 @@
 //! `DIFF_DOMAIN || canonical(DiffProposal)`. [`Ledger::apply_diff`] checks everything before it
 //! writes anything: size limits, the signature, every record's type and content, and the base.
 //! A base older than the head is **rebased** when none of the diff's keys changed after it;
-//! otherwise the diff is refused with the key and version of the conflict.
+//! otherwise the diff is refused with the key and version of the conflict. A diff that touches
+//! the validator set must come from the set's admin.
 
 use serde::{Deserialize, Serialize};
 
+use crate::attest::VALIDATORS;
 use crate::change::ChangeSet;
 use crate::checkpoint::Checkpoint;
 use crate::codec;
@@ -39,7 +41,7 @@ pub struct DiffProposal {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedDiff {
     pub proposal: DiffProposal,
-    #[serde(with = "signature_bytes")]
+    #[serde(with = "crate::hotkey::signature_bytes")]
     pub signature: [u8; 64],
 }
 
@@ -57,6 +59,8 @@ pub enum DiffError {
     BaseInFuture { base: u64, head: u64 },
     #[error("the diff's base root {claimed} is not the root of version {base} ({actual})")]
     BaseRootMismatch { base: u64, claimed: Hash, actual: Hash },
+    #[error("only the validator set's admin ({}) may change the set; {proposer} is not it", admin.as_deref().unwrap_or("none is set"))]
+    NotAdmin { proposer: String, admin: Option<String> },
     #[error("conflict: {key} changed at version {changed_at}, after the diff's base version {base}; rebase the diff on the head")]
     Conflict { key: Key, changed_at: u64, base: u64 },
 }
@@ -110,6 +114,12 @@ impl Ledger {
         if proposal.base_version > head {
             return Err(DiffError::BaseInFuture { base: proposal.base_version, head }.into());
         }
+        if proposal.changes.changes().iter().any(|change| change.key.namespace == VALIDATORS) {
+            let admin = self.validator_set(head)?.admin;
+            if admin.as_ref() != Some(&proposal.proposer) {
+                return Err(DiffError::NotAdmin { proposer: proposal.proposer.clone(), admin }.into());
+            }
+        }
         let base = self.checkpoint(proposal.base_version)?;
         if base.state_root != proposal.base_root {
             return Err(DiffError::BaseRootMismatch { base: base.version, claimed: proposal.base_root, actual: base.state_root }.into());
@@ -125,28 +135,5 @@ impl Ledger {
             }
         }
         self.commit_as(proposal.changes.clone(), Some(proposal.proposer.clone()))
-    }
-}
-
-mod signature_bytes {
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(signature: &[u8; 64], serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            serializer.serialize_str(&format!("0x{}", hex::encode(signature)))
-        } else {
-            serializer.serialize_bytes(signature)
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 64], D::Error> {
-        use serde::de::Error;
-        let bytes = if deserializer.is_human_readable() {
-            let text = String::deserialize(deserializer)?;
-            hex::decode(text.strip_prefix("0x").unwrap_or(&text)).map_err(D::Error::custom)?
-        } else {
-            serde_bytes::ByteBuf::deserialize(deserializer)?.into_vec()
-        };
-        bytes.as_slice().try_into().map_err(|_| D::Error::invalid_length(bytes.len(), &"64 bytes"))
     }
 }

@@ -46,6 +46,8 @@ pub enum Error {
     Record(#[from] crate::record::RecordError),
     #[error(transparent)]
     Diff(#[from] crate::diff::DiffError),
+    #[error(transparent)]
+    Attest(#[from] crate::attest::AttestError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -2,7 +2,7 @@
 //!
 //! Every preimage starts with a one-byte tag naming what is hashed, so that no hash of one kind
 //! can be passed off as another (an inner node as a leaf, a namespace root as an entry). The
-//! exact layouts are in `docs/SPEC.md`; the test vectors there are checked by `tests/spec.rs`.
+//! exact layouts are in `docs/SPEC.md`; the test vectors there are checked by `tests/spec_vectors.rs`.
 
 use std::fmt;
 

@@ -94,6 +94,30 @@ pub fn ss58_decode(address: &str) -> Result<[u8; 32], HotkeyError> {
     Ok(bytes[1..33].try_into().expect("32 bytes"))
 }
 
+/// Signatures as `0x`-prefixed hex in JSON and 64 raw bytes in MessagePack.
+pub(crate) mod signature_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(signature: &[u8; 64], serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            serializer.serialize_str(&format!("0x{}", hex::encode(signature)))
+        } else {
+            serializer.serialize_bytes(signature)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 64], D::Error> {
+        use serde::de::Error;
+        let bytes = if deserializer.is_human_readable() {
+            let text = String::deserialize(deserializer)?;
+            hex::decode(text.strip_prefix("0x").unwrap_or(&text)).map_err(D::Error::custom)?
+        } else {
+            serde_bytes::ByteBuf::deserialize(deserializer)?.into_vec()
+        };
+        bytes.as_slice().try_into().map_err(|_| D::Error::invalid_length(bytes.len(), &"64 bytes"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

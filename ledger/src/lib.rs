@@ -31,6 +31,8 @@ pub use key::{check_path, Key, KeyError, Namespace, SystemNamespace, MAX_PATH_LE
 pub use proof::{verify, NeighbourEntry, NeighbourNamespace, Position, Proof, VerifyError};
 
 #[cfg(feature = "storage")]
+mod attest;
+#[cfg(feature = "storage")]
 pub mod codec;
 #[cfg(feature = "storage")]
 mod diff;
@@ -49,6 +51,8 @@ mod store;
 #[cfg(feature = "storage")]
 mod tree;
 
+#[cfg(feature = "storage")]
+pub use attest::{AttestError, Attestation, Attested, Finality, ValidatorSet, ATTESTATION_DOMAIN};
 #[cfg(feature = "storage")]
 pub use diff::{DiffError, DiffProposal, SignedDiff, DIFF_DOMAIN, MAX_DIFF_BYTES, MAX_DIFF_CHANGES};
 #[cfg(feature = "storage")]

@@ -9,8 +9,9 @@
 //! | `health/<endpoint name>` | [`Health`] |
 //! | `provenance` | [`Provenance`]: the public sources the facts came from |
 //!
-//! In the `validators` namespace each path is an SS58 hotkey holding a [`Stake`]; in `pricing`
-//! each path is a priced resource holding a [`Price`]. Records are stored in the canonical
+//! In the `validators` namespace each path is an SS58 hotkey holding a [`Stake`], except
+//! [`ADMIN_PATH`], which holds the [`Admin`] whose signature any change to the set needs; in
+//! `pricing` each path is a priced resource holding a [`Price`]. Records are stored in the canonical
 //! encoding of [`crate::codec`]; [`Record::decode`] checks both the encoding and the content.
 
 use std::collections::BTreeMap;
@@ -160,6 +161,15 @@ pub struct Stake {
     pub rao: u64,
 }
 
+/// Path of the validator set's admin in the `validators` namespace.
+pub const ADMIN_PATH: &str = "admin";
+
+/// The hotkey that signs changes to the validator set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Admin {
+    pub hotkey: String,
+}
+
 /// The price of a paid resource, in rao.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
@@ -175,6 +185,7 @@ pub enum Record {
     Health(Health),
     Provenance(Provenance),
     Stake(Stake),
+    Admin(Admin),
     Price(Price),
 }
 
@@ -186,6 +197,7 @@ pub enum RecordKind {
     Health,
     Provenance,
     Stake,
+    Admin,
     Price,
 }
 
@@ -206,6 +218,7 @@ impl RecordKind {
     pub fn of(key: &Key) -> Result<RecordKind, RecordError> {
         let unknown = || RecordError::UnknownPath { key: key.clone() };
         match key.namespace {
+            Namespace::System(SystemNamespace::Validators) if key.path == ADMIN_PATH => Ok(RecordKind::Admin),
             Namespace::System(SystemNamespace::Validators) => Ok(RecordKind::Stake),
             Namespace::System(SystemNamespace::Pricing) => Ok(RecordKind::Price),
             Namespace::Subnet(_) => match key.path.split_once('/') {
@@ -229,6 +242,7 @@ impl Record {
             RecordKind::Health => Record::Health(codec::decode(bytes, "health record").map_err(encoding)?),
             RecordKind::Provenance => Record::Provenance(codec::decode(bytes, "provenance record").map_err(encoding)?),
             RecordKind::Stake => Record::Stake(codec::decode(bytes, "stake record").map_err(encoding)?),
+            RecordKind::Admin => Record::Admin(codec::decode(bytes, "admin record").map_err(encoding)?),
             RecordKind::Price => Record::Price(codec::decode(bytes, "price record").map_err(encoding)?),
         };
         record.check(key)?;
@@ -245,6 +259,7 @@ impl Record {
             RecordKind::Health => Record::Health(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Provenance => Record::Provenance(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Stake => Record::Stake(serde_json::from_value(json).map_err(failed)?),
+            RecordKind::Admin => Record::Admin(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Price => Record::Price(serde_json::from_value(json).map_err(failed)?),
         };
         record.check(key)?;
@@ -299,6 +314,11 @@ impl Record {
             }
             Record::Stake(_) => {
                 if let Err(error) = hotkey::ss58_decode(&key.path) {
+                    return invalid(error.to_string());
+                }
+            }
+            Record::Admin(admin) => {
+                if let Err(error) = hotkey::ss58_decode(&admin.hotkey) {
                     return invalid(error.to_string());
                 }
             }

@@ -108,3 +108,13 @@ pub fn version_key(version: u64) -> [u8; 8] {
 pub fn parse_version_key(bytes: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(bytes.try_into().ok()?))
 }
+
+/// `u64be(version) || validator`: attestations of one version lie together.
+pub fn attestation_key(version: u64, validator: &str) -> Vec<u8> {
+    [&version.to_be_bytes()[..], validator.as_bytes()].concat()
+}
+
+/// The version at the front of a key that starts with one.
+pub fn parse_version_prefix(bytes: &[u8]) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?))
+}

@@ -18,7 +18,7 @@ use crate::checkpoint::Checkpoint;
 use crate::codec;
 use crate::error::{Error, Result};
 use crate::hash::{self, Hash};
-use crate::key::Key;
+use crate::key::{check_path, Key, Namespace};
 use crate::proof::Proof;
 use crate::schema;
 use crate::state::{EntryMeta, State};
@@ -79,6 +79,8 @@ pub struct Ledger {
     head: Checkpoint,
     oldest: u64,
     options: Options,
+    /// The latest version attested by a quorum of its validator set.
+    pub(crate) latest_final: Option<u64>,
 }
 
 impl Ledger {
@@ -111,7 +113,7 @@ impl Ledger {
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         db.write_opt(batch, &sync)?;
-        Ok(Ledger { db, dir, state: State::default(), head: genesis, oldest: 0, options })
+        Ok(Ledger { db, dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None })
     }
 
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
@@ -132,7 +134,9 @@ impl Ledger {
         if state.root() != head.state_root {
             return Err(Error::RootMismatch { dir, version: head.version, recorded: head.state_root, recomputed: state.root() });
         }
-        Ok(Ledger { db, dir, state, head, oldest, options })
+        let mut ledger = Ledger { db, dir, state, head, oldest, options, latest_final: None };
+        ledger.latest_final = ledger.find_latest_final()?;
+        Ok(ledger)
     }
 
     pub fn dir(&self) -> &Path {
@@ -251,6 +255,14 @@ impl Ledger {
         }
     }
 
+    /// Every entry of `namespace` at `version`, in path order.
+    pub fn namespace_at(&self, namespace: Namespace, version: u64) -> Result<Vec<(String, Vec<u8>)>> {
+        self.check_readable(version)?;
+        let mut entries = Vec::new();
+        self.scan_at(&namespace.id().to_be_bytes(), version, |key, _, value| entries.push((key.path, value.to_vec())))?;
+        Ok(entries)
+    }
+
     /// What `version` changed and who proposed it.
     pub fn change_record(&self, version: u64) -> Result<ChangeRecord> {
         self.check_readable(version)?;
@@ -350,6 +362,8 @@ impl Ledger {
     fn effective_changes(&self, changes: ChangeSet) -> Result<ChangeSet> {
         let mut effective = Vec::with_capacity(changes.len());
         for change in changes.into_changes() {
+            // `Key`'s fields are public, so a key built without `Key::new` is checked here.
+            check_path(&change.key.path)?;
             let present = self.state.get(&change.key);
             match (&change.value, present) {
                 (None, None) => return Err(Error::NotFound(change.key)),
@@ -406,26 +420,39 @@ impl Ledger {
 
     /// Every entry present at `version`, in key order, from the history.
     fn entries_at(&self, version: u64) -> Result<Vec<(Key, EntryMeta)>> {
-        let mut entries: Vec<(Key, EntryMeta)> = Vec::new();
-        let mut last: Option<(Key, Option<EntryMeta>)> = None;
-        for item in self.db.iterator_cf(cf(&self.db, schema::VALUES), IteratorMode::Start) {
+        let mut entries = Vec::new();
+        self.scan_at(&[], version, |key, set_at, value| {
+            entries.push((key, EntryMeta { value_hash: hash::value_hash(value), version: set_at }))
+        })?;
+        Ok(entries)
+    }
+
+    /// Visits, in key order, every key under `prefix` that holds a value at `version`, with
+    /// the version that set it and the value.
+    fn scan_at(&self, prefix: &[u8], version: u64, mut visit: impl FnMut(Key, u64, &[u8])) -> Result<()> {
+        let mut pending: Option<(Key, u64, Option<Box<[u8]>>)> = None;
+        let mut flush = |pending: Option<(Key, u64, Option<Box<[u8]>>)>| {
+            if let Some((key, set_at, Some(value))) = pending {
+                visit(key, set_at, &value);
+            }
+        };
+        for item in self.db.prefix_iterator_cf(cf(&self.db, schema::VALUES), prefix) {
             let (stored_key, stored) = item?;
-            let (key, entry_version) = schema::parse_value_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
-            if entry_version > version {
+            if !stored_key.starts_with(prefix) {
+                break;
+            }
+            let (key, set_at) = schema::parse_value_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
+            if set_at > version {
                 continue;
             }
-            let meta = parse_stored(&stored)?.map(|value| EntryMeta { value_hash: hash::value_hash(value), version: entry_version });
-            if let Some((last_key, last_meta)) = last.take() {
-                if last_key != key {
-                    entries.extend(last_meta.map(|meta| (last_key, meta)));
-                }
+            // Versions of a key come oldest first: the last one at or before `version` wins.
+            if pending.as_ref().is_some_and(|(pending_key, ..)| *pending_key != key) {
+                flush(pending.take());
             }
-            last = Some((key, meta));
+            pending = Some((key, set_at, parse_stored(&stored)?.map(Box::from)));
         }
-        if let Some((key, Some(meta))) = last {
-            entries.push((key, meta));
-        }
-        Ok(entries)
+        flush(pending);
+        Ok(())
     }
 
     fn read_value(&self, key: &Key, version: u64) -> Result<Option<Vec<u8>>> {
@@ -436,7 +463,11 @@ impl Ledger {
         Ok(parse_stored(&stored)?.map(<[u8]>::to_vec))
     }
 
-    fn write_options(&self) -> WriteOptions {
+    pub(crate) fn db(&self) -> &DB {
+        &self.db
+    }
+
+    pub(crate) fn write_options(&self) -> WriteOptions {
         let mut options = WriteOptions::default();
         options.set_sync(self.options.durability == Durability::Fsync);
         options
@@ -487,7 +518,7 @@ fn open_db(dir: &Path, create: bool) -> Result<DB> {
     Ok(DB::open_cf_descriptors(&options, dir, families)?)
 }
 
-fn cf<'a>(db: &'a DB, name: &str) -> &'a ColumnFamily {
+pub(crate) fn cf<'a>(db: &'a DB, name: &str) -> &'a ColumnFamily {
     db.cf_handle(name).expect("every column family is opened with the database")
 }
 

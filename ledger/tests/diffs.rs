@@ -129,3 +129,21 @@ fn a_signed_diff_survives_json() {
     assert_eq!(back, diff);
     back.check().unwrap();
 }
+
+#[test]
+fn an_unsorted_or_repeating_change_list_is_refused_when_read() {
+    let (_dir, ledger) = ledger();
+    let diff = proposal(&ledger, vec![
+        put(key(22, "endpoint/a"), common::endpoint("a")),
+        put(key(22, "endpoint/b"), common::endpoint("b")),
+    ])
+    .sign(&miner());
+    let mut json: serde_json::Value = serde_json::to_value(&diff).unwrap();
+    let changes = json["proposal"]["changes"].as_array_mut().unwrap();
+    changes.swap(0, 1);
+    let error = serde_json::from_value::<ledger::SignedDiff>(json.clone()).unwrap_err();
+    assert!(error.to_string().contains("sorted by key"), "{error}");
+    let changes = json["proposal"]["changes"].as_array_mut().unwrap();
+    changes[0] = changes[1].clone();
+    assert!(serde_json::from_value::<ledger::SignedDiff>(json).is_err());
+}

@@ -126,3 +126,14 @@ fn create_refuses_a_directory_of_other_files_and_an_existing_ledger() {
     drop(Ledger::create(&ledger_dir, Options::default()).unwrap());
     assert!(matches!(Ledger::create(&ledger_dir, Options::default()), Err(Error::AlreadyInitialised(_))));
 }
+
+#[test]
+fn a_key_built_around_its_checks_is_refused_at_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(dir.path(), Options::default()).unwrap();
+    let unchecked = Key { namespace: Namespace::Subnet(1), path: "nul\0inside".to_owned() };
+    let error = ledger.commit(ChangeSet::new([Change { key: unchecked, value: Some(b"x".to_vec()) }])).unwrap_err();
+    assert!(matches!(error, Error::Key(_)), "{error}");
+    drop(ledger);
+    Ledger::open(dir.path(), Options::default()).expect("the ledger still opens");
+}
