@@ -48,6 +48,8 @@ pub enum Error {
     Diff(#[from] crate::diff::DiffError),
     #[error(transparent)]
     Attest(#[from] crate::attest::AttestError),
+    #[error(transparent)]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

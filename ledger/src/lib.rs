@@ -45,6 +45,8 @@ pub mod record;
 #[cfg(feature = "storage")]
 mod schema;
 #[cfg(feature = "storage")]
+pub mod snapshot;
+#[cfg(feature = "storage")]
 mod state;
 #[cfg(feature = "storage")]
 mod store;
