@@ -161,12 +161,17 @@ impl Ledger {
     /// The checkpoint of `version`. Checkpoints outlive pruning: the chain stays whole.
     pub fn checkpoint(&self, version: u64) -> Result<Checkpoint> {
         self.check_exists(version)?;
-        read_checkpoint(&self.db, version)
+        match read_checkpoint(&self.db, version) {
+            // A ledger imported from a snapshot starts at the snapshot's version.
+            Err(Error::Corrupt(_)) if version < self.oldest => Err(Error::Pruned { version, oldest: self.oldest }),
+            read => read,
+        }
     }
 
     /// Checkpoints `from..=to`, oldest first.
     pub fn checkpoints(&self, from: u64, to: u64) -> Result<Vec<Checkpoint>> {
         self.check_range(from, to, false)?;
+        self.checkpoint(from)?;
         let start = schema::version_key(from);
         self.db
             .iterator_cf(cf(&self.db, schema::CHECKPOINTS), IteratorMode::From(&start, Direction::Forward))
@@ -259,7 +264,10 @@ impl Ledger {
     pub fn namespace_at(&self, namespace: Namespace, version: u64) -> Result<Vec<(String, Vec<u8>)>> {
         self.check_readable(version)?;
         let mut entries = Vec::new();
-        self.scan_at(&namespace.id().to_be_bytes(), version, |key, _, value| entries.push((key.path, value.to_vec())))?;
+        self.scan_at(&namespace.id().to_be_bytes(), version, |key, _, value| {
+            entries.push((key.path, value.to_vec()));
+            Ok(())
+        })?;
         Ok(entries)
     }
 
@@ -422,20 +430,16 @@ impl Ledger {
     fn entries_at(&self, version: u64) -> Result<Vec<(Key, EntryMeta)>> {
         let mut entries = Vec::new();
         self.scan_at(&[], version, |key, set_at, value| {
-            entries.push((key, EntryMeta { value_hash: hash::value_hash(value), version: set_at }))
+            entries.push((key, EntryMeta { value_hash: hash::value_hash(value), version: set_at }));
+            Ok(())
         })?;
         Ok(entries)
     }
 
     /// Visits, in key order, every key under `prefix` that holds a value at `version`, with
     /// the version that set it and the value.
-    fn scan_at(&self, prefix: &[u8], version: u64, mut visit: impl FnMut(Key, u64, &[u8])) -> Result<()> {
+    pub(crate) fn scan_at(&self, prefix: &[u8], version: u64, mut visit: impl FnMut(Key, u64, &[u8]) -> Result<()>) -> Result<()> {
         let mut pending: Option<(Key, u64, Option<Box<[u8]>>)> = None;
-        let mut flush = |pending: Option<(Key, u64, Option<Box<[u8]>>)>| {
-            if let Some((key, set_at, Some(value))) = pending {
-                visit(key, set_at, &value);
-            }
-        };
         for item in self.db.prefix_iterator_cf(cf(&self.db, schema::VALUES), prefix) {
             let (stored_key, stored) = item?;
             if !stored_key.starts_with(prefix) {
@@ -447,11 +451,15 @@ impl Ledger {
             }
             // Versions of a key come oldest first: the last one at or before `version` wins.
             if pending.as_ref().is_some_and(|(pending_key, ..)| *pending_key != key) {
-                flush(pending.take());
+                if let Some((key, set_at, Some(value))) = pending.take() {
+                    visit(key, set_at, &value)?;
+                }
             }
             pending = Some((key, set_at, parse_stored(&stored)?.map(Box::from)));
         }
-        flush(pending);
+        if let Some((key, set_at, Some(value))) = pending {
+            visit(key, set_at, &value)?;
+        }
         Ok(())
     }
 
@@ -504,7 +512,7 @@ fn is_initialised(dir: &Path) -> bool {
     dir.join("CURRENT").exists()
 }
 
-fn open_db(dir: &Path, create: bool) -> Result<DB> {
+pub(crate) fn open_db(dir: &Path, create: bool) -> Result<DB> {
     let mut options = DbOptions::default();
     options.create_if_missing(create);
     options.create_missing_column_families(create);
