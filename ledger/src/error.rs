@@ -50,6 +50,8 @@ pub enum Error {
     Attest(#[from] crate::attest::AttestError),
     #[error(transparent)]
     Snapshot(#[from] crate::snapshot::SnapshotError),
+    #[error("genesis sources: {0}")]
+    Genesis(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

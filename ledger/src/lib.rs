@@ -6,7 +6,8 @@
 //! - **Key**: a [`Namespace`] (a subnet's netuid, or a system namespace) and a **path** inside
 //!   it, such as `endpoint/search`. **Values** are bytes; in subnet namespaces they are typed
 //!   [records](record) in a canonical encoding.
-//! - **Version**: the state after a number of commits; version 0 is empty. Each **commit**
+//! - **Version**: the state after a number of commits; version 0 is the genesis (empty, or a
+//!   genesis snapshot's state). Each **commit**
 //!   applies a [`ChangeSet`] atomically and makes the next version with a [`Checkpoint`].
 //! - **Namespace tree**: a Merkle tree over one namespace's entries sorted by path. **Ledger
 //!   tree**: a Merkle tree over the namespaces' roots sorted by namespace. Its root, bound to
@@ -38,6 +39,8 @@ pub mod codec;
 mod diff;
 #[cfg(feature = "storage")]
 mod error;
+#[cfg(feature = "storage")]
+pub mod genesis;
 #[cfg(feature = "storage")]
 pub mod hotkey;
 #[cfg(feature = "storage")]

@@ -129,39 +129,88 @@ fn encode_entry(body: &mut Vec<u8>, key: &Key, set_at: u64, value: &[u8]) {
     body.extend_from_slice(value);
 }
 
-/// Writes chunks as entries arrive.
-struct ChunkWriter<W: Write> {
-    out: W,
+/// Writes a snapshot as its entries arrive, in key order.
+pub(crate) struct SnapshotWriter<W: Write> {
+    out: io::BufWriter<W>,
+    header: SnapshotHeader,
     previous: Hash,
     body: Vec<u8>,
-    count: u32,
+    in_chunk: u32,
+    entries: u64,
+    chunks: u64,
     bytes: u64,
 }
 
-impl<W: Write> ChunkWriter<W> {
-    fn push(&mut self, key: &Key, set_at: u64, value: &[u8]) -> io::Result<bool> {
-        encode_entry(&mut self.body, key, set_at, value);
-        self.count += 1;
-        if self.count as usize == CHUNK_ENTRIES {
-            self.flush()?;
-            return Ok(true);
-        }
-        Ok(false)
+impl<W: Write> SnapshotWriter<W> {
+    pub(crate) fn start(out: W, header: SnapshotHeader) -> Result<SnapshotWriter<W>> {
+        let header_bytes = codec::encode(&header);
+        let mut out = io::BufWriter::new(out);
+        out.write_all(MAGIC)
+            .and_then(|()| out.write_all(&FORMAT.to_be_bytes()))
+            .and_then(|()| out.write_all(&(header_bytes.len() as u32).to_be_bytes()))
+            .and_then(|()| out.write_all(&header_bytes))
+            .map_err(SnapshotError::Io)?;
+        Ok(SnapshotWriter {
+            out,
+            previous: chain_seed(&header_bytes),
+            bytes: 16 + header_bytes.len() as u64,
+            header,
+            body: Vec::new(),
+            in_chunk: 0,
+            entries: 0,
+            chunks: 0,
+        })
     }
 
-    fn flush(&mut self) -> io::Result<()> {
-        if self.count == 0 {
+    pub(crate) fn push(&mut self, key: &Key, set_at: u64, value: &[u8], progress: &mut dyn FnMut(Progress)) -> Result<()> {
+        encode_entry(&mut self.body, key, set_at, value);
+        self.in_chunk += 1;
+        self.entries += 1;
+        if self.in_chunk as usize == CHUNK_ENTRIES {
+            self.end_chunk()?;
+            progress(self.progress());
+        }
+        Ok(())
+    }
+
+    pub(crate) fn finish(mut self, progress: &mut dyn FnMut(Progress)) -> Result<SnapshotSummary> {
+        self.end_chunk()?;
+        self.out.flush().map_err(SnapshotError::Io)?;
+        progress(self.progress());
+        if self.entries != self.header.entry_count {
+            return Err(Error::Corrupt(format!("the snapshot announced {} entries but {} were written", self.header.entry_count, self.entries)));
+        }
+        Ok(SnapshotSummary {
+            version: self.header.checkpoint.version,
+            state_root: self.header.checkpoint.state_root,
+            checkpoint: self.header.checkpoint.hash(),
+            attestations: self.header.attestations.len(),
+            entries: self.entries,
+            chunks: self.chunks,
+            bytes: self.bytes,
+        })
+    }
+
+    fn progress(&self) -> Progress {
+        Progress { entries: self.entries, total: self.header.entry_count, bytes: self.bytes }
+    }
+
+    fn end_chunk(&mut self) -> Result<()> {
+        if self.in_chunk == 0 {
             return Ok(());
         }
-        let hash = chunk_hash(&self.previous, self.count, &self.body);
-        self.out.write_all(&self.count.to_be_bytes())?;
-        self.out.write_all(&(self.body.len() as u32).to_be_bytes())?;
-        self.out.write_all(&self.body)?;
-        self.out.write_all(hash.as_bytes())?;
+        let hash = chunk_hash(&self.previous, self.in_chunk, &self.body);
+        self.out
+            .write_all(&self.in_chunk.to_be_bytes())
+            .and_then(|()| self.out.write_all(&(self.body.len() as u32).to_be_bytes()))
+            .and_then(|()| self.out.write_all(&self.body))
+            .and_then(|()| self.out.write_all(hash.as_bytes()))
+            .map_err(SnapshotError::Io)?;
         self.bytes += 8 + self.body.len() as u64 + 32;
         self.previous = hash;
         self.body.clear();
-        self.count = 0;
+        self.in_chunk = 0;
+        self.chunks += 1;
         Ok(())
     }
 }
@@ -396,37 +445,9 @@ impl Ledger {
             count
         };
         let header = SnapshotHeader { checkpoint, attestations: self.attestations(version)?, entry_count };
-        let header_bytes = codec::encode(&header);
-        let mut out = io::BufWriter::new(out);
-        out.write_all(MAGIC).and_then(|()| out.write_all(&FORMAT.to_be_bytes()))
-            .and_then(|()| out.write_all(&(header_bytes.len() as u32).to_be_bytes()))
-            .and_then(|()| out.write_all(&header_bytes))
-            .map_err(SnapshotError::Io)?;
-        let mut writer = ChunkWriter { out, previous: chain_seed(&header_bytes), body: Vec::new(), count: 0, bytes: 16 + header_bytes.len() as u64 };
-        let mut written = 0u64;
-        let mut chunks = 0u64;
-        self.scan_at(&[], version, |key, set_at, value| {
-            written += 1;
-            if writer.push(&key, set_at, value).map_err(SnapshotError::Io)? {
-                chunks += 1;
-                progress(Progress { entries: written, total: entry_count, bytes: writer.bytes });
-            }
-            Ok(())
-        })?;
-        if writer.count > 0 {
-            chunks += 1;
-        }
-        writer.flush().and_then(|()| writer.out.flush()).map_err(SnapshotError::Io)?;
-        progress(Progress { entries: written, total: entry_count, bytes: writer.bytes });
-        Ok(SnapshotSummary {
-            version,
-            state_root: checkpoint.state_root,
-            checkpoint: checkpoint.hash(),
-            attestations: header.attestations.len(),
-            entries: written,
-            chunks,
-            bytes: writer.bytes,
-        })
+        let mut writer = SnapshotWriter::start(out, header)?;
+        self.scan_at(&[], version, |key, set_at, value| writer.push(&key, set_at, value, progress))?;
+        writer.finish(progress)
     }
 
     /// Makes a ledger at `dir` (new or empty) from a snapshot, after checking its chain, order,
