@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::ledger_cmd::LedgerCommand;
+use crate::snapshot_cmd::{AttestArgs, GenesisArgs, SnapshotCommand};
 
 #[derive(Parser)]
 #[command(name = "orchestra", version, about = "Orchestra: one objective in, one verified result out, over Bittensor subnets")]
@@ -24,6 +25,20 @@ pub enum Command {
     /// Read and write the Subnet Ledger by hand.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// Export, import and inspect ledger snapshots.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Sign a checkpoint with a validator's hotkey and record the attestation.
+    Attest(AttestArgs),
+    /// Build the genesis snapshot from the subnet source files.
+    #[command(subcommand)]
+    Genesis(GenesisCommand),
+}
+
+#[derive(Subcommand)]
+pub enum GenesisCommand {
+    /// Write `snapshots/genesis.snap` from `snapshots/subnets/`.
+    Build(GenesisArgs),
 }
 
 /// Why a command failed.
@@ -52,6 +67,15 @@ impl Cli {
         match self.command {
             Command::Node => crate::node::run(&self.data),
             Command::Ledger(command) => command.run(&self.data),
+            Command::Snapshot(command) => command.run(&self.data),
+            Command::Attest(args) => args.run(&self.data),
+            Command::Genesis(GenesisCommand::Build(args)) => args.run(),
         }
     }
+}
+
+/// Prints a command's result as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    println!("{}", serde_json::to_string_pretty(value).expect("results serialise to JSON"));
+    Ok(())
 }

@@ -8,13 +8,13 @@ use ledger::record::Record;
 use ledger::{Change, ChangeSet, Checkpoint, Hash, Key, Ledger, Namespace, Options, Proven};
 use serde_json::{json, Value};
 
-use crate::cli::CliError;
+use crate::cli::{print_json, CliError};
 
 #[derive(Subcommand)]
 pub enum LedgerCommand {
     /// Create an empty ledger (version 0) in the data directory.
     Init,
-    /// Print the head checkpoint: version, root and the oldest kept version.
+    /// Print the head checkpoint (version, root, oldest kept version) and the latest final one.
     Head,
     /// Set a key to a record given as JSON; commits a new version.
     Put {
@@ -80,7 +80,12 @@ impl LedgerCommand {
             LedgerCommand::Init => checkpoint_json(&Ledger::create(data, Options::default())?.head().clone(), 0),
             LedgerCommand::Head => {
                 let ledger = open(data)?;
-                checkpoint_json(ledger.head(), ledger.oldest_version())
+                let mut head = checkpoint_json(ledger.head(), ledger.oldest_version());
+                head["final"] = match ledger.finality()?.latest_final {
+                    Some(checkpoint) => json!({ "version": checkpoint.version, "root": checkpoint.state_root, "checkpoint": checkpoint.hash() }),
+                    None => Value::Null,
+                };
+                head
             }
             LedgerCommand::Put { key, record } => {
                 let key = key.key()?;
@@ -135,8 +140,7 @@ impl LedgerCommand {
                 json!({ "from": from, "to": to, "changes": changes })
             }
         };
-        println!("{}", serde_json::to_string_pretty(&output).expect("JSON values print"));
-        Ok(())
+        print_json(&output)
     }
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod ledger_cmd;
 mod node;
+mod snapshot_cmd;
 
 use std::process::ExitCode;
 

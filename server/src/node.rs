@@ -1,29 +1,32 @@
-//! `orchestra node`: opens the ledger on the data directory, creating it when absent, checks
-//! it (opening rebuilds the trees and compares the root with the head checkpoint) and reports
-//! its head.
+//! `orchestra node`: opens the ledger on the data directory, seeding it from the genesis
+//! snapshot built into the binary when there is none, checks it (opening rebuilds the trees
+//! and compares the root with the head checkpoint) and reports its head.
 
 use std::path::Path;
 
 use ledger::{Error, Ledger, Options};
 use serde_json::json;
 
-use crate::cli::CliError;
+use crate::cli::{print_json, CliError};
+
+/// The genesis ledger of `snapshots/`, as built by `orchestra genesis build`.
+pub const GENESIS: &[u8] = include_bytes!("../../snapshots/genesis.snap");
 
 pub fn run(data: &Path) -> Result<(), CliError> {
-    let ledger = match Ledger::open(data, Options::default()) {
-        Err(Error::NotInitialised(_)) => Ledger::create(data, Options::default())?,
-        opened => opened?,
+    let (ledger, seeded) = match Ledger::open(data, Options::default()) {
+        Err(Error::NotInitialised(_)) => (Ledger::import(data, GENESIS, None, Options::default(), &mut |_| {})?, true),
+        opened => (opened?, false),
     };
     let head = ledger.head();
-    let namespaces = ledger.state().namespaces().count();
-    let report = json!({
+    let finality = ledger.finality()?;
+    print_json(&json!({
         "data": data.display().to_string(),
+        "seeded_from_genesis": seeded,
         "version": head.version,
         "root": head.state_root,
         "checkpoint": head.hash(),
-        "namespaces": namespaces,
+        "final": finality.latest_final.map(|checkpoint| checkpoint.version),
+        "subnets": ledger.state().namespaces().count(),
         "entries": ledger.state().entry_count(),
-    });
-    println!("{}", serde_json::to_string_pretty(&report).expect("JSON values print"));
-    Ok(())
+    }))
 }
