@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::hash::{self, Hash};
 use crate::key::{Key, Namespace};
 use crate::schema;
-use crate::store::{cf, open_db, Ledger, Options};
+use crate::store::{cf, claim_directory, empty_directory, open_db, Ledger, Options};
 use crate::tree::Tree;
 
 pub const MAGIC: &[u8; 8] = b"ORCHSNAP";
@@ -455,12 +455,12 @@ impl Ledger {
     /// directory is left as it was found.
     pub fn import(dir: impl AsRef<Path>, input: impl Read, trusted: Option<&ValidatorSet>, options: Options, progress: &mut dyn FnMut(Progress)) -> Result<Ledger> {
         let dir = dir.as_ref();
-        let existed = dir.exists();
-        if existed && std::fs::read_dir(dir).map_err(SnapshotError::Io)?.next().is_some() {
-            return Err(SnapshotError::TargetNotEmpty(dir.to_path_buf()).into());
-        }
         let mut reader = SnapshotReader::new(input)?;
         check_header(reader.header(), trusted)?;
+        let existed = match claim_directory(dir) {
+            Err(Error::AlreadyInitialised(_) | Error::NotALedger(_)) => return Err(SnapshotError::TargetNotEmpty(dir.to_path_buf()).into()),
+            claimed => claimed?,
+        };
         match write_snapshot(dir, &mut reader, progress) {
             Ok(()) => Ledger::open(dir, options),
             Err(error) => {
@@ -475,7 +475,6 @@ impl Ledger {
 /// Streams the entries into a new database and, once the root is confirmed, writes the
 /// checkpoint and the format marker that makes the directory a ledger.
 fn write_snapshot(dir: &Path, reader: &mut SnapshotReader<impl Read>, progress: &mut dyn FnMut(Progress)) -> Result<()> {
-    std::fs::create_dir_all(dir).map_err(SnapshotError::Io)?;
     let db = open_db(dir, true)?;
     let mut unlogged = rocksdb::WriteOptions::default();
     // Entries are flushed before the marker is written; a crash before that leaves a
@@ -513,13 +512,5 @@ fn write_snapshot(dir: &Path, reader: &mut SnapshotReader<impl Read>, progress: 
     let mut sync = rocksdb::WriteOptions::default();
     sync.set_sync(true);
     db.write_opt(batch, &sync)?;
-    Ok(())
-}
-
-fn empty_directory(dir: &Path) -> io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() { std::fs::remove_dir_all(path)? } else { std::fs::remove_file(path)? }
-    }
     Ok(())
 }

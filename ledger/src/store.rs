@@ -87,17 +87,8 @@ impl Ledger {
     /// Makes a new ledger at `dir` holding version 0: no entries, the empty root.
     pub fn create(dir: impl AsRef<Path>, options: Options) -> Result<Ledger> {
         let dir = dir.as_ref().to_path_buf();
-        let occupied = std::fs::read_dir(&dir).is_ok_and(|mut entries| entries.next().is_some());
-        if occupied && !is_initialised(&dir) {
-            return Err(Error::NotALedger(dir));
-        }
-        std::fs::create_dir_all(&dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
+        claim_directory(&dir)?;
         let db = open_db(&dir, true)?;
-        // A directory without the format marker is one whose creation did not finish: the
-        // marker is written in the same batch as everything else, so it holds no data yet.
-        if read_meta(&db, schema::META_FORMAT)?.is_some() {
-            return Err(Error::AlreadyInitialised(dir));
-        }
         let genesis = Checkpoint {
             version: 0,
             state_root: hash::empty_ledger_root(),
@@ -119,7 +110,7 @@ impl Ledger {
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Ledger> {
         let dir = dir.as_ref().to_path_buf();
-        if !is_initialised(&dir) {
+        if !holds_database(&dir) {
             return Err(Error::NotInitialised(dir));
         }
         let db = open_db(&dir, false)?;
@@ -508,8 +499,41 @@ impl Ledger {
     }
 }
 
-fn is_initialised(dir: &Path) -> bool {
+fn holds_database(dir: &Path) -> bool {
     dir.join("CURRENT").exists()
+}
+
+/// Makes `dir` ready to receive a new ledger and says whether it existed. A directory whose
+/// database lacks the format marker holds a creation or import that did not finish (the marker
+/// is written last, atomically): it is emptied. A finished ledger, or any other file, is refused.
+pub(crate) fn claim_directory(dir: &Path) -> Result<bool> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else {
+        std::fs::create_dir_all(dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
+        return Ok(false);
+    };
+    if entries.next().is_none() {
+        return Ok(true);
+    }
+    if !holds_database(dir) {
+        return Err(Error::NotALedger(dir.to_path_buf()));
+    }
+    if read_meta(&open_db(dir, false)?, schema::META_FORMAT)?.is_some() {
+        return Err(Error::AlreadyInitialised(dir.to_path_buf()));
+    }
+    empty_directory(dir).map_err(|error| Error::Corrupt(format!("cannot clear the unfinished ledger at {}: {error}", dir.display())))?;
+    Ok(true)
+}
+
+pub(crate) fn empty_directory(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            std::fs::remove_dir_all(path)?
+        } else {
+            std::fs::remove_file(path)?
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn open_db(dir: &Path, create: bool) -> Result<DB> {

@@ -181,3 +181,23 @@ fn reseal_with_altered_value(good: &[u8], spans: &[std::ops::Range<usize>]) -> V
     }
     bytes
 }
+
+/// An import killed before it finished leaves a database without the format marker: it does
+/// not open as a ledger, and the next import or create clears it and starts again.
+#[test]
+fn an_unfinished_import_is_cleared_by_the_next_attempt() {
+    let (_dir, source) = source();
+    let bytes = export(&source, source.head().version);
+    let parent = tempfile::tempdir().unwrap();
+    let target = parent.path().join("ledger");
+    drop(import(&target, &bytes, None).unwrap());
+    {
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &target, ["values", "current", "checkpoints", "changes", "attestations", "meta"]).unwrap();
+        db.delete_cf(db.cf_handle("meta").unwrap(), b"format").unwrap();
+    }
+    assert!(matches!(Ledger::open(&target, Options::default()), Err(Error::NotInitialised(_))));
+    let imported = import(&target, &bytes, None).unwrap();
+    assert_eq!(imported.head(), source.head());
+    drop(imported);
+    assert!(matches!(Ledger::create(&target, Options::default()), Err(Error::AlreadyInitialised(_))));
+}
