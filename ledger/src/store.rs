@@ -110,11 +110,11 @@ impl Ledger {
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
     pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Ledger> {
         let dir = dir.as_ref().to_path_buf();
-        if !holds_database(&dir) {
-            return Err(Error::NotInitialised(dir));
-        }
-        let db = open_db(&dir, false)?;
-        let format = read_meta(&db, schema::META_FORMAT)?.ok_or_else(|| Error::NotInitialised(dir.clone()))?;
+        let (db, format) = match directory_state(&dir)? {
+            DirectoryState::Ledger(db, format) => (db, format),
+            DirectoryState::Foreign => return Err(Error::NotALedger(dir)),
+            DirectoryState::Absent | DirectoryState::Empty | DirectoryState::Unfinished => return Err(Error::NotInitialised(dir)),
+        };
         if format != schema::FORMAT_VERSION {
             return Err(Error::UnsupportedFormat { dir, found: format, expected: schema::FORMAT_VERSION });
         }
@@ -499,29 +499,65 @@ impl Ledger {
     }
 }
 
-fn holds_database(dir: &Path) -> bool {
-    dir.join("CURRENT").exists()
+/// What a data directory holds.
+enum DirectoryState {
+    Absent,
+    Empty,
+    /// Files that are not a RocksDB database.
+    Foreign,
+    /// A database whose creation or import did not finish: column families or the format
+    /// marker (written last, atomically) are missing.
+    Unfinished,
+    /// A ledger, opened, with its format version.
+    Ledger(DB, u64),
 }
 
-/// Makes `dir` ready to receive a new ledger and says whether it existed. A directory whose
-/// database lacks the format marker holds a creation or import that did not finish (the marker
-/// is written last, atomically): it is emptied. A finished ledger, or any other file, is refused.
-pub(crate) fn claim_directory(dir: &Path) -> Result<bool> {
-    let Ok(mut entries) = std::fs::read_dir(dir) else {
-        std::fs::create_dir_all(dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
-        return Ok(false);
-    };
+fn directory_state(dir: &Path) -> Result<DirectoryState> {
+    let Ok(mut entries) = std::fs::read_dir(dir) else { return Ok(DirectoryState::Absent) };
     if entries.next().is_none() {
-        return Ok(true);
+        return Ok(DirectoryState::Empty);
     }
-    if !holds_database(dir) {
-        return Err(Error::NotALedger(dir.to_path_buf()));
+    if !dir.join("CURRENT").exists() {
+        // RocksDB writes its lock, log and manifest before CURRENT: a creation killed in
+        // between leaves only files of those names.
+        let only_rocksdb_files = std::fs::read_dir(dir)
+            .map_err(|error| Error::Corrupt(format!("cannot list {}: {error}", dir.display())))?
+            .all(|entry| entry.is_ok_and(|entry| is_rocksdb_file(&entry.file_name().to_string_lossy())));
+        return Ok(if only_rocksdb_files { DirectoryState::Unfinished } else { DirectoryState::Foreign });
     }
-    if read_meta(&open_db(dir, false)?, schema::META_FORMAT)?.is_some() {
-        return Err(Error::AlreadyInitialised(dir.to_path_buf()));
+    let families = DB::list_cf(&DbOptions::default(), dir)?;
+    if !schema::ALL_FAMILIES.iter().all(|family| families.iter().any(|found| found == family)) {
+        return Ok(DirectoryState::Unfinished);
     }
-    empty_directory(dir).map_err(|error| Error::Corrupt(format!("cannot clear the unfinished ledger at {}: {error}", dir.display())))?;
-    Ok(true)
+    let db = open_db(dir, false)?;
+    Ok(match read_meta(&db, schema::META_FORMAT)? {
+        Some(format) => DirectoryState::Ledger(db, format),
+        None => DirectoryState::Unfinished,
+    })
+}
+
+fn is_rocksdb_file(name: &str) -> bool {
+    ["LOCK", "IDENTITY", "CURRENT", "LOG"].contains(&name)
+        || ["LOG.old.", "MANIFEST-", "OPTIONS-"].iter().any(|prefix| name.starts_with(prefix))
+        || [".log", ".sst", ".dbtmp", ".blob"].iter().any(|suffix| name.ends_with(suffix))
+}
+
+/// Makes `dir` ready to receive a new ledger and says whether it existed. An unfinished
+/// creation or import is cleared; a finished ledger, or any other file, is refused.
+pub(crate) fn claim_directory(dir: &Path) -> Result<bool> {
+    match directory_state(dir)? {
+        DirectoryState::Absent => {
+            std::fs::create_dir_all(dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
+            Ok(false)
+        }
+        DirectoryState::Empty => Ok(true),
+        DirectoryState::Unfinished => {
+            empty_directory(dir).map_err(|error| Error::Corrupt(format!("cannot clear the unfinished ledger at {}: {error}", dir.display())))?;
+            Ok(true)
+        }
+        DirectoryState::Ledger(..) => Err(Error::AlreadyInitialised(dir.to_path_buf())),
+        DirectoryState::Foreign => Err(Error::NotALedger(dir.to_path_buf())),
+    }
 }
 
 pub(crate) fn empty_directory(dir: &Path) -> std::io::Result<()> {
