@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::ledger_cmd::LedgerCommand;
+use crate::serve::ServeArgs;
 use crate::snapshot_cmd::{AttestArgs, GenesisArgs, SnapshotCommand};
 
 #[derive(Parser)]
@@ -22,6 +23,8 @@ pub enum Command {
     /// Start the ledger node on the data directory, creating the ledger when there is none,
     /// and print its head.
     Node,
+    /// Serve the ledger's HTTP API (seeding the ledger from genesis when there is none).
+    Serve(ServeArgs),
     /// Read and write the Subnet Ledger by hand.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -66,6 +69,7 @@ impl Cli {
     pub fn run(self) -> Result<(), CliError> {
         match self.command {
             Command::Node => crate::node::run(&self.data),
+            Command::Serve(args) => args.run(&self.data),
             Command::Ledger(command) => command.run(&self.data),
             Command::Snapshot(command) => command.run(&self.data),
             Command::Attest(args) => args.run(&self.data),

@@ -5,10 +5,11 @@ use std::path::Path;
 
 use clap::{Args, Subcommand};
 use ledger::record::Record;
-use ledger::{Change, ChangeSet, Checkpoint, Hash, Key, Ledger, Namespace, Options, Proven};
+use ledger::{Change, ChangeSet, Hash, Key, Ledger, Namespace, Options, Proven};
 use serde_json::{json, Value};
 
 use crate::cli::{print_json, CliError};
+use crate::present;
 
 #[derive(Subcommand)]
 pub enum LedgerCommand {
@@ -77,15 +78,9 @@ impl KeyArgs {
 impl LedgerCommand {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         let output = match self {
-            LedgerCommand::Init => checkpoint_json(&Ledger::create(data, Options::default())?.head().clone(), 0),
+            LedgerCommand::Init => present::checkpoint(Ledger::create(data, Options::default())?.head()),
             LedgerCommand::Head => {
-                let ledger = open(data)?;
-                let mut head = checkpoint_json(ledger.head(), ledger.oldest_version());
-                head["final"] = match ledger.finality()?.latest_final {
-                    Some(checkpoint) => json!({ "version": checkpoint.version, "root": checkpoint.state_root, "checkpoint": checkpoint.hash() }),
-                    None => Value::Null,
-                };
-                head
+                present::head(&open(data)?)?
             }
             LedgerCommand::Put { key, record } => {
                 let key = key.key()?;
@@ -99,7 +94,7 @@ impl LedgerCommand {
                 let key = key.key()?;
                 let version = at.unwrap_or(ledger.head().version);
                 let value = ledger.get_at(&key, version)?.ok_or_else(|| CliError::Absent { key: key.clone(), version })?;
-                json!({ "key": key.to_string(), "version": version, "record": record_json(&key, &value) })
+                json!({ "key": key.to_string(), "version": version, "record": present::record(&key, &value) })
             }
             LedgerCommand::Prove { key, at } => {
                 let ledger = open(data)?;
@@ -108,7 +103,7 @@ impl LedgerCommand {
                     Some(version) => ledger.prove_at(&key, version)?,
                     None => ledger.prove(&key)?,
                 };
-                serde_json::to_value(&proven).expect("proofs serialise to JSON")
+                present::proven(&proven)
             }
             LedgerCommand::Verify { root, proof } => {
                 let trusted = Hash::from_hex(&root).map_err(|error| CliError::Usage(error.to_string()))?;
@@ -125,7 +120,7 @@ impl LedgerCommand {
                 let versions: Vec<Value> = ledger
                     .history(&key)?
                     .into_iter()
-                    .map(|entry| json!({ "version": entry.version, "record": entry.value.map(|value| record_json(&key, &value)) }))
+                    .map(|entry| json!({ "version": entry.version, "record": entry.value.map(|value| present::record(&key, &value)) }))
                     .collect();
                 json!({ "key": key.to_string(), "history": versions })
             }
@@ -135,7 +130,7 @@ impl LedgerCommand {
                     .diff(from, to)?
                     .into_changes()
                     .into_iter()
-                    .map(|change| json!({ "key": change.key.to_string(), "record": change.value.map(|value| record_json(&change.key, &value)) }))
+                    .map(|change| json!({ "key": change.key.to_string(), "record": change.value.map(|value| present::record(&change.key, &value)) }))
                     .collect();
                 json!({ "from": from, "to": to, "changes": changes })
             }
@@ -150,28 +145,7 @@ fn open(data: &Path) -> Result<Ledger, CliError> {
 
 fn commit(data: &Path, change: Change) -> Result<Value, CliError> {
     let mut ledger = open(data)?;
-    let checkpoint = ledger.commit(ChangeSet::new([change]))?;
-    Ok(checkpoint_json(&checkpoint, ledger.oldest_version()))
-}
-
-fn checkpoint_json(checkpoint: &Checkpoint, oldest: u64) -> Value {
-    json!({
-        "version": checkpoint.version,
-        "root": checkpoint.state_root,
-        "checkpoint": checkpoint.hash(),
-        "parent": checkpoint.parent,
-        "diff_hash": checkpoint.diff_hash,
-        "time_ms": checkpoint.time_ms,
-        "oldest_version": oldest,
-    })
-}
-
-/// A stored record as JSON; bytes that are not a valid record show as hex.
-fn record_json(key: &Key, value: &[u8]) -> Value {
-    match Record::decode(key, value) {
-        Ok(record) => serde_json::to_value(record).expect("records serialise to JSON"),
-        Err(_) => json!({ "raw_hex": hex::encode(value) }),
-    }
+    Ok(present::checkpoint(&ledger.commit(ChangeSet::new([change]))?))
 }
 
 fn parse_json(text: &str, what: &str) -> Result<Value, CliError> {

@@ -1,8 +1,11 @@
 //! `orchestra`: the command-line tool of Orchestra.
 
+mod api;
 mod cli;
 mod ledger_cmd;
 mod node;
+mod present;
+mod serve;
 mod snapshot_cmd;
 
 use std::process::ExitCode;

@@ -12,11 +12,17 @@ use crate::cli::{print_json, CliError};
 /// The genesis ledger of `snapshots/`, as built by `orchestra genesis build`.
 pub const GENESIS: &[u8] = include_bytes!("../../snapshots/genesis.snap");
 
-pub fn run(data: &Path) -> Result<(), CliError> {
-    let (ledger, seeded) = match Ledger::open(data, Options::default()) {
+/// Opens the ledger at `data`, seeding it from the genesis snapshot when there is none; says
+/// whether it seeded.
+pub fn open_or_seed(data: &Path) -> Result<(Ledger, bool), CliError> {
+    Ok(match Ledger::open(data, Options::default()) {
         Err(Error::NotInitialised(_)) => (Ledger::import(data, GENESIS, None, Options::default(), &mut |_| {})?, true),
         opened => (opened?, false),
-    };
+    })
+}
+
+pub fn run(data: &Path) -> Result<(), CliError> {
+    let (ledger, seeded) = open_or_seed(data)?;
     let head = ledger.head();
     let finality = ledger.finality()?;
     print_json(&json!({

@@ -1,0 +1,98 @@
+//! API errors: a status, a stable machine-readable code and a message for people.
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ledger::{AttestError, DiffError, Error};
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+    }
+
+    pub fn poisoned() -> ApiError {
+        ApiError::internal("an earlier request failed while holding the ledger; restart the node")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(code = self.code, message = %self.message, "request failed");
+        }
+        (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response()
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(error: Error) -> ApiError {
+        let message = error.to_string();
+        let (status, code) = match &error {
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Error::UnknownVersion { .. } => (StatusCode::NOT_FOUND, "unknown_version"),
+            Error::Pruned { .. } => (StatusCode::GONE, "pruned"),
+            Error::ReversedRange { .. } => (StatusCode::BAD_REQUEST, "bad_range"),
+            Error::Key(_) => (StatusCode::BAD_REQUEST, "bad_key"),
+            Error::EmptyCommit => (StatusCode::UNPROCESSABLE_ENTITY, "empty_change"),
+            Error::ValueTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "value_too_large"),
+            Error::Record(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_record"),
+            Error::Diff(DiffError::Conflict { .. }) => (StatusCode::CONFLICT, "conflict"),
+            Error::Diff(DiffError::Signature(_)) => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            Error::Diff(DiffError::NotAdmin { .. }) => (StatusCode::FORBIDDEN, "not_admin"),
+            Error::Diff(DiffError::TooManyChanges { .. } | DiffError::TooLarge { .. }) => (StatusCode::PAYLOAD_TOO_LARGE, "diff_too_large"),
+            Error::Diff(DiffError::BaseInFuture { .. } | DiffError::BaseRootMismatch { .. }) => (StatusCode::CONFLICT, "bad_base"),
+            Error::Diff(DiffError::Empty) => (StatusCode::UNPROCESSABLE_ENTITY, "empty_change"),
+            Error::Attest(AttestError::NotAMember { .. }) => (StatusCode::FORBIDDEN, "not_a_validator"),
+            Error::Attest(AttestError::Signature(_)) => (StatusCode::UNAUTHORIZED, "bad_signature"),
+            Error::Attest(AttestError::WrongCheckpoint { .. }) => (StatusCode::CONFLICT, "wrong_checkpoint"),
+            Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Error::NotInitialised(_)
+            | Error::AlreadyInitialised(_)
+            | Error::NotALedger(_)
+            | Error::UnsupportedFormat { .. }
+            | Error::RootMismatch { .. }
+            | Error::Corrupt(_)
+            | Error::Storage(_)
+            | Error::Genesis(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        ApiError::new(status, code, message)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> ApiError {
+        let code = match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            _ => "bad_json",
+        };
+        ApiError::new(rejection.status(), code, rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text())
+    }
+}
+
+pub async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; the API is described at /openapi.json")
+}

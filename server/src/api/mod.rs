@@ -1,0 +1,80 @@
+//! The ledger node's HTTP API, versioned under `/v1`, JSON in and out.
+//!
+//! Handlers are thin: they parse the request, run one ledger call on a blocking thread (a
+//! ledger call may read RocksDB or rebuild a past version's trees) and shape the answer.
+//! Every error is `{"error": {"code", "message"}}` with the status that fits it
+//! ([`error::ApiError`]). The routes are listed, with their parameters and answers, in the
+//! OpenAPI document served at `/openapi.json`.
+
+pub mod error;
+mod openapi;
+mod reads;
+mod replication;
+mod writes;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use ledger::Ledger;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use error::ApiError;
+
+/// Largest request body: a diff at its limit of values plus its JSON overhead.
+pub const MAX_BODY_BYTES: usize = 4 << 20;
+/// Longest a request may take before it is answered with 408.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every handler shares: the open ledger.
+#[derive(Clone)]
+pub struct AppState {
+    ledger: Arc<RwLock<Ledger>>,
+}
+
+impl AppState {
+    pub fn new(ledger: Ledger) -> AppState {
+        AppState { ledger: Arc::new(RwLock::new(ledger)) }
+    }
+
+    /// Runs a read on a blocking thread.
+    pub async fn read<T: Send + 'static>(&self, read: impl FnOnce(&Ledger) -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+        let ledger = self.ledger.clone();
+        tokio::task::spawn_blocking(move || read(&*ledger.read().map_err(|_| ApiError::poisoned())?))
+            .await
+            .map_err(|_| ApiError::internal("a ledger read panicked"))?
+    }
+
+    /// Runs a write on a blocking thread, alone.
+    pub async fn write<T: Send + 'static>(&self, write: impl FnOnce(&mut Ledger) -> Result<T, ApiError> + Send + 'static) -> Result<T, ApiError> {
+        let ledger = self.ledger.clone();
+        tokio::task::spawn_blocking(move || write(&mut *ledger.write().map_err(|_| ApiError::poisoned())?))
+            .await
+            .map_err(|_| ApiError::internal("a ledger write panicked"))?
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/v1/health", get(reads::health))
+        .route("/v1/head", get(reads::head))
+        .route("/v1/checkpoints", get(reads::checkpoints))
+        .route("/v1/subnets", get(reads::subnets))
+        .route("/v1/subnets/{netuid}", get(reads::subnet))
+        .route("/v1/entries/{namespace}/{*path}", get(reads::entry))
+        .route("/v1/history/{namespace}/{*path}", get(reads::history))
+        .route("/v1/diff", get(reads::diff))
+        .route("/v1/diffs", post(writes::propose_diff))
+        .route("/v1/attestations", post(writes::attest))
+        .route("/v1/changes", get(replication::changes))
+        .route("/v1/snapshot", get(replication::snapshot))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(error::no_route)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

@@ -1,0 +1,73 @@
+//! The OpenAPI 3.1 document of the API, served at `/openapi.json`. A test walks every path in
+//! it against a running server, so a route cannot be listed without existing.
+
+use axum::Json;
+use serde_json::{json, Value};
+
+fn error_responses(codes: &[(&str, &str)]) -> Value {
+    let mut responses = serde_json::Map::new();
+    for (status, description) in codes {
+        responses.insert((*status).to_owned(), json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }));
+    }
+    Value::Object(responses)
+}
+
+fn operation(summary: &str, parameters: Value, ok: &str, errors: &[(&str, &str)]) -> Value {
+    let mut responses = error_responses(errors);
+    responses["200"] = json!({ "description": ok, "content": { "application/json": { "schema": { "type": "object" } } } });
+    json!({ "summary": summary, "parameters": parameters, "responses": responses })
+}
+
+fn query(name: &str, required: bool, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": required, "schema": { "type": "integer", "minimum": 0 }, "description": description })
+}
+
+fn path(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "description": description })
+}
+
+fn body(summary: &str, schema: &str, ok: &str, errors: &[(&str, &str)]) -> Value {
+    let mut operation = operation(summary, json!([]), ok, errors);
+    operation["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
+    operation
+}
+
+pub fn spec() -> Value {
+    let bad = ("400", "malformed request");
+    let missing = ("404", "unknown version, key or subnet");
+    let pruned = ("410", "the version has been pruned");
+    let key_params = json!([path("namespace", "`sn22`, `22`, `validators` or `pricing`"), path("path", "path inside the namespace, e.g. `endpoint/search`")]);
+    json!({
+        "openapi": "3.1.0",
+        "info": { "title": "Orchestra ledger node", "version": env!("CARGO_PKG_VERSION"), "description": "The Subnet Ledger: what every Bittensor subnet accepts and returns, Merkle-committed and versioned. Proofs verify against a state root as docs/SPEC.md describes." },
+        "paths": {
+            "/v1/health": { "get": operation("Liveness and the head version", json!([]), "the node is up", &[]) },
+            "/v1/head": { "get": operation("The latest checkpoint and the latest final one", json!([]), "head and finality", &[]) },
+            "/v1/checkpoints": { "get": operation("Checkpoints from..=to (the latest hundred by default)", json!([query("from", false, "first version"), query("to", false, "last version")]), "checkpoints oldest first", &[bad, missing, pruned]) },
+            "/v1/subnets": { "get": operation("Every subnet with its identity", json!([]), "subnets", &[]) },
+            "/v1/subnets/{netuid}": { "get": operation("One subnet's records", json!([path("netuid", "subnet number")]), "the subnet's records by path", &[bad, missing]) },
+            "/v1/entries/{namespace}/{path}": { "get": operation("An entry's value or absence, with a proof", { let mut p = key_params.clone(); p.as_array_mut().unwrap().push(query("version", false, "version to read; the head by default")); p }, "value, record and proof", &[bad, missing, pruned]) },
+            "/v1/history/{namespace}/{path}": { "get": operation("Every kept version of a key", key_params.clone(), "versions oldest first", &[bad]) },
+            "/v1/diff": { "get": operation("The changes from one version to another", json!([query("from", true, "older version"), query("to", false, "newer version; the head by default")]), "changed keys with their new records", &[bad, missing, pruned]) },
+            "/v1/diffs": { "post": body("Propose a signed diff", "SignedDiff", "the checkpoint it made", &[bad, ("401", "bad signature"), ("403", "only the admin changes the validator set"), ("409", "conflict or stale base"), ("413", "too large"), ("422", "invalid record or empty diff")]) },
+            "/v1/attestations": { "post": body("Attest a checkpoint", "Attestation", "whether it was recorded and the checkpoint is final", &[bad, ("401", "bad signature"), ("403", "not a validator of that version"), missing, ("409", "another checkpoint")]) },
+            "/v1/changes": { "get": operation("Versions after `since`, with their changes and attestations, for replicas", json!([query("since", true, "last version the replica holds"), query("limit", false, "most versions to return (1 to 500)")]), "versions in order", &[bad, pruned]) },
+            "/v1/snapshot": { "get": { "summary": "A snapshot of a kept version, streamed", "parameters": [query("version", false, "version; the head by default")], "responses": { "200": { "description": "the snapshot file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }, "404": { "description": "unknown version" }, "410": { "description": "pruned" } } } },
+            "/openapi.json": { "get": operation("This document", json!([]), "OpenAPI 3.1", &[]) }
+        },
+        "components": { "schemas": {
+            "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
+            "SignedDiff": { "type": "object", "required": ["proposal", "signature"], "properties": {
+                "proposal": { "type": "object", "required": ["base_version", "base_root", "changes", "proposer"], "properties": {
+                    "base_version": { "type": "integer" }, "base_root": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "proposer": { "type": "string", "description": "SS58 hotkey" },
+                    "changes": { "type": "array", "items": { "type": "object", "required": ["key", "value"], "properties": { "key": { "type": "object" }, "value": { "type": ["string", "null"], "description": "hex of the canonical record; null deletes" } } } } } },
+                "signature": { "type": "string", "description": "0x-prefixed sr25519 signature over DIFF_DOMAIN || canonical(proposal)" } } },
+            "Attestation": { "type": "object", "required": ["version", "checkpoint", "validator", "signature"], "properties": {
+                "version": { "type": "integer" }, "checkpoint": { "type": "string" }, "validator": { "type": "string" }, "signature": { "type": "string" } } }
+        } }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

@@ -1,0 +1,33 @@
+//! Writes from the network: miners' signed diffs and validators' attestations. Each is checked
+//! whole before anything is written.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::Json;
+use ledger::{Attestation, SignedDiff};
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::AppState;
+use crate::present;
+
+pub async fn propose_diff(State(state): State<AppState>, body: Result<Json<SignedDiff>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+    let Json(diff) = body?;
+    state
+        .write(move |ledger| {
+            let checkpoint = ledger.apply_diff(&diff)?;
+            tracing::info!(version = checkpoint.version, proposer = %diff.proposal.proposer, "diff applied");
+            Ok(Json(present::checkpoint(&checkpoint)))
+        })
+        .await
+}
+
+pub async fn attest(State(state): State<AppState>, body: Result<Json<Attestation>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+    let Json(attestation) = body?;
+    state
+        .write(move |ledger| {
+            let attested = ledger.attest(&attestation)?;
+            Ok(Json(json!({ "version": attestation.version, "validator": attestation.validator, "recorded": attested.recorded, "final": attested.is_final })))
+        })
+        .await
+}

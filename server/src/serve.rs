@@ -1,0 +1,47 @@
+//! `orchestra serve`: the ledger node's HTTP API until Ctrl-C or SIGTERM. Shutdown lets
+//! requests in flight finish; every acknowledged write was committed before its answer.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use clap::Args;
+
+use crate::api::{self, AppState};
+use crate::cli::CliError;
+use crate::node;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ORCHESTRA_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+impl ServeArgs {
+    pub fn run(self, data: &Path) -> Result<(), CliError> {
+        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
+        let (ledger, seeded) = node::open_or_seed(data)?;
+        tracing::info!(version = ledger.head().version, root = %ledger.head().state_root, seeded, "ledger open");
+        let runtime = tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))?;
+        runtime.block_on(async {
+            let listener = tokio::net::TcpListener::bind(self.listen)
+                .await
+                .map_err(|error| CliError::Usage(format!("cannot listen on {}: {error}", self.listen)))?;
+            // Printed on stdout so that scripts and tests learn the port when it was 0.
+            println!("listening on {}", listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?);
+            axum::serve(listener, api::router(AppState::new(ledger)))
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(|error| CliError::Usage(format!("the server failed: {error}")))
+        })
+    }
+}
+
+async fn shutdown_signal() {
+    let interrupt = async { tokio::signal::ctrl_c().await.expect("Ctrl-C can be awaited") };
+    let terminate = async {
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM can be awaited").recv().await;
+    };
+    tokio::select! { () = interrupt => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
