@@ -25,11 +25,11 @@ def tree_root(leaves):
         level = [node(level[i], level[min(i + 1, len(level) - 1)]) for i in range(0, len(level), 2)]
     return level[0]
 
-def fold(leaf, index, count, siblings):
-    if index >= count:
-        return None
-    h, pos, width, it = leaf, index, count, iter(siblings)
-    while width > 1:
+def climb(h, pos, width, it, levels):
+    """Goes up `levels` levels as fold does; returns (hash, position, width) or None."""
+    for _ in range(levels):
+        if width <= 1:
+            return None
         if pos ^ 1 < width:
             s = next(it, None)
             if s is None:
@@ -39,17 +39,45 @@ def fold(leaf, index, count, siblings):
         h = node(h, s) if pos % 2 == 0 else node(s, h)
         pos //= 2
         width = (width + 1) // 2
-    if next(it, None) is not None:
+    return h, pos, width
+
+def finish(h, pos, width, it):
+    """Climbs to the root; None unless every sibling is used."""
+    levels = max(width - 1, 0).bit_length()
+    top = climb(h, pos, width, it, levels)
+    return top[0] if top is not None and next(it, None) is None else None
+
+def fold(leaf, index, count, siblings):
+    if index >= count:
         return None
-    return h
+    return finish(leaf, index, count, iter(siblings))
+
+def fold_adjacent(left_leaf, left_siblings, right_leaf, right_siblings, i, count):
+    if i + 1 >= count:
+        return None
+    k = 0
+    while (i >> k) & 1:
+        k += 1
+    lit, rit = iter(left_siblings), iter(right_siblings)
+    left, right = climb(left_leaf, i, count, lit, k), climb(right_leaf, i + 1, count, rit, k)
+    if left is None or right is None or next(rit, None) is not None:
+        return None
+    (lh, p, width), (rh, _, _) = left, right
+    return finish(node(lh, rh), p // 2, (width + 1) // 2, lit)
 
 def b(x):
     return bytes.fromhex(x)
 
-def common(roots):
-    if any(r is None for r in roots) or len(set(roots)) > 1:
-        return None
-    return roots[0] if roots else ZERO
+def neighbours_root(count, gap, left, right, leaf):
+    """The tree root the given neighbours fold to (§7.2 path_absent step 3), ZERO for none."""
+    sib = lambda p: [b(s) for s in p["siblings"]]
+    if left is not None and right is not None:
+        return fold_adjacent(leaf(left), sib(left), leaf(right), sib(right), gap - 1, count)
+    if left is not None:
+        return fold(leaf(left), gap - 1, count, sib(left))
+    if right is not None:
+        return fold(leaf(right), gap, count, sib(right))
+    return ZERO
 
 def verify(trusted, ns, path, value, proof):
     kind = proof["kind"]
@@ -61,9 +89,7 @@ def verify(trusted, ns, path, value, proof):
             return False
         if (left and not left["namespace"] < ns) or (right and not right["namespace"] > ns):
             return False
-        roots = [fold(namespace_leaf(p["namespace"], b(p["root"])), i, m, [b(s) for s in p["siblings"]])
-                 for p, i in ((left, gap - 1), (right, gap)) if p is not None]
-        t = common(roots)
+        t = neighbours_root(m, gap, left, right, lambda p: namespace_leaf(p["namespace"], b(p["root"])))
         return t is not None and ledger_root(m, t) == trusted
     if kind == "present":
         e = proof["entry"]
@@ -78,9 +104,7 @@ def verify(trusted, ns, path, value, proof):
         key = path.encode()
         if (left and not left["path"].encode() < key) or (right and not right["path"].encode() > key):
             return False
-        roots = [fold(entry_leaf(p["path"], b(p["value_hash"])), i, n, [b(s) for s in p["siblings"]])
-                 for p, i in ((left, gap - 1), (right, gap)) if p is not None]
-        t = common(roots)
+        t = neighbours_root(n, gap, left, right, lambda p: entry_leaf(p["path"], b(p["value_hash"])))
         if t is None:
             return False
         nsroot = namespace_root(n, t)

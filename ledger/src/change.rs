@@ -62,15 +62,23 @@ impl ChangeSet {
     /// `0x06 || u64be(n) || per change: u32be(namespace) || u32be(len(path)) || path ||
     /// (0x00 | 0x01 || value_hash)`, in key order.
     pub fn hash(&self) -> Hash {
+        let value_hashes: Vec<_> = self.0.iter().map(|change| change.value.as_deref().map(hash::value_hash)).collect();
+        self.hash_with(&value_hashes)
+    }
+
+    /// [`ChangeSet::hash`] from each change's value hash (`None` for a delete), already computed
+    /// in order, so that a commit, which needs them for its entries too, hashes each value once.
+    pub(crate) fn hash_with(&self, value_hashes: &[Option<Hash>]) -> Hash {
+        assert_eq!(value_hashes.len(), self.0.len(), "one value hash per change");
         let mut hasher = hash::tagged_hasher(hash::TAG_CHANGES);
         hasher.update(&(self.0.len() as u64).to_be_bytes());
-        for change in &self.0 {
+        for (change, value_hash) in self.0.iter().zip(value_hashes) {
             hasher.update(&change.key.namespace.id().to_be_bytes());
             hasher.update(&(change.key.path.len() as u32).to_be_bytes());
             hasher.update(change.key.path.as_bytes());
-            match &change.value {
+            match value_hash {
                 None => hasher.update(&[0x00]),
-                Some(value) => hasher.update(&[0x01]).update(hash::value_hash(value).as_bytes()),
+                Some(value_hash) => hasher.update(&[0x01]).update(value_hash.as_bytes()),
             };
         }
         Hash(*hasher.finalize().as_bytes())

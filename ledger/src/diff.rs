@@ -134,6 +134,6 @@ impl Ledger {
                 }
             }
         }
-        self.commit_as(proposal.changes.clone(), Some(proposal.proposer.clone()))
+        self.commit_as(proposal.changes.clone(), Some(proposal.proposer.clone()), None)
     }
 }

@@ -160,24 +160,80 @@ pub(crate) fn tagged_hasher(tag: u8) -> blake3::Hasher {
 /// Returns `None` when the index is outside the tree or the number of siblings does not match
 /// the tree's shape.
 pub fn fold_path(leaf: Hash, index: u64, count: u64, siblings: &[Hash]) -> Option<Hash> {
-    if index >= count {
+    Climb::new(leaf, index, count, siblings)?.finish()
+}
+
+/// Folds two adjacent leaves, at `left_index` and `left_index + 1`, up to the root of a tree of
+/// `count` leaves, as [`fold_path`] does for one.
+///
+/// Below the level where the two paths meet each leaf climbs with its own siblings; there the
+/// two nodes are each other's sibling, and above it their paths are one. So `left_siblings` is
+/// the left leaf's sibling list without the right's node at the meeting level (every sibling
+/// above it included), and `right_siblings` holds only the right leaf's siblings below that
+/// level. The meeting level is the number of trailing one bits of `left_index`, and below it
+/// the left leaf (an odd position on every level) always has a sibling, while the right one (an
+/// even position) may be the self-paired last node of an odd level.
+///
+/// Returns `None` when the right leaf is outside the tree or a sibling list does not match the
+/// tree's shape.
+pub fn fold_adjacent(
+    (left_leaf, left_siblings): (Hash, &[Hash]),
+    (right_leaf, right_siblings): (Hash, &[Hash]),
+    left_index: u64,
+    count: u64,
+) -> Option<Hash> {
+    let mut left = Climb::new(left_leaf, left_index, count, left_siblings)?;
+    let mut right = Climb::new(right_leaf, left_index.checked_add(1)?, count, right_siblings)?;
+    for _ in 0..left_index.trailing_ones() {
+        left.up(None)?;
+        right.up(None)?;
+    }
+    if right.siblings.next().is_some() {
         return None;
     }
-    let mut node_hash = leaf.0;
-    let mut position = index;
-    let mut width = count;
-    let mut siblings = siblings.iter();
-    while width > 1 {
-        let sibling_position = position ^ 1;
-        let sibling = if sibling_position < width { siblings.next()?.0 } else { node_hash };
-        node_hash = if position & 1 == 0 { node(&node_hash, &sibling) } else { node(&sibling, &node_hash) };
-        position >>= 1;
-        width = width.div_ceil(2);
+    left.up(Some(right.node))?;
+    left.finish()
+}
+
+/// A node on its way up a tree in merkle_light's layout: the node, its position on its level,
+/// the level's width and the siblings still to use.
+struct Climb<'a> {
+    node: [u8; 32],
+    position: u64,
+    width: u64,
+    siblings: std::slice::Iter<'a, Hash>,
+}
+
+impl<'a> Climb<'a> {
+    fn new(leaf: Hash, index: u64, count: u64, siblings: &'a [Hash]) -> Option<Climb<'a>> {
+        (index < count).then(|| Climb { node: leaf.0, position: index, width: count, siblings: siblings.iter() })
     }
-    if siblings.next().is_some() {
-        return None;
+
+    /// Hashes the node with its sibling into its parent. The sibling is `known` when the caller
+    /// has it, the node itself when it is the last of an odd level, and the next listed one
+    /// otherwise.
+    fn up(&mut self, known: Option<[u8; 32]>) -> Option<()> {
+        if self.width <= 1 {
+            return None;
+        }
+        let sibling = match known {
+            Some(sibling) => sibling,
+            None if self.position ^ 1 >= self.width => self.node,
+            None => self.siblings.next()?.0,
+        };
+        self.node = if self.position & 1 == 0 { node(&self.node, &sibling) } else { node(&sibling, &self.node) };
+        self.position >>= 1;
+        self.width = self.width.div_ceil(2);
+        Some(())
     }
-    Some(Hash(node_hash))
+
+    /// Climbs to the root, which it returns when every sibling has been used.
+    fn finish(mut self) -> Option<Hash> {
+        while self.width > 1 {
+            self.up(None)?;
+        }
+        self.siblings.next().is_none().then_some(Hash(self.node))
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,10 @@
 //! (**inclusion**) or that it holds none (**exclusion**). Exclusion shows the two entries
 //! adjacent to the missing path in its namespace (or the namespace's edge), or, when the whole
 //! namespace is missing, the two adjacent namespaces in the ledger tree (or the tree's edge).
+//! When both neighbours are shown, their sibling lists are compact: above the level where
+//! their paths meet the right neighbour's siblings would repeat the left's, and at that level
+//! each is the other's node, so only the left carries siblings above it and neither carries the
+//! other's node (see [`hash::fold_adjacent`]).
 //!
 //! [`verify`] is a pure function of blake3 and the proof: it needs no database, and it checks
 //! the recomputed root against the root the caller trusts, never against a root carried by the
@@ -11,7 +15,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::hash::{self, fold_path, Hash};
+use crate::hash::{self, fold_adjacent, fold_path, Hash};
 use crate::key::Key;
 
 /// A leaf's place in a tree: its index among `count` leaves and the sibling hashes from the
@@ -23,7 +27,8 @@ pub struct Position {
     pub siblings: Vec<Hash>,
 }
 
-/// An entry shown as a neighbour of a missing path.
+/// An entry shown as a neighbour of a missing path. When both neighbours are shown, their
+/// `siblings` are those [`hash::fold_adjacent`] takes; otherwise the neighbour's full list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NeighbourEntry {
     pub path: String,
@@ -31,7 +36,7 @@ pub struct NeighbourEntry {
     pub siblings: Vec<Hash>,
 }
 
-/// A namespace shown as a neighbour of a missing namespace.
+/// A namespace shown as a neighbour of a missing namespace; `siblings` as in [`NeighbourEntry`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NeighbourNamespace {
     pub namespace: u32,
@@ -133,26 +138,29 @@ fn check_gap<T>(count: u64, gap: u64, left: Option<&T>, right: Option<&T>) -> Re
     Ok(())
 }
 
-/// Folds the given neighbours to their tree root; both must reach the same one.
-fn common_root(roots: impl IntoIterator<Item = Option<Hash>>) -> Result<Option<Hash>, VerifyError> {
-    let mut common = None;
-    for root in roots {
-        let root = root.ok_or(VerifyError::Malformed("neighbour position does not fit its tree"))?;
-        match common {
-            None => common = Some(root),
-            Some(seen) if seen != root => return Err(VerifyError::Malformed("neighbours lie in different trees")),
-            Some(_) => {}
-        }
-    }
-    Ok(common)
+/// Folds the given neighbours, `left` at index `gap - 1` and `right` at `gap`, each as its leaf
+/// and siblings, to their tree root; `None` when neither is given.
+fn neighbours_root(
+    count: u64,
+    gap: u64,
+    left: Option<(Hash, &[Hash])>,
+    right: Option<(Hash, &[Hash])>,
+) -> Result<Option<Hash>, VerifyError> {
+    let root = match (left, right) {
+        (Some(left), Some(right)) => fold_adjacent(left, right, gap - 1, count),
+        (Some((leaf, siblings)), None) => fold_path(leaf, gap - 1, count, siblings),
+        (None, Some((leaf, siblings))) => fold_path(leaf, gap, count, siblings),
+        (None, None) => return Ok(None),
+    };
+    root.map(Some).ok_or(VerifyError::Malformed("neighbour positions do not fit their tree"))
 }
 
-fn path_absent_root(
+fn path_absent_root<'a>(
     path: &str,
     count: u64,
     gap: u64,
-    left: Option<&NeighbourEntry>,
-    right: Option<&NeighbourEntry>,
+    left: Option<&'a NeighbourEntry>,
+    right: Option<&'a NeighbourEntry>,
 ) -> Result<Hash, VerifyError> {
     if count == 0 {
         return Err(VerifyError::Malformed("an existing namespace has at least one entry"));
@@ -164,22 +172,18 @@ fn path_absent_root(
     if right.is_some_and(|right| right.path.as_bytes() <= path.as_bytes()) {
         return Err(VerifyError::NotAdjacent("right neighbour's path is not after the key's"));
     }
-    let fold = |entry: &NeighbourEntry, index: u64| {
-        fold_path(hash::entry_leaf(&entry.path, &entry.value_hash), index, count, &entry.siblings)
-    };
-    let tree_root = common_root(
-        left.map(|left| fold(left, gap - 1)).into_iter().chain(right.map(|right| fold(right, gap))),
-    )?
-    .expect("check_gap requires a neighbour in a non-empty tree");
+    let leaf = |entry: &'a NeighbourEntry| (hash::entry_leaf(&entry.path, &entry.value_hash), &entry.siblings[..]);
+    let tree_root = neighbours_root(count, gap, left.map(leaf), right.map(leaf))?
+        .expect("check_gap requires a neighbour in a non-empty tree");
     Ok(hash::namespace_root(count, &tree_root))
 }
 
-fn namespace_absent_root(
+fn namespace_absent_root<'a>(
     namespace: u32,
     count: u64,
     gap: u64,
-    left: Option<&NeighbourNamespace>,
-    right: Option<&NeighbourNamespace>,
+    left: Option<&'a NeighbourNamespace>,
+    right: Option<&'a NeighbourNamespace>,
 ) -> Result<Hash, VerifyError> {
     check_gap(count, gap, left, right)?;
     if left.is_some_and(|left| left.namespace >= namespace) {
@@ -188,12 +192,8 @@ fn namespace_absent_root(
     if right.is_some_and(|right| right.namespace <= namespace) {
         return Err(VerifyError::NotAdjacent("right namespace is not after the key's"));
     }
-    let fold = |neighbour: &NeighbourNamespace, index: u64| {
-        fold_path(hash::namespace_leaf(neighbour.namespace, &neighbour.root), index, count, &neighbour.siblings)
-    };
-    let tree_root = common_root(
-        left.map(|left| fold(left, gap - 1)).into_iter().chain(right.map(|right| fold(right, gap))),
-    )?
-    .unwrap_or(Hash::ZERO);
+    let leaf =
+        |neighbour: &'a NeighbourNamespace| (hash::namespace_leaf(neighbour.namespace, &neighbour.root), &neighbour.siblings[..]);
+    let tree_root = neighbours_root(count, gap, left.map(leaf), right.map(leaf))?.unwrap_or(Hash::ZERO);
     Ok(hash::ledger_root(count, &tree_root))
 }

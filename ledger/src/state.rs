@@ -17,6 +17,11 @@ pub struct EntryMeta {
     pub version: u64,
 }
 
+/// Where a key is among its namespace's sorted entries, as [`slice::binary_search`] reports it:
+/// `Ok` with its entry's index, or `Err` with the index it would be inserted at (0 when the
+/// namespace has no entries).
+pub(crate) type Slot = Result<usize, usize>;
+
 #[derive(Clone, Debug)]
 struct Entry {
     path: Box<str>,
@@ -47,7 +52,7 @@ impl NamespaceState {
         NamespaceState { id, entries, tree, root }
     }
 
-    fn find(&self, path: &str) -> Result<usize, usize> {
+    fn find(&self, path: &str) -> Slot {
         self.entries.binary_search_by(|entry| entry.path.as_bytes().cmp(path.as_bytes()))
     }
 
@@ -55,24 +60,36 @@ impl NamespaceState {
         hash::namespace_leaf(self.id, &self.root)
     }
 
-    /// Applies changes to this namespace (sorted by path). Value changes update the tree in
-    /// place; inserts and removals rebuild it.
-    fn apply<'a>(&mut self, changes: impl Iterator<Item = (&'a str, Option<EntryMeta>)>, undo: &mut Vec<(Key, Option<EntryMeta>)>) {
+    /// Applies changes to this namespace (sorted by path), each with its slot before any of
+    /// them applies. Value changes update the tree in place; inserts and removals rebuild it.
+    fn apply<'a>(
+        &mut self,
+        changes: impl Iterator<Item = (&'a str, Option<EntryMeta>, Slot)>,
+        undo: &mut Vec<(Key, Option<EntryMeta>)>,
+    ) {
         let namespace = Namespace::from_id(self.id).expect("state holds only valid namespaces");
         let mut updated = Vec::new();
         let mut reshaped = false;
-        for (path, meta) in changes {
-            let previous = match (self.find(path), meta) {
+        // Entries inserted minus entries removed so far. Earlier changes have smaller paths, so
+        // they moved every later slot by exactly this much.
+        let mut shift = 0isize;
+        for (path, meta, slot) in changes {
+            let moved = |index: usize| index.checked_add_signed(shift).expect("a slot within the namespace");
+            let slot = slot.map(moved).map_err(moved);
+            debug_assert_eq!(slot, self.find(path), "the slot given for {path}");
+            let previous = match (slot, meta) {
                 (Ok(index), Some(meta)) => {
                     updated.push(index);
                     Some(std::mem::replace(&mut self.entries[index], Entry::new(path, meta)).meta)
                 }
                 (Ok(index), None) => {
                     reshaped = true;
+                    shift -= 1;
                     Some(self.entries.remove(index).meta)
                 }
                 (Err(index), Some(meta)) => {
                     reshaped = true;
+                    shift += 1;
                     self.entries.insert(index, Entry::new(path, meta));
                     None
                 }
@@ -142,8 +159,16 @@ impl State {
     }
 
     pub fn get(&self, key: &Key) -> Option<&EntryMeta> {
-        let namespace = &self.namespaces[self.find_namespace(key.namespace).ok()?];
-        Some(&namespace.entries[namespace.find(&key.path).ok()?].meta)
+        self.locate(key).0
+    }
+
+    /// `key`'s entry, if present, and its slot: what [`State::apply_at`] takes so as not to
+    /// search for the key again.
+    pub(crate) fn locate(&self, key: &Key) -> (Option<&EntryMeta>, Slot) {
+        let Ok(namespace) = self.find_namespace(key.namespace) else { return (None, Err(0)) };
+        let namespace = &self.namespaces[namespace];
+        let slot = namespace.find(&key.path);
+        (slot.ok().map(|index| &namespace.entries[index].meta), slot)
     }
 
     /// Namespaces holding at least one entry, with their entry counts.
@@ -164,15 +189,24 @@ impl State {
 
     /// Applies changes sorted by key: `Some` sets an entry, `None` removes it.
     pub fn apply(&mut self, changes: &[(Key, Option<EntryMeta>)]) -> Undo {
+        let slots: Vec<Slot> = changes.iter().map(|(key, _)| self.locate(key).1).collect();
+        self.apply_at(changes, &slots)
+    }
+
+    /// [`State::apply`] given each change's slot in the state as it is before the call, from
+    /// [`State::locate`].
+    pub(crate) fn apply_at(&mut self, changes: &[(Key, Option<EntryMeta>)], slots: &[Slot]) -> Undo {
+        assert_eq!(changes.len(), slots.len(), "one slot per change");
         let mut undo = Vec::with_capacity(changes.len());
         let mut reshaped = false;
         let mut updated = Vec::new();
-        let mut rest = changes;
+        let (mut rest, mut rest_slots) = (changes, slots);
         while let Some((first, _)) = rest.first() {
             let namespace = first.namespace;
             let group_len = rest.iter().take_while(|(key, _)| key.namespace == namespace).count();
             let (group, tail) = rest.split_at(group_len);
-            rest = tail;
+            let (group_slots, slots_tail) = rest_slots.split_at(group_len);
+            (rest, rest_slots) = (tail, slots_tail);
             let index = match self.find_namespace(namespace) {
                 Ok(index) => index,
                 Err(index) => {
@@ -186,7 +220,8 @@ impl State {
                 }
             };
             let state = &mut self.namespaces[index];
-            state.apply(group.iter().map(|(key, meta)| (key.path.as_str(), meta.clone())), &mut undo);
+            let group = group.iter().zip(group_slots).map(|((key, meta), slot)| (key.path.as_str(), meta.clone(), *slot));
+            state.apply(group, &mut undo);
             if state.entries.is_empty() {
                 self.namespaces.remove(index);
                 reshaped = true;
@@ -231,19 +266,16 @@ impl State {
                 namespace: namespace_position,
             },
             Err(gap) => {
-                let neighbour = |index: usize| {
+                let neighbour = |index: usize, siblings: Vec<Hash>| {
                     let entry = &namespace.entries[index];
-                    NeighbourEntry {
-                        path: entry.path.to_string(),
-                        value_hash: entry.meta.value_hash,
-                        siblings: namespace.tree.siblings(index),
-                    }
+                    NeighbourEntry { path: entry.path.to_string(), value_hash: entry.meta.value_hash, siblings }
                 };
+                let (left, right) = namespace.tree.gap_siblings(gap);
                 Proof::PathAbsent {
                     entry_count: count,
                     gap: gap as u64,
-                    left: gap.checked_sub(1).map(neighbour),
-                    right: (gap < namespace.entries.len()).then(|| neighbour(gap)),
+                    left: left.map(|siblings| neighbour(gap - 1, siblings)),
+                    right: right.map(|siblings| neighbour(gap, siblings)),
                     namespace: namespace_position,
                 }
             }
@@ -251,15 +283,16 @@ impl State {
     }
 
     fn prove_namespace_absent(&self, gap: usize) -> Proof {
-        let neighbour = |index: usize| {
+        let neighbour = |index: usize, siblings: Vec<Hash>| {
             let namespace = &self.namespaces[index];
-            NeighbourNamespace { namespace: namespace.id, root: namespace.root, siblings: self.tree.siblings(index) }
+            NeighbourNamespace { namespace: namespace.id, root: namespace.root, siblings }
         };
+        let (left, right) = self.tree.gap_siblings(gap);
         Proof::NamespaceAbsent {
             namespace_count: self.namespaces.len() as u64,
             gap: gap as u64,
-            left: gap.checked_sub(1).map(neighbour),
-            right: (gap < self.namespaces.len()).then(|| neighbour(gap)),
+            left: left.map(|siblings| neighbour(gap - 1, siblings)),
+            right: right.map(|siblings| neighbour(gap, siblings)),
         }
     }
 }

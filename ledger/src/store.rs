@@ -306,35 +306,50 @@ impl Ledger {
 
     /// Applies `changes` as the next version.
     pub fn commit(&mut self, changes: ChangeSet) -> Result<Checkpoint> {
-        self.commit_as(changes, None)
+        self.commit_as(changes, None, None)
+    }
+
+    /// Applies a version received from a primary: the changes must reproduce the primary's
+    /// checkpoint (root, parent, diff hash and time), or nothing is written.
+    pub fn replicate(&mut self, primary: &Checkpoint, changes: ChangeSet, proposer: Option<String>) -> Result<Checkpoint> {
+        if primary.version != self.head.version + 1 {
+            return Err(Error::ReplicaDiverged { primary: Box::new(*primary), computed: Box::new(self.head) });
+        }
+        self.commit_as(changes, proposer, Some(primary))
     }
 
     /// Commits with the proposer recorded in the version's change record.
-    pub(crate) fn commit_as(&mut self, changes: ChangeSet, proposer: Option<String>) -> Result<Checkpoint> {
-        let changes = self.effective_changes(changes)?;
+    /// With `replicating`, the commit takes the primary's time and must reproduce the primary's
+    /// checkpoint exactly, or nothing is written.
+    pub(crate) fn commit_as(&mut self, changes: ChangeSet, proposer: Option<String>, replicating: Option<&Checkpoint>) -> Result<Checkpoint> {
+        let (changes, value_hashes, slots) = self.effective_changes(changes)?;
         let version = self.head.version + 1;
         let values = cf(&self.db, schema::VALUES);
         let current = cf(&self.db, schema::CURRENT);
         let mut batch = WriteBatch::default();
         let mut state_changes = Vec::with_capacity(changes.len());
-        for change in changes.changes() {
+        for (change, value_hash) in changes.changes().iter().zip(&value_hashes) {
             let entry_key = schema::entry_key(&change.key);
             batch.put_cf(values, schema::value_key(&change.key, version), schema::stored_value(change.value.as_deref()));
-            let meta = change.value.as_deref().map(|value| EntryMeta { value_hash: hash::value_hash(value), version });
+            let meta = value_hash.map(|value_hash| EntryMeta { value_hash, version });
             match &meta {
                 Some(meta) => batch.put_cf(current, &entry_key, schema::current_value(version, &meta.value_hash)),
                 None => batch.delete_cf(current, &entry_key),
             }
             state_changes.push((change.key.clone(), meta));
         }
-        let undo = self.state.apply(&state_changes);
+        let undo = self.state.apply_at(&state_changes, &slots);
         let checkpoint = Checkpoint {
             version,
             state_root: self.state.root(),
             parent: self.head.hash(),
-            diff_hash: changes.hash(),
-            time_ms: now_ms().max(self.head.time_ms),
+            diff_hash: changes.hash_with(&value_hashes),
+            time_ms: replicating.map_or_else(|| now_ms().max(self.head.time_ms), |primary| primary.time_ms),
         };
+        if let Some(primary) = replicating.filter(|primary| **primary != checkpoint) {
+            self.state.revert(undo);
+            return Err(Error::ReplicaDiverged { primary: Box::new(*primary), computed: Box::new(checkpoint) });
+        }
         let record = ChangeRecord { keys: changes.changes().iter().map(|change| change.key.clone()).collect(), proposer };
         batch.put_cf(cf(&self.db, schema::CHECKPOINTS), schema::version_key(version), codec::encode(&checkpoint));
         batch.put_cf(cf(&self.db, schema::CHANGES), schema::version_key(version), codec::encode(&record));
@@ -357,26 +372,41 @@ impl Ledger {
     }
 
     /// Drops puts that write the value already there; refuses deletes of absent keys, values
-    /// over the limit and a commit that would change nothing.
-    fn effective_changes(&self, changes: ChangeSet) -> Result<ChangeSet> {
+    /// over the limit and a commit that would change nothing. Each change kept comes with its
+    /// value hash (`None` for a delete) and its slot in the head's state, so that the commit
+    /// neither hashes a value nor searches for a key a second time.
+    #[allow(clippy::type_complexity)]
+    fn effective_changes(&self, changes: ChangeSet) -> Result<(ChangeSet, Vec<Option<Hash>>, Vec<crate::state::Slot>)> {
         let mut effective = Vec::with_capacity(changes.len());
+        let mut value_hashes = Vec::with_capacity(changes.len());
+        let mut slots = Vec::with_capacity(changes.len());
         for change in changes.into_changes() {
             // `Key`'s fields are public, so a key built without `Key::new` is checked here.
             check_path(&change.key.path)?;
-            let present = self.state.get(&change.key);
-            match (&change.value, present) {
+            let (present, slot) = self.state.locate(&change.key);
+            let value_hash = match (&change.value, present) {
                 (None, None) => return Err(Error::NotFound(change.key)),
+                (None, Some(_)) => None,
                 (Some(value), _) if value.len() > MAX_VALUE_LEN => {
                     return Err(Error::ValueTooLarge { key: change.key, len: value.len(), limit: MAX_VALUE_LEN })
                 }
-                (Some(value), Some(meta)) if meta.value_hash == hash::value_hash(value) => continue,
-                _ => effective.push(change),
-            }
+                (Some(value), present) => {
+                    let value_hash = hash::value_hash(value);
+                    if present.is_some_and(|meta| meta.value_hash == value_hash) {
+                        continue;
+                    }
+                    Some(value_hash)
+                }
+            };
+            effective.push(change);
+            value_hashes.push(value_hash);
+            slots.push(slot);
         }
         if effective.is_empty() {
             return Err(Error::EmptyCommit);
         }
-        Ok(ChangeSet::new(effective))
+        let effective = ChangeSet::try_from(effective).expect("what is left of a change set is sorted, one change per key");
+        Ok((effective, value_hashes, slots))
     }
 
     /// Adds to `batch` the deletions that pruning needs once `head` (applying `committing`) is

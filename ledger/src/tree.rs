@@ -109,22 +109,51 @@ impl Tree {
     /// The siblings of leaf `index` from the bottom up, leaving out the self-copies that pad odd
     /// levels (the verifier knows them from the leaf count).
     pub fn siblings(&self, index: usize) -> Vec<Hash> {
-        assert!(index < self.leaves, "leaf {index} outside a tree of {}", self.leaves);
-        let mut siblings = Vec::with_capacity(usize::BITS as usize - self.leaves.leading_zeros() as usize);
-        let mut level_start = 0;
-        let mut width = self.leaves;
-        let mut position = index;
-        while width > 1 {
-            let sibling = position ^ 1;
-            if sibling < width {
-                siblings.push(Hash(self.nodes[level_start + sibling]));
+        self.level_siblings(index).flatten().collect()
+    }
+
+    /// The sibling lists of the leaves either side of gap `gap`: leaf `gap - 1` on the left and
+    /// leaf `gap` on the right, each when it exists. When both do, the lists are the compact
+    /// ones of [`Tree::adjacent_siblings`]; a lone neighbour carries its whole path.
+    pub fn gap_siblings(&self, gap: usize) -> (Option<Vec<Hash>>, Option<Vec<Hash>>) {
+        match gap.checked_sub(1) {
+            Some(left) if gap < self.leaves => {
+                let (left, right) = self.adjacent_siblings(left);
+                (Some(left), Some(right))
             }
+            left => (left.map(|left| self.siblings(left)), (gap < self.leaves).then(|| self.siblings(gap))),
+        }
+    }
+
+    /// The sibling lists of the adjacent leaves `left` and `left + 1` as
+    /// [`hash::fold_adjacent`] takes them: the left's without the right's node at the level where
+    /// the two paths meet, the right's only below that level. The verifier folds the right leaf
+    /// to that node itself, and above it the right's siblings would repeat the left's.
+    fn adjacent_siblings(&self, left: usize) -> (Vec<Hash>, Vec<Hash>) {
+        let meeting = left.trailing_ones() as usize;
+        let left_siblings =
+            self.level_siblings(left).enumerate().filter(|(level, _)| *level != meeting).filter_map(|(_, sibling)| sibling);
+        let right_siblings = self.level_siblings(left + 1).take(meeting).flatten();
+        (left_siblings.collect(), right_siblings.collect())
+    }
+
+    /// Leaf `index`'s sibling on each level from the bottom up; `None` where the node is the
+    /// last of an odd level and pairs with itself.
+    fn level_siblings(&self, index: usize) -> impl Iterator<Item = Option<Hash>> + '_ {
+        assert!(index < self.leaves, "leaf {index} outside a tree of {}", self.leaves);
+        let (mut level_start, mut width, mut position) = (0, self.leaves, index);
+        std::iter::from_fn(move || {
+            if width <= 1 {
+                return None;
+            }
+            let sibling = position ^ 1;
+            let found = (sibling < width).then(|| Hash(self.nodes[level_start + sibling]));
             let padded = width + (width & 1);
             level_start += padded;
             width = padded / 2;
             position /= 2;
-        }
-        siblings
+            Some(found)
+        })
     }
 }
 
@@ -140,7 +169,7 @@ mod tests {
 
     proptest! {
         /// In-place updates give exactly the tree merkle_light builds from the updated leaves,
-        /// and every sibling path folds back to the root.
+        /// and every sibling path, alone or as an adjacent pair, folds back to the root.
         #[test]
         fn updates_match_a_rebuild(count in 1usize..80, updates in prop::collection::vec((any::<prop::sample::Index>(), any::<u64>()), 1..20)) {
             let mut leaves: Vec<Hash> = (0..count as u64).map(leaf).collect();
@@ -154,6 +183,11 @@ mod tests {
             prop_assert_eq!(&tree.nodes, &rebuilt.nodes);
             for (index, leaf) in leaves.iter().enumerate() {
                 let folded = hash::fold_path(*leaf, index as u64, count as u64, &tree.siblings(index));
+                prop_assert_eq!(folded, Some(tree.root()));
+            }
+            for left in 0..count - 1 {
+                let (left_siblings, right_siblings) = tree.adjacent_siblings(left);
+                let folded = hash::fold_adjacent((leaves[left], &left_siblings), (leaves[left + 1], &right_siblings), left as u64, count as u64);
                 prop_assert_eq!(folded, Some(tree.root()));
             }
         }
