@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::ledger_cmd::LedgerCommand;
+use crate::replica::ReplicaArgs;
 use crate::serve::ServeArgs;
 use crate::snapshot_cmd::{AttestArgs, GenesisArgs, SnapshotCommand};
 
@@ -25,6 +26,8 @@ pub enum Command {
     Node,
     /// Serve the ledger's HTTP API (seeding the ledger from genesis when there is none).
     Serve(ServeArgs),
+    /// Follow a primary over HTTP as a read replica, serving reads.
+    Replica(ReplicaArgs),
     /// Read and write the Subnet Ledger by hand.
     #[command(subcommand)]
     Ledger(LedgerCommand),
@@ -70,6 +73,7 @@ impl Cli {
         match self.command {
             Command::Node => crate::node::run(&self.data),
             Command::Serve(args) => args.run(&self.data),
+            Command::Replica(args) => args.run(&self.data),
             Command::Ledger(command) => command.run(&self.data),
             Command::Snapshot(command) => command.run(&self.data),
             Command::Attest(args) => args.run(&self.data),

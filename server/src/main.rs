@@ -5,6 +5,7 @@ mod cli;
 mod ledger_cmd;
 mod node;
 mod present;
+mod replica;
 mod serve;
 mod snapshot_cmd;
 

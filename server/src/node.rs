@@ -14,15 +14,15 @@ pub const GENESIS: &[u8] = include_bytes!("../../snapshots/genesis.snap");
 
 /// Opens the ledger at `data`, seeding it from the genesis snapshot when there is none; says
 /// whether it seeded.
-pub fn open_or_seed(data: &Path) -> Result<(Ledger, bool), CliError> {
-    Ok(match Ledger::open(data, Options::default()) {
-        Err(Error::NotInitialised(_)) => (Ledger::import(data, GENESIS, None, Options::default(), &mut |_| {})?, true),
+pub fn open_or_seed(data: &Path, options: Options) -> Result<(Ledger, bool), CliError> {
+    Ok(match Ledger::open(data, options) {
+        Err(Error::NotInitialised(_)) => (Ledger::import(data, GENESIS, None, options, &mut |_| {})?, true),
         opened => (opened?, false),
     })
 }
 
 pub fn run(data: &Path) -> Result<(), CliError> {
-    let (ledger, seeded) = open_or_seed(data)?;
+    let (ledger, seeded) = open_or_seed(data, Options::default())?;
     let head = ledger.head();
     let finality = ledger.finality()?;
     print_json(&json!({

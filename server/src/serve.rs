@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use clap::Args;
+use ledger::Options;
 
 use crate::api::{self, AppState};
 use crate::cli::CliError;
@@ -15,26 +16,38 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ORCHESTRA_LISTEN", default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
+    /// Keep only this many most recent versions readable; all by default.
+    #[arg(long, env = "ORCHESTRA_RETENTION")]
+    retention: Option<u64>,
 }
 
 impl ServeArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
-        tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).with_writer(std::io::stderr).init();
-        let (ledger, seeded) = node::open_or_seed(data)?;
+        init_logging();
+        let (ledger, seeded) = node::open_or_seed(data, Options { retention: self.retention, ..Options::default() })?;
         tracing::info!(version = ledger.head().version, root = %ledger.head().state_root, seeded, "ledger open");
         let runtime = tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))?;
-        runtime.block_on(async {
-            let listener = tokio::net::TcpListener::bind(self.listen)
-                .await
-                .map_err(|error| CliError::Usage(format!("cannot listen on {}: {error}", self.listen)))?;
-            // Printed on stdout so that scripts and tests learn the port when it was 0.
-            println!("listening on {}", listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?);
-            axum::serve(listener, api::router(AppState::new(ledger)))
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .map_err(|error| CliError::Usage(format!("the server failed: {error}")))
-        })
+        runtime.block_on(serve(self.listen, api::router(AppState::new(ledger))))
     }
+}
+
+/// Structured logs on stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Serves `router` on `listen` until Ctrl-C or SIGTERM.
+pub async fn serve(listen: SocketAddr, router: axum::Router) -> Result<(), CliError> {
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError::Usage(format!("cannot listen on {listen}: {error}")))?;
+    // Printed on stdout so that scripts and tests learn the port when it was 0.
+    println!("listening on {}", listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?);
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|error| CliError::Usage(format!("the server failed: {error}")))
 }
 
 async fn shutdown_signal() {

@@ -68,6 +68,7 @@ impl From<Error> for ApiError {
             | Error::NotALedger(_)
             | Error::UnsupportedFormat { .. }
             | Error::RootMismatch { .. }
+            | Error::ReplicaDiverged { .. }
             | Error::Corrupt(_)
             | Error::Storage(_)
             | Error::Genesis(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),

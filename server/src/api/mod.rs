@@ -29,15 +29,38 @@ pub const MAX_BODY_BYTES: usize = 4 << 20;
 /// Longest a request may take before it is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every handler shares: the open ledger.
+/// What every handler shares: the open ledger, and on a replica the primary that takes writes.
 #[derive(Clone)]
 pub struct AppState {
     ledger: Arc<RwLock<Ledger>>,
+    primary: Option<Arc<str>>,
 }
 
 impl AppState {
     pub fn new(ledger: Ledger) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)) }
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None }
+    }
+
+    /// The state of a replica: it serves reads and sends writers to `primary`.
+    pub fn replica(ledger: Ledger, primary: &str) -> AppState {
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: Some(primary.into()) }
+    }
+
+    /// Refuses a write from the network on a replica.
+    pub fn check_writable(&self) -> Result<(), ApiError> {
+        match &self.primary {
+            None => Ok(()),
+            Some(primary) => Err(ApiError::new(
+                axum::http::StatusCode::FORBIDDEN,
+                "read_only_replica",
+                format!("this node is a read replica; send diffs and attestations to the primary at {primary}"),
+            )),
+        }
+    }
+
+    /// Replaces the ledger, for a replica that restarted from a snapshot.
+    pub fn replace_ledger(&self, replace: impl FnOnce(&mut Ledger) -> Result<(), ApiError>) -> Result<(), ApiError> {
+        replace(&mut *self.ledger.write().map_err(|_| ApiError::poisoned())?)
     }
 
     /// Runs a read on a blocking thread.
@@ -57,6 +80,11 @@ impl AppState {
     }
 }
 
+/// The explorer page: a static page that reads the API from the browser.
+async fn explorer() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("explorer/index.html"))
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/health", get(reads::health))
@@ -72,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/changes", get(replication::changes))
         .route("/v1/snapshot", get(replication::snapshot))
         .route("/openapi.json", get(openapi::document))
+        .route("/", get(explorer))
         .fallback(error::no_route)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))

@@ -22,8 +22,9 @@ pub struct Since {
     limit: Option<u64>,
 }
 
-/// Each version after `since`: its checkpoint, its changes (values as hex), its proposer and
-/// its attestations. Applying them in order reproduces every checkpoint's root.
+/// Each version after `since`: its checkpoint (as `Checkpoint` serialises), its changes (values
+/// as hex), its proposer and its attestations. Applying them in order with
+/// `Ledger::replicate` reproduces every checkpoint exactly.
 pub async fn changes(State(state): State<AppState>, query: Result<Query<Since>, QueryRejection>) -> Result<Json<Value>, ApiError> {
     let Query(Since { since, limit }) = query?;
     let limit = limit.unwrap_or(100).clamp(1, MAX_VERSIONS);
@@ -34,7 +35,7 @@ pub async fn changes(State(state): State<AppState>, query: Result<Query<Since>, 
             for version in since.saturating_add(1)..=head.min(since.saturating_add(limit)) {
                 let record = ledger.change_record(version)?;
                 versions.push(json!({
-                    "checkpoint": present::checkpoint(&ledger.checkpoint(version)?),
+                    "checkpoint": ledger.checkpoint(version)?,
                     "changes": ledger.diff(version - 1, version)?,
                     "proposer": record.proposer,
                     "attestations": ledger.attestations(version)?,

@@ -12,6 +12,7 @@ use super::AppState;
 use crate::present;
 
 pub async fn propose_diff(State(state): State<AppState>, body: Result<Json<SignedDiff>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+    state.check_writable()?;
     let Json(diff) = body?;
     state
         .write(move |ledger| {
@@ -23,6 +24,7 @@ pub async fn propose_diff(State(state): State<AppState>, body: Result<Json<Signe
 }
 
 pub async fn attest(State(state): State<AppState>, body: Result<Json<Attestation>, JsonRejection>) -> Result<Json<Value>, ApiError> {
+    state.check_writable()?;
     let Json(attestation) = body?;
     state
         .write(move |ledger| {
