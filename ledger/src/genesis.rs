@@ -24,7 +24,7 @@ use crate::state::{EntryMeta, State};
 
 /// The commit time written into the genesis checkpoint (2026-11-24T00:00:00Z), fixed so the
 /// build is reproducible.
-pub const GENESIS_TIME_MS: u64 = 1_795_996_800_000;
+pub const GENESIS_TIME_MS: u64 = 1_795_478_400_000;
 
 /// One subnet's source file.
 #[derive(Deserialize)]
