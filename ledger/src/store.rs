@@ -555,13 +555,18 @@ fn directory_state(dir: &Path) -> Result<DirectoryState> {
             .all(|entry| entry.is_ok_and(|entry| is_rocksdb_file(&entry.file_name().to_string_lossy())));
         return Ok(if only_rocksdb_files { DirectoryState::Unfinished } else { DirectoryState::Foreign });
     }
+    // The format marker alone decides: a ledger written by a layout with fewer column
+    // families is still a ledger, never an unfinished one to clear.
     let families = DB::list_cf(&DbOptions::default(), dir)?;
-    if !schema::ALL_FAMILIES.iter().all(|family| families.iter().any(|found| found == family)) {
+    if !families.iter().any(|family| family == schema::META) {
         return Ok(DirectoryState::Unfinished);
     }
-    let db = open_db(dir, false)?;
-    Ok(match read_meta(&db, schema::META_FORMAT)? {
-        Some(format) => DirectoryState::Ledger(db, format),
+    let format = {
+        let db = DB::open_cf_for_read_only(&DbOptions::default(), dir, &families, false)?;
+        read_meta(&db, schema::META_FORMAT)?
+    };
+    Ok(match format {
+        Some(format) => DirectoryState::Ledger(open_db(dir, true)?, format),
         None => DirectoryState::Unfinished,
     })
 }

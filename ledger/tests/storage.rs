@@ -137,3 +137,21 @@ fn a_key_built_around_its_checks_is_refused_at_commit() {
     drop(ledger);
     Ledger::open(dir.path(), Options::default()).expect("the ledger still opens");
 }
+
+/// A ledger whose layout lacks a column family this build has (an older layout) is still a
+/// ledger: it opens, and creating or importing over it is refused rather than clearing it.
+#[test]
+fn a_ledger_missing_a_newer_column_family_is_never_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(dir.path(), Options::default()).unwrap();
+    let head = ledger.commit(put("a", b"one")).unwrap();
+    drop(ledger);
+    {
+        let mut db = raw_db(dir.path());
+        db.drop_cf("attestations").unwrap();
+    }
+    assert!(matches!(Ledger::create(dir.path(), Options::default()), Err(Error::AlreadyInitialised(_))));
+    let reopened = Ledger::open(dir.path(), Options::default()).unwrap();
+    assert_eq!(*reopened.head(), head);
+    assert_eq!(reopened.get(&key("a")).unwrap(), Some(b"one".to_vec()));
+}
