@@ -50,6 +50,8 @@ pub enum Error {
     Attest(#[from] crate::attest::AttestError),
     #[error(transparent)]
     Snapshot(#[from] crate::snapshot::SnapshotError),
+    #[error(transparent)]
+    Credit(#[from] crate::credits::CreditError),
     #[error("the primary's version {} (root {}) is not what its changes give here: version {}, root {}", primary.version, primary.state_root, computed.version, computed.state_root)]
     ReplicaDiverged { primary: Box<crate::Checkpoint>, computed: Box<crate::Checkpoint> },
     #[error("genesis sources: {0}")]

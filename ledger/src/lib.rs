@@ -36,6 +36,8 @@ mod attest;
 #[cfg(feature = "storage")]
 pub mod codec;
 #[cfg(feature = "storage")]
+mod credits;
+#[cfg(feature = "storage")]
 mod diff;
 #[cfg(feature = "storage")]
 mod error;
@@ -58,6 +60,8 @@ mod tree;
 
 #[cfg(feature = "storage")]
 pub use attest::{AttestError, Attestation, Attested, Finality, ValidatorSet, ATTESTATION_DOMAIN};
+#[cfg(feature = "storage")]
+pub use credits::CreditError;
 #[cfg(feature = "storage")]
 pub use diff::{DiffError, DiffProposal, SignedDiff, DIFF_DOMAIN, MAX_DIFF_BYTES, MAX_DIFF_CHANGES};
 #[cfg(feature = "storage")]

@@ -8,6 +8,7 @@
 //! | `changes` | `u64be(version)` | canonical [`ChangeRecord`](crate::store::ChangeRecord) |
 //! | `attestations` | `u64be(version) || signer` | signatures over the checkpoint |
 //! | `meta` | name | the format version, head version and oldest kept version |
+//! | `credits` | blake3 of an API key | `u64be` balance in rao (outside the commitment) |
 //!
 //! `entry_key` is `u32be(namespace) || path`. Paths hold no NUL byte, so ending them with
 //! `0x00` keeps RocksDB's bytewise order equal to the commitment's (namespace, path) order and
@@ -22,8 +23,9 @@ pub const CHECKPOINTS: &str = "checkpoints";
 pub const CHANGES: &str = "changes";
 pub const ATTESTATIONS: &str = "attestations";
 pub const META: &str = "meta";
+pub const CREDITS: &str = "credits";
 
-pub const ALL_FAMILIES: [&str; 6] = [VALUES, CURRENT, CHECKPOINTS, CHANGES, ATTESTATIONS, META];
+pub const ALL_FAMILIES: [&str; 7] = [VALUES, CURRENT, CHECKPOINTS, CHANGES, ATTESTATIONS, META, CREDITS];
 
 pub const META_FORMAT: &[u8] = b"format";
 pub const META_HEAD: &[u8] = b"head";

@@ -81,6 +81,7 @@ pub struct Ledger {
     options: Options,
     /// The latest version attested by a quorum of its validator set.
     pub(crate) latest_final: Option<u64>,
+    credit_lock: crate::credits::CreditLock,
 }
 
 impl Ledger {
@@ -104,7 +105,7 @@ impl Ledger {
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         db.write_opt(batch, &sync)?;
-        Ok(Ledger { db, dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None })
+        Ok(Ledger { db, dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default() })
     }
 
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
@@ -125,7 +126,7 @@ impl Ledger {
         if state.root() != head.state_root {
             return Err(Error::RootMismatch { dir, version: head.version, recorded: head.state_root, recomputed: state.root() });
         }
-        let mut ledger = Ledger { db, dir, state, head, oldest, options, latest_final: None };
+        let mut ledger = Ledger { db, dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default() };
         ledger.latest_final = ledger.find_latest_final()?;
         Ok(ledger)
     }
@@ -490,6 +491,10 @@ impl Ledger {
             .get_pinned_cf(cf(&self.db, schema::VALUES), schema::value_key(key, version))?
             .ok_or_else(|| Error::Corrupt(format!("{key} is indexed at version {version} but has no value there")))?;
         Ok(parse_stored(&stored)?.map(<[u8]>::to_vec))
+    }
+
+    pub(crate) fn credit_lock(&self) -> &crate::credits::CreditLock {
+        &self.credit_lock
     }
 
     pub(crate) fn db(&self) -> &DB {

@@ -192,7 +192,8 @@ fn an_unfinished_import_is_cleared_by_the_next_attempt() {
     let target = parent.path().join("ledger");
     drop(import(&target, &bytes, None).unwrap());
     {
-        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &target, ["values", "current", "checkpoints", "changes", "attestations", "meta"]).unwrap();
+        let families = rocksdb::DB::list_cf(&rocksdb::Options::default(), &target).unwrap();
+        let db = rocksdb::DB::open_cf(&rocksdb::Options::default(), &target, families).unwrap();
         db.delete_cf(db.cf_handle("meta").unwrap(), b"format").unwrap();
     }
     assert!(matches!(Ledger::open(&target, Options::default()), Err(Error::NotInitialised(_))));

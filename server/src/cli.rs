@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::credits_cmd::CreditsCommand;
 use crate::ledger_cmd::LedgerCommand;
 use crate::replica::ReplicaArgs;
 use crate::serve::ServeArgs;
@@ -34,6 +35,9 @@ pub enum Command {
     /// Export, import and inspect ledger snapshots.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Issue API keys with prepaid credits for paid reads, and top them up.
+    #[command(subcommand)]
+    Credits(CreditsCommand),
     /// Sign a checkpoint with a validator's hotkey and record the attestation.
     Attest(AttestArgs),
     /// Build the genesis snapshot from the subnet source files.
@@ -77,6 +81,7 @@ impl Cli {
             Command::Ledger(command) => command.run(&self.data),
             Command::Snapshot(command) => command.run(&self.data),
             Command::Attest(args) => args.run(&self.data),
+            Command::Credits(command) => command.run(&self.data),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
         }
     }

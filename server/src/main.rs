@@ -2,6 +2,7 @@
 
 mod api;
 mod cli;
+mod credits_cmd;
 mod ledger_cmd;
 mod node;
 mod present;

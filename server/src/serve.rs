@@ -7,6 +7,7 @@ use std::path::Path;
 use clap::Args;
 use ledger::Options;
 
+use crate::api::paid::Pricing;
 use crate::api::{self, AppState};
 use crate::cli::CliError;
 use crate::node;
@@ -19,6 +20,15 @@ pub struct ServeArgs {
     /// Keep only this many most recent versions readable; all by default.
     #[arg(long, env = "ORCHESTRA_RETENTION")]
     retention: Option<u64>,
+    /// Price of one proof-carrying read, in rao; 0 makes such reads free.
+    #[arg(long, env = "ORCHESTRA_PRICE_PROOF_RAO", default_value_t = 0)]
+    price_proof_rao: u64,
+    /// SS58 address that on-chain (`exact`) payments are asked to go to.
+    #[arg(long, env = "ORCHESTRA_PAY_TO")]
+    pay_to: Option<String>,
+    /// Network named in payment requirements.
+    #[arg(long, env = "ORCHESTRA_NETWORK", default_value = "bittensor:finney")]
+    network: String,
 }
 
 impl ServeArgs {
@@ -27,7 +37,11 @@ impl ServeArgs {
         let (ledger, seeded) = node::open_or_seed(data, Options { retention: self.retention, ..Options::default() })?;
         tracing::info!(version = ledger.head().version, root = %ledger.head().state_root, seeded, "ledger open");
         let runtime = tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))?;
-        runtime.block_on(serve(self.listen, api::router(AppState::new(ledger))))
+        if let Some(pay_to) = &self.pay_to {
+            ledger::hotkey::ss58_decode(pay_to).map_err(|error| CliError::Usage(format!("--pay-to: {error}")))?;
+        }
+        let pricing = Pricing { proof_read_rao: self.price_proof_rao, pay_to: self.pay_to, network: self.network };
+        runtime.block_on(serve(self.listen, api::router(AppState::new(ledger, pricing))))
     }
 }
 

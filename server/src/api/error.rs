@@ -4,7 +4,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ledger::{AttestError, DiffError, Error};
+use ledger::{AttestError, CreditError, DiffError, Error};
 use serde_json::json;
 
 #[derive(Debug)]
@@ -12,11 +12,18 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Headers the answer carries besides the body, such as `PAYMENT-REQUIRED` on a 402.
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), headers: Vec::new() }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> ApiError {
+        self.headers.push((name, value));
+        self
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -37,7 +44,13 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response();
+        for (name, value) in self.headers {
+            if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
     }
 }
 
@@ -63,6 +76,9 @@ impl From<Error> for ApiError {
             Error::Attest(AttestError::Signature(_)) => (StatusCode::UNAUTHORIZED, "bad_signature"),
             Error::Attest(AttestError::WrongCheckpoint { .. }) => (StatusCode::CONFLICT, "wrong_checkpoint"),
             Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Error::Credit(CreditError::UnknownKey) => (StatusCode::UNAUTHORIZED, "unknown_api_key"),
+            Error::Credit(CreditError::Insufficient { .. }) => (StatusCode::PAYMENT_REQUIRED, "insufficient_credit"),
+            Error::Credit(CreditError::Overflow { .. }) => (StatusCode::BAD_REQUEST, "bad_request"),
             Error::NotInitialised(_)
             | Error::AlreadyInitialised(_)
             | Error::NotALedger(_)

@@ -8,6 +8,7 @@
 
 pub mod error;
 mod openapi;
+pub mod paid;
 mod reads;
 mod replication;
 mod writes;
@@ -23,6 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use error::ApiError;
+use paid::Pricing;
 
 /// Largest request body: a diff at its limit of values plus its JSON overhead.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
@@ -34,16 +36,21 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct AppState {
     ledger: Arc<RwLock<Ledger>>,
     primary: Option<Arc<str>>,
+    pricing: Arc<Pricing>,
 }
 
 impl AppState {
-    pub fn new(ledger: Ledger) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None }
+    pub fn new(ledger: Ledger, pricing: Pricing) -> AppState {
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None, pricing: Arc::new(pricing) }
     }
 
-    /// The state of a replica: it serves reads and sends writers to `primary`.
+    /// The state of a replica: it serves reads, free, and sends writers to `primary`.
     pub fn replica(ledger: Ledger, primary: &str) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: Some(primary.into()) }
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: Some(primary.into()), pricing: Arc::new(Pricing::default()) }
+    }
+
+    pub fn pricing(&self) -> &Pricing {
+        &self.pricing
     }
 
     /// Refuses a write from the network on a replica.

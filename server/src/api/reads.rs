@@ -1,6 +1,8 @@
 //! Reads of the ledger: the head, checkpoints, subnets, entries with proofs, history, diffs.
 
 use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::extract::rejection::QueryRejection;
 use axum::Json;
 use ledger::{Key, Namespace};
@@ -8,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::AppState;
+use super::{paid, AppState};
 use crate::present;
 
 type Answer = Result<Json<Value>, ApiError>;
@@ -94,19 +96,36 @@ fn key(namespace: &str, path: &str) -> Result<Key, ApiError> {
     Ok(Key::new(namespace, path).map_err(ledger::Error::from)?)
 }
 
-/// One entry's value, or its absence, with a proof against the root of the version read.
-pub async fn entry(State(state): State<AppState>, Path((namespace, path)): Path<(String, String)>, query: Result<Query<AtVersion>, QueryRejection>) -> Answer {
+/// One entry's value, or its absence, with a proof against the root of the version read. A
+/// paid read (see [`super::paid`]) is debited once the answer is ready.
+pub async fn entry(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path((namespace, path)): Path<(String, String)>,
+    query: Result<Query<AtVersion>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(at) = query?;
     let key = key(&namespace, &path)?;
-    state
+    let payer = state.pricing().payer(&headers, &uri.to_string())?;
+    let price = state.pricing().proof_read_rao;
+    let (mut answer, balance) = state
         .read(move |ledger| {
             let proven = match at.version {
                 Some(version) => ledger.prove_at(&key, version)?,
                 None => ledger.prove(&key)?,
             };
-            Ok(Json(present::proven(&proven)))
+            let balance = payer.map(|api_key| ledger.debit(&api_key, price)).transpose()?;
+            Ok((present::proven(&proven), balance))
         })
-        .await
+        .await?;
+    let Some(balance) = balance else { return Ok(Json(answer).into_response()) };
+    answer["payment"] = json!({ "cost_rao": price, "balance_rao": balance });
+    let mut response = Json(answer).into_response();
+    for (name, value) in [(paid::COST_HEADER, price), (paid::BALANCE_HEADER, balance)] {
+        response.headers_mut().insert(name, HeaderValue::from(value));
+    }
+    Ok(response)
 }
 
 /// Every kept version of one key.

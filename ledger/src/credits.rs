@@ -1,0 +1,87 @@
+//! Prepaid credits for API keys: the operator's accounts, beside the ledger but outside its
+//! commitment (balances are private and change on every paid read).
+//!
+//! An **API key** is `ok_` followed by 64 hex digits of randomness, shown once when issued;
+//! only its blake3 hash is stored, in the `credits` column family, next to the balance in rao.
+//! A **debit** takes the price of one paid answer. Debits and credits are serialised by a lock
+//! and written synchronously, so two concurrent answers can never spend the same rao and an
+//! acknowledged balance survives a crash.
+
+use std::sync::Mutex;
+
+use rocksdb::WriteOptions;
+
+use crate::error::{Error, Result};
+use crate::hash::Hash;
+use crate::schema;
+use crate::store::{cf, Ledger};
+
+const KEY_PREFIX: &str = "ok_";
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CreditError {
+    #[error("unknown API key")]
+    UnknownKey,
+    #[error("not enough credit: the answer costs {price} rao and {balance} rao are left")]
+    Insufficient { price: u64, balance: u64 },
+    #[error("adding {amount} rao would overflow the balance")]
+    Overflow { amount: u64 },
+}
+
+/// Serialises balance changes: RocksDB writes are atomic, read-modify-write is not.
+#[derive(Default)]
+pub(crate) struct CreditLock(Mutex<()>);
+
+fn key_hash(api_key: &str) -> Hash {
+    Hash(*blake3::hash(api_key.as_bytes()).as_bytes())
+}
+
+impl Ledger {
+    /// Makes a new API key holding `rao` and returns it; it cannot be shown again.
+    pub fn issue_api_key(&self, rao: u64) -> Result<String> {
+        let mut secret = [0u8; 32];
+        getrandom::fill(&mut secret).map_err(|error| Error::Corrupt(format!("no randomness for an API key: {error}")))?;
+        let api_key = format!("{KEY_PREFIX}{}", hex::encode(secret));
+        let _guard = self.credit_lock().0.lock().expect("the credit lock is never poisoned");
+        self.write_balance(&key_hash(&api_key), rao)?;
+        Ok(api_key)
+    }
+
+    /// The key's balance in rao.
+    pub fn balance(&self, api_key: &str) -> Result<u64> {
+        self.read_balance(&key_hash(api_key))?.ok_or(CreditError::UnknownKey.into())
+    }
+
+    /// Adds `rao` to the key's balance and returns the new balance.
+    pub fn add_credit(&self, api_key: &str, rao: u64) -> Result<u64> {
+        self.change_balance(api_key, |balance| balance.checked_add(rao).ok_or(CreditError::Overflow { amount: rao }))
+    }
+
+    /// Takes `price` from the key's balance and returns what is left; refuses, changing
+    /// nothing, when the balance is short.
+    pub fn debit(&self, api_key: &str, price: u64) -> Result<u64> {
+        self.change_balance(api_key, |balance| balance.checked_sub(price).ok_or(CreditError::Insufficient { price, balance }))
+    }
+
+    fn change_balance(&self, api_key: &str, change: impl FnOnce(u64) -> Result<u64, CreditError>) -> Result<u64> {
+        let hash = key_hash(api_key);
+        let _guard = self.credit_lock().0.lock().expect("the credit lock is never poisoned");
+        let balance = self.read_balance(&hash)?.ok_or(CreditError::UnknownKey)?;
+        let updated = change(balance)?;
+        self.write_balance(&hash, updated)?;
+        Ok(updated)
+    }
+
+    fn read_balance(&self, hash: &Hash) -> Result<Option<u64>> {
+        let stored = self.db().get_pinned_cf(cf(self.db(), schema::CREDITS), hash.as_bytes())?;
+        stored
+            .map(|bytes| schema::parse_version_key(&bytes).ok_or_else(|| Error::Corrupt("a credit balance is not a u64".into())))
+            .transpose()
+    }
+
+    fn write_balance(&self, hash: &Hash, rao: u64) -> Result<()> {
+        let mut sync = WriteOptions::default();
+        sync.set_sync(true);
+        Ok(self.db().put_cf_opt(cf(self.db(), schema::CREDITS), hash.as_bytes(), rao.to_be_bytes(), &sync)?)
+    }
+}
