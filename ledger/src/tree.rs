@@ -16,24 +16,26 @@ use merkle_light::merkle::MerkleTree;
 use crate::hash::{self, Hash};
 
 /// merkle_light's hashing rule for this ledger. Leaves arrive already hashed (with their own
-/// domain tag), so `leaf` is the identity; `node` is [`hash::node`].
+/// domain tag), so `leaf` is the identity; `node` is [`hash::node`]. merkle_light resets the
+/// hasher before every node, so the state is a buffer that costs nothing to make: a fresh
+/// `blake3::Hasher` per node would cost more than hashing the node.
 #[derive(Default)]
-struct NodeHasher(blake3::Hasher);
+struct NodeHasher(Vec<u8>);
 
 impl Hasher for NodeHasher {
     fn finish(&self) -> u64 {
-        let digest = self.0.finalize();
+        let digest = blake3::hash(&self.0);
         u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"))
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
+        self.0.extend_from_slice(bytes);
     }
 }
 
 impl Algorithm<[u8; 32]> for NodeHasher {
     fn hash(&mut self) -> [u8; 32] {
-        *self.0.finalize().as_bytes()
+        *blake3::hash(&self.0).as_bytes()
     }
 
     fn leaf(&mut self, leaf: [u8; 32]) -> [u8; 32] {
