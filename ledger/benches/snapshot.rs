@@ -60,8 +60,6 @@ const NAMESPACES: u16 = 256;
 const PATH_LEN: usize = 16;
 const VALUE_LEN: usize = 100;
 const CHANGES_PER_COMMIT: usize = 10_000;
-/// The ledger's column families, for opening its data directory with raw RocksDB.
-const FAMILIES: [&str; 6] = ["values", "current", "checkpoints", "changes", "attestations", "meta"];
 /// An operation faster than this on its first run is repeated.
 const REPEAT_UNDER_S: f64 = 10.0;
 const REPETITIONS: usize = 3;
@@ -211,13 +209,13 @@ fn inspect(layout: &Layout) -> (f64, u64) {
 }
 
 fn checkpoint(layout: &Layout) -> (f64, u64) {
-    let db = open_raw(&layout.ledger);
+    let (db, _) = open_raw(&layout.ledger);
     let (seconds, ()) = timed(|| Checkpoint::new(&db).and_then(|checkpoint| checkpoint.create_checkpoint(&layout.scratch)).expect("RocksDB checkpoints"));
     (seconds, dir_bytes(&layout.scratch))
 }
 
 fn backup_create(layout: &Layout) -> (f64, u64) {
-    let db = open_raw(&layout.ledger);
+    let (db, _) = open_raw(&layout.ledger);
     remove_if_present(&layout.backup);
     let mut engine = backup_engine(&layout.backup);
     let (seconds, ()) = timed(|| engine.create_new_backup(&db).expect("RocksDB backs up"));
@@ -236,8 +234,11 @@ fn open_snapshot(layout: &Layout) -> BufReader<File> {
     BufReader::new(File::open(&layout.snapshot).expect("the exported snapshot is readable"))
 }
 
-fn open_raw(dir: &Path) -> DB {
-    DB::open_cf(&DbOptions::default(), dir, FAMILIES).expect("the ledger's directory opens as RocksDB")
+/// The ledger's data directory opened with raw RocksDB, every column family with it.
+fn open_raw(dir: &Path) -> (DB, Vec<String>) {
+    let families = DB::list_cf(&DbOptions::default(), dir).expect("the ledger's directory lists its column families");
+    let db = DB::open_cf(&DbOptions::default(), dir, &families).expect("the ledger's directory opens as RocksDB");
+    (db, families)
 }
 
 fn backup_engine(dir: &Path) -> BackupEngine {
@@ -300,8 +301,8 @@ fn build_ledger(dir: &Path, entries: usize) -> f64 {
         // 62^16 possible paths per namespace: random keys do not collide.
         assert_eq!(ledger.state().entry_count(), entries, "every key is new");
     });
-    let db = open_raw(dir);
-    for family in FAMILIES {
+    let (db, families) = open_raw(dir);
+    for family in &families {
         db.flush_cf(db.cf_handle(family).expect("the ledger's families")).expect("RocksDB flushes");
     }
     seconds

@@ -16,6 +16,9 @@ pub struct Cli {
     /// Data directory of the ledger.
     #[arg(long, global = true, env = "ORCHESTRA_DATA", default_value = "orchestra-data")]
     pub data: PathBuf,
+    /// TOML file of settings (see `config.rs`); the environment and flags override it.
+    #[arg(long, global = true, env = "ORCHESTRA_CONFIG")]
+    pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }

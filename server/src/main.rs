@@ -2,6 +2,7 @@
 
 mod api;
 mod cli;
+mod config;
 mod credits_cmd;
 mod ledger_cmd;
 mod node;
@@ -15,8 +16,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
-    match cli.run() {
+    let args: Vec<_> = std::env::args_os().collect();
+    if let Err(error) = config::apply(&args) {
+        eprintln!("error: {error}");
+        return ExitCode::FAILURE;
+    }
+    match cli::Cli::parse_from(args).run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");

@@ -212,3 +212,16 @@ async fn sigterm_shuts_down_without_losing_an_acknowledged_write() {
     let reopened = ledger::Ledger::open(data_path.join("ledger"), ledger::Options::default()).unwrap();
     assert_eq!(reopened.head().version, applied["version"].as_u64().unwrap());
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_report_the_ledger() {
+    let node = Node::start();
+    get(&node, "/v1/head").await;
+    get(&node, "/v1/entries/sn22/identity").await;
+    get(&node, "/v1/entries/sn13/identity").await;
+    let text = reqwest::get(node.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"orchestra_http_requests_total{method="GET",route="/v1/head",status="200"} 1"#), "{text}");
+    assert!(text.contains(r#"orchestra_http_requests_total{method="GET",route="/v1/entries/{namespace}/{*path}",status="200"} 2"#), "{text}");
+    assert!(text.contains("orchestra_ledger_head_version 0"), "{text}");
+    assert!(text.contains("# TYPE orchestra_ledger_entries gauge"), "{text}");
+}

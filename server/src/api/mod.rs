@@ -7,6 +7,7 @@
 //! OpenAPI document served at `/openapi.json`.
 
 pub mod error;
+mod metrics;
 mod openapi;
 pub mod paid;
 mod reads;
@@ -37,20 +38,25 @@ pub struct AppState {
     ledger: Arc<RwLock<Ledger>>,
     primary: Option<Arc<str>>,
     pricing: Arc<Pricing>,
+    metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(ledger: Ledger, pricing: Pricing) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None, pricing: Arc::new(pricing) }
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None, pricing: Arc::new(pricing), metrics: Default::default() }
     }
 
     /// The state of a replica: it serves reads, free, and sends writers to `primary`.
     pub fn replica(ledger: Ledger, primary: &str) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: Some(primary.into()), pricing: Arc::new(Pricing::default()) }
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: Some(primary.into()), pricing: Arc::new(Pricing::default()), metrics: Default::default() }
     }
 
     pub fn pricing(&self) -> &Pricing {
         &self.pricing
+    }
+
+    fn metrics(&self) -> &metrics::Metrics {
+        &self.metrics
     }
 
     /// Refuses a write from the network on a replica.
@@ -108,7 +114,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/snapshot", get(replication::snapshot))
         .route("/openapi.json", get(openapi::document))
         .route("/", get(explorer))
+        .route("/metrics", get(metrics::export))
         .fallback(error::no_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())

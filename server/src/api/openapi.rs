@@ -53,7 +53,9 @@ pub fn spec() -> Value {
             "/v1/attestations": { "post": body("Attest a checkpoint", "Attestation", "whether it was recorded and the checkpoint is final", &[bad, ("401", "bad signature"), ("403", "not a validator of that version"), missing, ("409", "another checkpoint")]) },
             "/v1/changes": { "get": operation("Versions after `since`, with their changes and attestations, for replicas", json!([query("since", true, "last version the replica holds"), query("limit", false, "most versions to return (1 to 500)")]), "versions in order", &[bad, pruned]) },
             "/v1/snapshot": { "get": { "summary": "A snapshot of a kept version, streamed", "parameters": [query("version", false, "version; the head by default")], "responses": { "200": { "description": "the snapshot file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }, "404": { "description": "unknown version" }, "410": { "description": "pruned" } } } },
-            "/openapi.json": { "get": operation("This document", json!([]), "OpenAPI 3.1", &[]) }
+            "/openapi.json": { "get": operation("This document", json!([]), "OpenAPI 3.1", &[]) },
+            "/metrics": { "get": { "summary": "Prometheus metrics: requests by route and status, the ledger's head, final version and size", "responses": { "200": { "description": "text exposition format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
+            "/": { "get": { "summary": "The explorer page", "responses": { "200": { "description": "an HTML page that reads this API", "content": { "text/html": { "schema": { "type": "string" } } } } } } }
         },
         "components": { "schemas": {
             "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },

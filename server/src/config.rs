@@ -1,0 +1,60 @@
+//! Configuration from a file, the environment and flags, in rising precedence.
+//!
+//! The file (`--config FILE` or `$ORCHESTRA_CONFIG`) is TOML whose keys are the settings'
+//! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`. Each setting
+//! also has an environment variable and a flag; clap reads those. The file is applied by
+//! filling in the environment variables that are not already set, before clap parses, so an
+//! environment variable beats the file and a flag beats both.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use crate::cli::CliError;
+
+/// Settings a file may hold, with the environment variable each one fills.
+const SETTINGS: [(&str, &str); 6] = [
+    ("data", "ORCHESTRA_DATA"),
+    ("listen", "ORCHESTRA_LISTEN"),
+    ("retention", "ORCHESTRA_RETENTION"),
+    ("price_proof_rao", "ORCHESTRA_PRICE_PROOF_RAO"),
+    ("pay_to", "ORCHESTRA_PAY_TO"),
+    ("network", "ORCHESTRA_NETWORK"),
+];
+
+/// The config file named by `--config FILE`, `--config=FILE` or `$ORCHESTRA_CONFIG`.
+fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--config" {
+            return args.next().map(PathBuf::from);
+        }
+        if let Some(path) = arg.to_str().and_then(|arg| arg.strip_prefix("--config=")) {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("ORCHESTRA_CONFIG").map(PathBuf::from)
+}
+
+/// Reads the config file, if one is named, into the environment variables not already set.
+pub fn apply(args: &[OsString]) -> Result<(), CliError> {
+    let Some(path) = config_path(args) else { return Ok(()) };
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read { path: shown.clone(), source })?;
+    let table: toml::Table = text.parse().map_err(|error| CliError::Usage(format!("{shown} is not valid TOML: {error}")))?;
+    for (name, value) in table {
+        let Some((_, variable)) = SETTINGS.iter().find(|(setting, _)| *setting == name) else {
+            let known: Vec<&str> = SETTINGS.iter().map(|(setting, _)| *setting).collect();
+            return Err(CliError::Usage(format!("{shown}: unknown setting `{name}` (known: {})", known.join(", "))));
+        };
+        let value = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(number) => number.to_string(),
+            other => return Err(CliError::Usage(format!("{shown}: `{name}` must be a string or an integer, not {}", other.type_str()))),
+        };
+        if std::env::var_os(variable).is_none() {
+            // Single-threaded here: main calls this before anything else runs.
+            std::env::set_var(variable, value);
+        }
+    }
+    Ok(())
+}
