@@ -35,6 +35,8 @@
 //! over repetitions, the ledger's ratios to the peers and its targets, and writes all of it to
 //! `--json FILE`. `--quick` runs once per store at smaller sizes.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,13 +46,14 @@ use jmt::proof::SparseMerkleProof;
 use jmt::storage::{LeafNode, Node, NodeBatch, NodeKey, TreeReader, TreeWriter};
 use jmt::{JellyfishMerkleTree, KeyHash, OwnedValue, RootHash, SimpleHasher, Version};
 use ledger::{Change, ChangeSet, Durability, Hash, Key, Ledger, Namespace, Proof};
-use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, RngCore, SeedableRng};
 use rocksdb::{BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, Options as DbOptions, WriteBatch, WriteOptions, DB};
 use serde::Serialize;
 use serde_json::json;
+
+use common::{dir_bytes, median, peak_rss_mib, random_key};
 
 const SEED: u64 = 0x0bc4_e57a;
 const VALUE_LEN: usize = 100;
@@ -504,12 +507,12 @@ fn run_workload<S: Store>(workload: Workload, sizes: &Sizes) -> Metrics {
 fn generic<S: Store>(dir: &Path, sizes: &Sizes) -> Metrics {
     let mut rng = StdRng::seed_from_u64(SEED);
     let mut values = StdRng::seed_from_u64(SEED + 1);
-    let keys: Vec<Key> = (0..sizes.w1_keys).map(|_| random_key(&mut rng)).collect();
+    let keys: Vec<Key> = (0..sizes.w1_keys).map(|_| random_key(&mut rng, W1_NAMESPACES, W1_PATH_LEN)).collect();
     let mut update_order: Vec<usize> = (0..keys.len()).collect();
     update_order.shuffle(&mut rng);
     let present: Vec<Key> = keys.choose_multiple(&mut rng, sizes.reads).cloned().collect();
     // 62^16 possible paths: a random one is absent from the state.
-    let absent: Vec<Key> = (0..sizes.reads).map(|_| random_key(&mut rng)).collect();
+    let absent: Vec<Key> = (0..sizes.reads).map(|_| random_key(&mut rng, W1_NAMESPACES, W1_PATH_LEN)).collect();
 
     let mut metrics = Metrics::from([(DATA_RSS, peak_rss_mib())]);
     let mut store = S::create_in(dir);
@@ -548,10 +551,6 @@ fn subnet_shaped<S: Store>(dir: &Path, sizes: &Sizes) -> Metrics {
     metrics
 }
 
-fn random_key(rng: &mut StdRng) -> Key {
-    let namespace = Namespace::Subnet(rng.gen_range(0..W1_NAMESPACES));
-    Key::new(namespace, Alphanumeric.sample_string(rng, W1_PATH_LEN)).expect("alphanumeric paths are valid")
-}
 
 fn subnet_key(netuid: u16, path: usize) -> Key {
     Key::new(Namespace::Subnet(netuid), format!("neuron/{path:02}")).expect("valid path")
@@ -633,41 +632,8 @@ fn median_open_ms<S: Store>(dir: &Path, opens: usize) -> f64 {
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("the store's directory is readable")
-        .map(|entry| {
-            let entry = entry.expect("a directory entry");
-            let metadata = entry.metadata().expect("its metadata");
-            if metadata.is_dir() {
-                dir_bytes(&entry.path())
-            } else {
-                metadata.len()
-            }
-        })
-        .sum()
-}
 
-/// This process's peak resident memory so far (`VmHWM`), in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux)");
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status");
-    kib / 1024.0
-}
 
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let middle = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[middle]
-    } else {
-        (samples[middle - 1] + samples[middle]) / 2.0
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The parent: runs the children, reports.

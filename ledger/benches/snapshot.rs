@@ -38,6 +38,8 @@
 //! page cache: they were just written. The parent prints the table, the ratios and the target
 //! and writes all of it to `--json FILE`.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::BufReader;
@@ -45,15 +47,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use ledger::{snapshot, Change, ChangeSet, Durability, Key, Ledger, Namespace};
-use rand::distributions::{Alphanumeric, DistString};
+use ledger::{snapshot, Change, ChangeSet, Durability, Ledger};
 use rand::rngs::StdRng;
-use rand::{Rng, RngCore, SeedableRng};
+use rand::{RngCore, SeedableRng};
 use rocksdb::backup::{BackupEngine, BackupEngineOptions, RestoreOptions};
 use rocksdb::checkpoint::Checkpoint;
 use rocksdb::{Env, Options as DbOptions, DB};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+
+use common::{dir_bytes, median, peak_rss_mib, random_key};
 
 const SEED: u64 = 0x5a4b_5e07;
 const NAMESPACES: u16 = 256;
@@ -256,31 +259,7 @@ fn file_bytes(path: &Path) -> u64 {
     std::fs::metadata(path).expect("the file exists").len()
 }
 
-/// Apparent size: the files a copy would hold, hard-linked or not.
-fn dir_bytes(dir: &Path) -> u64 {
-    std::fs::read_dir(dir)
-        .expect("the directory is readable")
-        .map(|entry| {
-            let path = entry.expect("a directory entry").path();
-            if path.is_dir() {
-                dir_bytes(&path)
-            } else {
-                file_bytes(&path)
-            }
-        })
-        .sum()
-}
 
-/// This process's peak resident memory so far (`VmHWM`), in MiB.
-fn peak_rss_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status (Linux)");
-    let kib: f64 = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status");
-    kib / 1024.0
-}
 
 // ---------------------------------------------------------------------------------------------
 // The parent: builds each ledger, runs the children, reports.
@@ -294,7 +273,7 @@ fn build_ledger(dir: &Path, entries: usize) -> f64 {
         let mut remaining = entries;
         while remaining > 0 {
             let count = remaining.min(CHANGES_PER_COMMIT);
-            let changes: Vec<Change> = (0..count).map(|_| Change { key: random_key(&mut rng), value: Some(random_value(&mut rng)) }).collect();
+            let changes: Vec<Change> = (0..count).map(|_| Change { key: random_key(&mut rng, NAMESPACES, PATH_LEN), value: Some(random_value(&mut rng)) }).collect();
             ledger.commit(ChangeSet::new(changes)).expect("the ledger commits");
             remaining -= count;
         }
@@ -308,10 +287,6 @@ fn build_ledger(dir: &Path, entries: usize) -> f64 {
     seconds
 }
 
-fn random_key(rng: &mut StdRng) -> Key {
-    let namespace = Namespace::Subnet(rng.gen_range(0..NAMESPACES));
-    Key::new(namespace, Alphanumeric.sample_string(rng, PATH_LEN)).expect("alphanumeric paths are valid")
-}
 
 fn random_value(rng: &mut StdRng) -> Vec<u8> {
     let mut value = vec![0; VALUE_LEN];
@@ -338,15 +313,6 @@ fn measure(op: Op, work: &Path, entries: usize) -> Vec<Sample> {
     std::iter::once(first).chain((1..repetitions).map(|_| spawn_child(op, work))).collect()
 }
 
-fn median(mut samples: Vec<f64>) -> f64 {
-    samples.sort_by(f64::total_cmp);
-    let middle = samples.len() / 2;
-    if samples.len() % 2 == 1 {
-        samples[middle]
-    } else {
-        (samples[middle - 1] + samples[middle]) / 2.0
-    }
-}
 
 /// An operation's medians at one size.
 #[derive(Serialize)]

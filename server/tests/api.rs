@@ -3,8 +3,9 @@
 //! root; signed diffs and attestations are applied or refused with the right status; bad input
 //! never moves the root; SIGTERM shuts down without losing an acknowledged write.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 
 use ledger::hotkey::Hotkey;
 use ledger::{Change, ChangeSet, DiffProposal, Hash, Key, Namespace, Proven};
@@ -12,42 +13,21 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 struct Node {
-    child: Child,
-    base: String,
+    server: common::Running,
     _data: tempfile::TempDir,
 }
 
 impl Node {
     fn start() -> Node {
-        let data = tempfile::tempdir().unwrap();
-        Node::start_in(data)
+        Node::start_in(tempfile::tempdir().unwrap())
     }
 
     fn start_in(data: tempfile::TempDir) -> Node {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_orchestra"))
-            .arg("--data")
-            .arg(data.path().join("ledger"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Node { child, base: format!("http://{address}"), _data: data }
+        Node { server: common::serve(&data.path().join("ledger"), &[]), _data: data }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.server.url(path)
     }
 }
 
@@ -206,9 +186,9 @@ async fn sigterm_shuts_down_without_losing_an_acknowledged_write() {
     let (_, head) = get(&node, "/v1/head").await;
     let (status, applied) = post(&node, "/v1/diffs", &health_diff(&head, 111)).await;
     assert_eq!(status, StatusCode::OK);
-    let pid = node.child.id();
+    let pid = node.server.child.id();
     assert!(Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success());
-    assert!(node.child.wait().unwrap().success(), "the node exits cleanly on SIGTERM");
+    assert!(node.server.child.wait().unwrap().success(), "the node exits cleanly on SIGTERM");
     let reopened = ledger::Ledger::open(data_path.join("ledger"), ledger::Options::default()).unwrap();
     assert_eq!(reopened.head().version, applied["version"].as_u64().unwrap());
 }

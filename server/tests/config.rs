@@ -1,33 +1,21 @@
 //! Settings come from a TOML file, the environment and flags, each overriding the one before.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
 
-struct Node(Child, String);
+use std::process::Command;
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(config: &std::path::Path, env: &[(&str, &str)], flags: &[&str]) -> Node {
+fn serve(config: &std::path::Path, env: &[(&str, &str)], flags: &[&str]) -> common::Running {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
-    command.arg("--config").arg(config).arg("serve").args(flags).env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null());
+    command.arg("--config").arg(config).arg("serve").args(flags);
     for variable in ["ORCHESTRA_DATA", "ORCHESTRA_LISTEN", "ORCHESTRA_PRICE_PROOF_RAO", "ORCHESTRA_CONFIG"] {
         command.env_remove(variable);
     }
     command.envs(env.iter().copied());
-    let mut child = command.spawn().unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = format!("http://{}", line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("no address in {line:?}")));
-    Node(child, base)
+    common::start(command)
 }
 
-fn status(node: &Node) -> u16 {
-    reqwest::blocking::get(format!("{}/v1/entries/sn22/identity", node.1)).unwrap().status().as_u16()
+fn status(node: &common::Running) -> u16 {
+    reqwest::blocking::get(node.url("/v1/entries/sn22/identity")).unwrap().status().as_u16()
 }
 
 #[test]

@@ -1,22 +1,14 @@
 //! The explorer page in a real headless Chromium against a running node: it renders the
 //! genesis subnets and the head, and a change made through the API appears on the next load.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::Command;
 
 use ledger::hotkey::Hotkey;
 use ledger::record::{Record, SubnetIdentity};
 use ledger::{Change, ChangeSet, DiffProposal, Hash, Key, Namespace};
 use serde_json::Value;
-
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn chromium() -> &'static str {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -41,19 +33,8 @@ fn render(url: &str) -> String {
 #[test]
 fn the_explorer_shows_the_ledger_and_its_changes() {
     let data = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestra"))
-        .arg("--data")
-        .arg(data.path().join("ledger"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let _node = Node(child);
-    let base = format!("http://{}", line.trim().strip_prefix("listening on ").unwrap());
+    let node = common::serve(&data.path().join("ledger"), &[]);
+    let base = node.base.clone();
 
     let page = render(&format!("{base}/"));
     assert!(page.contains(r#"data-loaded="true""#), "the page's scripts did not finish: {page}");

@@ -2,9 +2,9 @@
 //! `PAYMENT-REQUIRED`); an API key with prepaid credits pays, each answer stating its cost
 //! and the balance left; a short balance, an unknown key or a failed read is never charged.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use base64::Engine;
 use ledger::hotkey::Hotkey;
@@ -13,35 +13,10 @@ use reqwest::blocking::{Client, Response};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-struct Node(Child);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn orchestra(data: &Path, args: &[&str]) -> Value {
-    let output = Command::new(env!("CARGO_BIN_EXE_orchestra")).arg("--data").arg(data).args(args).output().unwrap();
+    let output = common::orchestra(data).args(args).output().unwrap();
     assert!(output.status.success(), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn serve(data: &Path, pay_to: &str) -> (Node, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestra"))
-        .arg("--data")
-        .arg(data)
-        .args(["serve", "--listen", "127.0.0.1:0", "--price-proof-rao", "1000", "--pay-to", pay_to])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let base = format!("http://{}", line.trim().strip_prefix("listening on ").unwrap());
-    (Node(child), base)
 }
 
 fn read(base: &str, path: &str, key: Option<&str>) -> Response {
@@ -64,7 +39,8 @@ fn proof_reads_are_paid_for_and_never_charged_twice_or_wrongly() {
     orchestra(&data, &["node"]);
     let api_key = orchestra(&data, &["credits", "issue", "--rao", "2500"])["api_key"].as_str().unwrap().to_owned();
     let pay_to = Hotkey::from_seed(&[11; 32]).unwrap().ss58();
-    let (_node, base) = serve(&data, &pay_to);
+    let node = common::serve(&data, &["--price-proof-rao", "1000", "--pay-to", &pay_to]);
+    let base = node.base.clone();
     let path = "/v1/entries/sn22/identity";
 
     let unpaid = read(&base, path, None);

@@ -2,10 +2,10 @@
 //! restarted mid-sync and still reaches the identical root; a replica too far behind a pruning
 //! primary restarts from a snapshot; a replica refuses writes.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ledger::hotkey::Hotkey;
@@ -13,37 +13,17 @@ use ledger::record::{Health, HealthStatus, Record};
 use ledger::{Change, ChangeSet, DiffProposal, Hash, Key, Namespace};
 use serde_json::Value;
 
-/// A process serving on a fixed loopback port, killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-fn start(data: &Path, args: &[&str]) -> Process {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_orchestra"))
-        .arg("--data")
-        .arg(data)
-        .args(args)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    assert!(line.starts_with("listening on"), "unexpected first line {line:?}");
-    Process(child)
+fn start(data: &Path, args: &[&str]) -> common::Running {
+    let mut command = common::orchestra(data);
+    command.args(args);
+    common::start(command)
 }
 
-fn primary(data: &Path, port: u16, retention: Option<u64>) -> Process {
+fn primary(data: &Path, port: u16, retention: Option<u64>) -> common::Running {
     let listen = format!("127.0.0.1:{port}");
     let mut args = vec!["serve", "--listen", &listen];
     let retention = retention.map(|versions| versions.to_string());
@@ -53,7 +33,7 @@ fn primary(data: &Path, port: u16, retention: Option<u64>) -> Process {
     start(data, &args)
 }
 
-fn replica(data: &Path, port: u16, primary_port: u16) -> Process {
+fn replica(data: &Path, port: u16, primary_port: u16) -> common::Running {
     start(data, &["replica", "--primary", &format!("http://127.0.0.1:{primary_port}"), "--listen", &format!("127.0.0.1:{port}"), "--poll-ms", "50"])
 }
 
