@@ -460,6 +460,7 @@ impl Ledger {
 
     /// Visits, in key order, every key under `prefix` that holds a value at `version`, with
     /// the version that set it and the value.
+    #[allow(clippy::type_complexity)] // the one local, a key's newest version seen so far
     pub(crate) fn scan_at(&self, prefix: &[u8], version: u64, mut visit: impl FnMut(Key, u64, &[u8]) -> Result<()>) -> Result<()> {
         let mut pending: Option<(Key, u64, Option<Box<[u8]>>)> = None;
         for item in self.db.prefix_iterator_cf(cf(&self.db, schema::VALUES), prefix) {

@@ -26,6 +26,8 @@ fn ledger() -> (tempfile::TempDir, Ledger) {
     (dir, ledger)
 }
 
+type Refusal = (&'static str, Attestation, fn(&Error) -> bool);
+
 #[test]
 fn a_checkpoint_becomes_final_at_two_thirds_of_the_stake() {
     let (dir, mut ledger) = ledger();
@@ -68,7 +70,7 @@ fn bad_attestations_are_refused_and_recorded_nowhere() {
     let mut signed_by_other = Attestation::sign(&head, &hotkey(2));
     signed_by_other.validator = hotkey(1).ss58();
 
-    let cases: Vec<(&str, Attestation, fn(&Error) -> bool)> = vec![
+    let cases: Vec<Refusal> = vec![
         ("not a member", Attestation::sign(&head, &hotkey(4)), |e| matches!(e, Error::Attest(AttestError::NotAMember { .. }))),
         ("member of no set at genesis", Attestation::sign(&genesis, &hotkey(1)), |e| matches!(e, Error::Attest(AttestError::NotAMember { version: 0, .. }))),
         ("signature tampered", forged, |e| matches!(e, Error::Attest(AttestError::Signature(_)))),

@@ -35,6 +35,8 @@ fn ledger() -> (tempfile::TempDir, Ledger) {
     (dir, ledger)
 }
 
+type Refusal = (&'static str, ledger::SignedDiff, fn(&Error) -> bool);
+
 #[test]
 fn a_signed_diff_is_applied_and_its_proposer_recorded() {
     let (_dir, mut ledger) = ledger();
@@ -92,7 +94,7 @@ fn bad_diffs_are_refused_and_change_nothing() {
     let untyped = vec![Change { key: key(22, "identity"), value: Some(b"not a record".to_vec()) }];
     let unknown_path = vec![Change { key: key(22, "colour"), value: Some(b"blue".to_vec()) }];
 
-    let cases: Vec<(&str, ledger::SignedDiff, fn(&Error) -> bool)> = vec![
+    let cases: Vec<Refusal> = vec![
         ("changes edited after signing", forged, |error| matches!(error, Error::Diff(DiffError::Signature(HotkeyError::BadSignature(_))))),
         ("signed by another key", wrong_signer.sign(&miner()), |error| matches!(error, Error::Diff(DiffError::Signature(HotkeyError::BadSignature(_))))),
         ("proposer not an address", bad_address.sign(&miner()), |error| matches!(error, Error::Diff(DiffError::Signature(HotkeyError::BadAddress(..))))),

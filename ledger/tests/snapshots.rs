@@ -64,6 +64,9 @@ fn chunk_spans(bytes: &[u8]) -> Vec<std::ops::Range<usize>> {
     spans
 }
 
+/// A damaged snapshot, the trusted set to import it with, and the error it must get.
+type Refusal = (&'static str, Vec<u8>, Option<ValidatorSet>, fn(&SnapshotError) -> bool);
+
 #[test]
 fn a_version_moves_between_ledgers_whole() {
     let (_dir, source) = source();
@@ -108,7 +111,7 @@ fn damaged_or_untrusted_snapshots_are_refused_and_leave_no_trace() {
     trailing.push(0);
     let resealed = reseal_with_altered_value(&good, &spans);
 
-    let cases: Vec<(&str, Vec<u8>, Option<ValidatorSet>, fn(&SnapshotError) -> bool)> = vec![
+    let cases: Vec<Refusal> = vec![
         ("a byte flipped", flipped, None, |e| matches!(e, SnapshotError::BrokenChain { index: 1 })),
         ("chunks swapped", swapped, None, |e| matches!(e, SnapshotError::BrokenChain { index: 0 })),
         ("a chunk left out", dropped, None, |e| matches!(e, SnapshotError::BrokenChain { index: 0 })),
