@@ -7,7 +7,7 @@
 //! and written synchronously, so two concurrent answers can never spend the same rao and an
 //! acknowledged balance survives a crash.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use rocksdb::WriteOptions;
 
@@ -28,9 +28,24 @@ pub enum CreditError {
     Overflow { amount: u64 },
 }
 
-/// Serialises balance changes: RocksDB writes are atomic, read-modify-write is not.
+/// Serialises balance changes and payment records: RocksDB writes are atomic,
+/// read-modify-write is not.
 #[derive(Default)]
 pub(crate) struct CreditLock(Mutex<()>);
+
+impl CreditLock {
+    pub(crate) fn hold(&self) -> MutexGuard<'_, ()> {
+        self.0.lock().expect("the credit lock is never poisoned")
+    }
+}
+
+/// Write options that return only once the write is on disk: an acknowledged balance or
+/// payment must survive a crash.
+pub(crate) fn synced() -> WriteOptions {
+    let mut sync = WriteOptions::default();
+    sync.set_sync(true);
+    sync
+}
 
 fn key_hash(api_key: &str) -> Hash {
     Hash(*blake3::hash(api_key.as_bytes()).as_bytes())
@@ -42,7 +57,7 @@ impl Ledger {
         let mut secret = [0u8; 32];
         getrandom::fill(&mut secret).map_err(|error| Error::Corrupt(format!("no randomness for an API key: {error}")))?;
         let api_key = format!("{KEY_PREFIX}{}", hex::encode(secret));
-        let _guard = self.credit_lock().0.lock().expect("the credit lock is never poisoned");
+        let _guard = self.credit_lock().hold();
         self.write_balance(&key_hash(&api_key), rao)?;
         Ok(api_key)
     }
@@ -65,7 +80,7 @@ impl Ledger {
 
     fn change_balance(&self, api_key: &str, change: impl FnOnce(u64) -> Result<u64, CreditError>) -> Result<u64> {
         let hash = key_hash(api_key);
-        let _guard = self.credit_lock().0.lock().expect("the credit lock is never poisoned");
+        let _guard = self.credit_lock().hold();
         let balance = self.read_balance(&hash)?.ok_or(CreditError::UnknownKey)?;
         let updated = change(balance)?;
         self.write_balance(&hash, updated)?;
@@ -80,8 +95,6 @@ impl Ledger {
     }
 
     fn write_balance(&self, hash: &Hash, rao: u64) -> Result<()> {
-        let mut sync = WriteOptions::default();
-        sync.set_sync(true);
-        Ok(self.db().put_cf_opt(cf(self.db(), schema::CREDITS), hash.as_bytes(), rao.to_be_bytes(), &sync)?)
+        Ok(self.db().put_cf_opt(cf(self.db(), schema::CREDITS), hash.as_bytes(), rao.to_be_bytes(), &synced())?)
     }
 }

@@ -38,6 +38,8 @@ pub mod codec;
 #[cfg(feature = "storage")]
 mod credits;
 #[cfg(feature = "storage")]
+mod payments;
+#[cfg(feature = "storage")]
 mod diff;
 #[cfg(feature = "storage")]
 mod error;

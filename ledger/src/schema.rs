@@ -9,6 +9,7 @@
 //! | `attestations` | `u64be(version) || signer` | signatures over the checkpoint |
 //! | `meta` | name | the format version, head version and oldest kept version |
 //! | `credits` | blake3 of an API key | `u64be` balance in rao (outside the commitment) |
+//! | `payments` | extrinsic hash of an on-chain payment | empty: the key is the record (outside the commitment) |
 //!
 //! `entry_key` is `u32be(namespace) || path`. Paths hold no NUL byte, so ending them with
 //! `0x00` keeps RocksDB's bytewise order equal to the commitment's (namespace, path) order and
@@ -24,8 +25,9 @@ pub const CHANGES: &str = "changes";
 pub const ATTESTATIONS: &str = "attestations";
 pub const META: &str = "meta";
 pub const CREDITS: &str = "credits";
+pub const PAYMENTS: &str = "payments";
 
-pub const ALL_FAMILIES: [&str; 7] = [VALUES, CURRENT, CHECKPOINTS, CHANGES, ATTESTATIONS, META, CREDITS];
+pub const ALL_FAMILIES: [&str; 8] = [VALUES, CURRENT, CHECKPOINTS, CHANGES, ATTESTATIONS, META, CREDITS, PAYMENTS];
 
 pub const META_FORMAT: &[u8] = b"format";
 pub const META_HEAD: &[u8] = b"head";

@@ -71,6 +71,10 @@ pub enum CliError {
     Absent { key: ledger::Key, version: u64 },
     #[error("the proof does not hold: {0}")]
     Verify(#[from] ledger::VerifyError),
+    #[error(transparent)]
+    Chain(#[from] orchestrator::chain::ChainError),
+    #[error(transparent)]
+    Settlement(#[from] crate::api::paid::SettlementError),
     #[error("{0}")]
     Usage(String),
 }

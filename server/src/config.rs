@@ -1,10 +1,10 @@
 //! Configuration from a file, the environment and flags, in rising precedence.
 //!
 //! The file (`--config FILE` or `$ORCHESTRA_CONFIG`) is TOML whose keys are the settings'
-//! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`. Each setting
-//! also has an environment variable and a flag; clap reads those. The file is applied by
-//! filling in the environment variables that are not already set, before clap parses, so an
-//! environment variable beats the file and a flag beats both.
+//! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`,
+//! `chain_url`. Each setting also has an environment variable and a flag; clap reads those.
+//! The file is applied by filling in the environment variables that are not already set,
+//! before clap parses, so an environment variable beats the file and a flag beats both.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -12,13 +12,14 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 
 /// Settings a file may hold, with the environment variable each one fills.
-const SETTINGS: [(&str, &str); 6] = [
+const SETTINGS: [(&str, &str); 7] = [
     ("data", "ORCHESTRA_DATA"),
     ("listen", "ORCHESTRA_LISTEN"),
     ("retention", "ORCHESTRA_RETENTION"),
     ("price_proof_rao", "ORCHESTRA_PRICE_PROOF_RAO"),
     ("pay_to", "ORCHESTRA_PAY_TO"),
     ("network", "ORCHESTRA_NETWORK"),
+    ("chain_url", "ORCHESTRA_CHAIN_URL"),
 ];
 
 /// The config file named by `--config FILE`, `--config=FILE` or `$ORCHESTRA_CONFIG`.

@@ -1,19 +1,9 @@
 //! `orchestra`: the command-line tool of Orchestra.
 
-mod api;
-mod cli;
-mod config;
-mod credits_cmd;
-mod ledger_cmd;
-mod node;
-mod present;
-mod replica;
-mod serve;
-mod snapshot_cmd;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use orchestra_server::{cli, config};
 
 fn main() -> ExitCode {
     let args: Vec<_> = std::env::args_os().collect();

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use clap::Args;
 use ledger::Options;
+use orchestrator::chain::ChainClient;
 
 use crate::api::paid::Pricing;
 use crate::api::{self, AppState};
@@ -29,6 +30,10 @@ pub struct ServeArgs {
     /// Network named in payment requirements.
     #[arg(long, env = "ORCHESTRA_NETWORK", default_value = "bittensor:finney")]
     network: String,
+    /// JSON-RPC endpoint of a subtensor node (ws://, wss://, http(s)://): with it (and
+    /// `--pay-to`) the node verifies and settles on-chain `exact` payments.
+    #[arg(long, env = "ORCHESTRA_CHAIN_URL")]
+    chain_url: Option<String>,
 }
 
 impl ServeArgs {
@@ -41,7 +46,13 @@ impl ServeArgs {
             ledger::hotkey::ss58_decode(pay_to).map_err(|error| CliError::Usage(format!("--pay-to: {error}")))?;
         }
         let pricing = Pricing { proof_read_rao: self.price_proof_rao, pay_to: self.pay_to, network: self.network };
-        runtime.block_on(serve(self.listen, api::router(AppState::new(ledger, pricing))))
+        let mut state = AppState::new(ledger, pricing);
+        if let Some(url) = &self.chain_url {
+            let chain = runtime.block_on(ChainClient::connect(url))?;
+            tracing::info!(url, genesis = ?chain.genesis_hash(), "connected to the chain: exact payments are settled");
+            state = state.with_chain(chain)?;
+        }
+        runtime.block_on(serve(self.listen, api::router(state)))
     }
 }
 

@@ -25,11 +25,13 @@ mod client;
 mod metadata;
 mod payment;
 mod replay;
+#[cfg(feature = "test-support")]
+pub mod testing;
 
 pub use client::{BlockId, ChainClient, ChainError, RuntimeVersions};
 pub use metadata::{metadata_path, read_metadata_file, MetadataFileError, METADATA_ENV};
 pub use payment::{
-    checkpoint_blocks, verify_payment, BlockHashes, ChainState, Payment, PaymentError, PaymentRequirement,
+    checkpoint_blocks, extrinsic_hash, verify_payment, BlockHashes, ChainState, Payment, PaymentError, PaymentRequirement,
     VerifiedPayment,
 };
 pub use replay::{MemoryReplaySet, ReplaySet};

@@ -145,7 +145,7 @@ pub fn verify_payment(
     let era = era_of(bytes, &info)?;
     let birth_block = verify_signature(bytes, &info, metadata, chain, block_hashes, &signer, era)?;
     if &signer != payment.from {
-        return Err(PaymentError::SignerMismatch { signer, claimed: payment.from.clone() });
+        return Err(PaymentError::SignerMismatch { signer, claimed: *payment.from });
     }
 
     let (dest, value) = transfer_args(bytes, &info, metadata)?;
@@ -166,11 +166,16 @@ pub fn verify_payment(
         return Err(PaymentError::ExpiredEra { expired_at: era_expires_at, current_block: chain.current_block });
     }
 
-    let extrinsic_hash = BlakeTwo256.hash(bytes);
+    let extrinsic_hash = extrinsic_hash(bytes);
     if !replay.record(extrinsic_hash) {
         return Err(PaymentError::Replayed(extrinsic_hash));
     }
     Ok(VerifiedPayment { payer: signer, amount: value, extrinsic_hash, era_expires_at })
+}
+
+/// The hash a node knows an extrinsic by: blake2b-256 of its encoding.
+pub fn extrinsic_hash(extrinsic: &[u8]) -> H256 {
+    BlakeTwo256.hash(extrinsic)
 }
 
 /// Decodes the whole of `bytes` as one extrinsic of this runtime.

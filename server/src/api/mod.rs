@@ -25,30 +25,39 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use error::ApiError;
-use paid::Pricing;
+use orchestrator::chain::ChainClient;
+use paid::{Pricing, Settlement, SettlementError};
 
 /// Largest request body: a diff at its limit of values plus its JSON overhead.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
 /// Longest a request may take before it is answered with 408.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every handler shares: the open ledger, and on a replica the primary that takes writes.
+/// What every handler shares: the open ledger, and on a replica the primary that takes writes;
+/// on a node connected to the chain, what settles `exact` payments.
 #[derive(Clone)]
 pub struct AppState {
     ledger: Arc<RwLock<Ledger>>,
     primary: Option<Arc<str>>,
     pricing: Arc<Pricing>,
+    settlement: Option<Settlement>,
     metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(ledger: Ledger, pricing: Pricing) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None, pricing: Arc::new(pricing), metrics: Default::default() }
+        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None, pricing: Arc::new(pricing), settlement: None, metrics: Default::default() }
     }
 
     /// The state of a replica: it serves reads, free, and sends writers to `primary`.
     pub fn replica(ledger: Ledger, primary: &str) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: Some(primary.into()), pricing: Arc::new(Pricing::default()), metrics: Default::default() }
+        AppState { primary: Some(primary.into()), ..AppState::new(ledger, Pricing::default()) }
+    }
+
+    /// Settles `exact` payments for paid reads through `chain`, to the pricing's `pay_to`.
+    pub fn with_chain(self, chain: ChainClient) -> Result<AppState, SettlementError> {
+        let settlement = Settlement::new(chain, &self.pricing)?;
+        Ok(AppState { settlement: Some(settlement), ..self })
     }
 
     pub fn pricing(&self) -> &Pricing {

@@ -22,6 +22,11 @@ fn query(name: &str, required: bool, description: &str) -> Value {
     json!({ "name": name, "in": "query", "required": required, "schema": { "type": "integer", "minimum": 0 }, "description": description })
 }
 
+/// The x402 payment header a paid read may carry instead of an API key.
+fn payment_signature() -> Value {
+    json!({ "name": "PAYMENT-SIGNATURE", "in": "header", "required": false, "schema": { "type": "string" }, "description": "x402 `exact` payment: base64 of {accepted, payload: {signedExtrinsic, extrinsicHash, from}, extensions}, the payload a signed, unbroadcast Balances.transfer_keep_alive of the price to payTo; settled only by a node started with --chain-url" })
+}
+
 fn path(name: &str, description: &str) -> Value {
     json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "description": description })
 }
@@ -46,7 +51,7 @@ pub fn spec() -> Value {
             "/v1/checkpoints": { "get": operation("Checkpoints from..=to (the latest hundred by default)", json!([query("from", false, "first version"), query("to", false, "last version")]), "checkpoints oldest first", &[bad, missing, pruned]) },
             "/v1/subnets": { "get": operation("Every subnet with its identity", json!([]), "subnets", &[]) },
             "/v1/subnets/{netuid}": { "get": operation("One subnet's records", json!([path("netuid", "subnet number")]), "the subnet's records by path", &[bad, missing]) },
-            "/v1/entries/{namespace}/{path}": { "get": operation("An entry's value or absence, with a proof", { let mut p = key_params.clone(); p.as_array_mut().unwrap().push(query("version", false, "version to read; the head by default")); p }, "value, record and proof; a paid answer adds its cost and the balance left (also in x-orchestra-cost-rao and x-orchestra-balance-rao)", &[bad, ("401", "unknown API key"), ("402", "payment required (PAYMENT-REQUIRED header, x402) or credit short"), missing, pruned]) },
+            "/v1/entries/{namespace}/{path}": { "get": operation("An entry's value or absence, with a proof", { let mut p = key_params.clone(); p.as_array_mut().unwrap().extend([query("version", false, "version to read; the head by default"), payment_signature()]); p }, "value, record and proof; a paid answer adds `payment`: its cost (also in x-orchestra-cost-rao) and, paid by API key, the balance left (x-orchestra-balance-rao) or, paid on-chain, the settled transaction (PAYMENT-RESPONSE header, x402)", &[("400", "malformed request, or a malformed PAYMENT-SIGNATURE (bad_payment)"), ("401", "unknown API key"), ("402", "payment required, refused (payment_invalid) or not settled (settlement_failed), with the PAYMENT-REQUIRED header (x402); or credit short"), missing, pruned, ("502", "the chain node did not answer while verifying a payment (chain_unavailable)")]) },
             "/v1/history/{namespace}/{path}": { "get": operation("Every kept version of a key", key_params.clone(), "versions oldest first", &[bad]) },
             "/v1/diff": { "get": operation("The changes from one version to another", json!([query("from", true, "older version"), query("to", false, "newer version; the head by default")]), "changed keys with their new records", &[bad, missing, pruned]) },
             "/v1/diffs": { "post": body("Propose a signed diff", "SignedDiff", "the checkpoint it made", &[bad, ("401", "bad signature"), ("403", "only the admin changes the validator set"), ("409", "conflict or stale base"), ("413", "too large"), ("422", "invalid record or empty diff")]) },

@@ -3,16 +3,37 @@
 //! A paid route answers a request that carries no payment with `402 Payment Required` and a
 //! `PAYMENT-REQUIRED` header: base64 of `{x402Version, resource, accepts}`, where `accepts`
 //! offers the `exact` scheme (a TAO transfer of the price to `payTo`) when the node has an
-//! address to be paid at. A request pays with an API key holding prepaid credits
-//! (`Authorization: Bearer ok_...` or `X-API-Key: ok_...`): the price is debited after the
-//! answer is computed and before it is sent, so a failed read costs nothing and an answer is
-//! never sent unpaid; every paid answer states its cost and the balance left.
+//! address to be paid at. A request pays in one of two ways:
+//!
+//! - **An API key** holding prepaid credits (`Authorization: Bearer ok_...` or
+//!   `X-API-Key: ok_...`): the price is debited after the answer is computed and before it is
+//!   sent, so a failed read costs nothing; the answer states its cost and the balance left.
+//! - **An `exact` payment**, when the node is connected to the chain ([`Settlement`]):
+//!   `PAYMENT-SIGNATURE: base64({accepted, payload: {signedExtrinsic, extrinsicHash, from},
+//!   extensions})` carrying a signed, unbroadcast `Balances.transfer_keep_alive`. It is
+//!   verified offline against the runtime and recorded in the ledger's persistent replay set
+//!   ([`Ledger::record_payment`]), the answer is computed, then the extrinsic is submitted and
+//!   awaited until finalized; only then does the answer go out, with `PAYMENT-RESPONSE:
+//!   base64({success, transaction, network, payer})`. A malformed header is a 400
+//!   (`bad_payment`); a refused payment (`payment_invalid`) or a failed settlement
+//!   (`settlement_failed`) is a 402 that says again how to pay.
+//!
+//! Either way an answer is never sent unpaid.
 
-use axum::http::{HeaderMap, StatusCode};
+use std::str::FromStr;
+use std::sync::{Arc, RwLock};
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
 use base64::Engine;
-use serde_json::json;
+use ledger::Ledger;
+use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient, ChainError, Payment, PaymentRequirement, ReplaySet, H256};
+use serde::Deserialize;
+use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::AppState;
 
 /// Prices and where payments go, from configuration.
 #[derive(Clone, Debug, Default)]
@@ -28,26 +49,141 @@ pub struct Pricing {
 /// Headers stating what a paid answer cost and what is left.
 pub const COST_HEADER: &str = "x-orchestra-cost-rao";
 pub const BALANCE_HEADER: &str = "x-orchestra-balance-rao";
+/// The x402 (v2) headers of an `exact` payment and of its receipt.
+const PAYMENT_SIGNATURE: &str = "payment-signature";
+const PAYMENT_RESPONSE: &str = "payment-response";
+
+/// What settles `exact` payments: a connection to the chain and the account they must reach.
+#[derive(Clone)]
+pub struct Settlement {
+    chain: ChainClient,
+    pay_to: AccountId32,
+}
+
+/// Why a node cannot settle `exact` payments as configured.
+#[derive(Debug, thiserror::Error)]
+pub enum SettlementError {
+    #[error("settling on-chain payments needs the address they go to (--pay-to)")]
+    NoPayTo,
+    #[error("--pay-to {0} is not an SS58 address")]
+    BadPayTo(String),
+}
+
+impl Settlement {
+    /// Settles through `chain` payments to `pricing`'s `pay_to`.
+    pub fn new(chain: ChainClient, pricing: &Pricing) -> Result<Settlement, SettlementError> {
+        let pay_to = pricing.pay_to.as_deref().ok_or(SettlementError::NoPayTo)?;
+        let pay_to = AccountId32::from_str(pay_to).map_err(|_| SettlementError::BadPayTo(pay_to.to_owned()))?;
+        Ok(Settlement { chain, pay_to })
+    }
+}
+
+/// Why a `PAYMENT-SIGNATURE` header cannot be read: the client's fault, answered with 400.
+#[derive(Debug, thiserror::Error)]
+enum BadPayment {
+    #[error("PAYMENT-SIGNATURE is not text")]
+    NotText,
+    #[error("PAYMENT-SIGNATURE is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("PAYMENT-SIGNATURE is not x402 JSON {{accepted, payload: {{signedExtrinsic, extrinsicHash, from}}}}: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("`{field}` is not hex: {source}")]
+    Hex { field: &'static str, source: hex::FromHexError },
+    #[error("`extrinsicHash` is {0} bytes, not 32")]
+    HashLength(usize),
+    #[error("`extrinsicHash` {claimed:?} is not the hash of `signedExtrinsic`, {computed:?}")]
+    HashMismatch { claimed: H256, computed: H256 },
+    #[error("`from` is not an SS58 address")]
+    From,
+}
+
+/// The `PAYMENT-SIGNATURE` JSON; `extensions` are not used.
+#[derive(Deserialize)]
+struct PaymentSignature {
+    accepted: Accepted,
+    payload: ExactPayload,
+}
+
+/// The requirement the client says it pays: only its scheme and network are checked, the
+/// rest is what the extrinsic itself proves.
+#[derive(Deserialize)]
+struct Accepted {
+    scheme: String,
+    network: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExactPayload {
+    signed_extrinsic: String,
+    extrinsic_hash: String,
+    from: String,
+}
+
+/// An `exact` payment as decoded from its header, not yet verified.
+struct ExactPayment {
+    accepted: Accepted,
+    extrinsic: Vec<u8>,
+    from: AccountId32,
+}
+
+fn hex_field(field: &'static str, text: &str) -> Result<Vec<u8>, BadPayment> {
+    hex::decode(text.strip_prefix("0x").unwrap_or(text)).map_err(|source| BadPayment::Hex { field, source })
+}
+
+impl ExactPayment {
+    fn decode(header: &HeaderValue) -> Result<ExactPayment, BadPayment> {
+        let json = base64::engine::general_purpose::STANDARD.decode(header.to_str().map_err(|_| BadPayment::NotText)?.trim())?;
+        let PaymentSignature { accepted, payload } = serde_json::from_slice(&json)?;
+        let extrinsic = hex_field("signedExtrinsic", &payload.signed_extrinsic)?;
+        let claimed = hex_field("extrinsicHash", &payload.extrinsic_hash)?;
+        let claimed = <[u8; 32]>::try_from(claimed.as_slice()).map(H256).map_err(|_| BadPayment::HashLength(claimed.len()))?;
+        let computed = extrinsic_hash(&extrinsic);
+        if claimed != computed {
+            return Err(BadPayment::HashMismatch { claimed, computed });
+        }
+        let from = AccountId32::from_str(&payload.from).map_err(|_| BadPayment::From)?;
+        Ok(ExactPayment { accepted, extrinsic, from })
+    }
+}
+
+/// How a request pays.
+enum Payer {
+    ApiKey(String),
+    Exact(ExactPayment),
+}
 
 impl Pricing {
-    /// The API key paying for a request to `resource`, or the 402 that says how to pay.
-    /// `None` when the resource is free.
-    pub fn payer(&self, headers: &HeaderMap, resource: &str) -> Result<Option<String>, ApiError> {
+    /// How a request to `resource` pays, or the error that says how to pay; `None` when the
+    /// resource is free. `exact` payments are read only when the node can settle them.
+    fn payer(&self, headers: &HeaderMap, resource: &str, settles: bool) -> Result<Option<Payer>, ApiError> {
         if self.proof_read_rao == 0 {
             return Ok(None);
         }
         let bearer = headers.get("authorization").and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
         let api_key = bearer.or_else(|| headers.get("x-api-key").and_then(|value| value.to_str().ok()));
         if let Some(api_key) = api_key {
-            return Ok(Some(api_key.trim().to_owned()));
+            return Ok(Some(Payer::ApiKey(api_key.trim().to_owned())));
         }
-        if headers.contains_key("payment-signature") || headers.contains_key("x-payment") {
-            return Err(self.payment_required(resource, "this node does not settle on-chain payments yet; pay with an API key holding prepaid credits"));
+        match headers.get(PAYMENT_SIGNATURE) {
+            Some(header) if settles => {
+                let payment = ExactPayment::decode(header).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "bad_payment", error.to_string()))?;
+                Ok(Some(Payer::Exact(payment)))
+            }
+            Some(_) => Err(self.payment_required(resource, "payment_required", "this node does not settle on-chain payments; pay with an API key holding prepaid credits")),
+            None if headers.contains_key("x-payment") => {
+                Err(self.payment_required(resource, "payment_required", "x402 v1 X-PAYMENT is not accepted; pay with PAYMENT-SIGNATURE (x402 v2) or an API key"))
+            }
+            None => Err(self.payment_required(
+                resource,
+                "payment_required",
+                "this read is paid: send an API key with prepaid credits (Authorization: Bearer <key>) or pay as PAYMENT-REQUIRED says",
+            )),
         }
-        Err(self.payment_required(resource, "this read is paid: send an API key with prepaid credits (Authorization: Bearer <key>) or pay as PAYMENT-REQUIRED says"))
     }
 
-    fn payment_required(&self, resource: &str, message: &str) -> ApiError {
+    /// A 402 with `code` and `message` that says, in `PAYMENT-REQUIRED`, how to pay.
+    fn payment_required(&self, resource: &str, code: &'static str, message: impl Into<String>) -> ApiError {
         let accepts: Vec<_> = self
             .pay_to
             .iter()
@@ -69,6 +205,93 @@ impl Pricing {
             "accepts": accepts,
         });
         let encoded = base64::engine::general_purpose::STANDARD.encode(requirement.to_string());
-        ApiError::new(StatusCode::PAYMENT_REQUIRED, "payment_required", message).with_header("payment-required", encoded)
+        ApiError::new(StatusCode::PAYMENT_REQUIRED, code, message).with_header("payment-required", encoded)
+    }
+}
+
+/// Answers a paid read of `resource`: `answer` computes the answer on a blocking thread, and
+/// the request's payment is taken as the module documentation says.
+pub async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    resource: &str,
+    answer: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let pricing = state.pricing();
+    let price = pricing.proof_read_rao;
+    match pricing.payer(headers, resource, state.settlement.is_some())? {
+        None => Ok(Json(state.read(answer).await?).into_response()),
+        Some(Payer::ApiKey(api_key)) => {
+            let (answer, balance) = state.read(move |ledger| Ok((answer(ledger)?, ledger.debit(&api_key, price)?))).await?;
+            Ok(receipt(answer, json!({ "cost_rao": price, "balance_rao": balance }), price, (BALANCE_HEADER, HeaderValue::from(balance))))
+        }
+        Some(Payer::Exact(payment)) => {
+            let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
+            pay_exact(state, settlement, payment, resource, answer).await
+        }
+    }
+}
+
+/// Verifies, serves and settles an `exact` payment.
+async fn pay_exact(
+    state: &AppState,
+    settlement: &Settlement,
+    payment: ExactPayment,
+    resource: &str,
+    answer: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
+) -> Result<Response, ApiError> {
+    let pricing = state.pricing();
+    let refused = |code, message: String| pricing.payment_required(resource, code, message);
+    if payment.accepted.scheme != "exact" || payment.accepted.network != pricing.network {
+        let message = format!("this node takes the `exact` scheme on {}, not `{}` on {}", pricing.network, payment.accepted.scheme, payment.accepted.network);
+        return Err(refused("payment_invalid", message));
+    }
+    let requirement = PaymentRequirement { pay_to: settlement.pay_to, min_amount_rao: pricing.proof_read_rao.into() };
+    let mut replay = LedgerReplaySet { ledger: state.ledger.clone(), failure: None };
+    let verified = settlement.chain.verify_payment(Payment { extrinsic: &payment.extrinsic, from: &payment.from }, &requirement, &mut replay).await;
+    let verified = match (verified, replay.failure) {
+        (_, Some(failure)) => return Err(failure),
+        (Ok(verified), None) => verified,
+        (Err(ChainError::Payment(error)), None) => return Err(refused("payment_invalid", error.to_string())),
+        (Err(error), None) => return Err(ApiError::new(StatusCode::BAD_GATEWAY, "chain_unavailable", error.to_string())),
+    };
+    let answer = state.read(answer).await?;
+    // Finality first: an answer sent before would be unpaid if the transfer then failed.
+    let transaction = settlement.chain.settle(&payment.extrinsic).await.map_err(|error| refused("settlement_failed", error.to_string()))?;
+    let payment_response = json!({ "success": true, "transaction": transaction, "network": pricing.network, "payer": verified.payer.to_string() });
+    let payment_response = base64::engine::general_purpose::STANDARD.encode(payment_response.to_string());
+    let header = HeaderValue::from_str(&payment_response).expect("base64 is a valid header value");
+    Ok(receipt(answer, json!({ "cost_rao": pricing.proof_read_rao, "transaction": transaction }), pricing.proof_read_rao, (PAYMENT_RESPONSE, header)))
+}
+
+/// A paid answer: `payment` in its body, its cost and one more header.
+fn receipt(mut answer: Value, payment: Value, cost: u64, header: (&'static str, HeaderValue)) -> Response {
+    answer["payment"] = payment;
+    let mut response = Json(answer).into_response();
+    response.headers_mut().insert(COST_HEADER, HeaderValue::from(cost));
+    response.headers_mut().insert(header.0, header.1);
+    response
+}
+
+/// The ledger's persistent replay set ([`Ledger::record_payment`]) as the orchestrator sees
+/// one. The orchestrator's trait cannot fail, so a storage failure counts as "seen before"
+/// (the payment is refused, never accepted twice) and is kept in `failure` to be answered as
+/// the server fault it is.
+struct LedgerReplaySet {
+    ledger: Arc<RwLock<Ledger>>,
+    failure: Option<ApiError>,
+}
+
+impl ReplaySet for LedgerReplaySet {
+    fn record(&mut self, hash: H256) -> bool {
+        // A synced RocksDB write, and the ledger lock may be held by a commit: this blocks, so
+        // it leaves the async worker first (the node's runtime is multi-threaded).
+        let recorded = tokio::task::block_in_place(|| -> Result<bool, ApiError> {
+            Ok(self.ledger.read().map_err(|_| ApiError::poisoned())?.record_payment(hash.0)?)
+        });
+        recorded.unwrap_or_else(|failure| {
+            self.failure = Some(failure);
+            false
+        })
     }
 }

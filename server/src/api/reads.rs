@@ -1,8 +1,8 @@
 //! Reads of the ledger: the head, checkpoints, subnets, entries with proofs, history, diffs.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, Uri};
+use axum::response::Response;
 use axum::extract::rejection::QueryRejection;
 use axum::Json;
 use ledger::{Key, Namespace};
@@ -96,8 +96,8 @@ fn key(namespace: &str, path: &str) -> Result<Key, ApiError> {
     Ok(Key::new(namespace, path).map_err(ledger::Error::from)?)
 }
 
-/// One entry's value, or its absence, with a proof against the root of the version read. A
-/// paid read (see [`super::paid`]) is debited once the answer is ready.
+/// One entry's value, or its absence, with a proof against the root of the version read; a
+/// paid read (see [`super::paid`]) is paid for once the answer is ready.
 pub async fn entry(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -107,25 +107,14 @@ pub async fn entry(
 ) -> Result<Response, ApiError> {
     let Query(at) = query?;
     let key = key(&namespace, &path)?;
-    let payer = state.pricing().payer(&headers, &uri.to_string())?;
-    let price = state.pricing().proof_read_rao;
-    let (mut answer, balance) = state
-        .read(move |ledger| {
-            let proven = match at.version {
-                Some(version) => ledger.prove_at(&key, version)?,
-                None => ledger.prove(&key)?,
-            };
-            let balance = payer.map(|api_key| ledger.debit(&api_key, price)).transpose()?;
-            Ok((present::proven(&proven), balance))
-        })
-        .await?;
-    let Some(balance) = balance else { return Ok(Json(answer).into_response()) };
-    answer["payment"] = json!({ "cost_rao": price, "balance_rao": balance });
-    let mut response = Json(answer).into_response();
-    for (name, value) in [(paid::COST_HEADER, price), (paid::BALANCE_HEADER, balance)] {
-        response.headers_mut().insert(name, HeaderValue::from(value));
-    }
-    Ok(response)
+    paid::answer(&state, &headers, &uri.to_string(), move |ledger| {
+        let proven = match at.version {
+            Some(version) => ledger.prove_at(&key, version)?,
+            None => ledger.prove(&key)?,
+        };
+        Ok(present::proven(&proven))
+    })
+    .await
 }
 
 /// Every kept version of one key.

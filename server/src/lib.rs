@@ -1,0 +1,14 @@
+//! The `orchestra` command-line tool and ledger node, as a library so that tests can build
+//! the HTTP API in-process ([`api::router`] over an [`api::AppState`]); `main.rs` only parses
+//! the command line and runs it.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+mod credits_cmd;
+mod ledger_cmd;
+pub mod node;
+mod present;
+mod replica;
+mod serve;
+mod snapshot_cmd;

@@ -1,0 +1,162 @@
+//! x402 `exact` payments settled by the node, end to end over real HTTP: the router runs
+//! in-process on a loopback port with a `ChainClient` over a mock subtensor node
+//! (`orchestrator::chain::testing`), and real sr25519-signed `Balances.transfer_keep_alive`
+//! extrinsics, built for finney's real runtime metadata, pay for proof-carrying reads.
+//!
+//! This proves encoding, decoding and signing against the real runtime, the x402 headers and
+//! codes, the persistent replay set and that exactly the paying extrinsic is submitted; it does
+//! not prove the runtime's own checks at inclusion (nonce, balance, fees), which only a live
+//! node performs.
+
+use std::sync::{Arc, Mutex};
+
+use base64::Engine;
+use ledger::{Hash, Options, Proven};
+use orchestra_server::api::paid::Pricing;
+use orchestra_server::api::{router, AppState};
+use orchestrator::chain::testing::{account, dev, mock_node, transfer, Submitted};
+use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+
+const PRICE: u64 = 1_000_000;
+const NETWORK: &str = "bittensor:finney";
+const PATH: &str = "/v1/entries/sn22/identity";
+
+fn payee() -> AccountId32 {
+    account(&dev::bob())
+}
+
+/// A paying node on loopback, its chain's submitted extrinsics, and its data directory.
+struct Node {
+    base: String,
+    submitted: Submitted,
+    _data: tempfile::TempDir,
+}
+
+/// A node paid to Bob; with `finalizes` false its chain drops every submitted extrinsic.
+async fn start(finalizes: bool) -> Node {
+    let data = tempfile::tempdir().unwrap();
+    let (ledger, _) = orchestra_server::node::open_or_seed(&data.path().join("ledger"), Options::default()).unwrap();
+    let submitted: Submitted = Arc::new(Mutex::new(Vec::new()));
+    let chain = ChainClient::from_rpc_client(mock_node(submitted.clone(), finalizes)).await.unwrap();
+    let pricing = Pricing { proof_read_rao: PRICE, pay_to: Some(payee().to_string()), network: NETWORK.into() };
+    let state = AppState::new(ledger, pricing).with_chain(chain).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    Node { base, submitted, _data: data }
+}
+
+fn base64(json: &Value) -> String {
+    base64::engine::general_purpose::STANDARD.encode(json.to_string())
+}
+
+fn unbase64(text: &str) -> Value {
+    serde_json::from_slice(&base64::engine::general_purpose::STANDARD.decode(text).unwrap()).unwrap()
+}
+
+/// The x402 `PAYMENT-SIGNATURE` JSON a client sends for `extrinsic`, signed by Alice.
+fn payment(extrinsic: &[u8]) -> Value {
+    json!({
+        "x402Version": 2,
+        "accepted": { "scheme": "exact", "network": NETWORK, "amount": PRICE.to_string(), "asset": "TAO", "payTo": payee().to_string() },
+        "payload": {
+            "signedExtrinsic": format!("0x{}", hex::encode(extrinsic)),
+            "extrinsicHash": format!("0x{}", hex::encode(extrinsic_hash(extrinsic).0)),
+            "from": account(&dev::alice()).to_string(),
+        },
+        "extensions": {},
+    })
+}
+
+async fn pay(node: &Node, header: &str) -> Response {
+    Client::new().get(format!("{}{PATH}", node.base)).header("PAYMENT-SIGNATURE", header).send().await.unwrap()
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response.headers().get(name).map(|value| value.to_str().unwrap().to_owned())
+}
+
+/// Asserts an error answer's status and code, and returns its message.
+async fn refused(response: Response, status: StatusCode, code: &str) -> String {
+    assert_eq!(response.status(), status);
+    if status == StatusCode::PAYMENT_REQUIRED {
+        let requirement = unbase64(&header(&response, "payment-required").expect("a 402 says how to pay"));
+        assert_eq!(requirement["accepts"][0]["payTo"], payee().to_string());
+    }
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], code, "{body}");
+    body["error"]["message"].as_str().unwrap().to_owned()
+}
+
+async fn root(node: &Node) -> Value {
+    let health: Value = Client::new().get(format!("{}/v1/health", node.base)).send().await.unwrap().json().await.unwrap();
+    json!([health["version"], health["root"]])
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exact_payment_is_verified_settled_and_never_accepted_twice() {
+    let node = start(true).await;
+    let before = root(&node).await;
+    let extrinsic = transfer(payee(), PRICE.into());
+    let hash = format!("0x{}", hex::encode(extrinsic_hash(&extrinsic).0));
+
+    let paid = pay(&node, &base64(&payment(&extrinsic))).await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    let receipt = unbase64(&header(&paid, "payment-response").expect("a settled answer carries its receipt"));
+    assert_eq!(receipt, json!({ "success": true, "transaction": hash, "network": NETWORK, "payer": account(&dev::alice()).to_string() }));
+    assert_eq!(header(&paid, "x-orchestra-cost-rao"), Some(PRICE.to_string()));
+    assert_eq!(header(&paid, "x-orchestra-balance-rao"), None);
+    assert_eq!(*node.submitted.lock().unwrap(), vec![extrinsic.clone()], "exactly the paying extrinsic is submitted");
+    let body: Value = paid.json().await.unwrap();
+    assert_eq!(body["payment"], json!({ "cost_rao": PRICE, "transaction": hash }));
+    let proven: Proven = serde_json::from_value(body).unwrap();
+    let state_root = Hash::from_hex(before[1].as_str().unwrap()).unwrap();
+    ledger::verify(&state_root, &proven.key, proven.value.as_deref(), &proven.proof).unwrap();
+
+    let again = refused(pay(&node, &base64(&payment(&extrinsic))).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(again.contains("already used"), "{again}");
+    assert_eq!(node.submitted.lock().unwrap().len(), 1, "a replay is never submitted");
+    assert_eq!(root(&node).await, before, "payments never move the ledger");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_payments_are_refused_with_their_codes() {
+    let node = start(true).await;
+    let before = root(&node).await;
+
+    let elsewhere = payment(&transfer(account(&dev::charlie()), PRICE.into()));
+    let message = refused(pay(&node, &base64(&elsewhere)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(message.contains("not to the payee"), "{message}");
+    let short = payment(&transfer(payee(), u128::from(PRICE) - 1));
+    let message = refused(pay(&node, &base64(&short)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(message.contains("less than"), "{message}");
+    let mut other_network = payment(&transfer(payee(), PRICE.into()));
+    other_network["accepted"]["network"] = json!("bittensor:test");
+    refused(pay(&node, &base64(&other_network)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+
+    let mut wrong_hash = payment(&transfer(payee(), PRICE.into()));
+    wrong_hash["payload"]["extrinsicHash"] = json!(format!("0x{}", "00".repeat(32)));
+    let mut not_hex = payment(&transfer(payee(), PRICE.into()));
+    not_hex["payload"]["signedExtrinsic"] = json!("0xzz");
+    let mut bad_from = payment(&transfer(payee(), PRICE.into()));
+    bad_from["payload"]["from"] = json!("alice");
+    for malformed in ["not base64!".to_owned(), base64::engine::general_purpose::STANDARD.encode("{"), base64(&json!({ "payload": {} })), base64(&wrong_hash), base64(&not_hex), base64(&bad_from)] {
+        refused(pay(&node, &malformed).await, StatusCode::BAD_REQUEST, "bad_payment").await;
+    }
+
+    assert!(node.submitted.lock().unwrap().is_empty(), "nothing refused is submitted");
+    assert_eq!(root(&node).await, before, "payments never move the ledger");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_is_not_sent_when_settlement_fails() {
+    let node = start(false).await;
+    let extrinsic = transfer(payee(), PRICE.into());
+    let message = refused(pay(&node, &base64(&payment(&extrinsic))).await, StatusCode::PAYMENT_REQUIRED, "settlement_failed").await;
+    assert!(message.contains("settlement failed"), "{message}");
+    assert_eq!(*node.submitted.lock().unwrap(), vec![extrinsic.clone()]);
+    let again = refused(pay(&node, &base64(&payment(&extrinsic))).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(again.contains("already used"), "{again}");
+}
