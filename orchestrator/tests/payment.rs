@@ -7,8 +7,8 @@
 //! live node performs.
 
 use orchestrator::chain::testing::{
-    account, block_hash, dev, genesis, metadata, mock_node, offline_client, sign, transfer, CHECKPOINT, CURRENT, PERIOD,
-    SPEC_VERSION, TX_VERSION,
+    account, block_hash, dev, genesis, immortal_transfer, metadata, mock_node, offline_client, sign, transfer, CHECKPOINT,
+    CURRENT, PERIOD, SPEC_VERSION, TX_VERSION,
 };
 use orchestrator::chain::{
     read_metadata_file, verify_payment, AccountId32, ChainClient, ChainState, MemoryReplaySet, Payment, PaymentError,
@@ -89,7 +89,7 @@ fn refuses_too_little() {
 
 #[test]
 fn refuses_an_immortal_era() {
-    let immortal = sign("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(payee()), PRICE), &dev::alice(), false);
+    let immortal = immortal_transfer(payee(), PRICE);
     assert_eq!(check(&immortal), Err(PaymentError::ImmortalEra));
 }
 

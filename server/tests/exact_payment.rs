@@ -14,7 +14,7 @@ use base64::Engine;
 use ledger::{Hash, Options, Proven};
 use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::{router, AppState};
-use orchestrator::chain::testing::{account, dev, mock_node, transfer, Submitted};
+use orchestrator::chain::testing::{account, dev, immortal_transfer, mock_node, transfer, Submitted};
 use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -132,6 +132,9 @@ async fn bad_payments_are_refused_with_their_codes() {
     let short = payment(&transfer(payee(), u128::from(PRICE) - 1));
     let message = refused(pay(&node, &base64(&short)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
     assert!(message.contains("less than"), "{message}");
+    let immortal = payment(&immortal_transfer(payee(), PRICE.into()));
+    let message = refused(pay(&node, &base64(&immortal)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(message.contains("immortal"), "{message}");
     let mut other_network = payment(&transfer(payee(), PRICE.into()));
     other_network["accepted"]["network"] = json!("bittensor:test");
     refused(pay(&node, &base64(&other_network)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;

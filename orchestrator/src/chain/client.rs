@@ -95,7 +95,7 @@ impl ChainClient {
 
     /// The hash of block `number` on the node's best chain, if it has one.
     pub async fn block_hash(&self, number: u64) -> Result<Option<H256>, ChainError> {
-        Ok(self.rpc.request("chain_getBlockHash", rpc_params![number]).await.map_err(node)?)
+        self.rpc.request("chain_getBlockHash", rpc_params![number]).await.map_err(node)
     }
 
     /// Verifies a payment (see [`payment::verify_payment`]) against the chain's state now.

@@ -91,6 +91,11 @@ pub fn transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
     sign("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(dest), amount), &dev::alice(), true)
 }
 
+/// The same transfer with an immortal era, which payments refuse.
+pub fn immortal_transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
+    sign("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(dest), amount), &dev::alice(), false)
+}
+
 /// The extrinsics submitted to a [`mock_node`], in order.
 pub type Submitted = Arc<Mutex<Vec<Vec<u8>>>>;
 
