@@ -55,7 +55,7 @@ impl Ledger {
     /// Makes a new API key holding `rao` and returns it; it cannot be shown again.
     pub fn issue_api_key(&self, rao: u64) -> Result<String> {
         let mut secret = [0u8; 32];
-        getrandom::fill(&mut secret).map_err(|error| Error::Corrupt(format!("no randomness for an API key: {error}")))?;
+        getrandom::fill(&mut secret).map_err(|error| Error::NoRandomness(error.to_string()))?;
         let api_key = format!("{KEY_PREFIX}{}", hex::encode(secret));
         let _guard = self.credit_lock().hold();
         self.write_balance(&key_hash(&api_key), rao)?;

@@ -24,6 +24,10 @@ pub enum Error {
     RootMismatch { dir: PathBuf, version: u64, recorded: Hash, recomputed: Hash },
     #[error("the data directory is damaged: {0}")]
     Corrupt(String),
+    #[error("cannot {action} {}: {source}", path.display())]
+    Filesystem { action: &'static str, path: PathBuf, source: std::io::Error },
+    #[error("the system gave no randomness for a new API key: {0}")]
+    NoRandomness(String),
     #[error("storage failure: {0}")]
     Storage(#[from] rocksdb::Error),
     #[error("version {version} does not exist yet; the head is version {head}")]

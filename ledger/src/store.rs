@@ -557,7 +557,7 @@ fn directory_state(dir: &Path) -> Result<DirectoryState> {
         // RocksDB writes its lock, log and manifest before CURRENT: a creation killed in
         // between leaves only files of those names.
         let only_rocksdb_files = std::fs::read_dir(dir)
-            .map_err(|error| Error::Corrupt(format!("cannot list {}: {error}", dir.display())))?
+            .map_err(|source| Error::Filesystem { action: "list", path: dir.to_path_buf(), source })?
             .all(|entry| entry.is_ok_and(|entry| is_rocksdb_file(&entry.file_name().to_string_lossy())));
         return Ok(if only_rocksdb_files { DirectoryState::Unfinished } else { DirectoryState::Foreign });
     }
@@ -588,12 +588,12 @@ fn is_rocksdb_file(name: &str) -> bool {
 pub(crate) fn claim_directory(dir: &Path) -> Result<bool> {
     match directory_state(dir)? {
         DirectoryState::Absent => {
-            std::fs::create_dir_all(dir).map_err(|error| Error::Corrupt(format!("cannot create {}: {error}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|source| Error::Filesystem { action: "create", path: dir.to_path_buf(), source })?;
             Ok(false)
         }
         DirectoryState::Empty => Ok(true),
         DirectoryState::Unfinished => {
-            empty_directory(dir).map_err(|error| Error::Corrupt(format!("cannot clear the unfinished ledger at {}: {error}", dir.display())))?;
+            empty_directory(dir).map_err(|source| Error::Filesystem { action: "clear the unfinished ledger at", path: dir.to_path_buf(), source })?;
             Ok(true)
         }
         DirectoryState::Ledger(..) => Err(Error::AlreadyInitialised(dir.to_path_buf())),

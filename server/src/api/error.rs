@@ -86,6 +86,8 @@ impl From<Error> for ApiError {
             | Error::RootMismatch { .. }
             | Error::ReplicaDiverged { .. }
             | Error::Corrupt(_)
+            | Error::Filesystem { .. }
+            | Error::NoRandomness(_)
             | Error::Storage(_)
             | Error::Genesis(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
