@@ -2,3 +2,5 @@
 //! the Subnet Ledger. For now it holds the chain access ([`chain`]).
 
 pub mod chain;
+pub mod receipts;
+pub mod schema;
