@@ -38,7 +38,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -884,44 +884,14 @@ fn print_targets(verdicts: &[Verdict], sizes: &Sizes) {
 // ---------------------------------------------------------------------------------------------
 // Entry point.
 
-struct Args {
-    quick: bool,
-    json: Option<PathBuf>,
-    child: Option<(StoreKind, Workload)>,
-}
-
 const USAGE: &str = "usage: compare [--quick] [--json FILE]";
 
-fn parse_args() -> Args {
-    let mut args = Args { quick: false, json: None, child: None };
-    let mut words = std::env::args().skip(1);
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "--quick" => args.quick = true,
-            "--json" => args.json = Some(words.next().unwrap_or_else(|| fail("--json needs a file")).into()),
-            // Hidden: how the parent runs one store on one workload.
-            "--child" => {
-                let store = words.next().as_deref().and_then(StoreKind::parse).unwrap_or_else(|| fail("--child needs raw, jmt or ledger"));
-                let workload = words.next().as_deref().and_then(Workload::parse).unwrap_or_else(|| fail("--child needs w1 or w2"));
-                args.child = Some((store, workload));
-            }
-            // `cargo bench` passes it to every bench binary.
-            "--bench" => {}
-            other => fail(&format!("unknown argument `{other}`")),
-        }
-    }
-    args
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("{message}\n{USAGE}");
-    std::process::exit(2)
-}
-
 fn main() {
-    let args = parse_args();
+    let args = common::parse_args(USAGE);
     match args.child {
-        Some((store, workload)) => {
+        Some([store, workload]) => {
+            let store = StoreKind::parse(&store).unwrap_or_else(|| common::fail(USAGE, "--child needs raw, jmt or ledger"));
+            let workload = Workload::parse(&workload).unwrap_or_else(|| common::fail(USAGE, "--child needs w1 or w2"));
             let metrics = run_child(store, workload, &Sizes::new(args.quick));
             println!("{}", serde_json::to_string(&metrics).expect("metrics serialise"));
         }

@@ -471,45 +471,14 @@ fn run_parent(quick: bool, json_path: Option<&Path>) {
 // ---------------------------------------------------------------------------------------------
 // Entry point.
 
-struct Args {
-    quick: bool,
-    json: Option<PathBuf>,
-    child: Option<(Op, PathBuf)>,
-}
-
 const USAGE: &str = "usage: snapshot [--quick] [--json FILE]";
 
-fn parse_args() -> Args {
-    let mut args = Args { quick: false, json: None, child: None };
-    let mut words = std::env::args().skip(1);
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "--quick" => args.quick = true,
-            "--json" => args.json = Some(words.next().unwrap_or_else(|| fail("--json needs a file")).into()),
-            // Hidden: how the parent runs one operation on one size's working directory.
-            "--child" => {
-                let op = words.next().as_deref().and_then(Op::parse).unwrap_or_else(|| fail("--child needs an operation"));
-                let work = words.next().unwrap_or_else(|| fail("--child needs a working directory"));
-                args.child = Some((op, work.into()));
-            }
-            // `cargo bench` passes it to every bench binary.
-            "--bench" => {}
-            other => fail(&format!("unknown argument `{other}`")),
-        }
-    }
-    args
-}
-
-fn fail(message: &str) -> ! {
-    eprintln!("{message}\n{USAGE}");
-    std::process::exit(2)
-}
-
 fn main() {
-    let args = parse_args();
+    let args = common::parse_args(USAGE);
     match args.child {
-        Some((op, work)) => {
-            let sample = run_child(op, &Layout::new(&work));
+        Some([op, work]) => {
+            let op = Op::parse(&op).unwrap_or_else(|| common::fail(USAGE, "--child needs an operation"));
+            let sample = run_child(op, &Layout::new(Path::new(&work)));
             println!("{}", serde_json::to_string(&sample).expect("the sample serialises"));
         }
         None => run_parent(args.quick, args.json.as_deref()),

@@ -49,3 +49,36 @@ pub fn random_key(rng: &mut StdRng, namespaces: u16, path_len: usize) -> Key {
     let namespace = Namespace::Subnet(rng.gen_range(0..namespaces));
     Key::new(namespace, Alphanumeric.sample_string(rng, path_len)).expect("alphanumeric paths are valid")
 }
+
+/// The command line of every benchmark: `[--quick] [--json FILE]`, and the hidden
+/// `--child A B` by which the parent runs one measurement in a process of its own (so that
+/// each process's peak memory is that measurement's).
+pub struct Args {
+    pub quick: bool,
+    pub json: Option<std::path::PathBuf>,
+    pub child: Option<[String; 2]>,
+}
+
+pub fn parse_args(usage: &str) -> Args {
+    let mut args = Args { quick: false, json: None, child: None };
+    let mut words = std::env::args().skip(1);
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "--quick" => args.quick = true,
+            "--json" => args.json = Some(words.next().unwrap_or_else(|| fail(usage, "--json needs a file")).into()),
+            "--child" => match (words.next(), words.next()) {
+                (Some(first), Some(second)) => args.child = Some([first, second]),
+                _ => fail(usage, "--child needs two words"),
+            },
+            // `cargo bench` passes it to every bench binary.
+            "--bench" => {}
+            other => fail(usage, &format!("unknown argument `{other}`")),
+        }
+    }
+    args
+}
+
+pub fn fail(usage: &str, message: &str) -> ! {
+    eprintln!("{message}\n{usage}");
+    std::process::exit(2)
+}
