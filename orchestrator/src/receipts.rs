@@ -53,7 +53,8 @@ const TAG_SIGNED: &[u8; 14] = b"ORCH-RCPT-SIGN";
 pub struct Nonce(pub [u8; 32]);
 
 /// The facts of one subnet call, as the executor observed them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Call {
     /// The subnet's netuid.
     pub subnet: u16,
@@ -75,14 +76,7 @@ pub struct Call {
 pub struct Receipt {
     /// Position in the chain, from 0.
     pub index: u64,
-    pub subnet: u16,
-    pub endpoint: String,
-    pub request_hash: Hash,
-    pub response_hash: Hash,
-    pub status: u16,
-    pub started_ms: u64,
-    pub duration_ms: u64,
-    pub cost_rao: u64,
+    pub call: Call,
     /// The previous receipt's hash, or the challenge's for receipt 0.
     pub previous: Hash,
 }
@@ -131,7 +125,7 @@ impl ReceiptChain {
 
     /// Appends the receipt of `call`, linked to the chain's head.
     pub fn push(&mut self, call: Call) -> &Receipt {
-        let receipt = Receipt::new(self.receipts.len() as u64, call, self.head);
+        let receipt = Receipt { index: self.receipts.len() as u64, call, previous: self.head };
         self.head = receipt.hash();
         self.receipts.push(receipt);
         self.receipts.last().expect("just pushed")
@@ -151,26 +145,21 @@ impl ReceiptChain {
 }
 
 impl Receipt {
-    fn new(index: u64, call: Call, previous: Hash) -> Receipt {
-        let Call { subnet, endpoint, request_hash, response_hash, status, started_ms, duration_ms, cost_rao } = call;
-        Receipt { index, subnet, endpoint, request_hash, response_hash, status, started_ms, duration_ms, cost_rao, previous }
-    }
-
     /// The receipt's hash over the layout in the module doc: every field, `previous` included.
     pub fn hash(&self) -> Hash {
         tagged_hash(
             TAG_RECEIPT,
             &[
                 &self.index.to_be_bytes(),
-                &self.subnet.to_be_bytes(),
-                &(self.endpoint.len() as u32).to_be_bytes(),
-                self.endpoint.as_bytes(),
-                self.request_hash.as_bytes(),
-                self.response_hash.as_bytes(),
-                &self.status.to_be_bytes(),
-                &self.started_ms.to_be_bytes(),
-                &self.duration_ms.to_be_bytes(),
-                &self.cost_rao.to_be_bytes(),
+                &self.call.subnet.to_be_bytes(),
+                &(self.call.endpoint.len() as u32).to_be_bytes(),
+                self.call.endpoint.as_bytes(),
+                self.call.request_hash.as_bytes(),
+                self.call.response_hash.as_bytes(),
+                &self.call.status.to_be_bytes(),
+                &self.call.started_ms.to_be_bytes(),
+                &self.call.duration_ms.to_be_bytes(),
+                &self.call.cost_rao.to_be_bytes(),
                 self.previous.as_bytes(),
             ],
         )

@@ -73,7 +73,7 @@ fn push_links_each_receipt_to_the_one_before() {
     let second = chain.push(call(1)).clone();
     assert_eq!((first.index, second.index), (0, 1));
     assert_eq!(second.previous, first.hash());
-    assert_eq!(first.endpoint, "endpoint-0");
+    assert_eq!(first.call.endpoint, "endpoint-0");
 }
 
 #[test]
@@ -192,14 +192,14 @@ fn forged_root_is_refused() {
 fn edit(receipt: &mut Receipt, field: usize) {
     match field {
         0 => receipt.index += 1,
-        1 => receipt.subnet ^= 1,
-        2 => receipt.endpoint.push('x'),
-        3 => flip(&mut receipt.request_hash),
-        4 => flip(&mut receipt.response_hash),
-        5 => receipt.status ^= 1,
-        6 => receipt.started_ms ^= 1,
-        7 => receipt.duration_ms ^= 1,
-        8 => receipt.cost_rao ^= 1,
+        1 => receipt.call.subnet ^= 1,
+        2 => receipt.call.endpoint.push('x'),
+        3 => flip(&mut receipt.call.request_hash),
+        4 => flip(&mut receipt.call.response_hash),
+        5 => receipt.call.status ^= 1,
+        6 => receipt.call.started_ms ^= 1,
+        7 => receipt.call.duration_ms ^= 1,
+        8 => receipt.call.cost_rao ^= 1,
         9 => flip(&mut receipt.previous),
         _ => unreachable!("a receipt has 10 fields"),
     }
