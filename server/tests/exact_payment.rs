@@ -14,7 +14,7 @@ use base64::Engine;
 use ledger::{Hash, Options, Proven};
 use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::{router, AppState};
-use orchestrator::chain::testing::{account, dev, immortal_transfer, mock_node, transfer, Submitted};
+use orchestrator::chain::testing::{account, dev, expired_transfer, immortal_transfer, mock_node, transfer, Submitted};
 use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -135,6 +135,9 @@ async fn bad_payments_are_refused_with_their_codes() {
     let immortal = payment(&immortal_transfer(payee(), PRICE.into()));
     let message = refused(pay(&node, &base64(&immortal)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
     assert!(message.contains("immortal"), "{message}");
+    let expired = payment(&expired_transfer(payee(), PRICE.into()));
+    let message = refused(pay(&node, &base64(&expired)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(message.contains("era ended"), "{message}");
     let mut other_network = payment(&transfer(payee(), PRICE.into()));
     other_network["accepted"]["network"] = json!("bittensor:test");
     refused(pay(&node, &base64(&other_network)).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;

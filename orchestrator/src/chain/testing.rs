@@ -79,10 +79,18 @@ pub fn offline_client() -> OfflineClient<SubstrateConfig> {
 /// Signs `pallet.call(args)` by `signer` with nonce 0, as a wallet would offline; `mortal`
 /// gives it the era of `PERIOD` blocks from `CHECKPOINT`, else an immortal one.
 pub fn sign(pallet: &str, call: &str, args: impl EncodeAsFields, signer: &Keypair, mortal: bool) -> Vec<u8> {
+    sign_from(pallet, call, args, signer, mortal.then_some(CHECKPOINT))
+}
+
+/// Signs with an era of `PERIOD` blocks from `checkpoint`, or an immortal one.
+fn sign_from(pallet: &str, call: &str, args: impl EncodeAsFields, signer: &Keypair, checkpoint: Option<u64>) -> Vec<u8> {
     let params = SubstrateExtrinsicParamsBuilder::<SubstrateConfig>::new().nonce(0);
-    let params = if mortal { params.mortal_from_unchecked(PERIOD, CHECKPOINT, block_hash(CHECKPOINT)) } else { params.immortal() };
+    let params = match checkpoint {
+        Some(checkpoint) => params.mortal_from_unchecked(PERIOD, checkpoint, block_hash(checkpoint)),
+        None => params.immortal(),
+    };
     let call = subxt::dynamic::tx(pallet, call, args);
-    let at = offline_client().at_block(CHECKPOINT).unwrap();
+    let at = offline_client().at_block(checkpoint.unwrap_or(CHECKPOINT)).unwrap();
     at.tx().create_v4_signable_offline(&call, params.build()).unwrap().sign(signer).unwrap().into_encoded()
 }
 
@@ -94,6 +102,12 @@ pub fn transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
 /// The same transfer with an immortal era, which payments refuse.
 pub fn immortal_transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
     sign("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(dest), amount), &dev::alice(), false)
+}
+
+/// The same transfer signed one era window before the mock node's block `CURRENT`, so that
+/// its era ended exactly at `CURRENT`.
+pub fn expired_transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
+    sign_from("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(dest), amount), &dev::alice(), Some(CURRENT - PERIOD))
 }
 
 /// The extrinsics submitted to a [`mock_node`], in order.
