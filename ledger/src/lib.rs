@@ -73,4 +73,4 @@ pub use state::{EntryMeta, State};
 #[cfg(feature = "storage")]
 pub use store::{ChangeRecord, Durability, HistoryEntry, Ledger, Options, Proven, MAX_VALUE_LEN};
 #[cfg(feature = "storage")]
-pub use tree::Tree;
+pub use tree::{NodeHasher, Tree};

@@ -20,7 +20,7 @@ use crate::hash::{self, Hash};
 /// hasher before every node, so the state is a buffer that costs nothing to make: a fresh
 /// `blake3::Hasher` per node would cost more than hashing the node.
 #[derive(Default)]
-struct NodeHasher(Vec<u8>);
+pub struct NodeHasher(Vec<u8>);
 
 impl Hasher for NodeHasher {
     fn finish(&self) -> u64 {

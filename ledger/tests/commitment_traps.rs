@@ -10,44 +10,12 @@
 //! - Leaves and inner nodes must not be confusable (domain separation), and paths must be
 //!   length-prefixed so that no two (path, value) splits share a leaf preimage.
 
-use std::hash::Hasher;
-
 use ledger::hash::{self, fold_path, Hash};
-use ledger::{verify, Change, ChangeSet, EntryMeta, Key, Ledger, Namespace, Options, Position, Proof, State, Tree, VerifyError};
-use merkle_light::hash::Algorithm;
+use ledger::{verify, Change, ChangeSet, EntryMeta, Key, Ledger, Namespace, NodeHasher, Options, Position, Proof, State, Tree, VerifyError};
 use merkle_light::merkle::MerkleTree;
 
-/// merkle_light configured as the ledger configures it: leaves are taken as given (they are
-/// already tagged hashes) and inner nodes are [`hash::node`].
-#[derive(Default)]
-struct LedgerNodes(blake3::Hasher);
-
-impl Hasher for LedgerNodes {
-    fn finish(&self) -> u64 {
-        u64::from_le_bytes(self.0.finalize().as_bytes()[..8].try_into().expect("8 bytes"))
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-}
-
-impl Algorithm<[u8; 32]> for LedgerNodes {
-    fn hash(&mut self) -> [u8; 32] {
-        *self.0.finalize().as_bytes()
-    }
-
-    fn leaf(&mut self, leaf: [u8; 32]) -> [u8; 32] {
-        leaf
-    }
-
-    fn node(&mut self, left: [u8; 32], right: [u8; 32]) -> [u8; 32] {
-        hash::node(&left, &right)
-    }
-}
-
 fn merkle_light_root(leaves: &[Hash]) -> Hash {
-    Hash(MerkleTree::<[u8; 32], LedgerNodes>::from_iter(leaves.iter().map(|leaf| leaf.0)).root())
+    Hash(MerkleTree::<[u8; 32], NodeHasher>::from_iter(leaves.iter().map(|leaf| leaf.0)).root())
 }
 
 fn key(netuid: u16, path: &str) -> Key {
@@ -176,9 +144,9 @@ fn verify_checks_the_trusted_root_where_merkle_light_validate_does_not() {
 
     // merkle_light: a proof from another tree validates, because it is checked against the
     // root it carries.
-    let other_tree = MerkleTree::<[u8; 32], LedgerNodes>::from_iter([leaf("a", b"forged").0, leaf("b", b"2").0]);
+    let other_tree = MerkleTree::<[u8; 32], NodeHasher>::from_iter([leaf("a", b"forged").0, leaf("b", b"2").0]);
     let merkle_proof = other_tree.gen_proof(0);
-    assert!(merkle_proof.validate::<LedgerNodes>(), "the trap: validate() accepts a proof of a leaf the trusted tree lacks");
+    assert!(merkle_proof.validate::<NodeHasher>(), "the trap: validate() accepts a proof of a leaf the trusted tree lacks");
     let (entry, _) = present(&trusted, &a);
     let trusted_tree_root = fold_path(leaf("a", b"1"), entry.index, entry.count, &entry.siblings).unwrap();
     assert_ne!(Hash(merkle_proof.root()), trusted_tree_root);
