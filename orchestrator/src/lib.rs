@@ -1,6 +1,16 @@
 //! The orchestrator: plans, routes and executes an objective across Bittensor subnets, reading
-//! the Subnet Ledger. For now it holds the chain access ([`chain`]).
+//! the Subnet Ledger, and synthesises one result in the caller's target schema.
 
+pub mod adapters;
 pub mod chain;
+pub mod credentials;
+pub mod evidence;
+pub mod llm;
+pub mod orchestrate;
+pub mod execute;
+pub mod plan;
+pub mod planner;
 pub mod receipts;
+pub mod route;
 pub mod schema;
+pub mod synthesis;

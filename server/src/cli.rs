@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 use crate::credits_cmd::CreditsCommand;
 use crate::ledger_cmd::LedgerCommand;
+use crate::orchestrate_cmd::ExecuteArgs;
 use crate::replica::ReplicaArgs;
 use crate::serve::ServeArgs;
 use crate::snapshot_cmd::{AttestArgs, GenesisArgs, SnapshotCommand};
@@ -43,6 +44,9 @@ pub enum Command {
     Credits(CreditsCommand),
     /// Sign a checkpoint with a validator's hotkey and record the attestation.
     Attest(AttestArgs),
+    /// Run one objective into a target schema across the subnets, printing the result with
+    /// its plan, calls, receipts, cost and timings.
+    Execute(ExecuteArgs),
     /// Build the genesis snapshot from the subnet source files.
     #[command(subcommand)]
     Genesis(GenesisCommand),
@@ -89,6 +93,7 @@ impl Cli {
             Command::Snapshot(command) => command.run(&self.data),
             Command::Attest(args) => args.run(&self.data),
             Command::Credits(command) => command.run(&self.data),
+            Command::Execute(args) => args.run(&self.data),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
         }
     }

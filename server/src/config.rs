@@ -2,7 +2,8 @@
 //!
 //! The file (`--config FILE` or `$ORCHESTRA_CONFIG`) is TOML whose keys are the settings'
 //! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`,
-//! `chain_url`. Each setting also has an environment variable and a flag; clap reads those.
+//! `chain_url`, `orchestrate_fee_rao`, `tao_usd`, `hotkey_file`, `max_deadline_ms`, `server`,
+//! and the subnets' API keys and models as `sn<N>_key` and `sn<N>_model`. Each setting also has an environment variable and a flag; clap reads those.
 //! The file is applied by filling in the environment variables that are not already set,
 //! before clap parses, so an environment variable beats the file and a flag beats both.
 
@@ -12,7 +13,7 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 
 /// Settings a file may hold, with the environment variable each one fills.
-const SETTINGS: [(&str, &str); 7] = [
+const SETTINGS: [(&str, &str); 12] = [
     ("data", "ORCHESTRA_DATA"),
     ("listen", "ORCHESTRA_LISTEN"),
     ("retention", "ORCHESTRA_RETENTION"),
@@ -20,7 +21,21 @@ const SETTINGS: [(&str, &str); 7] = [
     ("pay_to", "ORCHESTRA_PAY_TO"),
     ("network", "ORCHESTRA_NETWORK"),
     ("chain_url", "ORCHESTRA_CHAIN_URL"),
+    ("orchestrate_fee_rao", "ORCHESTRA_ORCHESTRATE_FEE_RAO"),
+    ("tao_usd", "ORCHESTRA_TAO_USD"),
+    ("hotkey_file", "ORCHESTRA_HOTKEY_FILE"),
+    ("max_deadline_ms", "ORCHESTRA_MAX_DEADLINE_MS"),
+    ("server", "ORCHESTRA_URL"),
 ];
+
+/// The environment variable of a subnet setting, `sn<N>_key` or `sn<N>_model`, which the file
+/// may hold besides [`SETTINGS`] (see `orchestrator::credentials`).
+fn subnet_variable(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("sn")?;
+    let (netuid, setting) = rest.split_once('_')?;
+    let valid = !netuid.is_empty() && netuid.bytes().all(|byte| byte.is_ascii_digit()) && netuid.parse::<u16>().is_ok() && matches!(setting, "key" | "model");
+    valid.then(|| format!("ORCHESTRA_SN{netuid}_{}", setting.to_uppercase()))
+}
 
 /// The config file named by `--config FILE`, `--config=FILE` or `$ORCHESTRA_CONFIG`.
 fn config_path(args: &[OsString]) -> Option<PathBuf> {
@@ -43,18 +58,19 @@ pub fn apply(args: &[OsString]) -> Result<(), CliError> {
     let text = std::fs::read_to_string(&path).map_err(|source| CliError::Read { path: shown.clone(), source })?;
     let table: toml::Table = text.parse().map_err(|error| CliError::Usage(format!("{shown} is not valid TOML: {error}")))?;
     for (name, value) in table {
-        let Some((_, variable)) = SETTINGS.iter().find(|(setting, _)| *setting == name) else {
+        let known = SETTINGS.iter().find(|(setting, _)| *setting == name).map(|(_, variable)| (*variable).to_owned());
+        let Some(variable) = known.or_else(|| subnet_variable(&name)) else {
             let known: Vec<&str> = SETTINGS.iter().map(|(setting, _)| *setting).collect();
-            return Err(CliError::Usage(format!("{shown}: unknown setting `{name}` (known: {})", known.join(", "))));
+            return Err(CliError::Usage(format!("{shown}: unknown setting `{name}` (known: {}, and sn<N>_key, sn<N>_model)", known.join(", "))));
         };
         let value = match value {
             toml::Value::String(text) => text,
             toml::Value::Integer(number) => number.to_string(),
             other => return Err(CliError::Usage(format!("{shown}: `{name}` must be a string or an integer, not {}", other.type_str()))),
         };
-        if std::env::var_os(variable).is_none() {
+        if std::env::var_os(&variable).is_none() {
             // Single-threaded here: main calls this before anything else runs.
-            std::env::set_var(variable, value);
+            std::env::set_var(&variable, value);
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ use crate::api::paid::Pricing;
 use crate::api::{self, AppState};
 use crate::cli::CliError;
 use crate::node;
+use crate::orchestrate_cmd::OrchestratorArgs;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -30,6 +31,12 @@ pub struct ServeArgs {
     /// Network named in payment requirements.
     #[arg(long, env = "ORCHESTRA_NETWORK", default_value = "bittensor:finney")]
     network: String,
+    /// Fee of one orchestration in rao, on top of its subnet calls' cost; 0 makes
+    /// orchestrations free.
+    #[arg(long, env = "ORCHESTRA_ORCHESTRATE_FEE_RAO", default_value_t = 0)]
+    orchestrate_fee_rao: u64,
+    #[command(flatten)]
+    orchestrator: OrchestratorArgs,
     /// JSON-RPC endpoint of a subtensor node (ws://, wss://, http(s)://): with it (and
     /// `--pay-to`) the node verifies and settles on-chain `exact` payments.
     #[arg(long, env = "ORCHESTRA_CHAIN_URL")]
@@ -45,8 +52,10 @@ impl ServeArgs {
         if let Some(pay_to) = &self.pay_to {
             ledger::hotkey::ss58_decode(pay_to).map_err(|error| CliError::Usage(format!("--pay-to: {error}")))?;
         }
-        let pricing = Pricing { proof_read_rao: self.price_proof_rao, pay_to: self.pay_to, network: self.network };
-        let mut state = AppState::new(ledger, pricing);
+        let orchestrator = self.orchestrator.orchestrator(data)?;
+        tracing::info!(miner = %orchestrator.miner(), "receipts are signed by this hotkey");
+        let pricing = Pricing { proof_read_rao: self.price_proof_rao, orchestrate_fee_rao: self.orchestrate_fee_rao, pay_to: self.pay_to, network: self.network };
+        let mut state = AppState::new(ledger, pricing).with_orchestrator(orchestrator);
         if let Some(url) = &self.chain_url {
             let chain = runtime.block_on(ChainClient::connect(url))?;
             tracing::info!(url, genesis = ?chain.genesis_hash(), "connected to the chain: exact payments are settled");

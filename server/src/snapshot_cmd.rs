@@ -7,15 +7,12 @@ use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use ledger::hotkey::Hotkey;
 use ledger::snapshot::{self, Progress};
 use ledger::{genesis, Attestation, Ledger, Options, ValidatorSet};
 use serde_json::json;
 
 use crate::cli::{print_json, CliError};
-
-/// Environment variable holding a validator's hotkey seed (hex), for `attest`.
-pub const HOTKEY_SEED_VAR: &str = "ORCHESTRA_HOTKEY_SEED";
+use crate::identity::{self, HOTKEY_SEED_VAR};
 
 #[derive(Subcommand)]
 pub enum SnapshotCommand {
@@ -132,12 +129,8 @@ pub struct AttestArgs {
 
 impl AttestArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
-        let seed = match &self.key_file {
-            Some(path) => std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })?,
-            None => std::env::var(HOTKEY_SEED_VAR)
-                .map_err(|_| CliError::Usage(format!("give the hotkey with --key-file FILE or the {HOTKEY_SEED_VAR} environment variable")))?,
-        };
-        let hotkey = Hotkey::from_hex_seed(&seed).map_err(|error| CliError::Usage(error.to_string()))?;
+        let hotkey = identity::configured(self.key_file.as_deref())?
+            .ok_or_else(|| CliError::Usage(format!("give the hotkey with --key-file FILE or the {HOTKEY_SEED_VAR} environment variable")))?;
         let mut ledger = Ledger::open(data, Options::default())?;
         let checkpoint = ledger.checkpoint(self.version.unwrap_or(ledger.head().version))?;
         let attestation = Attestation::sign(&checkpoint, &hotkey);

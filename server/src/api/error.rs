@@ -14,11 +14,18 @@ pub struct ApiError {
     pub message: String,
     /// Headers the answer carries besides the body, such as `PAYMENT-REQUIRED` on a 402.
     pub headers: Vec<(&'static str, String)>,
+    /// Structured facts about the error, such as what an orchestration did before it failed.
+    pub details: Option<serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), headers: Vec::new() }
+        ApiError { status, code, message: message.into(), headers: Vec::new(), details: None }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> ApiError {
+        self.details = Some(details);
+        self
     }
 
     pub fn with_header(mut self, name: &'static str, value: String) -> ApiError {
@@ -44,7 +51,11 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(code = self.code, message = %self.message, "request failed");
         }
-        let mut response = (self.status, Json(json!({ "error": { "code": self.code, "message": self.message } }))).into_response();
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(details) = self.details {
+            error["details"] = details;
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
         for (name, value) in self.headers {
             if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
                 response.headers_mut().insert(name, value);

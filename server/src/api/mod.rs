@@ -9,6 +9,7 @@
 pub mod error;
 mod metrics;
 mod openapi;
+pub mod orchestrate;
 pub mod paid;
 mod reads;
 mod replication;
@@ -30,8 +31,11 @@ use paid::{Pricing, Settlement, SettlementError};
 
 /// Largest request body: a diff at its limit of values plus its JSON overhead.
 pub const MAX_BODY_BYTES: usize = 4 << 20;
-/// Longest a request may take before it is answered with 408.
+/// Longest a request may take before it is answered with 408 (orchestrations excepted).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Time an orchestration may take beyond the node's longest deadline, for synthesis and
+/// settlement.
+const ORCHESTRATE_TIMEOUT_MARGIN: Duration = Duration::from_secs(30);
 
 /// What every handler shares: the open ledger, and on a replica the primary that takes writes;
 /// on a node connected to the chain, what settles `exact` payments.
@@ -41,12 +45,20 @@ pub struct AppState {
     primary: Option<Arc<str>>,
     pricing: Arc<Pricing>,
     settlement: Option<Settlement>,
+    orchestration: Option<Arc<orchestrate::Orchestration>>,
     metrics: Arc<metrics::Metrics>,
 }
 
 impl AppState {
     pub fn new(ledger: Ledger, pricing: Pricing) -> AppState {
-        AppState { ledger: Arc::new(RwLock::new(ledger)), primary: None, pricing: Arc::new(pricing), settlement: None, metrics: Default::default() }
+        AppState {
+            ledger: Arc::new(RwLock::new(ledger)),
+            primary: None,
+            pricing: Arc::new(pricing),
+            settlement: None,
+            orchestration: None,
+            metrics: Default::default(),
+        }
     }
 
     /// The state of a replica: it serves reads, free, and sends writers to `primary`.
@@ -58,6 +70,26 @@ impl AppState {
     pub fn with_chain(self, chain: ChainClient) -> Result<AppState, SettlementError> {
         let settlement = Settlement::new(chain, &self.pricing)?;
         Ok(AppState { settlement: Some(settlement), ..self })
+    }
+
+    /// Serves `POST /v1/orchestrate` with `orchestrator`.
+    pub fn with_orchestrator(self, orchestrator: orchestrator::orchestrate::Orchestrator) -> AppState {
+        AppState { orchestration: Some(Arc::new(orchestrate::Orchestration::new(orchestrator))), ..self }
+    }
+
+    fn orchestration(&self) -> Option<Arc<orchestrate::Orchestration>> {
+        self.orchestration.clone()
+    }
+
+    /// An API key's balance, read on the calling thread.
+    fn balance(&self, api_key: &str) -> Result<u64, ApiError> {
+        Ok(self.ledger.read().map_err(|_| ApiError::poisoned())?.balance(api_key)?)
+    }
+
+    /// Debits `rao` from an API key; the balance left.
+    async fn debit(&self, api_key: &str, rao: u64) -> Result<u64, ApiError> {
+        let api_key = api_key.to_owned();
+        self.read(move |ledger| Ok(ledger.debit(&api_key, rao)?)).await
     }
 
     pub fn pricing(&self) -> &Pricing {
@@ -108,6 +140,14 @@ async fn explorer() -> axum::response::Html<&'static str> {
 }
 
 pub fn router(state: AppState) -> Router {
+    // An orchestration runs for as long as its deadline allows, so it is bounded by that
+    // deadline (checked by the orchestrator) plus a margin, not by the reads' timeout.
+    let orchestrate_timeout = state.orchestration.as_ref().map_or(REQUEST_TIMEOUT, |orchestration| {
+        orchestration.orchestrator().config().max_deadline + ORCHESTRATE_TIMEOUT_MARGIN
+    });
+    let orchestration = Router::new()
+        .route("/v1/orchestrate", post(orchestrate::orchestrate))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, orchestrate_timeout));
     Router::new()
         .route("/v1/health", get(reads::health))
         .route("/v1/head", get(reads::head))
@@ -124,10 +164,11 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/", get(explorer))
         .route("/metrics", get(metrics::export))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
+        .merge(orchestration)
         .fallback(error::no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

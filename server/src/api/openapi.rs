@@ -37,6 +37,26 @@ fn body(summary: &str, schema: &str, ok: &str, errors: &[(&str, &str)]) -> Value
     operation
 }
 
+/// `POST /v1/orchestrate`.
+fn orchestrate() -> Value {
+    let mut operation = body(
+        "Run an objective across the subnets into a target schema",
+        "OrchestrateRequest",
+        "`result` (valid against the target schema), `plan`, `calls` (one per subnet call, with status, timing and cost), `receipts` (hash-chained from the nonce, with their Merkle root and the node's sr25519 signature), `cost` (subnet_calls_rao, fee_rao, total_rao), `timings` (total, in calls, overhead, critical path), `synthesis`, `ledger_version`; paid answers add `payment`",
+        &[
+            ("400", "malformed request or target schema (bad_request, bad_schema)"),
+            ("401", "unknown API key"),
+            ("402", "payment required (PAYMENT-REQUIRED header, x402), refused or not settled; or too little credit for the fee and budget (insufficient_credit)"),
+            ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), or no result validated (result_invalid, with `details.violations`); `details` holds the calls made and their receipts"),
+            ("502", "every subnet able to do a task failed (subnets_failed)"),
+            ("503", "no subnet can serve a task: missing API key, or all reported down (no_route)"),
+            ("504", "the deadline passed (deadline_exceeded)"),
+        ],
+    );
+    operation["parameters"] = json!([payment_signature()]);
+    operation
+}
+
 pub fn spec() -> Value {
     let bad = ("400", "malformed request");
     let missing = ("404", "unknown version, key or subnet");
@@ -58,6 +78,7 @@ pub fn spec() -> Value {
             "/v1/attestations": { "post": body("Attest a checkpoint", "Attestation", "whether it was recorded and the checkpoint is final", &[bad, ("401", "bad signature"), ("403", "not a validator of that version"), missing, ("409", "another checkpoint")]) },
             "/v1/changes": { "get": operation("Versions after `since`, with their changes and attestations, for replicas", json!([query("since", true, "last version the replica holds"), query("limit", false, "most versions to return (1 to 500)")]), "versions in order", &[bad, pruned]) },
             "/v1/snapshot": { "get": { "summary": "A snapshot of a kept version, streamed", "parameters": [query("version", false, "version; the head by default")], "responses": { "200": { "description": "the snapshot file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }, "404": { "description": "unknown version" }, "410": { "description": "pruned" } } } },
+            "/v1/orchestrate": { "post": orchestrate() },
             "/openapi.json": { "get": operation("This document", json!([]), "OpenAPI 3.1", &[]) },
             "/metrics": { "get": { "summary": "Prometheus metrics: requests by route and status, the ledger's head, final version and size", "responses": { "200": { "description": "text exposition format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
             "/": { "get": { "summary": "The explorer page", "responses": { "200": { "description": "an HTML page that reads this API", "content": { "text/html": { "schema": { "type": "string" } } } } } } }
@@ -69,6 +90,12 @@ pub fn spec() -> Value {
                     "base_version": { "type": "integer" }, "base_root": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "proposer": { "type": "string", "description": "SS58 hotkey" },
                     "changes": { "type": "array", "items": { "type": "object", "required": ["key", "value"], "properties": { "key": { "type": "object" }, "value": { "type": ["string", "null"], "description": "hex of the canonical record; null deletes" } } } } } },
                 "signature": { "type": "string", "description": "0x-prefixed sr25519 signature over DIFF_DOMAIN || canonical(proposal)" } } },
+            "OrchestrateRequest": { "type": "object", "required": ["objective", "target_schema"], "additionalProperties": false, "properties": {
+                "objective": { "type": "string", "maxLength": 4000, "description": "what to find out or do, in plain words" },
+                "target_schema": { "type": "object", "description": "the result's shape: full JSON Schema, or the compact form such as {\"papers\": [{\"title\": \"str\"}]}" },
+                "budget_rao": { "type": "integer", "minimum": 0, "description": "most the subnet calls may cost; with an API key, the whole balance when absent" },
+                "deadline_ms": { "type": "integer", "minimum": 1, "description": "time allowed; the node's default (60 s) when absent" },
+                "nonce": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the caller's challenge, which the receipts chain from" } } },
             "Attestation": { "type": "object", "required": ["version", "checkpoint", "validator", "signature"], "properties": {
                 "version": { "type": "integer" }, "checkpoint": { "type": "string" }, "validator": { "type": "string" }, "signature": { "type": "string" } } }
         } }

@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use ledger::Ledger;
-use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient, ChainError, Payment, PaymentRequirement, ReplaySet, H256};
+use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient, ChainError, Payment, PaymentRequirement, ReplaySet, VerifiedPayment, H256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -40,6 +40,9 @@ use super::AppState;
 pub struct Pricing {
     /// Price of one proof-carrying read in rao; zero makes such reads free.
     pub proof_read_rao: u64,
+    /// Fee of one orchestration in rao, on top of what its subnet calls cost; zero makes
+    /// orchestrations free (for a private node).
+    pub orchestrate_fee_rao: u64,
     /// SS58 address that `exact` payments go to; without it only API keys are accepted.
     pub pay_to: Option<String>,
     /// The network named in payment requirements.
@@ -51,7 +54,7 @@ pub const COST_HEADER: &str = "x-orchestra-cost-rao";
 pub const BALANCE_HEADER: &str = "x-orchestra-balance-rao";
 /// The x402 (v2) headers of an `exact` payment and of its receipt.
 const PAYMENT_SIGNATURE: &str = "payment-signature";
-const PAYMENT_RESPONSE: &str = "payment-response";
+pub(super) const PAYMENT_RESPONSE: &str = "payment-response";
 
 /// What settles `exact` payments: a connection to the chain and the account they must reach.
 #[derive(Clone)]
@@ -121,7 +124,7 @@ struct ExactPayload {
 }
 
 /// An `exact` payment as decoded from its header, not yet verified.
-struct ExactPayment {
+pub(super) struct ExactPayment {
     accepted: Accepted,
     extrinsic: Vec<u8>,
     from: AccountId32,
@@ -148,16 +151,24 @@ impl ExactPayment {
 }
 
 /// How a request pays.
-enum Payer {
+pub(super) enum Payer {
     ApiKey(String),
     Exact(ExactPayment),
 }
 
+/// A paid resource as a 402 describes it.
+pub(super) struct Paid<'a> {
+    pub resource: &'a str,
+    pub description: &'static str,
+    /// What the client must pay at least, in rao.
+    pub amount_rao: u64,
+}
+
 impl Pricing {
-    /// How a request to `resource` pays, or the error that says how to pay; `None` when the
-    /// resource is free. `exact` payments are read only when the node can settle them.
-    fn payer(&self, headers: &HeaderMap, resource: &str, settles: bool) -> Result<Option<Payer>, ApiError> {
-        if self.proof_read_rao == 0 {
+    /// How a request for `paid` pays, or the error that says how to pay; `None` when it is
+    /// free. `exact` payments are read only when the node can settle them.
+    pub(super) fn payer(&self, headers: &HeaderMap, paid: &Paid, settles: bool) -> Result<Option<Payer>, ApiError> {
+        if paid.amount_rao == 0 {
             return Ok(None);
         }
         let bearer = headers.get("authorization").and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
@@ -170,20 +181,20 @@ impl Pricing {
                 let payment = ExactPayment::decode(header).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "bad_payment", error.to_string()))?;
                 Ok(Some(Payer::Exact(payment)))
             }
-            Some(_) => Err(self.payment_required(resource, "payment_required", "this node does not settle on-chain payments; pay with an API key holding prepaid credits")),
+            Some(_) => Err(self.payment_required(paid, "payment_required", "this node does not settle on-chain payments; pay with an API key holding prepaid credits")),
             None if headers.contains_key("x-payment") => {
-                Err(self.payment_required(resource, "payment_required", "x402 v1 X-PAYMENT is not accepted; pay with PAYMENT-SIGNATURE (x402 v2) or an API key"))
+                Err(self.payment_required(paid, "payment_required", "x402 v1 X-PAYMENT is not accepted; pay with PAYMENT-SIGNATURE (x402 v2) or an API key"))
             }
             None => Err(self.payment_required(
-                resource,
+                paid,
                 "payment_required",
-                "this read is paid: send an API key with prepaid credits (Authorization: Bearer <key>) or pay as PAYMENT-REQUIRED says",
+                "this resource is paid: send an API key with prepaid credits (Authorization: Bearer <key>) or pay as PAYMENT-REQUIRED says",
             )),
         }
     }
 
-    /// A 402 with `code` and `message` that says, in `PAYMENT-REQUIRED`, how to pay.
-    fn payment_required(&self, resource: &str, code: &'static str, message: impl Into<String>) -> ApiError {
+    /// A 402 with `code` and `message` that says, in `PAYMENT-REQUIRED`, how to pay for `paid`.
+    pub(super) fn payment_required(&self, paid: &Paid, code: &'static str, message: impl Into<String>) -> ApiError {
         let accepts: Vec<_> = self
             .pay_to
             .iter()
@@ -191,7 +202,7 @@ impl Pricing {
                 json!({
                     "scheme": "exact",
                     "network": self.network,
-                    "amount": self.proof_read_rao.to_string(),
+                    "amount": paid.amount_rao.to_string(),
                     "asset": "TAO",
                     "payTo": pay_to,
                     "maxTimeoutSeconds": 60,
@@ -201,7 +212,7 @@ impl Pricing {
             .collect();
         let requirement = json!({
             "x402Version": 2,
-            "resource": { "url": resource, "description": "a ledger entry with its Merkle proof", "mimeType": "application/json" },
+            "resource": { "url": paid.resource, "description": paid.description, "mimeType": "application/json" },
             "accepts": accepts,
         });
         let encoded = base64::engine::general_purpose::STANDARD.encode(requirement.to_string());
@@ -217,55 +228,57 @@ pub async fn answer(
     resource: &str,
     answer: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
 ) -> Result<Response, ApiError> {
-    let pricing = state.pricing();
-    let price = pricing.proof_read_rao;
-    match pricing.payer(headers, resource, state.settlement.is_some())? {
+    let price = state.pricing().proof_read_rao;
+    let paid = Paid { resource, description: "a ledger entry with its Merkle proof", amount_rao: price };
+    match state.pricing().payer(headers, &paid, state.settlement.is_some())? {
         None => Ok(Json(state.read(answer).await?).into_response()),
         Some(Payer::ApiKey(api_key)) => {
             let (answer, balance) = state.read(move |ledger| Ok((answer(ledger)?, ledger.debit(&api_key, price)?))).await?;
-            Ok(receipt(answer, json!({ "cost_rao": price, "balance_rao": balance }), price, (BALANCE_HEADER, HeaderValue::from(balance))))
+            Ok(with_payment(answer, json!({ "cost_rao": price, "balance_rao": balance }), price, (BALANCE_HEADER, HeaderValue::from(balance))))
         }
         Some(Payer::Exact(payment)) => {
             let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
-            pay_exact(state, settlement, payment, resource, answer).await
+            verify_exact(state, settlement, &payment, &paid).await?;
+            let answer = state.read(answer).await?;
+            // Finality first: an answer sent before would be unpaid if the transfer then failed.
+            let (transaction, header) = settle_exact(state, settlement, &payment, &paid).await?;
+            Ok(with_payment(answer, json!({ "cost_rao": price, "transaction": transaction }), price, (PAYMENT_RESPONSE, header)))
         }
     }
 }
 
-/// Verifies, serves and settles an `exact` payment.
-async fn pay_exact(
-    state: &AppState,
-    settlement: &Settlement,
-    payment: ExactPayment,
-    resource: &str,
-    answer: impl FnOnce(&Ledger) -> Result<Value, ApiError> + Send + 'static,
-) -> Result<Response, ApiError> {
+/// Verifies an `exact` payment of at least `paid.amount_rao` and records it in the replay set.
+pub(super) async fn verify_exact(state: &AppState, settlement: &Settlement, payment: &ExactPayment, paid: &Paid<'_>) -> Result<VerifiedPayment, ApiError> {
     let pricing = state.pricing();
-    let refused = |code, message: String| pricing.payment_required(resource, code, message);
+    let refused = |code, message: String| pricing.payment_required(paid, code, message);
     if payment.accepted.scheme != "exact" || payment.accepted.network != pricing.network {
         let message = format!("this node takes the `exact` scheme on {}, not `{}` on {}", pricing.network, payment.accepted.scheme, payment.accepted.network);
         return Err(refused("payment_invalid", message));
     }
-    let requirement = PaymentRequirement { pay_to: settlement.pay_to, min_amount_rao: pricing.proof_read_rao.into() };
+    let requirement = PaymentRequirement { pay_to: settlement.pay_to, min_amount_rao: paid.amount_rao.into() };
     let mut replay = LedgerReplaySet { ledger: state.ledger.clone(), failure: None };
     let verified = settlement.chain.verify_payment(Payment { extrinsic: &payment.extrinsic, from: &payment.from }, &requirement, &mut replay).await;
-    let verified = match (verified, replay.failure) {
-        (_, Some(failure)) => return Err(failure),
-        (Ok(verified), None) => verified,
-        (Err(ChainError::Payment(error)), None) => return Err(refused("payment_invalid", error.to_string())),
-        (Err(error), None) => return Err(ApiError::new(StatusCode::BAD_GATEWAY, "chain_unavailable", error.to_string())),
-    };
-    let answer = state.read(answer).await?;
-    // Finality first: an answer sent before would be unpaid if the transfer then failed.
-    let transaction = settlement.chain.settle(&payment.extrinsic).await.map_err(|error| refused("settlement_failed", error.to_string()))?;
-    let payment_response = json!({ "success": true, "transaction": transaction, "network": pricing.network, "payer": verified.payer.to_string() });
+    match (verified, replay.failure) {
+        (_, Some(failure)) => Err(failure),
+        (Ok(verified), None) => Ok(verified),
+        (Err(ChainError::Payment(error)), None) => Err(refused("payment_invalid", error.to_string())),
+        (Err(error), None) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "chain_unavailable", error.to_string())),
+    }
+}
+
+/// Submits a verified `exact` payment and waits for finality: the transaction hash and the
+/// `PAYMENT-RESPONSE` header.
+pub(super) async fn settle_exact(state: &AppState, settlement: &Settlement, payment: &ExactPayment, paid: &Paid<'_>) -> Result<(H256, HeaderValue), ApiError> {
+    let pricing = state.pricing();
+    let transaction = settlement.chain.settle(&payment.extrinsic).await.map_err(|error| pricing.payment_required(paid, "settlement_failed", error.to_string()))?;
+    let payment_response = json!({ "success": true, "transaction": transaction, "network": pricing.network, "payer": payment.from.to_string() });
     let payment_response = base64::engine::general_purpose::STANDARD.encode(payment_response.to_string());
     let header = HeaderValue::from_str(&payment_response).expect("base64 is a valid header value");
-    Ok(receipt(answer, json!({ "cost_rao": pricing.proof_read_rao, "transaction": transaction }), pricing.proof_read_rao, (PAYMENT_RESPONSE, header)))
+    Ok((transaction, header))
 }
 
 /// A paid answer: `payment` in its body, its cost and one more header.
-fn receipt(mut answer: Value, payment: Value, cost: u64, header: (&'static str, HeaderValue)) -> Response {
+pub(super) fn with_payment(mut answer: Value, payment: Value, cost: u64, header: (&'static str, HeaderValue)) -> Response {
     answer["payment"] = payment;
     let mut response = Json(answer).into_response();
     response.headers_mut().insert(COST_HEADER, HeaderValue::from(cost));

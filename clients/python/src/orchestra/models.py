@@ -1,0 +1,109 @@
+"""The parts of a successful orchestration answer.
+
+Terms:
+- **rao**: the smallest unit of TAO (1 TAO = 10^9 rao); every price and balance is in rao.
+- **task**: one unit of work in the plan, naming a capability (``web-search``, ``llm-chat``) and
+  a query; it becomes one or more subnet calls (retries and fallbacks).
+- **plan**: the tasks and which planner made them (``llm``, or ``deterministic`` when no LLM
+  planner was configured or its answer was unusable, then with a ``fallback_reason``).
+- **call**: one request to a subnet endpoint made for a task.
+- **receipts**: the signed, hash-linked chain of the calls' receipts, kept exactly as the server
+  sent it (a dict) so that it can be verified byte for byte: ``nonce``, ``receipts`` (each with
+  ``index``, ``call`` and ``previous``), ``root``, ``miner`` (SS58) and ``signature``.
+- **synthesis**: how the result document was assembled from the calls' outputs (``llm`` or
+  ``deterministic``) and in how many attempts.
+
+Fields the server adds beyond these are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Task(_Part):
+    """One task of the plan; ``depends_on`` lists the ids of the tasks whose outputs it needs."""
+
+    id: str
+    capability: str
+    query: str
+    subject: Optional[str] = None
+    depends_on: List[str] = []
+
+
+class Plan(_Part):
+    planner: str
+    tasks: List[Task]
+    fallback_reason: Optional[str] = None
+
+
+class Call(_Part):
+    """One subnet call: ``status`` is the HTTP status of the subnet's answer, ``outcome`` what
+    became of the call, ``started_ms`` a Unix time in milliseconds."""
+
+    task: str
+    subnet: int
+    endpoint: str
+    attempt: int
+    status: int
+    outcome: str
+    error: Optional[str] = None
+    started_ms: int
+    duration_ms: int
+    cost_rao: int
+    cost_usd_micros: Optional[int] = None
+
+
+class Cost(_Part):
+    """What the run cost: the subnet calls plus the node's fee make the total."""
+
+    subnet_calls_rao: int
+    fee_rao: int
+    total_rao: int
+
+
+class Timings(_Part):
+    """Where the run's time went, in milliseconds: planning, execution and synthesis; the time
+    spent inside subnet calls, the node's own overhead, and the longest chain of dependent
+    calls (the critical path)."""
+
+    total_ms: float
+    plan_ms: float
+    execute_ms: float
+    synthesis_ms: float
+    in_calls_ms: float
+    overhead_ms: float
+    critical_path_ms: float
+
+
+class Synthesis(_Part):
+    method: str
+    attempts: int
+
+
+class Payment(_Part):
+    """What the account paid for the run, and its balance afterwards."""
+
+    cost_rao: int
+    balance_rao: int
+
+
+class Run(_Part):
+    """One orchestration: the result as an instance of the target schema's model, how it was
+    produced and what it cost, and ``raw``, the server's whole answer as a dict."""
+
+    result: Any
+    plan: Plan
+    calls: List[Call]
+    receipts: Dict[str, Any]
+    cost: Cost
+    timings: Timings
+    synthesis: Synthesis
+    payment: Payment
+    raw: Dict[str, Any]

@@ -1,0 +1,153 @@
+//! A client of an Orchestra node's `POST /v1/orchestrate`.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), orchestra_client::ClientError> {
+//! use orchestra_client::Client;
+//! let client = Client::new("http://127.0.0.1:8080", "ok_...");
+//! let schema = serde_json::json!({"papers": [{"title": "str", "url": "str"}]});
+//! let answer = client.execute("Find recent arxiv papers on mixture of experts", schema).await?;
+//! println!("{}", answer.result["papers"][0]["title"]);
+//! # Ok(()) }
+//! ```
+//!
+//! The client does not take the node's word for its answer: it sends a fresh challenge nonce
+//! with every request and checks that the receipts answer that nonce, link up, commit to the
+//! stated root and carry the node's signature ([`orchestrator::receipts::verify`]), and that
+//! the result validates against the target schema. An answer that fails either check is an
+//! error, never a result.
+
+use orchestrator::execute::trace::{CallRecord, Timings};
+use orchestrator::plan::Plan;
+use orchestrator::receipts::{self, Nonce, ReceiptBundle, ReceiptError};
+use orchestrator::schema::{SchemaError, TargetSchema, Violation};
+use orchestrator::synthesis::Report;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What one orchestration cost, in rao.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct Cost {
+    pub subnet_calls_rao: u64,
+    pub fee_rao: u64,
+    pub total_rao: u64,
+    #[serde(default)]
+    pub budget_rao: Option<u64>,
+}
+
+/// A checked answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Answer {
+    /// The document, valid against the target schema.
+    pub result: Value,
+    pub plan: Plan,
+    pub calls: Vec<CallRecord>,
+    pub receipts: ReceiptBundle,
+    pub cost: Cost,
+    pub timings: Timings,
+    pub synthesis: Report,
+    pub ledger_version: u64,
+    /// What was paid and what is left, as the node reports it.
+    #[serde(default)]
+    pub payment: Option<Value>,
+}
+
+/// An orchestration request; [`Client::execute`] fills in everything but the objective and
+/// the schema.
+#[derive(Clone, Debug, Serialize)]
+pub struct Request {
+    pub objective: String,
+    pub target_schema: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_rao: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_ms: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("the target schema is refused: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("cannot reach the node at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    /// The node answered with an error; `details` holds what it did first, if anything.
+    #[error("the node answered {status} {code}: {message}")]
+    Api { status: u16, code: String, message: String, details: Option<Value> },
+    #[error("the node's answer is not an orchestration answer: {0}")]
+    Malformed(String),
+    #[error("the answer's receipts do not verify: {0}")]
+    Receipts(#[from] ReceiptError),
+    #[error("the answer's result does not validate against the target schema: {}", .0.iter().map(Violation::to_string).collect::<Vec<_>>().join("; "))]
+    ResultInvalid(Vec<Violation>),
+}
+
+/// A node's URL and the API key that pays for its answers.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base_url: String,
+    api_key: Option<String>,
+    http: reqwest::Client,
+}
+
+#[derive(Serialize)]
+struct Wire<'a> {
+    #[serde(flatten)]
+    request: &'a Request,
+    nonce: Nonce,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorFields,
+}
+
+#[derive(Deserialize)]
+struct ErrorFields {
+    code: String,
+    message: String,
+    #[serde(default)]
+    details: Option<Value>,
+}
+
+impl Client {
+    pub fn new(base_url: impl Into<String>, api_key: impl Into<String>) -> Client {
+        Client { api_key: Some(api_key.into()), ..Client::without_key(base_url) }
+    }
+
+    /// A client of a node that does not charge.
+    pub fn without_key(base_url: impl Into<String>) -> Client {
+        let base_url = base_url.into().trim_end_matches('/').to_owned();
+        Client { base_url, api_key: None, http: reqwest::Client::new() }
+    }
+
+    /// Runs `objective` into `target_schema` (full JSON Schema or the compact form).
+    pub async fn execute(&self, objective: &str, target_schema: Value) -> Result<Answer, ClientError> {
+        self.run(&Request { objective: objective.to_owned(), target_schema, budget_rao: None, deadline_ms: None }).await
+    }
+
+    /// Runs `request` and checks the answer as the crate documentation says.
+    pub async fn run(&self, request: &Request) -> Result<Answer, ClientError> {
+        let schema = TargetSchema::parse(request.target_schema.clone())?;
+        let mut nonce = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut nonce);
+        let nonce = Nonce(nonce);
+        let url = format!("{}/v1/orchestrate", self.base_url);
+        let mut http_request = self.http.post(&url).json(&Wire { request, nonce });
+        if let Some(api_key) = &self.api_key {
+            http_request = http_request.bearer_auth(api_key);
+        }
+        let unreachable = |error: reqwest::Error| ClientError::Unreachable { url: url.clone(), reason: error.to_string() };
+        let response = http_request.send().await.map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?;
+        if !status.is_success() {
+            let ErrorBody { error } = serde_json::from_slice(&body)
+                .map_err(|_| ClientError::Malformed(format!("status {status} with a body that is not a JSON error: {}", String::from_utf8_lossy(&body))))?;
+            return Err(ClientError::Api { status: status.as_u16(), code: error.code, message: error.message, details: error.details });
+        }
+        let answer: Answer = serde_json::from_slice(&body).map_err(|error| ClientError::Malformed(error.to_string()))?;
+        receipts::verify(&answer.receipts, &nonce)?;
+        schema.validate(&answer.result).map_err(ClientError::ResultInvalid)?;
+        Ok(answer)
+    }
+}

@@ -1,0 +1,237 @@
+//! Execution: subnet calls under one orchestration's deadline and budget, with retries and
+//! fallbacks, each leaving a receipt.
+//!
+//! Terms:
+//! - **session**: the state of one orchestration while it calls subnets: the catalog it routes
+//!   from, the deadline, the [budget], the receipt chain and the call records.
+//! - **attempt**: one HTTP request to one endpoint. Every attempt that was sent gets a receipt,
+//!   failed ones included, so the receipts are a true account of what was done.
+//! - **fallback**: the next route in the ranking, tried when a route fails for good (its
+//!   attempts ran out, or it answered with a final error or with something unreadable).
+//! - **stop**: the deadline passed or the budget cannot cover the next call: no further call
+//!   is made, and the orchestration fails saying which.
+//!
+//! Independent tasks run concurrently: a task starts as soon as every task it depends on has
+//! finished. The first task that fails for good stops the plan: no task starts and no attempt
+//! is sent after it, but calls already in flight finish (within the deadline) and get their
+//! receipts, because they were sent and may be charged.
+
+pub mod budget;
+mod call;
+pub mod retry;
+pub mod trace;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+
+use crate::adapters::{CallInput, SubnetResponse};
+use crate::credentials::Credentials;
+use crate::evidence::TaskOutput;
+use crate::plan::{Plan, Task};
+use crate::receipts::{Nonce, ReceiptBundle, ReceiptChain};
+use crate::route::{Catalog, Unroutable};
+use budget::{Budget, Exhausted, TaoPrice};
+use retry::RetryPolicy;
+use trace::CallRecord;
+
+/// Largest subnet response read; a longer one fails the call rather than the node's memory.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+/// How many results a search task asks for.
+const SEARCH_LIMIT: u32 = 10;
+
+/// The HTTP clients and retry policy shared by all orchestrations of a node.
+#[derive(Clone, Debug)]
+pub struct Network {
+    /// HTTP/1.1, or HTTP/2 when a TLS server offers it.
+    http: reqwest::Client,
+    /// HTTP/2 without TLS (prior knowledge), for endpoints that refuse HTTP/1.1 on plain HTTP.
+    h2c: reqwest::Client,
+    pub retry: RetryPolicy,
+}
+
+impl Network {
+    pub fn new(retry: RetryPolicy) -> Result<Network, reqwest::Error> {
+        let builder = || reqwest::Client::builder().user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION"))).pool_idle_timeout(Duration::from_secs(60));
+        Ok(Network { http: builder().build()?, h2c: builder().http2_prior_knowledge().build()?, retry })
+    }
+}
+
+/// What endpoints last reported a call costs, in rao, kept across orchestrations so that a
+/// budget can account for subnets whose price the ledger does not know.
+#[derive(Debug, Default)]
+pub struct LearnedCosts(Mutex<HashMap<(u16, String), u64>>);
+
+impl LearnedCosts {
+    fn get(&self, netuid: u16, endpoint: &str) -> u64 {
+        self.0.lock().expect("learned costs lock").get(&(netuid, endpoint.to_owned())).copied().unwrap_or(0)
+    }
+
+    fn learn(&self, netuid: u16, endpoint: &str, cost_rao: u64) {
+        self.0.lock().expect("learned costs lock").insert((netuid, endpoint.to_owned()), cost_rao);
+    }
+}
+
+/// Why no more calls are made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Stop {
+    #[error("the deadline passed")]
+    DeadlineExceeded,
+    #[error("the budget of {} rao cannot cover the next call (estimated at {} rao, with {} rao already spent or reserved)", .0.budget_rao, .0.needed_rao, .0.committed_rao)]
+    BudgetExhausted(Exhausted),
+}
+
+/// Why a task produced nothing.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    #[error(transparent)]
+    Stopped(Stop),
+    /// No endpoint can serve the capability.
+    #[error("no subnet can serve {capability}{}", unroutable_reasons(.unroutable))]
+    NoRoute { capability: String, unroutable: Vec<Unroutable> },
+    /// Every route was tried and failed; one line per route.
+    #[error("every subnet offering {capability} failed: {}", .failures.join("; "))]
+    AllRoutesFailed { capability: String, failures: Vec<String> },
+}
+
+fn unroutable_reasons(unroutable: &[Unroutable]) -> String {
+    let reasons: Vec<String> = unroutable.iter().map(|listing| format!("SN{} {}: {}", listing.netuid, listing.endpoint, listing.reason)).collect();
+    if reasons.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", reasons.join("; "))
+    }
+}
+
+/// A task that failed, and the tasks that therefore did not finish.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlanFailure {
+    pub task: String,
+    pub error: TaskError,
+    pub unfinished: Vec<String>,
+}
+
+/// Everything one session needs, borrowed from the node.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub network: &'a Network,
+    pub credentials: &'a Credentials,
+    pub catalog: &'a Catalog,
+    pub tao_price: TaoPrice,
+    pub learned: &'a LearnedCosts,
+}
+
+pub struct Session<'a> {
+    context: Context<'a>,
+    started: Instant,
+    deadline: Instant,
+    budget: Budget,
+    log: Mutex<Log>,
+    /// Set when a task of the plan has failed: no further attempt is sent.
+    halted: AtomicBool,
+}
+
+struct Log {
+    chain: ReceiptChain,
+    calls: Vec<CallRecord>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(context: Context<'a>, nonce: Nonce, deadline: Duration, budget_rao: Option<u64>) -> Session<'a> {
+        let started = Instant::now();
+        Session { context, started, deadline: started + deadline, budget: Budget::new(budget_rao), log: Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new() }), halted: AtomicBool::new(false) }
+    }
+
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
+    /// Whether a failed task has stopped the plan.
+    fn halted(&self) -> bool {
+        self.halted.load(Ordering::SeqCst)
+    }
+
+    /// Time left before the deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    pub fn calls(&self) -> Vec<CallRecord> {
+        self.log.lock().expect("session log lock").calls.clone()
+    }
+
+    /// Seals the receipts with the miner's hotkey and hands back the call records.
+    pub fn finish(self, miner: &ledger::hotkey::Hotkey) -> (ReceiptBundle, Vec<CallRecord>) {
+        let log = self.log.into_inner().expect("session log lock");
+        (log.chain.seal(miner), log.calls)
+    }
+
+    /// Serves `input` with the best route for `capability`, falling back down the ranking.
+    pub async fn call_capability(&self, task: &str, capability: &str, input: &CallInput<'_>) -> Result<SubnetResponse, TaskError> {
+        let (routes, unroutable) = self.context.catalog.routes(capability, self.context.credentials);
+        if routes.is_empty() {
+            return Err(TaskError::NoRoute { capability: capability.to_owned(), unroutable });
+        }
+        let mut failures = Vec::new();
+        for route in &routes {
+            match self.call_route(task, route, input).await {
+                Ok(response) => return Ok(response),
+                Err(call::RouteError::Stop(stop)) => return Err(TaskError::Stopped(stop)),
+                Err(call::RouteError::Failed(reason)) => {
+                    failures.push(format!("SN{} {}: {reason}", route.listing.netuid, route.listing.endpoint.name));
+                }
+            }
+        }
+        Err(TaskError::AllRoutesFailed { capability: capability.to_owned(), failures })
+    }
+
+    /// Runs every task of `plan` in `order` (from [`Plan::check`]) as the module documentation
+    /// says, returning the outputs in plan order.
+    pub async fn execute_plan(&self, plan: &Plan, order: &[usize]) -> Result<Vec<TaskOutput>, PlanFailure> {
+        let mut outputs: BTreeMap<usize, TaskOutput> = BTreeMap::new();
+        let mut waiting: Vec<usize> = order.to_vec();
+        let mut running = FuturesUnordered::new();
+        let index: HashMap<&str, usize> = plan.tasks.iter().enumerate().map(|(position, task)| (task.id.as_str(), position)).collect();
+        loop {
+            let (ready, still_waiting): (Vec<usize>, Vec<usize>) = waiting
+                .into_iter()
+                .partition(|&position| plan.tasks[position].depends_on.iter().all(|dependency| outputs.contains_key(&index[dependency.as_str()])));
+            waiting = still_waiting;
+            for position in ready {
+                let task = &plan.tasks[position];
+                let context: Vec<TaskOutput> = task.depends_on.iter().map(|dependency| outputs[&index[dependency.as_str()]].clone()).collect();
+                running.push(async move { (position, self.run_task(task, context).await) });
+            }
+            let Some((position, result)) = running.next().await else { break };
+            match result {
+                Ok(output) => {
+                    outputs.insert(position, output);
+                }
+                Err(error) => {
+                    self.halted.store(true, Ordering::SeqCst);
+                    // Let the calls in flight finish: their receipts are part of the account.
+                    while running.next().await.is_some() {}
+                    let unfinished = plan.tasks.iter().enumerate().filter(|(other, _)| !outputs.contains_key(other)).map(|(_, task)| task.id.clone()).collect();
+                    return Err(PlanFailure { task: plan.tasks[position].id.clone(), error, unfinished });
+                }
+            }
+        }
+        Ok(outputs.into_values().collect())
+    }
+
+    async fn run_task(&self, task: &Task, context: Vec<TaskOutput>) -> Result<TaskOutput, TaskError> {
+        let input = CallInput { query: &task.query, system: Some(TASK_SYSTEM_MESSAGE), context: &context, response_schema: None, limit: SEARCH_LIMIT };
+        let response = self.call_capability(&task.id, &task.capability, &input).await?;
+        Ok(TaskOutput { task: task.id.clone(), capability: task.capability.clone(), subject: task.subject.clone(), items: response.items, text: response.text })
+    }
+}
+
+/// The system message of an LLM task in a plan.
+const TASK_SYSTEM_MESSAGE: &str = "You are a careful research analyst. Answer from the evidence given; say so when it does not contain what is asked.";

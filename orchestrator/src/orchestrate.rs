@@ -1,0 +1,296 @@
+//! One orchestration from end to end: objective and target schema in; a validated result with
+//! its plan, call records, signed receipts, cost and timings out.
+//!
+//! Steps: check the request; read which capabilities are routable; plan; execute the plan under
+//! the deadline and the budget; synthesise and validate; seal the receipts with the node's
+//! hotkey. A failure after the first call still hands back the trace (calls, sealed receipts,
+//! spend), because those calls were made and may have cost money.
+
+use std::time::{Duration, Instant};
+
+use ledger::hotkey::Hotkey;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::credentials::Credentials;
+use crate::execute::budget::TaoPrice;
+use crate::execute::retry::RetryPolicy;
+use crate::execute::trace::{critical_path, time_in_calls, CallRecord, Timings};
+use crate::execute::{Context, LearnedCosts, Network, PlanFailure, Session, Stop, TaskError};
+use crate::llm::LLM_CAPABILITY;
+use crate::plan::{Plan, PlanError};
+use crate::receipts::{Nonce, ReceiptBundle};
+use crate::route::Catalog;
+use crate::schema::{SchemaError, TargetSchema, Violation};
+use crate::synthesis::{self, Report};
+use crate::planner;
+
+/// Longest objective accepted, in bytes.
+pub const MAX_OBJECTIVE_BYTES: usize = 4000;
+
+/// A node's orchestration settings.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub tao_price: TaoPrice,
+    /// Deadline of a request that names none.
+    pub default_deadline: Duration,
+    /// Longest deadline a request may ask for.
+    pub max_deadline: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            // 300 USD per TAO, to be set from the market by the operator (`--tao-usd`).
+            tao_price: TaoPrice { usd_micros_per_tao: 300_000_000 },
+            default_deadline: Duration::from_secs(60),
+            max_deadline: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What a caller asks for.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub objective: String,
+    /// In full JSON Schema or compact form.
+    pub target_schema: Value,
+    #[serde(default)]
+    pub budget_rao: Option<u64>,
+    #[serde(default)]
+    pub deadline_ms: Option<u64>,
+    /// The caller's challenge; a random one when absent.
+    #[serde(default)]
+    pub nonce: Option<Nonce>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Cost {
+    pub subnet_calls_rao: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub budget_rao: Option<u64>,
+}
+
+/// A validated result and how it was made.
+#[derive(Clone, Debug, Serialize)]
+pub struct Outcome {
+    pub result: Value,
+    pub plan: Plan,
+    pub calls: Vec<CallRecord>,
+    pub receipts: ReceiptBundle,
+    pub cost: Cost,
+    pub timings: Timings,
+    pub synthesis: Report,
+    /// The ledger version routing read.
+    pub ledger_version: u64,
+}
+
+/// Why an orchestration has no result.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the target schema is refused: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("no plan: {error}{}", offered_note(.offered))]
+    Plan { error: PlanError, offered: Vec<String> },
+    #[error("task {task:?} cannot run: {error}")]
+    NoRoute { task: String, error: TaskError },
+    #[error("task {task:?} failed: {error}")]
+    TaskFailed { task: String, error: TaskError },
+    #[error("stopped at task {task:?}: {stop}; unfinished tasks: {}", .unfinished.join(", "))]
+    Stopped { task: String, stop: Stop, unfinished: Vec<String> },
+    #[error(transparent)]
+    ResultInvalid(#[from] synthesis::Invalid),
+}
+
+fn offered_note(offered: &[String]) -> String {
+    if offered.is_empty() {
+        " (no capability is routable: check the subnets' API keys and health)".into()
+    } else {
+        format!(" (routable capabilities: {})", offered.join(", "))
+    }
+}
+
+impl Failure {
+    /// A stable, machine-readable name for the failure.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Failure::BadRequest(_) => "bad_request",
+            Failure::Schema(_) => "bad_schema",
+            Failure::Plan { .. } => "no_plan",
+            Failure::NoRoute { .. } => "no_route",
+            Failure::TaskFailed { .. } => "subnets_failed",
+            Failure::Stopped { stop: Stop::DeadlineExceeded, .. } => "deadline_exceeded",
+            Failure::Stopped { stop: Stop::BudgetExhausted(_), .. } => "budget_exhausted",
+            Failure::ResultInvalid(_) => "result_invalid",
+        }
+    }
+
+    /// Violations, when the result did not validate.
+    pub fn violations(&self) -> &[Violation] {
+        match self {
+            Failure::ResultInvalid(invalid) => &invalid.violations,
+            _ => &[],
+        }
+    }
+}
+
+/// What was done before a failure.
+#[derive(Clone, Debug, Serialize)]
+pub struct Trace {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Plan>,
+    pub calls: Vec<CallRecord>,
+    pub receipts: ReceiptBundle,
+    pub cost: Cost,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{failure}")]
+pub struct OrchestrateError {
+    pub failure: Failure,
+    /// Absent when the request was refused before anything ran.
+    pub trace: Option<Box<Trace>>,
+}
+
+impl From<Failure> for OrchestrateError {
+    fn from(failure: Failure) -> OrchestrateError {
+        OrchestrateError { failure, trace: None }
+    }
+}
+
+/// Runs orchestrations for one node.
+pub struct Orchestrator {
+    network: Network,
+    credentials: Credentials,
+    hotkey: Hotkey,
+    config: Config,
+    learned: LearnedCosts,
+}
+
+impl Orchestrator {
+    pub fn new(credentials: Credentials, hotkey: Hotkey, config: Config) -> Result<Orchestrator, reqwest::Error> {
+        Ok(Orchestrator { network: Network::new(config.retry)?, credentials, hotkey, config, learned: LearnedCosts::default() })
+    }
+
+    /// The SS58 address receipts are signed by.
+    pub fn miner(&self) -> String {
+        self.hotkey.ss58()
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The capabilities `catalog` can serve with this node's credentials.
+    pub fn offered(&self, catalog: &Catalog) -> Vec<String> {
+        catalog.offered(&self.credentials).into_iter().collect()
+    }
+
+    /// Runs `request` against the subnets of `catalog`.
+    pub async fn run(&self, catalog: &Catalog, request: Request) -> Result<Outcome, OrchestrateError> {
+        let deadline = self.deadline(&request)?;
+        let objective = request.objective.trim();
+        if objective.is_empty() {
+            return Err(Failure::BadRequest("the objective is empty".into()).into());
+        }
+        if objective.len() > MAX_OBJECTIVE_BYTES {
+            return Err(Failure::BadRequest(format!("the objective is {} bytes; at most {MAX_OBJECTIVE_BYTES} are accepted", objective.len())).into());
+        }
+        let schema = TargetSchema::parse(request.target_schema).map_err(Failure::Schema)?;
+        let nonce = request.nonce.unwrap_or_else(random_nonce);
+
+        let context = Context { network: &self.network, credentials: &self.credentials, catalog, tao_price: self.config.tao_price, learned: &self.learned };
+        let session = Session::new(context, nonce, deadline, request.budget_rao);
+        let offered = catalog.offered(&self.credentials);
+        let use_llm = offered.contains(LLM_CAPABILITY);
+
+        let plan = planner::plan(&session, objective, &schema, &offered).await;
+        let planned = Instant::now();
+        let order = match plan.check(&offered) {
+            Ok(order) => order,
+            Err(error) => {
+                let failure = Failure::Plan { error, offered: offered.into_iter().collect() };
+                return Err(self.fail(session, Some(plan), failure));
+            }
+        };
+        let outputs = match session.execute_plan(&plan, &order).await {
+            Ok(outputs) => outputs,
+            Err(failure) => return Err(self.fail(session, Some(plan), task_failure(failure))),
+        };
+        let executed = Instant::now();
+        let (result, synthesis) = match synthesis::synthesize(&session, objective, &schema, &outputs, use_llm).await {
+            Ok(done) => done,
+            Err(invalid) => return Err(self.fail(session, Some(plan), Failure::ResultInvalid(invalid))),
+        };
+        let finished = Instant::now();
+
+        let started = session.started();
+        let spent = session.budget().spent_rao();
+        let (receipts, calls) = session.finish(&self.hotkey);
+        let total_ms = millis(finished - started);
+        let in_calls_ms = time_in_calls(&calls);
+        let timings = Timings {
+            total_ms,
+            plan_ms: millis(planned - started),
+            execute_ms: millis(executed - planned),
+            synthesis_ms: millis(finished - executed),
+            in_calls_ms,
+            overhead_ms: (total_ms - in_calls_ms).max(0.0),
+            critical_path_ms: critical_path(&plan, &order, &calls),
+        };
+        Ok(Outcome {
+            result,
+            plan,
+            calls,
+            receipts,
+            cost: Cost { subnet_calls_rao: spent, budget_rao: request.budget_rao },
+            timings,
+            synthesis,
+            ledger_version: catalog.version(),
+        })
+    }
+
+    fn deadline(&self, request: &Request) -> Result<Duration, Failure> {
+        match request.deadline_ms {
+            None => Ok(self.config.default_deadline),
+            Some(0) => Err(Failure::BadRequest("deadline_ms must be positive".into())),
+            Some(ms) if Duration::from_millis(ms) > self.config.max_deadline => {
+                Err(Failure::BadRequest(format!("deadline_ms {ms} is longer than this node's limit of {} ms", self.config.max_deadline.as_millis())))
+            }
+            Some(ms) => Ok(Duration::from_millis(ms)),
+        }
+    }
+
+    /// Seals what was done into the error's trace.
+    fn fail(&self, session: Session<'_>, plan: Option<Plan>, failure: Failure) -> OrchestrateError {
+        let spent = session.budget().spent_rao();
+        let budget = session.budget().limit_rao();
+        let (receipts, calls) = session.finish(&self.hotkey);
+        let trace = Trace { plan, calls, receipts, cost: Cost { subnet_calls_rao: spent, budget_rao: budget } };
+        OrchestrateError { failure, trace: Some(Box::new(trace)) }
+    }
+}
+
+fn task_failure(PlanFailure { task, error, unfinished }: PlanFailure) -> Failure {
+    match error {
+        TaskError::Stopped(stop) => Failure::Stopped { task, stop, unfinished },
+        TaskError::NoRoute { .. } => Failure::NoRoute { task, error },
+        error => Failure::TaskFailed { task, error },
+    }
+}
+
+fn random_nonce() -> Nonce {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    Nonce(bytes)
+}
+
+fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}

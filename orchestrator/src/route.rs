@@ -1,0 +1,174 @@
+//! Routing: which subnet endpoint serves a task, read from the Subnet Ledger.
+//!
+//! Terms:
+//! - **catalog**: the ledger's subnet records at one version, grouped by capability: every
+//!   endpoint with its subnet's name and its latest health record.
+//! - **route**: one endpoint that can serve a capability: its protocol is one this node speaks,
+//!   it is not reported down, and the node holds a key for it when it needs one.
+//! - **ranking**: routes in the order they are tried; the first is the choice, the rest are
+//!   the **fallbacks**. Health comes first (up, then unknown, then degraded); within a health
+//!   tier, the lower **score** wins: expected latency divided by the success rate, plus the
+//!   price, where one US cent weighs as much as 100 ms. Ties go to the lower netuid, then
+//!   the endpoint name, so the same ledger always routes the same way.
+//! - **unroutable**: an endpoint offering the capability that is not a route, with the reason,
+//!   so that "no route" errors say what to fix.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use ledger::record::{Auth, Endpoint, Health, HealthStatus, Record, SubnetIdentity};
+use ledger::{Key, Ledger, Namespace};
+use serde::Serialize;
+
+use crate::adapters::Protocol;
+use crate::credentials::Credentials;
+
+/// Latency assumed for an endpoint without a health record: a quarter of its timeout.
+const UNKNOWN_LATENCY_DIVISOR: u32 = 4;
+/// Micro-USD that weigh as much as one millisecond in the score (one cent per 100 ms).
+const USD_MICROS_PER_MS: u64 = 100;
+
+/// One endpoint of the catalog.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    pub netuid: u16,
+    pub subnet: String,
+    pub endpoint: Endpoint,
+    pub health: Option<Health>,
+}
+
+/// A listing that can serve a task now.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub listing: Listing,
+    pub protocol: Protocol,
+}
+
+/// Why a listing is not a route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Unroutable {
+    pub netuid: u16,
+    pub endpoint: String,
+    pub reason: String,
+}
+
+/// The subnet records of one ledger version, by capability.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    version: u64,
+    by_capability: BTreeMap<String, Vec<Listing>>,
+}
+
+impl Catalog {
+    /// Reads every subnet's identity, endpoints and health at the ledger's head.
+    pub fn read(ledger: &Ledger) -> ledger::Result<Catalog> {
+        let version = ledger.head().version;
+        let mut by_capability: BTreeMap<String, Vec<Listing>> = BTreeMap::new();
+        let subnets: Vec<u16> = ledger.state().namespaces().filter_map(|(namespace, _)| match namespace {
+            Namespace::Subnet(netuid) => Some(netuid),
+            Namespace::System(_) => None,
+        }).collect();
+        for netuid in subnets {
+            let namespace = Namespace::Subnet(netuid);
+            let mut name = format!("SN{netuid}");
+            let mut endpoints = Vec::new();
+            let mut health = BTreeMap::new();
+            for (path, value) in ledger.namespace_at(namespace, version)? {
+                let key = Key { namespace, path: path.clone() };
+                // A record that does not decode was refused at commit; skipping keeps routing
+                // alive should an older node have written one.
+                match Record::decode(&key, &value) {
+                    Ok(Record::Identity(SubnetIdentity { name: subnet_name, .. })) => name = subnet_name,
+                    Ok(Record::Endpoint(endpoint)) => endpoints.push(endpoint),
+                    Ok(Record::Health(record)) => {
+                        health.insert(path.trim_start_matches("health/").to_owned(), record);
+                    }
+                    _ => {}
+                }
+            }
+            for endpoint in endpoints {
+                let listing = Listing { netuid, subnet: name.clone(), health: health.remove(&endpoint.name), endpoint };
+                by_capability.entry(listing.endpoint.capability.clone()).or_default().push(listing);
+            }
+        }
+        Ok(Catalog { version, by_capability })
+    }
+
+    /// The ledger version the catalog was read at.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The ranked routes for `capability`, and the listings that are not routes with why.
+    pub fn routes(&self, capability: &str, credentials: &Credentials) -> (Vec<Route>, Vec<Unroutable>) {
+        let mut routes = Vec::new();
+        let mut unroutable = Vec::new();
+        for listing in self.by_capability.get(capability).into_iter().flatten() {
+            match routability(listing, credentials) {
+                Ok(protocol) => routes.push(Route { listing: listing.clone(), protocol }),
+                Err(reason) => unroutable.push(Unroutable { netuid: listing.netuid, endpoint: listing.endpoint.name.clone(), reason }),
+            }
+        }
+        routes.sort_by_key(|route| {
+            let listing = &route.listing;
+            (health_tier(listing.health.as_ref()), score(listing), listing.netuid, listing.endpoint.name.clone())
+        });
+        (routes, unroutable)
+    }
+
+    /// The capabilities with at least one route.
+    pub fn offered(&self, credentials: &Credentials) -> BTreeSet<String> {
+        self.by_capability
+            .iter()
+            .filter(|(_, listings)| listings.iter().any(|listing| routability(listing, credentials).is_ok()))
+            .map(|(capability, _)| capability.clone())
+            .collect()
+    }
+}
+
+/// The protocol a listing is called with, or why it cannot be.
+fn routability(listing: &Listing, credentials: &Credentials) -> Result<Protocol, String> {
+    let endpoint = &listing.endpoint;
+    let protocol = Protocol::detect(endpoint).ok_or_else(|| format!("this node does not speak {} {}", method_name(endpoint), endpoint.url))?;
+    if let Some(Health { status: HealthStatus::Down, .. }) = listing.health {
+        return Err("the ledger reports it down".into());
+    }
+    match endpoint.auth {
+        Auth::Header { .. } if credentials.key(listing.netuid).is_none() => {
+            Err(format!("it needs an API key: set {}", crate::credentials::key_env(listing.netuid)))
+        }
+        Auth::Hotkey => Err("it needs hotkey-signed requests, which this node does not send".into()),
+        _ => Ok(protocol),
+    }
+}
+
+fn method_name(endpoint: &Endpoint) -> &'static str {
+    match endpoint.method {
+        ledger::record::HttpMethod::Get => "GET",
+        ledger::record::HttpMethod::Post => "POST",
+    }
+}
+
+fn health_tier(health: Option<&Health>) -> u8 {
+    match health.map(|health| health.status) {
+        Some(HealthStatus::Up) => 0,
+        None => 1,
+        Some(HealthStatus::Degraded) => 2,
+        Some(HealthStatus::Down) => 3,
+    }
+}
+
+/// Expected milliseconds per successful call plus the price in milliseconds' worth.
+fn score(listing: &Listing) -> u64 {
+    let (latency_ms, success_ppm) = match &listing.health {
+        Some(health) if health.samples > 0 => (u64::from(health.latency_ms_p50), u64::from(health.success_ppm.max(1))),
+        _ => (u64::from(listing.endpoint.timeout_ms / UNKNOWN_LATENCY_DIVISOR), 1_000_000),
+    };
+    let expected_ms = latency_ms.saturating_mul(1_000_000) / success_ppm;
+    expected_ms.saturating_add(request_price_usd_micros(&listing.endpoint) / USD_MICROS_PER_MS)
+}
+
+/// The ledger's price of one call, in micro-USD (zero when unknown). A price per thousand
+/// tokens or per item counts as the price of one call: a ranking needs an order, not a bill.
+pub fn request_price_usd_micros(endpoint: &Endpoint) -> u64 {
+    endpoint.pricing.as_ref().map_or(0, |pricing| pricing.usd_micros)
+}

@@ -1,0 +1,591 @@
+//! Adapters against the genesis ledger's real endpoint records: which endpoints each protocol
+//! claims, requests that validate against the recorded input schemas and carry the right
+//! auth, and answers in the subnets' real shapes read into evidence.
+
+use std::path::Path;
+
+use ledger::record::{Endpoint, HttpMethod, Record};
+use ledger::Namespace;
+use orchestrator::adapters::{Access, AdapterError, CallInput, Protocol, SubnetRequest, SubnetResponse};
+use orchestrator::evidence::{Item, TaskOutput};
+use serde_json::{json, Value};
+
+/// Every endpoint record of the genesis sources, with its netuid.
+fn genesis_endpoints() -> Vec<(u16, Endpoint)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/subnets");
+    let changes = ledger::genesis::read_sources(&dir).expect("the genesis sources read");
+    changes
+        .changes()
+        .iter()
+        .filter_map(|change| {
+            let Namespace::Subnet(netuid) = change.key.namespace else { return None };
+            match Record::decode(&change.key, change.value.as_deref()?).expect("a genesis record decodes") {
+                Record::Endpoint(endpoint) => Some((netuid, endpoint)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+fn endpoint(netuid: u16, name: &str) -> Endpoint {
+    genesis_endpoints()
+        .into_iter()
+        .find(|(uid, endpoint)| *uid == netuid && endpoint.name == name)
+        .unwrap_or_else(|| panic!("the genesis has no endpoint {name} on subnet {netuid}"))
+        .1
+}
+
+/// The endpoints the adapters speak to, as the genesis records them.
+const SPOKEN: [(u16, &str, Protocol); 7] = [
+    (1, "chat-completion", Protocol::ApexChat),
+    (13, "on-demand-reddit", Protocol::DataUniverseOnDemand),
+    (13, "on-demand-x", Protocol::DataUniverseOnDemand),
+    (22, "ai-search", Protocol::DesearchAiSearch),
+    (22, "web-search", Protocol::DesearchWeb),
+    (22, "x-search", Protocol::DesearchTwitter),
+    (64, "chat-completions", Protocol::OpenAiChat),
+];
+
+fn input(query: &str) -> CallInput<'_> {
+    CallInput { query, limit: 20, ..CallInput::default() }
+}
+
+/// Builds the request with a key, as the executor does.
+fn build(protocol: Protocol, endpoint: &Endpoint, input: &CallInput, netuid: u16, model: Option<&str>) -> SubnetRequest {
+    protocol.build(endpoint, input, &Access { netuid, key: Some("test-key"), model }).expect("the request builds")
+}
+
+fn body(request: &SubnetRequest) -> Value {
+    serde_json::from_slice(request.body.as_deref().expect("a POST has a body")).expect("the body is JSON")
+}
+
+/// The query string's parameters as a JSON object, numbers where the schema wants integers.
+fn query_params(request: &SubnetRequest, schema: &Value) -> Value {
+    let url = reqwest::Url::parse(&request.url).expect("the URL parses");
+    let params = url
+        .query_pairs()
+        .map(|(name, value)| {
+            let wants_integer = schema["properties"][name.as_ref()]["type"] == "integer";
+            let value = if wants_integer { json!(value.parse::<i64>().expect("an integer parameter")) } else { json!(value) };
+            (name.into_owned(), value)
+        })
+        .collect();
+    Value::Object(params)
+}
+
+fn header<'a>(request: &'a SubnetRequest, name: &str) -> Option<&'a str> {
+    request.headers.iter().find(|(header, _)| header.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+}
+
+#[track_caller]
+fn assert_valid(schema: &Value, instance: &Value) {
+    let validator = jsonschema::validator_for(schema).expect("the recorded schema compiles");
+    let errors: Vec<String> = validator.iter_errors(instance).map(|error| format!("{} at {}", error, error.instance_path())).collect();
+    assert!(errors.is_empty(), "{instance} does not validate: {errors:?}");
+}
+
+fn parse(protocol: Protocol, answer: &Value) -> Result<SubnetResponse, AdapterError> {
+    protocol.parse(&http::HeaderMap::new(), answer.to_string().as_bytes())
+}
+
+#[track_caller]
+fn assert_bad_response(result: Result<SubnetResponse, AdapterError>, reason_part: &str) {
+    match result {
+        Err(AdapterError::BadResponse { reason, .. }) => assert!(reason.contains(reason_part), "reason `{reason}` lacks `{reason_part}`"),
+        other => panic!("expected a bad response, got {other:?}"),
+    }
+}
+
+/// The text of the request's last (user) message.
+fn user_message(request: &SubnetRequest) -> String {
+    let body = body(request);
+    let messages = body["messages"].as_array().expect("messages");
+    messages.last().expect("a user message")["content"].as_str().expect("text content").to_owned()
+}
+
+fn evidence(task: &str, items: usize, text_chars: usize) -> TaskOutput {
+    TaskOutput {
+        task: task.into(),
+        capability: "web-search".into(),
+        subject: Some("Bittensor".into()),
+        items: (0..items)
+            .map(|index| Item {
+                title: Some(format!("Result {index}")),
+                text: "é".repeat(text_chars),
+                url: Some(format!("https://example.com/{index}")),
+                source: "web".into(),
+                ..Item::default()
+            })
+            .collect(),
+        text: Some("A summary.".into()),
+    }
+}
+
+// --- Detection and auth ---
+
+#[test]
+fn every_genesis_endpoint_an_adapter_speaks_is_detected_and_no_other() {
+    let detected: Vec<(u16, String, Protocol)> = genesis_endpoints()
+        .into_iter()
+        .filter_map(|(netuid, endpoint)| Some((netuid, endpoint.name.clone(), Protocol::detect(&endpoint)?)))
+        .collect();
+    let expected: Vec<(u16, String, Protocol)> = SPOKEN.iter().map(|(netuid, name, protocol)| (*netuid, name.to_string(), *protocol)).collect();
+    assert_eq!(detected, expected);
+}
+
+#[test]
+fn every_built_request_validates_against_the_recorded_input_schema() {
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]});
+    let context = [evidence("search-web", 3, 50)];
+    let full = CallInput { system: Some("Be brief."), context: &context, response_schema: Some(&schema), ..input("Bittensor research papers on subnets") };
+    for (netuid, name, protocol) in SPOKEN {
+        let endpoint = endpoint(netuid, name);
+        for call in [input("Bittensor"), full.clone()] {
+            let request = build(protocol, &endpoint, &call, netuid, Some("deepseek-ai/DeepSeek-V3-0324"));
+            assert_eq!(request.method, endpoint.method, "{name}");
+            assert!(request.url.starts_with(&endpoint.url), "{name}: {}", request.url);
+            let sent = match endpoint.method {
+                HttpMethod::Post => {
+                    assert_eq!(header(&request, "content-type"), Some("application/json"), "{name}");
+                    body(&request)
+                }
+                HttpMethod::Get => {
+                    assert!(request.body.is_none() && header(&request, "content-type").is_none(), "{name}");
+                    query_params(&request, &endpoint.input_schema.0)
+                }
+            };
+            assert_valid(&endpoint.input_schema.0, &sent);
+        }
+    }
+}
+
+#[test]
+fn auth_headers_take_each_subnets_form() {
+    for (netuid, name, protocol) in SPOKEN {
+        let request = build(protocol, &endpoint(netuid, name), &input("Bittensor"), netuid, Some("model"));
+        let expected = if netuid == 22 { "test-key" } else { "Bearer test-key" };
+        assert_eq!(header(&request, "authorization"), Some(expected), "{name}");
+    }
+}
+
+#[test]
+fn a_missing_key_names_the_variable_to_set() {
+    for (netuid, name, protocol) in SPOKEN {
+        let error = protocol.build(&endpoint(netuid, name), &input("Bittensor"), &Access { netuid, key: None, model: None }).unwrap_err();
+        let expected = AdapterError::MissingKey { endpoint: name.into(), netuid, env: format!("ORCHESTRA_SN{netuid}_KEY") };
+        assert_eq!(error, expected);
+        assert!(error.to_string().contains(&format!("ORCHESTRA_SN{netuid}_KEY")));
+    }
+}
+
+// --- Desearch ---
+
+#[test]
+fn desearch_ai_search_picks_tools_from_the_capability_and_query() {
+    let web = endpoint(22, "ai-search");
+    let tools = |endpoint: &Endpoint, query: &str| body(&build(Protocol::DesearchAiSearch, endpoint, &input(query), 22, None))["tools"].clone();
+    assert_eq!(tools(&web, "Bittensor subnets"), json!(["web", "hackernews", "reddit", "wikipedia"]));
+    assert_eq!(tools(&web, "Recent research on Bittensor"), json!(["web", "hackernews", "reddit", "wikipedia", "arxiv"]));
+    assert_eq!(tools(&web, "arXiv PAPERS about subnets"), json!(["web", "hackernews", "reddit", "wikipedia", "arxiv"]));
+    let x = Endpoint { capability: "x-search".into(), ..web.clone() };
+    assert_eq!(tools(&x, "research on Bittensor"), json!(["twitter"]));
+
+    let sent = body(&build(Protocol::DesearchAiSearch, &web, &input("Bittensor"), 22, None));
+    assert_eq!(sent["prompt"], "Bittensor");
+    assert_eq!(sent["result_type"], "LINKS_WITH_FINAL_SUMMARY");
+    assert_eq!(sent["date_filter"], "PAST_YEAR");
+    assert_eq!(sent["streaming"], false);
+    for (limit, count) in [(0, 10), (3, 10), (50, 50), (5000, 200)] {
+        let sent = body(&build(Protocol::DesearchAiSearch, &web, &CallInput { limit, ..input("Bittensor") }, 22, None));
+        assert_eq!(sent["count"], count, "limit {limit}");
+    }
+}
+
+#[test]
+fn desearch_ai_search_answers_become_items_and_a_summary() {
+    let answer = json!({
+        "search": [{"title": "Bittensor", "snippet": "A decentralised AI network.", "link": "https://bittensor.com"}],
+        "hacker_news_search": [{"title": "Show HN: a subnet", "snippet": "We built a subnet.", "link": "https://news.ycombinator.com/item?id=1"}],
+        "reddit_search": [{"title": "TAO halving", "snippet": "Discussion of the halving.", "link": "https://reddit.com/r/bittensor_/1"}],
+        "youtube_search": [{"title": "Subnets explained", "snippet": "A video.", "link": "https://youtube.com/watch?v=1"}],
+        "tweets": [
+            {"id": "1890000000000000001", "text": "Subnet 22 is live", "created_at": "2026-11-20T10:00:00Z",
+             "url": "https://x.com/desearch_ai/status/1890000000000000001", "like_count": 12, "retweet_count": 3,
+             "reply_count": 1, "quote_count": 0, "bookmark_count": 2,
+             "user": {"id": "42", "username": "desearch_ai", "followers_count": 9000}},
+            {"id": "1890000000000000002", "text": "No url here", "created_at": "2026-11-21T10:00:00Z",
+             "user": {"id": "43", "username": "opentensor"}}
+        ],
+        "text": "raw text",
+        "completion": "Bittensor is a network of subnets.",
+        "miner_link_scores": {"https://bittensor.com": "HIGH"}
+    });
+    assert_valid(&endpoint(22, "ai-search").output_schema.0, &answer);
+    let response = parse(Protocol::DesearchAiSearch, &answer).unwrap();
+    assert_eq!(response.text.as_deref(), Some("Bittensor is a network of subnets."));
+    let web = response.items.iter().find(|item| item.source == "web").expect("a web item");
+    assert_eq!(
+        web,
+        &Item {
+            title: Some("Bittensor".into()),
+            text: "A decentralised AI network.".into(),
+            url: Some("https://bittensor.com".into()),
+            source: "web".into(),
+            ..Item::default()
+        }
+    );
+    let mut sources: Vec<&str> = response.items.iter().map(|item| item.source.as_str()).collect();
+    sources.sort();
+    assert_eq!(sources, ["hackernews", "reddit", "web", "x", "x", "youtube"]);
+    let tweets: Vec<&Item> = response.items.iter().filter(|item| item.source == "x").collect();
+    assert_eq!(
+        tweets[0],
+        &Item {
+            title: None,
+            text: "Subnet 22 is live".into(),
+            url: Some("https://x.com/desearch_ai/status/1890000000000000001".into()),
+            source: "x".into(),
+            published: Some("2026-11-20T10:00:00Z".into()),
+            author: Some("desearch_ai".into()),
+        }
+    );
+    assert_eq!(tweets[1].url.as_deref(), Some("https://x.com/opentensor/status/1890000000000000002"));
+}
+
+#[test]
+fn desearch_ai_search_falls_back_to_text_and_accepts_missing_keys() {
+    let response = parse(Protocol::DesearchAiSearch, &json!({"completion": "", "text": "the summary"})).unwrap();
+    assert_eq!(response.text.as_deref(), Some("the summary"));
+    assert_eq!(parse(Protocol::DesearchAiSearch, &json!({})).unwrap(), SubnetResponse::default());
+    let arxiv = parse(Protocol::DesearchAiSearch, &json!({"arxiv_search": [{"title": "Paper", "snippet": "Abstract", "link": "https://arxiv.org/abs/1"}]})).unwrap();
+    assert_eq!(arxiv.items[0].source, "arxiv");
+}
+
+#[test]
+fn desearch_malformed_answers_are_bad_responses() {
+    assert_bad_response(parse(Protocol::DesearchAiSearch, &json!(["not", "an", "object"])), "object");
+    assert_bad_response(Protocol::DesearchAiSearch.parse(&http::HeaderMap::new(), b"<html>502</html>"), "not JSON");
+    assert_bad_response(parse(Protocol::DesearchWeb, &json!({"results": []})), "data");
+    assert_bad_response(parse(Protocol::DesearchTwitter, &json!({"detail": "rate limited"})), "array");
+    assert_bad_response(parse(Protocol::DesearchTwitter, &json!("text")), "array");
+}
+
+#[test]
+fn desearch_web_and_x_search_send_percent_encoded_queries() {
+    let query = "rust & tokio = fast? 100% café 東京 a+b #1";
+    let web = build(Protocol::DesearchWeb, &endpoint(22, "web-search"), &input(query), 22, None);
+    let twitter = build(Protocol::DesearchTwitter, &endpoint(22, "x-search"), &CallInput { limit: 500, ..input(query) }, 22, None);
+    for request in [&web, &twitter] {
+        assert!(request.url.is_ascii() && !request.url.contains(' '), "{}", request.url);
+        let url = reqwest::Url::parse(&request.url).unwrap();
+        let sent: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(sent[0], ("query".into(), query.into()), "{}", request.url);
+    }
+    assert!(web.url.starts_with("https://api.desearch.ai/web?query=rust%20%26%20tokio%20%3D"), "{}", web.url);
+    let web_params: Vec<(String, String)> = reqwest::Url::parse(&web.url).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(web_params[1..], [("start".to_string(), "0".to_string())]);
+    let twitter_params: Vec<(String, String)> = reqwest::Url::parse(&twitter.url).unwrap().query_pairs().into_owned().collect();
+    assert_eq!(twitter_params[1..], [("sort".to_string(), "Top".to_string()), ("count".to_string(), "100".to_string())]);
+}
+
+#[test]
+fn desearch_web_results_become_web_items() {
+    let answer = json!({"data": [
+        {"title": "Bittensor docs", "snippet": "Learn about subnets.", "link": "https://docs.bittensor.com"},
+        {"title": "Taostats", "snippet": "Explorer.", "link": "https://taostats.io"}
+    ]});
+    assert_valid(&endpoint(22, "web-search").output_schema.0, &answer);
+    let response = parse(Protocol::DesearchWeb, &answer).unwrap();
+    assert_eq!(response.items.len(), 2);
+    assert_eq!(response.items[1].url.as_deref(), Some("https://taostats.io"));
+    assert!(response.items.iter().all(|item| item.source == "web"));
+    assert_eq!(response.text, None);
+}
+
+#[test]
+fn desearch_x_search_reads_an_array_or_one_under_data_or_tweets() {
+    let posts = json!([{
+        "id": "1890000000000000003", "text": "dTAO is here", "created_at": "Fri Nov 20 10:00:00 +0000 2026",
+        "url": "https://x.com/opentensor/status/1890000000000000003", "lang": "en", "like_count": 100,
+        "retweet_count": 10, "reply_count": 5, "quote_count": 1, "view_count": 5000, "bookmark_count": 3,
+        "is_quote_tweet": false, "is_retweet": false, "media": [],
+        "user": {"id": "7", "username": "opentensor", "name": "Opentensor", "followers_count": 100000, "verified": true}
+    }]);
+    assert_valid(&endpoint(22, "x-search").output_schema.0, &posts);
+    let expected = parse(Protocol::DesearchTwitter, &posts).unwrap();
+    assert_eq!(expected.items.len(), 1);
+    assert_eq!(expected.items[0].author.as_deref(), Some("opentensor"));
+    assert_eq!(expected.items[0].text, "dTAO is here");
+    for wrapped in [json!({"data": posts}), json!({"tweets": posts})] {
+        assert_eq!(parse(Protocol::DesearchTwitter, &wrapped).unwrap(), expected);
+    }
+}
+
+#[test]
+fn desearch_cost_headers_read_exactly_in_micro_usd() {
+    let cost = |value: &str, currency: Option<&str>| {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("X-Desearch-Cost-Usd", value.parse().unwrap());
+        if let Some(currency) = currency {
+            headers.insert("X-Desearch-Currency", currency.parse().unwrap());
+        }
+        Protocol::DesearchWeb.parse(&headers, br#"{"data": []}"#).unwrap().reported_cost_usd_micros
+    };
+    for (value, micros) in [
+        ("0.0025", Some(2_500)),
+        ("12.5", Some(12_500_000)),
+        ("1", Some(1_000_000)),
+        ("0.000001", Some(1)),
+        ("0.0000019", Some(1)),
+        ("0.3", Some(300_000)),
+        (" 0.01 ", Some(10_000)),
+        ("18446744073709", Some(18_446_744_073_709_000_000)),
+        ("18446744073710", None),
+        ("abc", None),
+        ("-0.5", None),
+        ("1e-3", None),
+        ("", None),
+        (".5", None),
+        ("1.", None),
+        ("1.2.3", None),
+    ] {
+        assert_eq!(cost(value, None), micros, "{value:?}");
+    }
+    assert_eq!(cost("0.0025", Some("usd")), Some(2_500));
+    assert_eq!(cost("0.0025", Some("EUR")), None);
+    assert_eq!(Protocol::DesearchWeb.parse(&http::HeaderMap::new(), br#"{"data": []}"#).unwrap().reported_cost_usd_micros, None);
+}
+
+// --- Data Universe ---
+
+#[test]
+fn data_universe_asks_for_the_capabilitys_source_over_http2() {
+    for (name, source) in [("on-demand-x", "X"), ("on-demand-reddit", "REDDIT")] {
+        let request = build(Protocol::DataUniverseOnDemand, &endpoint(13, name), &input("#bitcoin ETF flows"), 13, None);
+        assert!(request.http2_only);
+        let sent = body(&request);
+        assert_eq!(sent["source"], source);
+        assert_eq!(sent["keywords"], json!(["#bitcoin", "ETF", "flows"]));
+        assert_eq!(sent["usernames"], json!([]));
+        assert_eq!(sent["keyword_mode"], "any");
+        assert_eq!(sent["limit"], 20);
+    }
+    for (limit, sent) in [(0, 1), (1000, 1000), (5000, 1000)] {
+        let request = build(Protocol::DataUniverseOnDemand, &endpoint(13, "on-demand-x"), &CallInput { limit, ..input("TAO") }, 13, None);
+        assert_eq!(body(&request)["limit"], sent, "limit {limit}");
+    }
+}
+
+#[test]
+fn data_universe_keywords_drop_filler_and_stop_at_ten() {
+    let keywords = |query: &str| body(&build(Protocol::DataUniverseOnDemand, &endpoint(13, "on-demand-x"), &input(query), 13, None))["keywords"].clone();
+    assert_eq!(
+        keywords("What are people saying on X about Vast.ai, #GPU pricing and (Bittensor's) subnets? vast.AI again"),
+        json!(["Vast.ai", "#GPU", "pricing", "Bittensor", "subnets", "again"])
+    );
+    let many = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu alpha";
+    let sent = keywords(many);
+    assert_eq!(sent.as_array().unwrap().len(), 10);
+    assert_eq!(sent[0], "alpha");
+    assert_eq!(sent[9], "kappa");
+    assert_eq!(keywords("the latest on r/MachineLearning"), json!(["r/MachineLearning"]));
+}
+
+#[test]
+fn data_universe_posts_become_items() {
+    let answer = json!({
+        "status": "success",
+        "data": [
+            {
+                "text": "Bitcoin ETF inflows hit a record #bitcoin",
+                "datetime": "2026-11-23T14:02:11+00:00",
+                "uri": "https://x.com/analyst/status/1892",
+                "source": "X",
+                "label": "#bitcoin",
+                "content_size_bytes": 412,
+                "tweet": {"id": "1892", "like_count": 40, "retweet_count": 4, "reply_count": 2, "quote_count": 0,
+                          "hashtags": ["#bitcoin"], "language": "en", "is_reply": false, "is_quote": false},
+                "user": {"id": "99", "username": "analyst", "display_name": "An Analyst", "followers_count": 1200,
+                         "verified": false, "user_blue_verified": true, "following_count": 10}
+            },
+            {
+                "uri": "https://www.reddit.com/r/bittensor_/comments/abc/halving/",
+                "datetime": "2026-11-22T09:00:00+00:00",
+                "source": "REDDIT",
+                "label": "r/bittensor_",
+                "content_size_bytes": 900,
+                "id": "t3_abc",
+                "url": "https://www.reddit.com/r/bittensor_/comments/abc/halving/",
+                "username": "taofan",
+                "communityName": "r/bittensor_",
+                "body": "What does the halving mean for subnets?",
+                "createdAt": "2026-11-22T09:00:00+00:00",
+                "dataType": "post",
+                "title": "The halving",
+                "is_nsfw": false,
+                "score": 12,
+                "upvote_ratio": 0.9,
+                "num_comments": 4
+            },
+            {
+                "uri": "https://www.reddit.com/r/bittensor_/comments/def/",
+                "datetime": "2026-11-21T09:00:00+00:00",
+                "source": "REDDIT",
+                "content_size_bytes": 300,
+                "content": "{\"title\": \"Older shape\", \"body\": \"Fields inside content\", \"username\": \"old\"}"
+            }
+        ],
+        "meta": {"miners_queried": 5, "miners_responded": 3, "items_returned": 3, "validation_success_rate": "3/3",
+                 "processing_time_ms": 8123, "api_version": "1.0"}
+    });
+    assert_valid(&endpoint(13, "on-demand-x").output_schema.0, &answer);
+    let items = parse(Protocol::DataUniverseOnDemand, &answer).unwrap().items;
+    assert_eq!(
+        items,
+        [
+            Item {
+                title: None,
+                text: "Bitcoin ETF inflows hit a record #bitcoin".into(),
+                url: Some("https://x.com/analyst/status/1892".into()),
+                source: "x".into(),
+                published: Some("2026-11-23T14:02:11+00:00".into()),
+                author: Some("analyst".into()),
+            },
+            Item {
+                title: Some("The halving".into()),
+                text: "What does the halving mean for subnets?".into(),
+                url: Some("https://www.reddit.com/r/bittensor_/comments/abc/halving/".into()),
+                source: "reddit".into(),
+                published: Some("2026-11-22T09:00:00+00:00".into()),
+                author: Some("taofan".into()),
+            },
+            Item {
+                title: Some("Older shape".into()),
+                text: "Fields inside content".into(),
+                url: Some("https://www.reddit.com/r/bittensor_/comments/def/".into()),
+                source: "reddit".into(),
+                published: Some("2026-11-21T09:00:00+00:00".into()),
+                author: Some("old".into()),
+            },
+        ]
+    );
+}
+
+#[test]
+fn data_universe_failures_are_bad_responses_naming_the_status() {
+    assert_eq!(parse(Protocol::DataUniverseOnDemand, &json!({"status": "success", "data": []})).unwrap().items, []);
+    assert_bad_response(parse(Protocol::DataUniverseOnDemand, &json!({"status": "error", "message": "no miners available"})), "status error: no miners available");
+    assert_bad_response(parse(Protocol::DataUniverseOnDemand, &json!({"data": []})), "status missing");
+    assert_bad_response(parse(Protocol::DataUniverseOnDemand, &json!({"status": "success", "data": {"text": "x"}})), "data");
+}
+
+// --- LLMs ---
+
+#[test]
+fn openai_chat_sends_the_model_messages_and_structured_output() {
+    let chutes = endpoint(64, "chat-completions");
+    let schema = json!({"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"], "additionalProperties": false});
+    let with_schema = CallInput { system: Some("You are an analyst."), response_schema: Some(&schema), ..input("Summarise Bittensor.") };
+    let sent = body(&build(Protocol::OpenAiChat, &chutes, &with_schema, 64, Some("deepseek-ai/DeepSeek-V3-0324")));
+    assert_eq!(sent["model"], "deepseek-ai/DeepSeek-V3-0324");
+    assert_eq!(sent["temperature"], 0);
+    assert_eq!(sent["stream"], false);
+    assert_eq!(sent["messages"][0], json!({"role": "system", "content": "You are an analyst."}));
+    assert_eq!(sent["messages"][1]["role"], "user");
+    assert_eq!(
+        sent["response_format"],
+        json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": schema}})
+    );
+
+    let plain = body(&build(Protocol::OpenAiChat, &chutes, &input("Say hello."), 64, None));
+    assert!(plain.get("model").is_none() && plain.get("response_format").is_none(), "{plain}");
+    assert_eq!(plain["messages"], json!([{"role": "user", "content": "Say hello."}]));
+}
+
+#[test]
+fn openai_chat_answers_are_read_from_the_first_choice() {
+    let answer = json!({
+        "id": "chatcmpl-1", "object": "chat.completion", "created": 1795478400, "model": "deepseek-ai/DeepSeek-V3-0324",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "{\"summary\": \"A network.\"}"}}],
+        "usage": {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28}
+    });
+    assert_valid(&endpoint(64, "chat-completions").output_schema.0, &answer);
+    let response = parse(Protocol::OpenAiChat, &answer).unwrap();
+    assert_eq!(response, SubnetResponse { text: Some("{\"summary\": \"A network.\"}".into()), ..SubnetResponse::default() });
+
+    assert_bad_response(parse(Protocol::OpenAiChat, &json!({"choices": []})), "no choices");
+    assert_bad_response(parse(Protocol::OpenAiChat, &json!({"error": {"message": "overloaded"}})), "no choices");
+    let null_content = json!({"choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": null}}]});
+    assert_valid(&endpoint(64, "chat-completions").output_schema.0, &null_content);
+    assert_bad_response(parse(Protocol::OpenAiChat, &null_content), "content");
+}
+
+#[test]
+fn apex_chat_asks_for_json_and_carries_the_schema_in_the_prompt() {
+    let apex = endpoint(1, "chat-completion");
+    let schema = json!({"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}}});
+    let request = build(Protocol::ApexChat, &apex, &CallInput { response_schema: Some(&schema), ..input("Is TAO capped?") }, 1, None);
+    let sent = body(&request);
+    assert_eq!(sent["json_format"], true);
+    assert_eq!(sent["sampling_parameters"], json!({"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 4096, "do_sample": false}));
+    assert!(sent.get("response_format").is_none());
+    let prompt = user_message(&request);
+    assert!(prompt.starts_with("Is TAO capped?"), "{prompt}");
+    assert!(prompt.contains("JSON Schema") && prompt.contains(&serde_json::to_string_pretty(&schema).unwrap()), "{prompt}");
+
+    let plain = body(&build(Protocol::ApexChat, &apex, &input("Is TAO capped?"), 1, None));
+    assert_eq!(plain["json_format"], false);
+    assert_eq!(plain["messages"], json!([{"role": "user", "content": "Is TAO capped?"}]));
+}
+
+#[test]
+fn apex_answers_in_protobuf_json_are_read() {
+    let answer = json!({
+        "id": "ca0b8d1e", "created": "1795478400", "model": "mrfakename/mistral-small-3.1-24b-instruct-2503-hf",
+        "object": "chat.completion",
+        "choices": [{"finishReason": "stop", "index": 0, "message": {"content": "Yes: 21 million.", "role": "assistant"}}]
+    });
+    assert_valid(&endpoint(1, "chat-completion").output_schema.0, &answer);
+    assert_eq!(parse(Protocol::ApexChat, &answer).unwrap().text.as_deref(), Some("Yes: 21 million."));
+    assert_bad_response(parse(Protocol::ApexChat, &json!({"choices": [{"index": 0}]})), "content");
+}
+
+#[test]
+fn prompts_list_the_evidence_of_earlier_tasks() {
+    let mut output = evidence("search-web", 2, 10);
+    output.items[1].title = None;
+    output.items[1].text = "line one\nline two".into();
+    let context = [output];
+    let request = build(Protocol::OpenAiChat, &endpoint(64, "chat-completions"), &CallInput { context: &context, ..input("Compare.") }, 64, None);
+    let prompt = user_message(&request);
+    assert!(prompt.starts_with("Compare."), "{prompt}");
+    assert!(prompt.contains("search-web") && prompt.contains("Bittensor") && prompt.contains("A summary."), "{prompt}");
+    assert!(prompt.contains(&format!("1. Result 0 — {} — https://example.com/0\n", "é".repeat(10))), "{prompt}");
+    assert!(prompt.contains("2. line one line two — https://example.com/1\n"), "{prompt}");
+}
+
+#[test]
+fn prompts_stay_bounded_whatever_the_evidence() {
+    // 40 tasks of 100 items with 5000-character texts: about 20 million characters of evidence.
+    let context: Vec<TaskOutput> = (0..40).map(|task| evidence(&format!("task-{task}"), 100, 5000)).collect();
+    let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}});
+    let call = CallInput { context: &context, response_schema: Some(&schema), ..input("Summarise.") };
+    for (netuid, name, protocol) in [(64, "chat-completions", Protocol::OpenAiChat), (1, "chat-completion", Protocol::ApexChat)] {
+        let prompt = user_message(&build(protocol, &endpoint(netuid, name), &call, netuid, None));
+        assert!(prompt.chars().count() <= 25_000, "{name}: {} characters", prompt.chars().count());
+        assert!(prompt.contains("task-0") && !prompt.contains("task-39"), "{name}");
+        assert!(prompt.contains(&serde_json::to_string_pretty(&schema).unwrap()), "{name}: the schema survives the bound");
+        for line in prompt.lines() {
+            assert!(line.chars().count() <= 1_000, "{name}: a line of {} characters", line.chars().count());
+        }
+    }
+
+    // One task: its first 25 items only, each text cut to 400 characters.
+    let one = [evidence("only", 100, 5000)];
+    let prompt = user_message(&build(Protocol::OpenAiChat, &endpoint(64, "chat-completions"), &CallInput { context: &one, ..input("Summarise.") }, 64, None));
+    assert!(prompt.contains("\n25. Result 24 — ") && !prompt.contains("\n26. "), "{prompt}");
+    let first = prompt.lines().find(|line| line.starts_with("1. ")).unwrap();
+    let text = first.split(" — ").nth(1).unwrap();
+    assert_eq!(text.chars().count(), 400);
+    assert!(text.ends_with('…'));
+}

@@ -1,0 +1,182 @@
+//! `POST /v1/orchestrate`: one objective and target schema in, one validated result out, paid
+//! like every paid resource of the node (see [`super::paid`]).
+//!
+//! What a caller pays is the node's **fee** plus what the subnet calls cost, and never more
+//! than it allowed:
+//! - **API key**: the fee plus the request's budget (or, without one, the whole balance) is
+//!   **held** while the orchestration runs, so concurrent requests on one key cannot together
+//!   spend more than it holds. The charge, the fee plus the calls' cost capped at the hold, is
+//!   debited when the answer is ready; holds live in memory, so a node that stops mid-request
+//!   charges nothing. A failed orchestration charges only the calls it made.
+//! - **`exact` payment**: the signed transfer must cover the fee plus the budget; the budget
+//!   is what it carries beyond the fee. It is settled only when a result is delivered.
+//!
+//! Routing reads a [`Catalog`] of the ledger, rebuilt when the ledger's head moves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use orchestrator::orchestrate::{Failure, OrchestrateError, Orchestrator, Outcome, Request};
+use orchestrator::route::Catalog;
+use ledger::Hash;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::paid::{settle_exact, verify_exact, with_payment, Paid, Payer, BALANCE_HEADER, COST_HEADER, PAYMENT_RESPONSE};
+use super::AppState;
+
+const RESOURCE: &str = "/v1/orchestrate";
+const DESCRIPTION: &str = "one orchestration: the node's fee plus the budget allowed for subnet calls";
+
+/// The orchestrator of a node, with what its requests share.
+pub struct Orchestration {
+    orchestrator: Orchestrator,
+    /// The catalog and the checkpoint hash of the head it was read at.
+    catalog: Mutex<Option<(Hash, Arc<Catalog>)>>,
+    /// Rao held per API key by orchestrations in flight.
+    holds: Mutex<HashMap<String, u64>>,
+}
+
+impl Orchestration {
+    pub fn new(orchestrator: Orchestrator) -> Orchestration {
+        Orchestration { orchestrator, catalog: Mutex::default(), holds: Mutex::default() }
+    }
+
+    pub fn orchestrator(&self) -> &Orchestrator {
+        &self.orchestrator
+    }
+
+    /// The catalog at the ledger's head, read again only when the head has moved.
+    async fn catalog(&self, state: &AppState) -> Result<Arc<Catalog>, ApiError> {
+        let head = state.read(|ledger| Ok(ledger.head().hash())).await?;
+        if let Some((read_at, catalog)) = &*self.catalog.lock().map_err(|_| ApiError::poisoned())? {
+            if *read_at == head {
+                return Ok(catalog.clone());
+            }
+        }
+        let (read_at, catalog) = state.read(|ledger| Ok((ledger.head().hash(), Arc::new(Catalog::read(ledger)?)))).await?;
+        *self.catalog.lock().map_err(|_| ApiError::poisoned())? = Some((read_at, catalog.clone()));
+        Ok(catalog)
+    }
+
+    /// Holds the fee and budget on `api_key`, setting the request's budget to what the hold
+    /// leaves for subnet calls.
+    fn hold<'a>(&'a self, state: &AppState, api_key: &str, fee: u64, request: &mut Request) -> Result<Hold<'a>, ApiError> {
+        let mut holds = self.holds.lock().map_err(|_| ApiError::poisoned())?;
+        // Read under the lock, so that a debit cannot land between the read and the hold.
+        let balance = tokio::task::block_in_place(|| state.balance(api_key))?;
+        let held = holds.get(api_key).copied().unwrap_or(0);
+        let available = balance.saturating_sub(held);
+        let wanted = match request.budget_rao {
+            Some(budget) => fee.saturating_add(budget),
+            None => available.max(fee),
+        };
+        if wanted > available || available == 0 {
+            let message = format!(
+                "this orchestration needs {wanted} rao (fee {fee} plus budget {}) and the key has {available} rao available ({held} held by orchestrations in flight)",
+                wanted - fee
+            );
+            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "insufficient_credit", message));
+        }
+        request.budget_rao = Some(wanted - fee);
+        *holds.entry(api_key.to_owned()).or_default() += wanted;
+        Ok(Hold { orchestration: self, api_key: api_key.to_owned(), rao: wanted })
+    }
+}
+
+/// Rao held on an API key; released when dropped, after the charge is debited.
+struct Hold<'a> {
+    orchestration: &'a Orchestration,
+    api_key: String,
+    rao: u64,
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut holds) = self.orchestration.holds.lock() {
+            if let Some(held) = holds.get_mut(&self.api_key) {
+                *held = held.saturating_sub(self.rao);
+                if *held == 0 {
+                    holds.remove(&self.api_key);
+                }
+            }
+        }
+    }
+}
+
+pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<Request>, JsonRejection>) -> Result<Response, ApiError> {
+    let orchestration = state.orchestration().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "orchestration_disabled", "this node does not orchestrate"))?;
+    let Json(mut request) = body?;
+    let fee = state.pricing().orchestrate_fee_rao;
+    let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
+    let payer = state.pricing().payer(&headers, &paid, state.settlement.is_some())?;
+    let catalog = orchestration.catalog(&state).await?;
+    let orchestrator = orchestration.orchestrator();
+    match payer {
+        None => {
+            let outcome = orchestrator.run(&catalog, request).await.map_err(failure_response)?;
+            Ok(Json(answer(outcome, 0)).into_response())
+        }
+        Some(Payer::ApiKey(api_key)) => {
+            let hold = orchestration.hold(&state, &api_key, fee, &mut request)?;
+            let result = orchestrator.run(&catalog, request).await;
+            let spent = match &result {
+                Ok(outcome) => fee.saturating_add(outcome.cost.subnet_calls_rao),
+                Err(error) => error.trace.as_ref().map_or(0, |trace| trace.cost.subnet_calls_rao),
+            };
+            let charge = spent.min(hold.rao);
+            let balance = state.debit(&api_key, charge).await?;
+            drop(hold);
+            let outcome = result.map_err(|error| failure_response(error).with_header(BALANCE_HEADER, balance.to_string()).with_header(COST_HEADER, charge.to_string()))?;
+            let payment = json!({ "cost_rao": charge, "balance_rao": balance });
+            Ok(with_payment(answer(outcome, fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
+        }
+        Some(Payer::Exact(payment)) => {
+            let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
+            let verified = verify_exact(&state, settlement, &payment, &paid).await?;
+            let carried = u64::try_from(verified.amount).unwrap_or(u64::MAX);
+            request.budget_rao = Some(carried.saturating_sub(fee));
+            let outcome = orchestrator.run(&catalog, request).await.map_err(failure_response)?;
+            let (transaction, header) = settle_exact(&state, settlement, &payment, &paid).await?;
+            Ok(with_payment(answer(outcome, fee), json!({ "cost_rao": carried, "transaction": transaction }), carried, (PAYMENT_RESPONSE, header)))
+        }
+    }
+}
+
+/// The answer's body: the outcome, with the fee and total beside the calls' cost.
+fn answer(outcome: Outcome, fee: u64) -> Value {
+    let mut body = serde_json::to_value(&outcome).expect("outcomes serialise");
+    body["cost"]["fee_rao"] = json!(fee);
+    body["cost"]["total_rao"] = json!(fee.saturating_add(outcome.cost.subnet_calls_rao));
+    body
+}
+
+/// The API error of a failed orchestration, with what it did in `details`.
+fn failure_response(error: OrchestrateError) -> ApiError {
+    let status = match &error.failure {
+        Failure::BadRequest(_) | Failure::Schema(_) => StatusCode::BAD_REQUEST,
+        Failure::Plan { .. } | Failure::ResultInvalid(_) | Failure::Stopped { stop: orchestrator::execute::Stop::BudgetExhausted(_), .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        Failure::NoRoute { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        Failure::TaskFailed { .. } => StatusCode::BAD_GATEWAY,
+        Failure::Stopped { .. } => StatusCode::GATEWAY_TIMEOUT,
+    };
+    let api_error = ApiError::new(status, error.failure.code(), error.failure.to_string());
+    let mut details = match &error.trace {
+        Some(trace) => serde_json::to_value(trace).expect("traces serialise"),
+        None => json!({}),
+    };
+    let violations = error.failure.violations();
+    if !violations.is_empty() {
+        details["violations"] = violations.iter().map(|violation| json!({ "path": violation.path, "message": violation.message })).collect();
+    }
+    if details.as_object().is_some_and(|object| object.is_empty()) {
+        api_error
+    } else {
+        api_error.with_details(details)
+    }
+}

@@ -1,0 +1,128 @@
+//! `orchestra execute`: one orchestration from the command line, run on this machine over the
+//! local ledger, or sent to a node with `--server`; and the orchestrator settings that
+//! `serve` shares.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use ledger::Options;
+use orchestra_client::{Client, ClientError};
+use orchestrator::credentials::Credentials;
+use orchestrator::execute::budget::TaoPrice;
+use orchestrator::orchestrate::{Config, Orchestrator, Request};
+use orchestrator::route::Catalog;
+use serde_json::{json, Value};
+
+use crate::cli::{print_json, CliError};
+use crate::{identity, node};
+
+/// How this node orchestrates. Subnet API keys come from the environment (or the config
+/// file): `ORCHESTRA_SN<N>_KEY`, or `DESEARCH_API_KEY`, `MACROCOSMOS_API_KEY`,
+/// `CHUTES_API_KEY`; an LLM subnet's model from `ORCHESTRA_SN<N>_MODEL`.
+#[derive(Args)]
+pub struct OrchestratorArgs {
+    /// TAO price in US dollars, for turning subnets' dollar prices into rao.
+    #[arg(long, env = "ORCHESTRA_TAO_USD", default_value_t = 300.0)]
+    tao_usd: f64,
+    /// File holding the hotkey seed (hex) that signs receipts; without it and without
+    /// ORCHESTRA_HOTKEY_SEED, the node makes and keeps one beside its data directory.
+    #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
+    hotkey_file: Option<PathBuf>,
+    /// Longest deadline a request may ask for, in milliseconds.
+    #[arg(long, env = "ORCHESTRA_MAX_DEADLINE_MS", default_value_t = 300_000)]
+    max_deadline_ms: u64,
+}
+
+impl OrchestratorArgs {
+    pub fn orchestrator(&self, data: &Path) -> Result<Orchestrator, CliError> {
+        if !(self.tao_usd.is_finite() && self.tao_usd > 0.0) {
+            return Err(CliError::Usage(format!("--tao-usd must be a positive price, not {}", self.tao_usd)));
+        }
+        let config = Config {
+            tao_price: TaoPrice { usd_micros_per_tao: (self.tao_usd * 1e6).round() as u64 },
+            max_deadline: Duration::from_millis(self.max_deadline_ms),
+            ..Config::default()
+        };
+        let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
+        Orchestrator::new(Credentials::from_env(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))
+    }
+}
+
+#[derive(Args)]
+pub struct ExecuteArgs {
+    /// What to find out or do, in plain words.
+    objective: String,
+    /// File holding the target schema: full JSON Schema or the compact form.
+    #[arg(long)]
+    schema: PathBuf,
+    /// Most rao the subnet calls may cost.
+    #[arg(long)]
+    budget_rao: Option<u64>,
+    /// Time allowed, in milliseconds.
+    #[arg(long)]
+    deadline_ms: Option<u64>,
+    /// Send the request to the node at this URL instead of running it here.
+    #[arg(long, env = "ORCHESTRA_URL")]
+    server: Option<String>,
+    /// API key paying the node at `--server`.
+    #[arg(long, env = "ORCHESTRA_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
+    #[command(flatten)]
+    orchestrator: OrchestratorArgs,
+}
+
+impl ExecuteArgs {
+    pub fn run(self, data: &Path) -> Result<(), CliError> {
+        let text = std::fs::read_to_string(&self.schema).map_err(|source| CliError::Read { path: self.schema.display().to_string(), source })?;
+        let target_schema: Value = serde_json::from_str(&text).map_err(|source| CliError::Json { what: self.schema.display().to_string(), source })?;
+        let runtime = tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))?;
+        match &self.server {
+            Some(url) => runtime.block_on(self.run_remote(url, target_schema)),
+            None => runtime.block_on(self.run_local(data, target_schema)),
+        }
+    }
+
+    async fn run_local(&self, data: &Path, target_schema: Value) -> Result<(), CliError> {
+        let orchestrator = self.orchestrator.orchestrator(data)?;
+        let catalog = {
+            let (ledger, _) = node::open_or_seed(data, Options::default())?;
+            Catalog::read(&ledger)?
+        };
+        let request = Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms, nonce: None };
+        match orchestrator.run(&catalog, request).await {
+            Ok(outcome) => print_json(&outcome),
+            Err(error) => {
+                if let Some(trace) = &error.trace {
+                    print_json(&json!({ "error": { "code": error.failure.code(), "message": error.failure.to_string() }, "trace": trace }))?;
+                }
+                Err(CliError::Usage(error.failure.to_string()))
+            }
+        }
+    }
+
+    async fn run_remote(&self, url: &str, target_schema: Value) -> Result<(), CliError> {
+        let client = match &self.api_key {
+            Some(api_key) => Client::new(url, api_key),
+            None => Client::without_key(url),
+        };
+        let request = orchestra_client::Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms };
+        match client.run(&request).await {
+            Ok(answer) => print_json(&json!({
+                "result": answer.result,
+                "plan": answer.plan,
+                "calls": answer.calls,
+                "receipts": answer.receipts,
+                "cost": { "subnet_calls_rao": answer.cost.subnet_calls_rao, "fee_rao": answer.cost.fee_rao, "total_rao": answer.cost.total_rao },
+                "timings": answer.timings,
+                "synthesis": answer.synthesis,
+                "payment": answer.payment,
+            })),
+            Err(ClientError::Api { details: Some(details), status, code, message }) => {
+                print_json(&json!({ "error": { "status": status, "code": code, "message": message, "details": details } }))?;
+                Err(CliError::Usage(format!("the node answered {status} {code}: {message}")))
+            }
+            Err(error) => Err(CliError::Usage(error.to_string())),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! A node on loopback for end-to-end tests: the four subnet servers of the test kit, a ledger
+//! registering them, and the node's HTTP API (in-process, on a real port) with an orchestrator
+//! holding the subnets' keys.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use ledger::hotkey::Hotkey;
+use ledger::Ledger;
+use orchestra_server::api::paid::Pricing;
+use orchestra_server::api::{router, AppState};
+use orchestrator::credentials::Credentials;
+use orchestrator::execute::retry::RetryPolicy;
+use orchestrator::orchestrate::{Config, Orchestrator};
+use serde_json::{json, Value};
+use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
+
+/// The worked example of Orchestra's docs.
+pub const GPU_OBJECTIVE: &str = "Research RunPod, Vast.ai and Lambda GPU pricing and recommend a price point";
+
+pub fn gpu_schema() -> Value {
+    json!({
+        "competitors": [{ "name": "str", "pricing": "dict", "strengths": "list" }],
+        "recommendation": { "price_point": "float", "rationale": "str" }
+    })
+}
+
+/// The netuid tests give a second Desearch server, a mirror offering the same endpoints.
+pub const MIRROR_NETUID: u16 = 122;
+
+/// The hotkey that signs the test node's receipts.
+pub fn node_hotkey() -> Hotkey {
+    Hotkey::from_seed(&[7u8; 32]).unwrap()
+}
+
+#[derive(Clone, Copy)]
+pub struct Options {
+    /// Give the node the search subnets' keys.
+    pub keys: bool,
+    /// Give the node the key of Chutes, the LLM subnet.
+    pub llm: bool,
+    pub fee_rao: u64,
+    /// Credits of the API key the stack issues.
+    pub credits_rao: u64,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { keys: true, llm: false, fee_rao: 1_000, credits_rao: 10_000_000_000 }
+    }
+}
+
+pub struct Stack {
+    pub desearch: SubnetServer,
+    pub data_universe: SubnetServer,
+    pub chutes: SubnetServer,
+    pub apex: SubnetServer,
+    pub url: String,
+    pub api_key: String,
+    pub miner: String,
+    pub data: tempfile::TempDir,
+}
+
+impl Stack {
+    /// Subnet servers and a ledger registering them; `prepare` may change the ledger before
+    /// the node opens it.
+    pub async fn start(options: Options) -> Stack {
+        Stack::start_with(options, |_, _| {}).await
+    }
+
+    pub async fn start_with(options: Options, prepare: impl FnOnce(&mut Ledger, &[&SubnetServer; 4])) -> Stack {
+        let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+        let data_universe = SubnetServer::start(SubnetKind::DataUniverse).await;
+        let chutes = SubnetServer::start(SubnetKind::Chutes).await;
+        let apex = SubnetServer::start(SubnetKind::Apex).await;
+        let servers = [&desearch, &data_universe, &chutes, &apex];
+        let TestLedger { mut ledger, dir } = testkit::test_ledger(&servers);
+        prepare(&mut ledger, &servers);
+        let api_key = ledger.issue_api_key(options.credits_rao).unwrap();
+        let orchestrator = Orchestrator::new(credentials(options), node_hotkey(), test_config()).unwrap();
+        let miner = orchestrator.miner();
+        let pricing = Pricing { orchestrate_fee_rao: options.fee_rao, proof_read_rao: 1, network: "bittensor:finney".into(), pay_to: None };
+        let state = AppState::new(ledger, pricing).with_orchestrator(orchestrator);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+        Stack { desearch, data_universe, chutes, apex, url, api_key, miner, data: dir }
+    }
+
+    pub fn client(&self) -> orchestra_client::Client {
+        orchestra_client::Client::new(&self.url, &self.api_key)
+    }
+
+    /// POSTs `body` to /v1/orchestrate with the stack's key: status and JSON body.
+    pub async fn orchestrate(&self, body: Value) -> (u16, Value) {
+        let response = reqwest::Client::new().post(format!("{}/v1/orchestrate", self.url)).bearer_auth(&self.api_key).json(&body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    pub async fn balance(&self) -> u64 {
+        // A paid read of one entry costs 1 rao and reports the balance left.
+        let response = reqwest::Client::new().get(format!("{}/v1/entries/sn22/identity", self.url)).bearer_auth(&self.api_key).send().await.unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["payment"]["balance_rao"].as_u64().unwrap() + 1
+    }
+}
+
+/// The subnets' keys as the test kit's servers expect them, as `options` asks.
+pub fn credentials(options: Options) -> Credentials {
+    if !options.keys {
+        return Credentials::default();
+    }
+    let credentials = Credentials::default()
+        .with_key(22, expected_key(SubnetKind::Desearch))
+        .with_key(MIRROR_NETUID, expected_key(SubnetKind::Desearch))
+        .with_key(13, expected_key(SubnetKind::DataUniverse));
+    if options.llm {
+        credentials.with_key(64, expected_key(SubnetKind::Chutes))
+    } else {
+        credentials
+    }
+}
+
+/// Short retry waits, so that tests of retries do not wait seconds.
+pub fn test_config() -> Config {
+    Config { retry: RetryPolicy { attempts_per_route: 3, base: Duration::from_millis(10), cap: Duration::from_millis(40) }, ..Config::default() }
+}
+
+/// The user message of an LLM request.
+pub fn user_message(body: &Value) -> String {
+    body["messages"].as_array().unwrap().iter().filter(|message| message["role"] == "user").map(|message| message["content"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// The name of the structured output an LLM request asks for (its schema's shape tells a plan
+/// from a result).
+pub fn asks_for_plan(body: &Value) -> bool {
+    body["response_format"]["json_schema"]["schema"]["properties"]["tasks"].is_object()
+}

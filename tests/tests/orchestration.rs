@@ -1,0 +1,336 @@
+//! End to end over loopback: a node's `POST /v1/orchestrate` planning, routing and calling
+//! local subnet servers that answer in the real APIs' shapes, then synthesising, validating,
+//! signing and charging.
+
+mod common;
+
+use common::{asks_for_plan, gpu_schema, Options, Stack, GPU_OBJECTIVE};
+use orchestra_client::{Client, ClientError};
+use orchestrator::receipts::{self, Nonce, ReceiptError};
+use serde_json::{json, Value};
+
+fn competitor_names(result: &Value) -> Vec<String> {
+    result["competitors"].as_array().unwrap().iter().map(|competitor| competitor["name"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worked_example_runs_end_to_end_without_an_llm() {
+    let stack = Stack::start(Options::default()).await;
+    let before = stack.balance().await;
+    let answer = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.expect("the worked example succeeds");
+
+    // The client checked the receipts against its nonce and the result against the schema;
+    // what remains is what the user reads.
+    assert_eq!(competitor_names(&answer.result), ["RunPod", "Vast.ai", "Lambda"]);
+    for competitor in answer.result["competitors"].as_array().unwrap() {
+        let pricing = competitor["pricing"].as_object().unwrap();
+        assert!(!pricing.is_empty(), "{competitor} has prices from the pricing pages");
+        assert!(pricing.values().all(|price| price.as_f64().is_some_and(|price| price > 0.0)));
+    }
+    let price_point = answer.result["recommendation"]["price_point"].as_f64().unwrap();
+    assert!(price_point > 0.0);
+    assert!(answer.result["recommendation"]["rationale"].as_str().unwrap().contains("RunPod"));
+
+    assert_eq!(answer.plan.planner, orchestrator::plan::PlannerKind::Deterministic);
+    let subjects: Vec<_> = answer.plan.tasks.iter().filter_map(|task| task.subject.clone()).collect();
+    assert_eq!(subjects, ["RunPod", "Vast.ai", "Lambda"]);
+    assert_eq!(answer.synthesis.method, orchestrator::synthesis::Method::Deterministic);
+
+    // One receipt per call, signed by the node, each call priced from Desearch's cost header.
+    assert_eq!(answer.receipts.receipts.len(), answer.calls.len());
+    assert_eq!(answer.receipts.miner, stack.miner);
+    assert_eq!(answer.calls.len(), 3, "one Desearch call per competitor: {:?}", answer.calls);
+    assert!(answer.calls.iter().all(|call| call.subnet == 22 && call.status == 200 && call.cost_usd_micros.is_some() && call.cost_rao > 0));
+    let calls_cost: u64 = answer.calls.iter().map(|call| call.cost_rao).sum();
+    assert_eq!(answer.cost.subnet_calls_rao, calls_cost);
+    assert_eq!(answer.cost.total_rao, calls_cost + answer.cost.fee_rao);
+    assert_eq!(answer.cost.fee_rao, 1_000);
+
+    // The key paid exactly the total.
+    assert_eq!(answer.payment.as_ref().unwrap()["cost_rao"], answer.cost.total_rao);
+    assert_eq!(stack.balance().await, before - 1 - answer.cost.total_rao);
+
+    // Timings add up: overhead is what the calls do not explain.
+    let timings = &answer.timings;
+    assert!(timings.in_calls_ms > 0.0 && timings.in_calls_ms <= timings.total_ms);
+    assert!((timings.total_ms - timings.in_calls_ms - timings.overhead_ms).abs() < 1e-6);
+    assert!(timings.critical_path_ms > 0.0 && timings.critical_path_ms <= timings.total_ms);
+}
+
+/// An LLM responder that plans one search per provider and writes the result from the
+/// evidence, echoing a price it was shown.
+fn scripted_llm(request: &Value) -> String {
+    if asks_for_plan(request) {
+        return json!({ "tasks": [
+            { "id": "runpod", "capability": "web-search", "query": "RunPod GPU pricing", "subject": "RunPod" },
+            { "id": "vast", "capability": "web-search", "query": "Vast.ai GPU pricing", "subject": "Vast.ai" },
+            { "id": "lambda", "capability": "web-search", "query": "Lambda GPU pricing", "subject": "Lambda" },
+            { "id": "analysis", "capability": "llm-chat", "query": "Compare the H100 prices", "depends_on": ["runpod", "vast", "lambda"] }
+        ]})
+        .to_string();
+    }
+    let prompt = common::user_message(request);
+    if request["response_format"].is_null() {
+        return format!("Analysis of {} characters of evidence: H100 prices differ by provider.", prompt.len());
+    }
+    let competitors: Vec<Value> = ["RunPod", "Vast.ai", "Lambda"]
+        .iter()
+        .map(|name| json!({ "name": name, "pricing": { "H100": 2.5 }, "strengths": [format!("seen in evidence: {}", prompt.contains(name))] }))
+        .collect();
+    json!({
+        "competitors": competitors,
+        "recommendation": { "price_point": 2.39, "rationale": "Between the three providers' H100 prices." }
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_an_llm_the_plan_and_the_result_come_from_it() {
+    let stack = Stack::start(Options { llm: true, ..Options::default() }).await;
+    stack.chutes.set_llm(scripted_llm);
+    let answer = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.expect("the LLM path succeeds");
+
+    assert_eq!(answer.plan.planner, orchestrator::plan::PlannerKind::Llm);
+    assert_eq!(answer.plan.tasks.len(), 4);
+    assert_eq!(answer.synthesis.method, orchestrator::synthesis::Method::Llm);
+    assert_eq!(answer.synthesis.attempts, 1);
+    assert_eq!(answer.result["recommendation"]["price_point"], 2.39);
+    // The synthesis saw the searches' evidence.
+    assert!(answer.result["competitors"].as_array().unwrap().iter().all(|competitor| competitor["strengths"][0] == "seen in evidence: true"));
+
+    let requests = stack.chutes.requests();
+    let structured: Vec<_> = requests.iter().filter(|request| request.path == "/v1/chat/completions" && !request.body["response_format"].is_null()).collect();
+    assert_eq!(structured.len(), 2, "one planning and one synthesis request");
+    for request in &structured {
+        assert_eq!(request.body["response_format"]["type"], "json_schema");
+        assert_eq!(request.header("authorization"), Some("Bearer cpk_test"));
+    }
+    // The analysis task ran after the three searches and was given their results.
+    let analysis = requests.iter().find(|request| request.body["response_format"].is_null()).expect("the analysis task called the LLM");
+    assert!(common::user_message(&analysis.body).contains("runpod.io"));
+    let tasks: Vec<&str> = answer.calls.iter().map(|call| call.task.as_str()).collect();
+    assert_eq!(tasks.first(), Some(&"plan"));
+    assert_eq!(tasks.last(), Some(&"synthesis"));
+    let analysis_position = tasks.iter().position(|task| *task == "analysis").unwrap();
+    assert_eq!(tasks[1..analysis_position].len(), 3, "the three searches came before the analysis: {tasks:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_llm_plan_that_does_not_check_falls_back_to_the_deterministic_planner() {
+    let stack = Stack::start(Options { llm: true, ..Options::default() }).await;
+    stack.chutes.set_llm(|request| {
+        if asks_for_plan(request) {
+            // A capability no subnet offers, twice: the repair does not fix it.
+            json!({ "tasks": [{ "id": "a", "capability": "teleport", "query": "x" }] }).to_string()
+        } else {
+            scripted_llm(request)
+        }
+    });
+    let answer = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap();
+    assert_eq!(answer.plan.planner, orchestrator::plan::PlannerKind::Deterministic);
+    let reason = answer.plan.fallback_reason.as_deref().unwrap();
+    assert!(reason.contains("2 attempts"), "{reason}");
+    let plan_requests = stack.chutes.requests().iter().filter(|request| asks_for_plan(&request.body)).count();
+    assert_eq!(plan_requests, 2, "the first answer and one repair");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_invalid_llm_result_is_repaired_with_the_violations() {
+    let stack = Stack::start(Options { llm: true, ..Options::default() }).await;
+    let attempts = std::sync::atomic::AtomicUsize::new(0);
+    stack.chutes.set_llm(move |request| {
+        if asks_for_plan(request) || request["response_format"].is_null() {
+            return scripted_llm(request);
+        }
+        if attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            // A price as text and a missing rationale.
+            return json!({ "competitors": [], "recommendation": { "price_point": "about two dollars" } }).to_string();
+        }
+        scripted_llm(request)
+    });
+    let answer = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap();
+    assert_eq!(answer.synthesis.attempts, 2);
+    let synthesis_requests: Vec<_> = stack.chutes.requests().into_iter().filter(|request| !request.body["response_format"].is_null() && !asks_for_plan(&request.body)).collect();
+    assert_eq!(synthesis_requests.len(), 2);
+    let repair = common::user_message(&synthesis_requests[1].body);
+    assert!(repair.contains("/recommendation/price_point"), "the repair prompt names the bad field: {repair}");
+    assert!(repair.contains("rationale"), "and the missing one");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_result_that_never_validates_is_an_error_listing_the_violations() {
+    let stack = Stack::start(Options { llm: true, ..Options::default() }).await;
+    stack.chutes.set_llm(|request| {
+        if asks_for_plan(request) || request["response_format"].is_null() {
+            scripted_llm(request)
+        } else {
+            json!({ "competitors": "none", "recommendation": {} }).to_string()
+        }
+    });
+    let before = stack.balance().await;
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema() })).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["error"]["code"], "result_invalid");
+    let violations = body["error"]["details"]["violations"].as_array().unwrap();
+    let paths: Vec<&str> = violations.iter().map(|violation| violation["path"].as_str().unwrap()).collect();
+    assert!(paths.contains(&"/competitors") && paths.contains(&"/recommendation"), "{paths:?}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("after 3 attempt"));
+    // No result, but the calls made are accounted for, and only they are charged.
+    let calls = body["error"]["details"]["calls"].as_array().unwrap();
+    assert_eq!(calls.iter().filter(|call| call["task"] == "synthesis").count(), 3);
+    let spent = body["error"]["details"]["cost"]["subnet_calls_rao"].as_u64().unwrap();
+    assert_eq!(stack.balance().await, before - 1 - spent);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rate_limits_and_server_errors_are_retried_with_backoff() {
+    let stack = Stack::start(Options::default()).await;
+    stack.desearch.fail_next(2, 429);
+    let answer = stack.client().execute("Find recent arxiv papers on mixture of experts", json!({ "papers": [{ "title": "str", "url": "str" }] })).await.unwrap();
+    let statuses: Vec<u16> = answer.calls.iter().map(|call| call.status).collect();
+    assert_eq!(statuses, [429, 429, 200]);
+    assert_eq!(answer.calls.iter().map(|call| call.attempt).collect::<Vec<_>>(), [1, 2, 3]);
+    assert!(answer.calls.iter().take(2).all(|call| call.cost_rao == 0), "failed calls are not charged");
+    assert_eq!(answer.receipts.receipts.len(), 3, "failed attempts have receipts too");
+    assert!(!answer.result["papers"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_subnet_falls_back_to_the_next_provider() {
+    let mirror = testkit::SubnetServer::start(testkit::SubnetKind::Desearch).await;
+    let stack = Stack::start_with(Options::default(), |ledger, _| {
+        testkit::register_mirror(ledger, common::MIRROR_NETUID, "Desearch mirror", &mirror);
+    })
+    .await;
+    stack.desearch.fail_always(500);
+    let answer = stack.client().execute("Find recent arxiv papers on mixture of experts", json!({ "papers": [{ "title": "str" }] })).await.unwrap();
+
+    let failed: Vec<_> = answer.calls.iter().filter(|call| call.subnet == 22).collect();
+    assert_eq!(failed.len(), 3, "three attempts at the failing subnet: {:?}", answer.calls);
+    assert!(failed.iter().all(|call| call.status == 500));
+    let served = answer.calls.last().unwrap();
+    assert_eq!((served.subnet, served.status), (common::MIRROR_NETUID, 200));
+    assert_eq!(mirror.request_count(), 1);
+    assert!(!answer.result["papers"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_every_provider_fails_the_error_names_each() {
+    let stack = Stack::start(Options::default()).await;
+    stack.desearch.fail_always(503);
+    let (status, body) = stack.orchestrate(json!({ "objective": "Find recent arxiv papers on mixture of experts", "target_schema": { "papers": [{ "title": "str" }] } })).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "subnets_failed");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("SN22 web-search") && message.contains("SN22 ai-search") && message.contains("HTTP 503"), "{message}");
+    assert_eq!(body["error"]["details"]["receipts"]["receipts"].as_array().unwrap().len(), 6, "3 attempts on each of the two endpoints");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reddit_searches_go_to_data_universe_over_http2() {
+    let stack = Stack::start(Options::default()).await;
+    let (status, body) = stack.orchestrate(json!({ "objective": "What are people saying on reddit about GPU prices", "target_schema": { "posts": [{ "text": "str" }] } })).await;
+    // Reddit search is Data Universe's; the node has its key, so it is served.
+    assert_eq!(status, 200, "{body}");
+    let reddit_tasks: Vec<&str> = body["plan"]["tasks"].as_array().unwrap().iter().filter(|task| task["capability"] == "reddit-search").map(|task| task["id"].as_str().unwrap()).collect();
+    assert!(!reddit_tasks.is_empty(), "{}", body["plan"]);
+    assert!(body["calls"].as_array().unwrap().iter().filter(|call| reddit_tasks.contains(&call["task"].as_str().unwrap())).all(|call| call["subnet"] == 13));
+    assert_eq!(stack.data_universe.requests().last().unwrap().http_version, "HTTP/2.0", "Data Universe is called over HTTP/2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_without_subnet_keys_says_which_to_set() {
+    let stack = Stack::start(Options { keys: false, ..Options::default() }).await;
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema() })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "no_plan");
+    assert!(body["error"]["message"].as_str().unwrap().contains("API keys"), "{body}");
+    assert_eq!(stack.desearch.request_count(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exhausted_budget_stops_work_and_says_so() {
+    let stack = Stack::start(Options::default()).await;
+    // A first run teaches the node what a Desearch call costs (its cost header).
+    let first = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap();
+    let per_call = first.calls[0].cost_rao;
+    let before = stack.balance().await;
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "budget_rao": per_call + per_call / 2 })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "budget_exhausted");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("budget") && message.contains("unfinished tasks"), "{message}");
+    let calls = body["error"]["details"]["calls"].as_array().unwrap();
+    assert_eq!(calls.len(), 1, "only the call the budget covered was made");
+    let spent = body["error"]["details"]["cost"]["subnet_calls_rao"].as_u64().unwrap();
+    assert!(spent <= per_call + per_call / 2);
+    assert_eq!(stack.balance().await, before - 1 - spent, "only the call made is charged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_passed_deadline_stops_work_and_says_so() {
+    let stack = Stack::start(Options::default()).await;
+    stack.desearch.set_latency(std::time::Duration::from_secs(5));
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "deadline_ms": 300 })).await;
+    assert_eq!(status, 504, "{body}");
+    assert_eq!(body["error"]["code"], "deadline_exceeded");
+    let calls = body["error"]["details"]["calls"].as_array().unwrap();
+    assert!(!calls.is_empty() && calls.iter().all(|call| call["status"] == 0 && call["cost_rao"] == 0), "{calls:?}");
+    assert!(calls.iter().all(|call| call["error"].as_str().unwrap().contains("deadline")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_requests_are_refused_before_anything_runs() {
+    let stack = Stack::start(Options::default()).await;
+    let cases = [
+        (json!({ "objective": "", "target_schema": { "a": "str" } }), 400, "bad_request", "empty"),
+        (json!({ "objective": "x", "target_schema": { "a": "strng" } }), 400, "bad_schema", "strng"),
+        (json!({ "objective": "x", "target_schema": { "a": "str" }, "deadline_ms": 0 }), 400, "bad_request", "deadline_ms"),
+        (json!({ "objective": "x", "target_schema": { "a": "str" }, "colour": "red" }), 422, "bad_json", "colour"),
+        (json!({ "objective": "x", "target_schema": { "a": "str" }, "budget_rao": 20_000_000_000u64 }), 402, "insufficient_credit", "needs"),
+    ];
+    for (body, status, code, mentions) in cases {
+        let (got, answer) = stack.orchestrate(body.clone()).await;
+        assert_eq!((got, answer["error"]["code"].as_str().unwrap()), (status, code), "{body} -> {answer}");
+        assert!(answer["error"]["message"].as_str().unwrap().contains(mentions), "{answer}");
+    }
+    assert_eq!(stack.desearch.request_count(), 0);
+    let unpaid = reqwest::Client::new().post(format!("{}/v1/orchestrate", stack.url)).json(&json!({ "objective": "x", "target_schema": { "a": "str" } })).send().await.unwrap();
+    assert_eq!(unpaid.status(), 402);
+    assert!(unpaid.headers().contains_key("payment-required"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_fail_verification_when_tampered_with() {
+    let stack = Stack::start(Options::default()).await;
+    let nonce = Nonce([9; 32]);
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "nonce": nonce.to_hex() })).await;
+    assert_eq!(status, 200);
+    let bundle: receipts::ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
+    receipts::verify(&bundle, &nonce).expect("the node's receipts verify");
+    assert_eq!(bundle.miner, stack.miner);
+
+    let mut cheaper = bundle.clone();
+    cheaper.receipts[1].call.cost_rao -= 1;
+    assert!(matches!(receipts::verify(&cheaper, &nonce), Err(ReceiptError::BrokenLink { index: 2 })));
+    let mut reordered = bundle.clone();
+    reordered.receipts.swap(0, 1);
+    assert!(receipts::verify(&reordered, &nonce).is_err());
+    let mut shortened = bundle.clone();
+    shortened.receipts.pop();
+    assert!(matches!(receipts::verify(&shortened, &nonce), Err(ReceiptError::RootMismatch { .. })));
+    assert!(matches!(receipts::verify(&bundle, &Nonce([8; 32])), Err(ReceiptError::WrongNonce { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_client_refuses_an_answer_whose_receipts_do_not_answer_its_nonce() {
+    // A node that replays an old answer: same body whatever the nonce.
+    let stack = Stack::start(Options::default()).await;
+    let (_, recorded) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema() })).await;
+    let replay = axum::Router::new().route("/v1/orchestrate", axum::routing::post(move || { let recorded = recorded.clone(); async move { axum::Json(recorded) } }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, replay).await.unwrap() });
+    let error = Client::new(url, "ok_any").execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap_err();
+    assert!(matches!(error, ClientError::Receipts(ReceiptError::WrongNonce { .. })), "{error}");
+}
