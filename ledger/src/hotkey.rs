@@ -9,7 +9,7 @@ const SIGNING_CONTEXT: &[u8] = b"substrate";
 /// SS58 address type of Bittensor (the generic Substrate prefix).
 pub const SS58_PREFIX: u8 = 42;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum HotkeyError {
     #[error("`{0}` is not an SS58 address: {1}")]
     BadAddress(String, &'static str),

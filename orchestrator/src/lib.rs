@@ -4,10 +4,12 @@
 pub mod adapters;
 pub mod chain;
 pub mod credentials;
+pub mod epistula;
 pub mod evidence;
 pub mod llm;
 pub mod orchestrate;
 pub mod execute;
+pub mod incentive;
 pub mod plan;
 pub mod planner;
 pub mod receipts;

@@ -339,10 +339,10 @@ fn full_form_schema() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(|flag| ("uniqueItems", json!(flag))),
         prop::collection::vec(prop::sample::select(vec!["name", "url", "price", "x", "pricing"]), 0..3).prop_map(|names| ("required", json!(names))),
     ];
-    let leaf = prop_oneof![any::<bool>().prop_map(Value::from), prop::collection::btree_map(keyword, Just(()), 0..4).prop_map(|keywords| {
-        Value::Object(keywords.into_keys().map(|(name, value)| (name.to_owned(), value)).collect())
-    })];
-    let leaf = leaf.prop_map(|schema| schema);
+    let leaf = prop_oneof![
+        any::<bool>().prop_map(Value::from),
+        prop::collection::vec(keyword, 0..4).prop_map(|keywords| Value::Object(keywords.into_iter().map(|(name, value)| (name.to_owned(), value)).collect())),
+    ];
     let tree = leaf.prop_recursive(4, 48, 5, |inner| {
         let name = prop::sample::select(vec!["name", "url", "price", "x", "pricing", "strengths", "count"]);
         let applicator = prop::sample::select(vec!["items", "additionalProperties", "allOf", "anyOf", "oneOf", "prefixItems", "properties"]);

@@ -234,3 +234,4 @@ proptest! {
         prop_assert_eq!(orchestrator::planner::deterministic::plan(&objective, &schema, &offered), plan);
     }
 }
+

@@ -102,7 +102,8 @@ def answer(result: Any, nonce: Optional[str] = None) -> Dict[str, Any]:
             "status": status,
             "outcome": outcome,
             "started_ms": 1_700_000_000_000 + attempt,
-            "duration_ms": 420,
+            "offset_ms": 1.5,
+            "duration_ms": 420.25,
             "cost_rao": 1_000,
             **extra,
         }

@@ -1,13 +1,24 @@
 //! [`ChainClient`]: one connection to a subtensor node, through subxt's `OnlineClient` and the
 //! raw JSON-RPC client beneath it (for the few plain calls subxt keeps internal).
+//!
+//! Besides payments, this holds the primitives the chain's reads and writes share: reading
+//! storage at a block ([`read`], [`read_required`], [`read_all`]) and signing, submitting and
+//! following a call to finality ([`ChainClient::submit`]).
 
 use super::payment::{self, ChainState, Payment, PaymentError, PaymentRequirement, VerifiedPayment};
 use super::replay::ReplaySet;
 use std::collections::HashMap;
+use subxt::client::{OnlineClientAtBlock, OnlineClientAtBlockImpl};
 use subxt::config::substrate::SubstrateHeader;
+use subxt::ext::frame_decode::storage::{IntoDecodableValues, IntoEncodableValues};
+use subxt::ext::scale_decode::DecodeAsType;
 use subxt::rpcs::{rpc_params, RpcClient};
+use subxt::storage::PrefixOf;
+use subxt::transactions::{Payload, SubmittableTransaction};
 use subxt::utils::H256;
 use subxt::{ArcMetadata, OnlineClient, SubstrateConfig};
+use subxt_signer::sr25519::Keypair;
+use subxt_signer::SecretUri;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
@@ -21,6 +32,18 @@ pub enum ChainError {
     Payment(#[from] PaymentError),
     #[error("settlement failed: {0}")]
     Settlement(Box<subxt::Error>),
+    #[error("cannot read {item} from the chain: {source}")]
+    Storage { item: String, source: Box<subxt::Error> },
+    #[error("{item} has no value and no default at this block")]
+    NoValue { item: String },
+    #[error("{call} did not succeed in a finalized block: {source}")]
+    Transaction { call: String, source: Box<subxt::Error> },
+    #[error("not a secret seed, mnemonic or secret URI: {0}")]
+    InvalidSeed(String),
+    #[error("{uids} UIDs but {values} values: they must pair up")]
+    LengthMismatch { uids: usize, values: usize },
+    #[error("a commitment holds at most {max} bytes; this one has {len}")]
+    CommitmentTooLong { len: usize, max: usize },
 }
 
 fn node(error: impl Into<subxt::Error>) -> ChainError {
@@ -30,6 +53,9 @@ fn node(error: impl Into<subxt::Error>) -> ChainError {
 fn settlement(error: impl Into<subxt::Error>) -> ChainError {
     ChainError::Settlement(Box::new(error.into()))
 }
+
+/// The client at one block, for storage reads and transactions.
+pub(super) type AtBlock = OnlineClientAtBlock<SubstrateConfig>;
 
 /// A block by number and hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,13 +155,96 @@ impl ChainClient {
     /// is in a finalized block and dispatched without error; returns its hash.
     pub async fn settle(&self, extrinsic: &[u8]) -> Result<H256, ChainError> {
         let tx = self.api.tx().await.map_err(settlement)?;
-        let progress = tx.from_bytes(extrinsic.to_vec()).submit_and_watch().await.map_err(settlement)?;
-        let events = progress.wait_for_finalized_success().await.map_err(settlement)?;
-        Ok(events.extrinsic_hash())
+        until_finalized(tx.from_bytes(extrinsic.to_vec())).await.map_err(settlement)
+    }
+
+    /// The client at `block`, or at the latest finalized block when none is given.
+    pub(super) async fn at(&self, block: Option<H256>) -> Result<AtBlock, ChainError> {
+        match block {
+            Some(hash) => self.api.at_block(hash).await,
+            None => self.api.at_current_block().await,
+        }
+        .map_err(node)
+    }
+
+    /// Signs `call` by `signer` at the latest finalized block (its nonce, a mortal era from
+    /// there), submits it and waits as [`Self::settle`] does; returns the extrinsic hash.
+    pub(super) async fn submit(&self, signer: &Keypair, call: &impl Payload) -> Result<H256, ChainError> {
+        let failed = |source: subxt::Error| ChainError::Transaction {
+            call: format!("{}.{}", call.pallet_name(), call.call_name()),
+            source: Box::new(source),
+        };
+        let mut tx = self.api.tx().await.map_err(|e| failed(e.into()))?;
+        let signed = tx.create_signed(call, signer, Default::default()).await.map_err(|e| failed(e.into()))?;
+        until_finalized(signed).await.map_err(failed)
     }
 
     async fn best_block_number(&self) -> Result<u64, ChainError> {
         let header: Option<SubstrateHeader<H256>> = self.rpc.request("chain_getHeader", rpc_params![]).await.map_err(node)?;
         header.map(|header| header.number).ok_or(ChainError::NoBestBlock)
     }
+}
+
+/// The sr25519 keypair a secret names, as wallets and `subkey` accept it: a `0x`-prefixed
+/// 32-byte hex seed (a Bittensor keyfile's `secretSeed`), a BIP-39 mnemonic, or either followed
+/// by derivation junctions (`//Alice`). The error never repeats the secret.
+pub fn keypair_from_seed(seed: &str) -> Result<Keypair, ChainError> {
+    let uri: SecretUri = seed.parse().map_err(|e: subxt_signer::SecretUriError| ChainError::InvalidSeed(e.to_string()))?;
+    Keypair::from_uri(&uri).map_err(|e| ChainError::InvalidSeed(e.to_string()))
+}
+
+/// Submits `tx` and waits until it is in a finalized block and dispatched without error.
+async fn until_finalized(tx: SubmittableTransaction<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>) -> Result<H256, subxt::Error> {
+    let progress = tx.submit_and_watch().await?;
+    let events = progress.wait_for_finalized_success().await?;
+    Ok(events.extrinsic_hash())
+}
+
+/// Reads storage item `pallet.item` at `keys` (`()` for a plain value), decoded as `V` against
+/// the runtime's type for it: the stored value, else the item's declared default, else `None`.
+pub(super) async fn read<K, V>(at: &AtBlock, pallet: &str, item: &str, keys: K) -> Result<Option<V>, ChainError>
+where
+    K: IntoEncodableValues + IntoDecodableValues,
+    V: DecodeAsType,
+{
+    let failed = |source: subxt::Error| storage_error(pallet, item, source);
+    let address = subxt::dynamic::storage::<K, V>(pallet, item);
+    let Some(value) = at.storage().try_fetch(address, keys).await.map_err(|e| failed(e.into()))? else {
+        return Ok(None);
+    };
+    value.decode().map(Some).map_err(|e| failed(e.into()))
+}
+
+/// [`read`] for an item that always has a value: those declared with a default.
+pub(super) async fn read_required<K, V>(at: &AtBlock, pallet: &str, item: &str, keys: K) -> Result<V, ChainError>
+where
+    K: IntoEncodableValues + IntoDecodableValues,
+    V: DecodeAsType,
+{
+    read(at, pallet, item, keys).await?.ok_or_else(|| ChainError::NoValue { item: format!("{pallet}.{item}") })
+}
+
+/// Every stored entry of map `pallet.item`, as its keys `K` (a tuple, one element per key) and
+/// value `V`. Keys hashed without their value concatenated (plain `Blake2_128`, `Twox128`) cannot
+/// be decoded; every map read this way uses `Identity` or a `Concat` hasher.
+pub(super) async fn read_all<K, V>(at: &AtBlock, pallet: &str, item: &str) -> Result<Vec<(K, V)>, ChainError>
+where
+    K: IntoEncodableValues + IntoDecodableValues,
+    (): PrefixOf<K>,
+    V: DecodeAsType,
+{
+    let failed = |source: subxt::Error| storage_error(pallet, item, source);
+    let address = subxt::dynamic::storage::<K, V>(pallet, item);
+    let mut entries = at.storage().iter(address, ()).await.map_err(|e| failed(e.into()))?;
+    let mut all = Vec::new();
+    while let Some(entry) = entries.next().await {
+        let entry = entry.map_err(|e| failed(e.into()))?;
+        let keys = entry.key().and_then(|key| key.decode()).map_err(|e| failed(e.into()))?;
+        all.push((keys, entry.value().decode().map_err(|e| failed(e.into()))?));
+    }
+    Ok(all)
+}
+
+fn storage_error(pallet: &str, item: &str, source: subxt::Error) -> ChainError {
+    ChainError::Storage { item: format!("{pallet}.{item}"), source: Box::new(source) }
 }

@@ -15,24 +15,38 @@
 //! - **rao**: the chain's smallest unit; 1 TAO = 10^9 rao.
 //! - **replay set**: the extrinsic hashes already accepted as payment ([`ReplaySet`]).
 //! - **settlement**: submitting a verified extrinsic and waiting until it is in a finalized
-//!   block without a dispatch error.
+//!   block without a dispatch error. The validator's own calls (weights, commitments) are
+//!   submitted the same way, signed by its hotkey.
+//! - **finalized block**: a block the chain will not revert. Reads default to the latest one;
+//!   each read method also takes the hash of another block to read at.
+//!
+//! Reads and writes of subnet state: [`metagraph`](ChainClient::metagraph) and subnet
+//! identities (`metagraph.rs`), hyperparameters and weights (`weights.rs`), ledger root
+//! commitments (`commitments.rs`). Their terms are defined in those modules.
 //!
 //! The x402 `exact` scheme on Bittensor: a client signs, without broadcasting,
 //! `Balances.transfer_keep_alive(pay_to, amount)`; [`verify_payment`] checks it offline against
 //! the runtime metadata and [`ChainClient::settle`] submits it.
 
 mod client;
+mod commitments;
 mod metadata;
+mod metagraph;
 mod payment;
 mod replay;
+mod weights;
 #[cfg(feature = "test-support")]
 pub mod testing;
 
-pub use client::{BlockId, ChainClient, ChainError, RuntimeVersions};
+pub use client::{keypair_from_seed, BlockId, ChainClient, ChainError, RuntimeVersions};
+pub use commitments::{ledger_root_commitment, LEDGER_COMMITMENT_PREFIX, MAX_COMMITMENT_BYTES};
 pub use metadata::{metadata_path, read_metadata_file, MetadataFileError, METADATA_ENV};
+pub use metagraph::{AxonInfo, Metagraph, Neuron, SubnetIdentity};
 pub use payment::{
     checkpoint_blocks, extrinsic_hash, verify_payment, BlockHashes, ChainState, Payment, PaymentError, PaymentRequirement,
     VerifiedPayment,
 };
 pub use replay::{MemoryReplaySet, ReplaySet};
 pub use subxt::utils::{AccountId32, H256};
+pub use subxt_signer::sr25519::Keypair;
+pub use weights::{weights_action, weights_commit_hash, Hyperparameters, WeightsAction};

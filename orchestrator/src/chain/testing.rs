@@ -1,21 +1,29 @@
 //! Test support (feature `test-support`): real signed extrinsics and a mock subtensor node, so
-//! that payment verification and settlement can be tested against finney's real runtime
-//! metadata (spec 393, [`metadata_path`]) with no network.
+//! that payment verification, settlement, storage reads and the validator's calls can be tested
+//! against finney's real runtime metadata (spec 393, [`metadata_path`]) with no network.
 //!
 //! The extrinsics are built and sr25519-signed by subxt's `OfflineClient` with `subxt-signer`
 //! dev keys, encoded for that runtime. [`mock_node`] answers the JSON-RPC calls subxt's
-//! `OnlineClient` makes, including `author_submitAndWatchExtrinsic`. What this proves is
-//! encoding, decoding and signing against the real runtime; not the runtime's own checks at
-//! inclusion (nonce, balance, fees), which only a live node performs.
+//! `OnlineClient` makes, including `author_submitAndWatchExtrinsic`; [`mock_node_with_storage`]
+//! also serves storage that a test wrote under real storage keys ([`storage_key`]), built here
+//! with the runtime's own hashers rather than subxt's key encoder, so that a read of the wrong
+//! item, key or hasher finds nothing. [`decode_signed_call`] reads back what was submitted.
+//! What this proves is encoding, decoding and signing against the real runtime; not the
+//! runtime's own checks at inclusion (nonce, balance, fees, weights rules), which only a live
+//! node performs.
 //!
 //! Everything here panics on failure: it serves tests only.
 
 use super::{metadata_path, read_metadata_file, AccountId32, H256};
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::sync::{Arc, Mutex, OnceLock};
 use subxt::config::substrate::{Digest, SpecVersionForRange, SubstrateHeader};
 use subxt::config::SubstrateExtrinsicParamsBuilder;
 use subxt::ext::codec::Encode;
+use subxt::ext::frame_decode::extrinsics::{decode_extrinsic, ExtrinsicType};
+use subxt::ext::scale_decode::DecodeAsType;
 use subxt::ext::scale_encode::EncodeAsFields;
 use subxt::utils::MultiAddress;
 use subxt::{ArcMetadata, OfflineClient, SubstrateConfig};
@@ -113,6 +121,68 @@ pub fn expired_transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
 /// The extrinsics submitted to a [`mock_node`], in order.
 pub type Submitted = Arc<Mutex<Vec<Vec<u8>>>>;
 
+/// Storage a mock node serves: full storage keys to SCALE-encoded values, in key order (the
+/// order a node's `state_getKeysPaged` pages through).
+pub type Storage = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// The key of a storage value: `twox128(pallet) ++ twox128(item)`, then each key part as the
+/// item's hasher made it ([`identity`], [`blake2_128_concat`]).
+pub fn storage_key(pallet: &str, item: &str, parts: &[Vec<u8>]) -> Vec<u8> {
+    let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
+    key.extend_from_slice(&sp_crypto_hashing::twox_128(item.as_bytes()));
+    parts.iter().for_each(|part| key.extend_from_slice(part));
+    key
+}
+
+/// A key part under the `Identity` hasher: the encoded value itself.
+pub fn identity(value: &impl Encode) -> Vec<u8> {
+    value.encode()
+}
+
+/// A key part under the `Blake2_128Concat` hasher: blake2b-128 of the encoded value, then the value.
+pub fn blake2_128_concat(value: &impl Encode) -> Vec<u8> {
+    let encoded = value.encode();
+    let mut part = sp_crypto_hashing::blake2_128(&encoded).to_vec();
+    part.extend_from_slice(&encoded);
+    part
+}
+
+/// A signed extrinsic decoded against the runtime metadata: who signed it and what it calls.
+pub struct SignedCall {
+    pub signer: AccountId32,
+    pub pallet: String,
+    pub call: String,
+    bytes: Vec<u8>,
+    /// Each argument's name, byte range and type id.
+    args: Vec<(String, Range<usize>, u32)>,
+}
+
+impl SignedCall {
+    /// The argument `name`, decoded as `T` against the runtime's type for it.
+    pub fn arg<T: DecodeAsType>(&self, name: &str) -> T {
+        let (_, range, ty) = self.args.iter().find(|(arg, ..)| arg == name).unwrap_or_else(|| panic!("{}.{} has no `{name}`", self.pallet, self.call));
+        let cursor = &mut &self.bytes[range.clone()];
+        let value = T::decode_as_type(cursor, *ty, metadata().types()).unwrap_or_else(|e| panic!("`{name}`: {e}"));
+        assert!(cursor.is_empty(), "`{name}` has bytes left over");
+        value
+    }
+}
+
+/// Decodes a submitted extrinsic, which must be a signed v4 one signed by an account id.
+pub fn decode_signed_call(extrinsic: &[u8]) -> SignedCall {
+    let cursor = &mut &*extrinsic;
+    let info = decode_extrinsic(cursor, metadata(), metadata().types()).unwrap().into_owned();
+    assert!(cursor.is_empty(), "bytes left over after the extrinsic");
+    assert!(matches!(info.ty(), ExtrinsicType::Signed), "not a signed extrinsic");
+    let address = info.signature_payload().unwrap();
+    let signer = match MultiAddress::<AccountId32, ()>::decode_as_type(&mut &extrinsic[address.address_range()], *address.address_type(), metadata().types()).unwrap() {
+        MultiAddress::Id(account) => account,
+        other => panic!("signed by {other:?}, not an account id"),
+    };
+    let args = info.call_data().map(|arg| (arg.name().to_owned(), arg.range(), *arg.ty())).collect();
+    SignedCall { signer, pallet: info.pallet_name().to_owned(), call: info.call_name().to_owned(), bytes: extrinsic.to_vec(), args }
+}
+
 fn hex_of(bytes: &[u8]) -> String {
     format!("0x{}", hex::encode(bytes))
 }
@@ -130,20 +200,30 @@ fn header(number: u64) -> Value {
 
 /// A node at finalized block `CURRENT` whose finalized block `CURRENT + 1` contains whatever
 /// is submitted; `submitted` receives the submitted bytes. With `finalizes` false the node
-/// instead drops every submitted extrinsic as invalid.
+/// instead drops every submitted extrinsic as invalid. Its storage holds nothing but an empty
+/// `System.Events`.
 pub fn mock_node(submitted: Submitted, finalizes: bool) -> MockRpcClient {
-    const SYSTEM_EVENTS_KEY: &str = "0x26aa394eea5630e07c48ae0c9558cef780d41e5e16056765bc8461851072c9d7";
+    mock_node_with_storage(submitted, finalizes, Storage::new())
+}
+
+/// [`mock_node`] serving `storage` (at every block) as well.
+pub fn mock_node_with_storage(submitted: Submitted, finalizes: bool, mut storage: Storage) -> MockRpcClient {
+    // No events at all: in particular no `System.ExtrinsicFailed`, so every extrinsic succeeds.
+    storage.entry(storage_key("System", "Events", &[])).or_insert_with(|| Vec::<()>::new().encode());
+    let storage = Arc::new(storage);
     let included = CURRENT + 1;
     let block_submitted = submitted.clone();
     MockRpcClient::builder()
         .method_fallback(move |method: String, params| {
             let params: Vec<Value> = params.map(|p| serde_json::from_str(p.get()).unwrap()).unwrap_or_default();
             let block_body = block_submitted.lock().unwrap().iter().map(|tx: &Vec<u8>| hex_of(tx)).collect::<Vec<_>>();
+            let storage = storage.clone();
             async move {
                 match method.as_str() {
                     "rpc_methods" => json!({ "methods": [
                         "chain_getBlockHash", "chain_getFinalizedHead", "chain_getHeader", "chain_getBlock",
-                        "state_call", "state_getStorage", "author_submitAndWatchExtrinsic"] }),
+                        "state_call", "state_getStorage", "state_getKeysPaged", "state_queryStorageAt",
+                        "author_submitAndWatchExtrinsic"] }),
                     "chain_getBlockHash" => {
                         let number = params.first().and_then(Value::as_u64).unwrap_or(CURRENT);
                         json!(block_hash(number))
@@ -159,9 +239,16 @@ pub fn mock_node(submitted: Submitted, finalizes: bool) -> MockRpcClient {
                         let bytes = state_call(params[0].as_str().unwrap());
                         json!(hex_of(&bytes))
                     }
-                    // No events at all: in particular no `System.ExtrinsicFailed`.
-                    "state_getStorage" if params[0] == SYSTEM_EVENTS_KEY => json!(hex_of(&Vec::<()>::new().encode())),
-                    "state_getStorage" => Value::Null,
+                    "state_getStorage" => json!(storage.get(&bytes_of(&params[0])).map(|value| hex_of(value))),
+                    "state_getKeysPaged" => json!(keys_paged(&storage, &params)),
+                    "state_queryStorageAt" => {
+                        let keys: Vec<Value> = serde_json::from_value(params[0].clone()).unwrap();
+                        let changes: Vec<(String, Option<String>)> = keys
+                            .iter()
+                            .map(|key| (key.as_str().unwrap().to_owned(), storage.get(&bytes_of(key)).map(|value| hex_of(value))))
+                            .collect();
+                        json!([{ "block": block_hash(CURRENT), "changes": changes }])
+                    }
                     other => panic!("the mock node does not answer {other}"),
                 }
             }
@@ -178,6 +265,24 @@ pub fn mock_node(submitted: Submitted, finalizes: bool) -> MockRpcClient {
             async move { statuses }
         })
         .build()
+}
+
+fn bytes_of(hex: &Value) -> Vec<u8> {
+    hex::decode(hex.as_str().unwrap().trim_start_matches("0x")).unwrap()
+}
+
+/// `state_getKeysPaged(prefix, count, start_key)`: up to `count` keys under `prefix`, in order,
+/// after `start_key` when one is given.
+fn keys_paged(storage: &Storage, params: &[Value]) -> Vec<String> {
+    let prefix = bytes_of(&params[0]);
+    let count = params[1].as_u64().unwrap() as usize;
+    let start = params.get(2).filter(|start| !start.is_null()).map(bytes_of);
+    storage
+        .keys()
+        .filter(|key| key.starts_with(&prefix) && start.as_ref().is_none_or(|start| *key > start))
+        .take(count)
+        .map(|key| hex_of(key))
+        .collect()
 }
 
 /// The block number a mock answer is about, given the block hash a request names.

@@ -6,9 +6,12 @@
 //!   all give `price`, `point`) are looked up joined (`pricepoint`), then the last word alone
 //!   (`source_url` is a URL), then the first (`num_results` is a count); each lookup tries the
 //!   word as written and then its singular (`links`, `summaries`).
+//! - **slot**: where a value goes: the field it fills (for an array's element, the array's
+//!   field), with its role, and whether its object also has a price field.
 //! - **preferred source**: where the items an array field names come from: `papers` from arXiv,
 //!   `tweets` from X, `threads` from Reddit; known by the item's `source` or its URL's host.
 
+use super::nodes::JsonType;
 use crate::planner::words::identifier_words;
 
 /// What a field holds.
@@ -31,6 +34,43 @@ pub(crate) enum Role {
     Count,
     /// No role: the best matching snippet.
     Other,
+}
+
+/// Where a value goes.
+pub(crate) struct Slot<'f> {
+    /// The name of the field it fills, or of the array it is an element of; empty at the root.
+    pub(crate) field: &'f str,
+    pub(crate) role: Role,
+    /// Whether it is an array's element.
+    pub(crate) element: bool,
+    /// Whether its object has a price field, which a text or a name here is about.
+    pub(crate) beside_price: bool,
+}
+
+impl<'f> Slot<'f> {
+    pub(crate) fn root() -> Slot<'static> {
+        Slot { field: "", role: Role::Other, element: false, beside_price: false }
+    }
+
+    pub(crate) fn property(field: &'f str, beside_price: bool) -> Slot<'f> {
+        Slot { field, role: role(field), element: false, beside_price }
+    }
+
+    pub(crate) fn element(&self) -> Slot<'f> {
+        Slot { element: true, beside_price: false, ..*self }
+    }
+
+    /// The JSON types a value here is best given, most wanted first: an element of a list of
+    /// phrases or prices is one string.
+    pub(crate) fn preferred_types(&self) -> &'static [JsonType] {
+        match (self.role, self.element) {
+            (Role::Price, _) => &[JsonType::Number, JsonType::Integer, JsonType::String],
+            (Role::Count, _) => &[JsonType::Integer, JsonType::Number, JsonType::String],
+            (Role::Pricing, false) => &[JsonType::Object, JsonType::String],
+            (Role::Phrases, false) => &[JsonType::Array, JsonType::String],
+            _ => &[JsonType::String],
+        }
+    }
 }
 
 const ROLES: &[(Role, &[&str])] = &[

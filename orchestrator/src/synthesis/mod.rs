@@ -10,6 +10,7 @@
 //! way.
 
 mod fields;
+mod findings;
 mod fit;
 pub mod mapper;
 mod market;

@@ -65,6 +65,10 @@ impl<'a> Scope<'a> {
         scope
     }
 
+    pub(crate) fn is_whole(&self) -> bool {
+        self.subject.is_none() && self.item.is_none()
+    }
+
     /// The items in scope, those from `source` first.
     pub(crate) fn items_preferring(&self, source: Option<&Source>) -> Vec<&'a Item> {
         let Some(source) = source else { return self.items.clone() };

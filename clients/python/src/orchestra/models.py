@@ -55,7 +55,8 @@ class Call(_Part):
     outcome: str
     error: Optional[str] = None
     started_ms: int
-    duration_ms: int
+    offset_ms: float
+    duration_ms: float
     cost_rao: int
     cost_usd_micros: Optional[int] = None
 

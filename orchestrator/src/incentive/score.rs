@@ -1,0 +1,211 @@
+//! A validator's scoreboard: what each miner earned, round after round, and the weights that
+//! follow from it.
+//!
+//! Terms:
+//! - **miner**: a hotkey, written as its SS58 address. Scores follow hotkeys, not uids, so a uid
+//!   re-registered to a new hotkey starts over.
+//! - **round**: one pass of the validator over the miners ([`Round`]). A miner is *in* a round
+//!   when the round holds an observation or an attested diff of it; miners not in a round keep
+//!   their averages unchanged.
+//! - **observation**: the outcome of one orchestration request a validator sent a miner
+//!   ([`OrchestrationObservation`]).
+//! - **orchestration score** of an observation, in `[0, 1]`: 0 unless the request succeeded, the
+//!   answer fits the target schema and the receipts verify; otherwise `0.5` for a valid answer,
+//!   plus `0.25 *` the latency factor (1 at 0 ms, falling linearly to 0 at the deadline), plus
+//!   `0.25 *` the cost factor (`reference cost / cost`, at most 1). The reference cost is the
+//!   round's given one or else the cheapest valid observation of the round. A miner's
+//!   orchestration score for a round is the mean over its observations in it.
+//! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
+//!   validators attested; only those count as ledger work.
+//! - **ledger score** of a miner for a round: `ln(1 + entries)` where `entries` is the number of
+//!   entries its attested diffs changed in the round, divided by the largest such value in the
+//!   round, so the best contributor gets 1. The logarithm gives diminishing returns, so
+//!   one huge dump cannot drown steady contributors; counting entries rather than diffs means
+//!   splitting a change into many diffs earns nothing. Every miner in the round gets one, 0 when
+//!   it made no attested diff.
+//! - **average**: an exponential moving average per miner and kind of work,
+//!   `average = alpha * round score + (1 - alpha) * average`, starting at 0 for a new miner.
+//! - **combined score**: `0.6 * orchestration average + 0.4 * ledger average`.
+
+use std::collections::{BTreeMap, HashMap};
+
+/// How much one round moves a miner's averages.
+pub const DEFAULT_ALPHA: f64 = 0.1;
+/// The share of a miner's combined score earned by orchestration work.
+pub const ORCHESTRATION_SHARE: f64 = 0.6;
+/// The share of a miner's combined score earned by ledger work.
+pub const LEDGER_SHARE: f64 = 0.4;
+
+/// What a valid answer earns before latency and cost are counted.
+const VALID_ANSWER_SCORE: f64 = 0.5;
+/// What each of the latency and cost factors can add on top.
+const FACTOR_WEIGHT: f64 = 0.25;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScoreError {
+    #[error("alpha {0} is not in (0, 1]")]
+    InvalidAlpha(f64),
+}
+
+/// The outcome of one orchestration request to a miner.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OrchestrationObservation {
+    /// The miner answered before the deadline without an error.
+    pub success: bool,
+    /// The answer fits the caller's target schema.
+    pub schema_valid: bool,
+    /// The miner's receipt bundle verifies for this request's nonce.
+    pub receipts_valid: bool,
+    pub latency_ms: f64,
+    /// What the miner's subnet calls cost, from its receipts.
+    pub cost_rao: u64,
+    pub deadline_ms: u64,
+}
+
+impl OrchestrationObservation {
+    /// Whether the answer counts at all.
+    pub fn is_valid(&self) -> bool {
+        self.success && self.schema_valid && self.receipts_valid
+    }
+
+    /// The orchestration score against `reference_cost_rao` (see the module terms).
+    pub fn score(&self, reference_cost_rao: u64) -> f64 {
+        if !self.is_valid() {
+            return 0.0;
+        }
+        VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost_rao)
+    }
+
+    fn latency_factor(&self) -> f64 {
+        if self.deadline_ms == 0 {
+            return 0.0;
+        }
+        (1.0 - self.latency_ms / self.deadline_ms as f64).clamp(0.0, 1.0)
+    }
+
+    fn cost_factor(&self, reference_cost_rao: u64) -> f64 {
+        if self.cost_rao == 0 {
+            return 1.0;
+        }
+        (reference_cost_rao as f64 / self.cost_rao as f64).min(1.0)
+    }
+}
+
+/// What a validator observed of the miners in one round.
+#[derive(Debug, Clone, Default)]
+pub struct Round {
+    reference_cost_rao: Option<u64>,
+    observations: BTreeMap<String, Vec<OrchestrationObservation>>,
+    changed_entries: BTreeMap<String, u64>,
+}
+
+impl Round {
+    /// A round whose cost reference is its cheapest valid observation.
+    pub fn new() -> Round {
+        Round::default()
+    }
+
+    /// A round whose costs are measured against `reference_cost_rao`, for a validator that knows
+    /// what the work should cost rather than trusting the cheapest miner to set the bar.
+    pub fn with_reference_cost(reference_cost_rao: u64) -> Round {
+        Round { reference_cost_rao: Some(reference_cost_rao), ..Round::default() }
+    }
+
+    pub fn observe(&mut self, miner: &str, observation: OrchestrationObservation) {
+        self.observations.entry(miner.to_owned()).or_default().push(observation);
+    }
+
+    /// Counts one attested diff of `miner` that changed `changed_entries` entries.
+    pub fn attested_diff(&mut self, miner: &str, changed_entries: u64) {
+        *self.changed_entries.entry(miner.to_owned()).or_default() += changed_entries;
+    }
+
+    /// The orchestration score of each observed miner: the mean of its observations' scores.
+    pub fn orchestration_scores(&self) -> BTreeMap<&str, f64> {
+        // Only valid answers set the bar: a failed call that cost nothing must not zero
+        // everyone else's cost factor.
+        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid()).map(|o| o.cost_rao).min();
+        let reference = self.reference_cost_rao.or_else(cheapest_valid).unwrap_or(0);
+        self.observations
+            .iter()
+            .map(|(miner, observations)| {
+                let total: f64 = observations.iter().map(|o| o.score(reference)).sum();
+                (miner.as_str(), total / observations.len() as f64)
+            })
+            .collect()
+    }
+
+    /// The ledger score of every miner in the round.
+    pub fn ledger_scores(&self) -> BTreeMap<&str, f64> {
+        let raw = |miner: &str| self.changed_entries.get(miner).map_or(0.0, |&entries| (entries as f64).ln_1p());
+        let best = self.changed_entries.keys().map(|miner| raw(miner)).fold(0.0, f64::max);
+        self.miners().map(|miner| (miner, if best > 0.0 { raw(miner) / best } else { 0.0 })).collect()
+    }
+
+    fn miners(&self) -> impl Iterator<Item = &str> {
+        self.observations.keys().chain(self.changed_entries.keys()).map(String::as_str)
+    }
+}
+
+/// A miner's two moving averages.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct MinerScore {
+    pub orchestration: f64,
+    pub ledger: f64,
+}
+
+impl MinerScore {
+    pub fn combined(&self) -> f64 {
+        ORCHESTRATION_SHARE * self.orchestration + LEDGER_SHARE * self.ledger
+    }
+}
+
+/// Every miner's averages, updated one round at a time.
+#[derive(Debug, Clone)]
+pub struct Scoreboard {
+    alpha: f64,
+    miners: HashMap<String, MinerScore>,
+}
+
+impl Default for Scoreboard {
+    fn default() -> Scoreboard {
+        Scoreboard { alpha: DEFAULT_ALPHA, miners: HashMap::new() }
+    }
+}
+
+impl Scoreboard {
+    pub fn new(alpha: f64) -> Result<Scoreboard, ScoreError> {
+        if alpha > 0.0 && alpha <= 1.0 {
+            Ok(Scoreboard { alpha, ..Scoreboard::default() })
+        } else {
+            Err(ScoreError::InvalidAlpha(alpha))
+        }
+    }
+
+    /// Moves the averages of every miner in `round` towards its scores for the round.
+    pub fn record(&mut self, round: &Round) {
+        let alpha = self.alpha;
+        let step = |average: &mut f64, score: f64| *average = alpha * score + (1.0 - alpha) * *average;
+        for (miner, score) in round.orchestration_scores() {
+            step(&mut self.miners.entry(miner.to_owned()).or_default().orchestration, score);
+        }
+        for (miner, score) in round.ledger_scores() {
+            step(&mut self.miners.entry(miner.to_owned()).or_default().ledger, score);
+        }
+    }
+
+    /// The averages of `miner`; all zero for a miner never seen.
+    pub fn miner(&self, miner: &str) -> MinerScore {
+        self.miners.get(miner).copied().unwrap_or_default()
+    }
+
+    /// The combined score of every registered hotkey, by uid in ascending order, for
+    /// [`process_weights_for_netuid`](super::weights::process_weights_for_netuid). Hotkeys never
+    /// scored get 0; scored hotkeys no longer registered are left out.
+    pub fn weights(&self, uids_by_hotkey: &HashMap<String, u16>) -> (Vec<u16>, Vec<f32>) {
+        let mut by_uid: Vec<(u16, f32)> =
+            uids_by_hotkey.iter().map(|(hotkey, &uid)| (uid, self.miner(hotkey).combined() as f32)).collect();
+        by_uid.sort_by_key(|&(uid, _)| uid);
+        by_uid.into_iter().unzip()
+    }
+}
