@@ -115,10 +115,14 @@ pub fn verify(
         return Err(EpistulaError::FromTheFuture { timestamp_ms, now_ms, max_age_ms });
     }
     if signed_for.as_deref() != expected_signed_for {
-        return Err(EpistulaError::SignedForMismatch { expected: expected_signed_for.map(str::to_owned), found: signed_for });
+        return Err(EpistulaError::SignedForMismatch {
+            expected: expected_signed_for.map(str::to_owned),
+            found: signed_for,
+        });
     }
     let signature = signature.trim();
-    let signature = hex::decode(signature.strip_prefix("0x").unwrap_or(signature)).map_err(|_| EpistulaError::BadHex)?;
+    let signature =
+        hex::decode(signature.strip_prefix("0x").unwrap_or(signature)).map_err(|_| EpistulaError::BadHex)?;
     let message = signing_message(body, &uuid, timestamp_ms, signed_for.as_deref());
     verify_signature(&signed_by, message.as_bytes(), &signature).map_err(EpistulaError::BadSignature)?;
     Ok(Verified { signed_by, uuid, timestamp_ms })

@@ -19,10 +19,18 @@ fn sender() -> Hotkey {
 type Headers = HashMap<String, String>;
 
 fn signed(body: &[u8], signed_for: Option<&str>) -> Headers {
-    sign(&sender(), body, signed_for, NOW_MS).into_iter().map(|(name, value)| (name.to_ascii_lowercase(), value)).collect()
+    sign(&sender(), body, signed_for, NOW_MS)
+        .into_iter()
+        .map(|(name, value)| (name.to_ascii_lowercase(), value))
+        .collect()
 }
 
-fn check(headers: &Headers, body: &[u8], expected_signed_for: Option<&str>, now_ms: u64) -> Result<Verified, EpistulaError> {
+fn check(
+    headers: &Headers,
+    body: &[u8],
+    expected_signed_for: Option<&str>,
+    now_ms: u64,
+) -> Result<Verified, EpistulaError> {
     verify(|name| headers.get(name).cloned(), body, expected_signed_for, now_ms, DEFAULT_MAX_AGE_MS)
 }
 
@@ -34,7 +42,10 @@ fn bad_signature() -> EpistulaError {
 fn a_signed_request_verifies() {
     let headers = signed(BODY, Some(ALICE));
     let verified = check(&headers, BODY, Some(ALICE), NOW_MS + 1_000).unwrap();
-    assert_eq!(verified, Verified { signed_by: sender().ss58(), uuid: headers["epistula-uuid"].clone(), timestamp_ms: NOW_MS });
+    assert_eq!(
+        verified,
+        Verified { signed_by: sender().ss58(), uuid: headers["epistula-uuid"].clone(), timestamp_ms: NOW_MS }
+    );
     assert_eq!(headers["epistula-version"], "2");
     assert_eq!(headers["epistula-signed-for"], ALICE);
 
@@ -108,12 +119,20 @@ fn stale_and_future_requests_are_refused() {
     check(&headers, BODY, None, NOW_MS + DEFAULT_MAX_AGE_MS).unwrap();
     assert_eq!(
         check(&headers, BODY, None, NOW_MS + DEFAULT_MAX_AGE_MS + 1),
-        Err(EpistulaError::Stale { timestamp_ms: NOW_MS, now_ms: NOW_MS + DEFAULT_MAX_AGE_MS + 1, max_age_ms: DEFAULT_MAX_AGE_MS })
+        Err(EpistulaError::Stale {
+            timestamp_ms: NOW_MS,
+            now_ms: NOW_MS + DEFAULT_MAX_AGE_MS + 1,
+            max_age_ms: DEFAULT_MAX_AGE_MS
+        })
     );
     check(&headers, BODY, None, NOW_MS - DEFAULT_MAX_AGE_MS).unwrap();
     assert_eq!(
         check(&headers, BODY, None, NOW_MS - DEFAULT_MAX_AGE_MS - 1),
-        Err(EpistulaError::FromTheFuture { timestamp_ms: NOW_MS, now_ms: NOW_MS - DEFAULT_MAX_AGE_MS - 1, max_age_ms: DEFAULT_MAX_AGE_MS })
+        Err(EpistulaError::FromTheFuture {
+            timestamp_ms: NOW_MS,
+            now_ms: NOW_MS - DEFAULT_MAX_AGE_MS - 1,
+            max_age_ms: DEFAULT_MAX_AGE_MS
+        })
     );
 }
 

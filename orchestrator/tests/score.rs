@@ -11,7 +11,14 @@ const FORGER: &str = "forger";
 
 /// A valid answer at `latency_ms` of a 1000 ms deadline, costing `cost_rao`.
 fn answer(latency_ms: f64, cost_rao: u64) -> OrchestrationObservation {
-    OrchestrationObservation { success: true, schema_valid: true, receipts_valid: true, latency_ms, cost_rao, deadline_ms: 1000 }
+    OrchestrationObservation {
+        success: true,
+        schema_valid: true,
+        receipts_valid: true,
+        latency_ms,
+        cost_rao,
+        deadline_ms: 1000,
+    }
 }
 
 fn assert_near(actual: f64, expected: f64) {

@@ -16,10 +16,14 @@ use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::{router, AppState};
 use orchestrator::chain::testing::{account, dev, expired_transfer, immortal_transfer, mock_node, transfer, Submitted};
 use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
+use orchestrator::credentials::Credentials;
+use orchestrator::orchestrate::{Config, Orchestrator};
+use testkit::{SubnetKind, SubnetServer};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
 
 const PRICE: u64 = 1_000_000;
+const ORCHESTRATE_FEE: u64 = 2_000_000;
 const NETWORK: &str = "bittensor:finney";
 const PATH: &str = "/v1/entries/sn22/identity";
 
@@ -36,12 +40,25 @@ struct Node {
 
 /// A node paid to Bob; with `finalizes` false its chain drops every submitted extrinsic.
 async fn start(finalizes: bool) -> Node {
+    start_orchestrating(finalizes, None).await
+}
+
+/// A node paid to Bob that also orchestrates over `desearch`, when given.
+async fn start_orchestrating(finalizes: bool, desearch: Option<&SubnetServer>) -> Node {
     let data = tempfile::tempdir().unwrap();
-    let (ledger, _) = orchestra_server::node::open_or_seed(&data.path().join("ledger"), Options::default()).unwrap();
+    let (mut ledger, _) = orchestra_server::node::open_or_seed(&data.path().join("ledger"), Options::default()).unwrap();
     let submitted: Submitted = Arc::new(Mutex::new(Vec::new()));
     let chain = ChainClient::from_rpc_client(mock_node(submitted.clone(), finalizes)).await.unwrap();
-    let pricing = Pricing { proof_read_rao: PRICE, pay_to: Some(payee().to_string()), network: NETWORK.into() };
-    let state = AppState::new(ledger, pricing).with_chain(chain).unwrap();
+    let pricing = Pricing { proof_read_rao: PRICE, orchestrate_fee_rao: ORCHESTRATE_FEE, pay_to: Some(payee().to_string()), network: NETWORK.into() };
+    let orchestrator = desearch.map(|desearch| {
+        testkit::register_subnets(&mut ledger, &[desearch]);
+        let credentials = Credentials::default().with_key(22, testkit::expected_key(SubnetKind::Desearch));
+        Orchestrator::new(credentials, ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap(), Config::default()).unwrap()
+    });
+    let mut state = AppState::new(ledger, pricing).with_chain(chain).unwrap();
+    if let Some(orchestrator) = orchestrator {
+        state = state.with_orchestrator(orchestrator);
+    }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
@@ -165,4 +182,28 @@ async fn an_answer_is_not_sent_when_settlement_fails() {
     assert_eq!(*node.submitted.lock().unwrap(), vec![extrinsic.clone()]);
     let again = refused(pay(&node, &base64(&payment(&extrinsic))).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
     assert!(again.contains("already used"), "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_exact_payment_pays_an_orchestration_whose_budget_is_what_it_carries_beyond_the_fee() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let node = start_orchestrating(true, Some(&desearch)).await;
+    let request = json!({ "objective": "Find recent arxiv papers on mixture of experts", "target_schema": { "papers": [{ "title": "str" }] } });
+    let orchestrate = |header: String| Client::new().post(format!("{}/v1/orchestrate", node.base)).header("PAYMENT-SIGNATURE", header).json(&request).send();
+
+    let short = transfer(payee(), (ORCHESTRATE_FEE - 1).into());
+    let message = refused(orchestrate(base64(&payment(&short))).await.unwrap(), StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+    assert!(message.contains(&ORCHESTRATE_FEE.to_string()), "{message}");
+    assert_eq!(desearch.request_count(), 0, "nothing runs unpaid");
+
+    let carried = ORCHESTRATE_FEE + 5_000_000;
+    let extrinsic = transfer(payee(), carried.into());
+    let paid = orchestrate(base64(&payment(&extrinsic))).await.unwrap();
+    assert_eq!(paid.status(), StatusCode::OK);
+    assert!(header(&paid, "payment-response").is_some(), "the settled transfer's receipt");
+    let body: Value = paid.json().await.unwrap();
+    assert_eq!(body["cost"]["budget_rao"], carried - ORCHESTRATE_FEE);
+    assert_eq!(body["cost"]["fee_rao"], ORCHESTRATE_FEE);
+    assert!(!body["result"]["papers"].as_array().unwrap().is_empty());
+    assert_eq!(*node.submitted.lock().unwrap(), vec![extrinsic], "exactly the paying extrinsic is settled");
 }

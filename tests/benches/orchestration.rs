@@ -39,9 +39,9 @@ use serde_json::{json, Value};
 use testkit::{expected_key, SubnetKind, SubnetServer};
 use tokio::task::JoinSet;
 
-const WARM_UP_RUNS: usize = 50;
+const WARM_UP_RUNS: usize = 200;
 const MEASURED_RUNS: usize = 1000;
-const REALISTIC_REQUESTS: usize = 10;
+const REALISTIC_REQUESTS: usize = 1;
 
 const OVERHEAD_TARGET_MS: f64 = 2.0;
 const BEYOND_CRITICAL_PATH_TARGET_MS: f64 = 50.0;
@@ -119,6 +119,11 @@ impl Node {
     async fn run(&self) -> Run {
         let outcome = self.orchestrator.run(&self.catalog, worked_example()).await.unwrap_or_else(|error| panic!("the worked example failed: {error}"));
         check_served_as_planned(&outcome);
+        let t = &outcome.timings;
+        let inplan: f64 = outcome.calls.iter().filter(|c| c.task == "plan").map(|c| c.duration_ms).sum();
+        let insyn: f64 = outcome.calls.iter().filter(|c| c.task == "synthesis").map(|c| c.duration_ms).sum();
+        let inexec = t.in_calls_ms - inplan - insyn;
+        eprintln!("PHASES {} {:.4} {:.4} {:.4} {:.4}", outcome.calls.len(), t.plan_ms - inplan, t.execute_ms - inexec, t.synthesis_ms - insyn, t.overhead_ms);
         Run { total_ms: outcome.timings.total_ms, overhead_ms: outcome.timings.overhead_ms, critical_path_ms: outcome.timings.critical_path_ms, calls: outcome.calls.len() }
     }
 

@@ -170,12 +170,13 @@ impl SignedCall {
 
 /// Decodes a submitted extrinsic, which must be a signed v4 one signed by an account id.
 pub fn decode_signed_call(extrinsic: &[u8]) -> SignedCall {
+    let metadata: &subxt::Metadata = metadata();
     let cursor = &mut &*extrinsic;
-    let info = decode_extrinsic(cursor, metadata(), metadata().types()).unwrap().into_owned();
+    let info = decode_extrinsic(cursor, metadata, metadata.types()).unwrap().into_owned();
     assert!(cursor.is_empty(), "bytes left over after the extrinsic");
     assert!(matches!(info.ty(), ExtrinsicType::Signed), "not a signed extrinsic");
     let address = info.signature_payload().unwrap();
-    let signer = match MultiAddress::<AccountId32, ()>::decode_as_type(&mut &extrinsic[address.address_range()], *address.address_type(), metadata().types()).unwrap() {
+    let signer = match MultiAddress::<AccountId32, ()>::decode_as_type(&mut &extrinsic[address.address_range()], *address.address_type(), metadata.types()).unwrap() {
         MultiAddress::Id(account) => account,
         other => panic!("signed by {other:?}, not an account id"),
     };

@@ -73,7 +73,9 @@ impl OrchestrationObservation {
         if !self.is_valid() {
             return 0.0;
         }
-        VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost_rao)
+        VALID_ANSWER_SCORE
+            + FACTOR_WEIGHT * self.latency_factor()
+            + FACTOR_WEIGHT * self.cost_factor(reference_cost_rao)
     }
 
     fn latency_factor(&self) -> f64 {

@@ -104,7 +104,8 @@ pub fn normalize_max_weight(x: &[f32], limit: f64) -> Vec<f32> {
 /// weights give empty vectors: nothing to set.
 pub fn convert_weights_and_uids_for_emit(uids: &[u16], weights: &[f64]) -> Result<(Vec<u16>, Vec<u16>), WeightsError> {
     check_lengths(uids, weights)?;
-    if let Some((&uid, &weight)) = uids.iter().zip(weights).find(|(_, weight)| !(weight.is_finite() && **weight >= 0.0)) {
+    if let Some((&uid, &weight)) = uids.iter().zip(weights).find(|(_, weight)| !(weight.is_finite() && **weight >= 0.0))
+    {
         return Err(WeightsError::InvalidWeight { uid, weight });
     }
     let max = weights.iter().copied().fold(0.0, f64::max);
