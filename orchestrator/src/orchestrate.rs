@@ -183,6 +183,11 @@ impl Orchestrator {
         self.hotkey.ss58()
     }
 
+    /// The hotkey that signs receipts, and, on a miner, its answers to validators.
+    pub fn hotkey(&self) -> &Hotkey {
+        &self.hotkey
+    }
+
     pub fn config(&self) -> &Config {
         &self.config
     }

@@ -115,6 +115,11 @@ impl Catalog {
         (routes, unroutable)
     }
 
+    /// Every `(netuid, endpoint name)` the catalog lists, routable or not.
+    pub fn listed(&self) -> BTreeSet<(u16, String)> {
+        self.by_capability.values().flatten().map(|listing| (listing.netuid, listing.endpoint.name.clone())).collect()
+    }
+
     /// The capabilities with at least one route.
     pub fn offered(&self, credentials: &Credentials) -> BTreeSet<String> {
         self.by_capability

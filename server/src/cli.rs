@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::credits_cmd::CreditsCommand;
+use crate::incentive_cmd::{MinerArgs, ValidatorArgs};
 use crate::ledger_cmd::LedgerCommand;
 use crate::orchestrate_cmd::ExecuteArgs;
 use crate::replica::ReplicaArgs;
@@ -47,6 +48,12 @@ pub enum Command {
     /// Run one objective into a target schema across the subnets, printing the result with
     /// its plan, calls, receipts, cost and timings.
     Execute(ExecuteArgs),
+    /// Serve as a miner of the Orchestra subnet: the node, answering validators' signed
+    /// challenges.
+    Miner(MinerArgs),
+    /// Validate the Orchestra subnet: challenge miners, review the ledger, set weights once
+    /// per tempo.
+    Validator(ValidatorArgs),
     /// Build the genesis snapshot from the subnet source files.
     #[command(subcommand)]
     Genesis(GenesisCommand),
@@ -78,6 +85,8 @@ pub enum CliError {
     #[error(transparent)]
     Chain(#[from] orchestrator::chain::ChainError),
     #[error(transparent)]
+    Validator(#[from] orchestrator::validator::ValidatorError),
+    #[error(transparent)]
     Settlement(#[from] crate::api::paid::SettlementError),
     #[error("{0}")]
     Usage(String),
@@ -94,6 +103,8 @@ impl Cli {
             Command::Attest(args) => args.run(&self.data),
             Command::Credits(command) => command.run(&self.data),
             Command::Execute(args) => args.run(&self.data),
+            Command::Miner(args) => args.run(&self.data),
+            Command::Validator(args) => args.run(&self.data),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
         }
     }

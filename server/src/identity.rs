@@ -17,8 +17,8 @@ use crate::cli::CliError;
 /// Environment variable holding a hotkey seed (hex).
 pub const HOTKEY_SEED_VAR: &str = "ORCHESTRA_HOTKEY_SEED";
 
-/// The hotkey from `file` or the environment, if either gives one.
-pub fn configured(file: Option<&Path>) -> Result<Option<Hotkey>, CliError> {
+/// The hotkey seed (64 hex digits) from `file` or the environment, if either gives one.
+pub fn configured_seed(file: Option<&Path>) -> Result<Option<String>, CliError> {
     let seed = match file {
         Some(path) => std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })?,
         None => match std::env::var(HOTKEY_SEED_VAR) {
@@ -26,7 +26,14 @@ pub fn configured(file: Option<&Path>) -> Result<Option<Hotkey>, CliError> {
             Err(_) => return Ok(None),
         },
     };
-    Hotkey::from_hex_seed(seed.trim()).map(Some).map_err(|error| CliError::Usage(format!("the hotkey seed: {error}")))
+    let seed = seed.trim().trim_start_matches("0x").to_owned();
+    Hotkey::from_hex_seed(&seed).map_err(|error| CliError::Usage(format!("the hotkey seed: {error}")))?;
+    Ok(Some(seed))
+}
+
+/// The hotkey from `file` or the environment, if either gives one.
+pub fn configured(file: Option<&Path>) -> Result<Option<Hotkey>, CliError> {
+    Ok(configured_seed(file)?.map(|seed| Hotkey::from_hex_seed(&seed).expect("checked when read")))
 }
 
 /// The node's hotkey: the configured one, else the one kept beside `data`, made on first use.

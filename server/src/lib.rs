@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 mod credits_cmd;
 pub mod identity;
+mod incentive_cmd;
 mod ledger_cmd;
 pub mod node;
 mod orchestrate_cmd;

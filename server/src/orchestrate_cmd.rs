@@ -28,7 +28,7 @@ pub struct OrchestratorArgs {
     /// File holding the hotkey seed (hex) that signs receipts; without it and without
     /// ORCHESTRA_HOTKEY_SEED, the node makes and keeps one beside its data directory.
     #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
-    hotkey_file: Option<PathBuf>,
+    pub(crate) hotkey_file: Option<PathBuf>,
     /// Longest deadline a request may ask for, in milliseconds.
     #[arg(long, env = "ORCHESTRA_MAX_DEADLINE_MS", default_value_t = 300_000)]
     max_deadline_ms: u64,

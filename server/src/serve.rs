@@ -18,7 +18,7 @@ use crate::orchestrate_cmd::OrchestratorArgs;
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ORCHESTRA_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// Keep only this many most recent versions readable; all by default.
     #[arg(long, env = "ORCHESTRA_RETENTION")]
     retention: Option<u64>,
@@ -36,33 +36,57 @@ pub struct ServeArgs {
     #[arg(long, env = "ORCHESTRA_ORCHESTRATE_FEE_RAO", default_value_t = 0)]
     orchestrate_fee_rao: u64,
     #[command(flatten)]
-    orchestrator: OrchestratorArgs,
+    pub(crate) orchestrator: OrchestratorArgs,
     /// JSON-RPC endpoint of a subtensor node (ws://, wss://, http(s)://): with it (and
     /// `--pay-to`) the node verifies and settles on-chain `exact` payments.
     #[arg(long, env = "ORCHESTRA_CHAIN_URL")]
-    chain_url: Option<String>,
+    pub(crate) chain_url: Option<String>,
 }
 
 impl ServeArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
+        let runtime = runtime()?;
+        let (state, _) = self.state(data, &runtime, true)?;
+        runtime.block_on(serve(self.listen, api::router(state)))
+    }
+
+    /// The node's state (ledger, pricing, orchestrator, settlement) and its chain connection
+    /// when `--chain-url` is given. A chain connection is for settling payments, so it needs
+    /// `--pay-to`, unless `settles_only` is false (a miner also reads the metagraph with it).
+    pub(crate) fn state(&self, data: &Path, runtime: &tokio::runtime::Runtime, settles_only: bool) -> Result<(AppState, Option<ChainClient>), CliError> {
         let (ledger, seeded) = node::open_or_seed(data, Options { retention: self.retention, ..Options::default() })?;
         tracing::info!(version = ledger.head().version, root = %ledger.head().state_root, seeded, "ledger open");
-        let runtime = tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))?;
         if let Some(pay_to) = &self.pay_to {
             ledger::hotkey::ss58_decode(pay_to).map_err(|error| CliError::Usage(format!("--pay-to: {error}")))?;
         }
         let orchestrator = self.orchestrator.orchestrator(data)?;
         tracing::info!(miner = %orchestrator.miner(), "receipts are signed by this hotkey");
-        let pricing = Pricing { proof_read_rao: self.price_proof_rao, orchestrate_fee_rao: self.orchestrate_fee_rao, pay_to: self.pay_to, network: self.network };
+        let pricing = Pricing {
+            proof_read_rao: self.price_proof_rao,
+            orchestrate_fee_rao: self.orchestrate_fee_rao,
+            pay_to: self.pay_to.clone(),
+            network: self.network.clone(),
+        };
         let mut state = AppState::new(ledger, pricing).with_orchestrator(orchestrator);
-        if let Some(url) = &self.chain_url {
-            let chain = runtime.block_on(ChainClient::connect(url))?;
-            tracing::info!(url, genesis = ?chain.genesis_hash(), "connected to the chain: exact payments are settled");
-            state = state.with_chain(chain)?;
-        }
-        runtime.block_on(serve(self.listen, api::router(state)))
+        let chain = match &self.chain_url {
+            Some(url) => {
+                let chain = runtime.block_on(ChainClient::connect(url))?;
+                tracing::info!(url, genesis = ?chain.genesis_hash(), "connected to the chain");
+                if settles_only || self.pay_to.is_some() {
+                    state = state.with_chain(chain.clone())?;
+                }
+                Some(chain)
+            }
+            None => None,
+        };
+        Ok((state, chain))
     }
+}
+
+/// The multi-threaded runtime the node's commands run on.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))
 }
 
 /// Structured logs on stderr, filtered by `RUST_LOG` (default `info`).

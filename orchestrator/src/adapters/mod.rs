@@ -176,8 +176,9 @@ impl Protocol {
     }
 }
 
-/// The header that authenticates a call, if the endpoint needs one.
-fn auth_header(endpoint: &Endpoint, access: &Access) -> Result<Option<(String, String)>, AdapterError> {
+/// The header that authenticates a call, if the endpoint needs one. Public so that a call
+/// built outside the adapters (a validator's probe) authenticates exactly as they do.
+pub fn auth_header(endpoint: &Endpoint, access: &Access) -> Result<Option<(String, String)>, AdapterError> {
     match &endpoint.auth {
         Auth::None => Ok(None),
         Auth::Header { name, prefix } => {

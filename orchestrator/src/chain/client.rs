@@ -56,6 +56,8 @@ fn settlement(error: impl Into<subxt::Error>) -> ChainError {
 
 /// The client at one block, for storage reads and transactions.
 pub(super) type AtBlock = OnlineClientAtBlock<SubstrateConfig>;
+/// A signed transaction ready to submit.
+type Transaction = SubmittableTransaction<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>;
 
 /// A block by number and hash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +171,8 @@ impl ChainClient {
 
     /// Signs `call` by `signer` at the latest finalized block (its nonce, a mortal era from
     /// there), submits it and waits as [`Self::settle`] does; returns the extrinsic hash.
+    /// Calls by one signer must not overlap: each takes its nonce from the finalized state,
+    /// which a call still pending has not changed.
     pub(super) async fn submit(&self, signer: &Keypair, call: &impl Payload) -> Result<H256, ChainError> {
         let failed = |source: subxt::Error| ChainError::Transaction {
             call: format!("{}.{}", call.pallet_name(), call.call_name()),
@@ -194,7 +198,7 @@ pub fn keypair_from_seed(seed: &str) -> Result<Keypair, ChainError> {
 }
 
 /// Submits `tx` and waits until it is in a finalized block and dispatched without error.
-async fn until_finalized(tx: SubmittableTransaction<SubstrateConfig, OnlineClientAtBlockImpl<SubstrateConfig>>) -> Result<H256, subxt::Error> {
+async fn until_finalized(tx: Transaction) -> Result<H256, subxt::Error> {
     let progress = tx.submit_and_watch().await?;
     let events = progress.wait_for_finalized_success().await?;
     Ok(events.extrinsic_hash())

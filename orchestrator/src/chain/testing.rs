@@ -160,7 +160,9 @@ pub struct SignedCall {
 impl SignedCall {
     /// The argument `name`, decoded as `T` against the runtime's type for it.
     pub fn arg<T: DecodeAsType>(&self, name: &str) -> T {
-        let (_, range, ty) = self.args.iter().find(|(arg, ..)| arg == name).unwrap_or_else(|| panic!("{}.{} has no `{name}`", self.pallet, self.call));
+        let Some((_, range, ty)) = self.args.iter().find(|(arg, ..)| arg == name) else {
+            panic!("{}.{} has no `{name}`", self.pallet, self.call)
+        };
         let cursor = &mut &self.bytes[range.clone()];
         let value = T::decode_as_type(cursor, *ty, metadata().types()).unwrap_or_else(|e| panic!("`{name}`: {e}"));
         assert!(cursor.is_empty(), "`{name}` has bytes left over");
@@ -175,8 +177,9 @@ pub fn decode_signed_call(extrinsic: &[u8]) -> SignedCall {
     let info = decode_extrinsic(cursor, metadata, metadata.types()).unwrap().into_owned();
     assert!(cursor.is_empty(), "bytes left over after the extrinsic");
     assert!(matches!(info.ty(), ExtrinsicType::Signed), "not a signed extrinsic");
-    let address = info.signature_payload().unwrap();
-    let signer = match MultiAddress::<AccountId32, ()>::decode_as_type(&mut &extrinsic[address.address_range()], *address.address_type(), metadata.types()).unwrap() {
+    let signature = info.signature_payload().unwrap();
+    let address = &mut &extrinsic[signature.address_range()];
+    let signer = match MultiAddress::<AccountId32, ()>::decode_as_type(address, *signature.address_type(), metadata.types()).unwrap() {
         MultiAddress::Id(account) => account,
         other => panic!("signed by {other:?}, not an account id"),
     };

@@ -84,14 +84,15 @@ impl ChainClient {
     pub async fn hyperparameters(&self, netuid: u16, block: Option<H256>) -> Result<Hyperparameters, ChainError> {
         let at = self.at(block).await?;
         let key = (netuid,);
-        let (tempo, commit_reveal_weights_enabled, weights_set_rate_limit, weights_version_key, min_allowed_weights, max_weights_limit) = futures::try_join!(
-            read_required(&at, SUBTENSOR, "Tempo", key),
-            read_required(&at, SUBTENSOR, "CommitRevealWeightsEnabled", key),
-            read_required(&at, SUBTENSOR, "WeightsSetRateLimit", key),
-            read_required(&at, SUBTENSOR, "WeightsVersionKey", key),
-            read_required(&at, SUBTENSOR, "MinAllowedWeights", key),
-            read_required(&at, SUBTENSOR, "MaxWeightsLimit", key),
-        )?;
+        let (tempo, commit_reveal_weights_enabled, weights_set_rate_limit, weights_version_key, min_allowed_weights, max_weights_limit) =
+            futures::try_join!(
+                read_required(&at, SUBTENSOR, "Tempo", key),
+                read_required(&at, SUBTENSOR, "CommitRevealWeightsEnabled", key),
+                read_required(&at, SUBTENSOR, "WeightsSetRateLimit", key),
+                read_required(&at, SUBTENSOR, "WeightsVersionKey", key),
+                read_required(&at, SUBTENSOR, "MinAllowedWeights", key),
+                read_required(&at, SUBTENSOR, "MaxWeightsLimit", key),
+            )?;
         Ok(Hyperparameters {
             tempo,
             commit_reveal_weights_enabled,
@@ -104,7 +105,14 @@ impl ChainClient {
 
     /// `SubtensorModule.set_weights(netuid, uids, weights, version_key)` signed by `signer` (the
     /// validator's hotkey); waits until it succeeds in a finalized block and returns its hash.
-    pub async fn set_weights(&self, signer: &Keypair, netuid: u16, uids: &[u16], weights: &[u16], version_key: u64) -> Result<H256, ChainError> {
+    pub async fn set_weights(
+        &self,
+        signer: &Keypair,
+        netuid: u16,
+        uids: &[u16],
+        weights: &[u16],
+        version_key: u64,
+    ) -> Result<H256, ChainError> {
         paired(uids, weights)?;
         let call = subxt::dynamic::tx(SUBTENSOR, "set_weights", (netuid, uids, weights, version_key));
         self.submit(signer, &call).await

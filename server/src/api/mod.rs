@@ -8,6 +8,7 @@
 
 pub mod error;
 mod metrics;
+pub mod miner;
 mod openapi;
 pub mod orchestrate;
 pub mod paid;
@@ -46,6 +47,7 @@ pub struct AppState {
     pricing: Arc<Pricing>,
     settlement: Option<Settlement>,
     orchestration: Option<Arc<orchestrate::Orchestration>>,
+    miner: Option<Arc<miner::MinerAccess>>,
     metrics: Arc<metrics::Metrics>,
 }
 
@@ -57,6 +59,7 @@ impl AppState {
             pricing: Arc::new(pricing),
             settlement: None,
             orchestration: None,
+            miner: None,
             metrics: Default::default(),
         }
     }
@@ -75,6 +78,15 @@ impl AppState {
     /// Serves `POST /v1/orchestrate` with `orchestrator`.
     pub fn with_orchestrator(self, orchestrator: orchestrator::orchestrate::Orchestrator) -> AppState {
         AppState { orchestration: Some(Arc::new(orchestrate::Orchestration::new(orchestrator))), ..self }
+    }
+
+    /// Answers validators' challenges as a miner of the subnet (see [`miner`]).
+    pub fn with_miner(self, miner: Arc<miner::MinerAccess>) -> AppState {
+        AppState { miner: Some(miner), ..self }
+    }
+
+    fn miner(&self) -> Option<Arc<miner::MinerAccess>> {
+        self.miner.clone()
     }
 
     fn orchestration(&self) -> Option<Arc<orchestrate::Orchestration>> {

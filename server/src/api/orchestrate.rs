@@ -11,12 +11,15 @@
 //! - **`exact` payment**: the signed transfer must cover the fee plus the budget; the budget
 //!   is what it carries beyond the fee. It is settled only when a result is delivered.
 //!
+//! On a miner, a request signed by a validator of the subnet is a challenge: served free and
+//! answered signed ([`super::miner`]).
+//!
 //! Routing reads a [`Catalog`] of the ledger, rebuilt when the ledger's head moves.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +30,7 @@ use ledger::Hash;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
+use super::miner::{is_challenge, MinerAccess};
 use super::paid::{settle_exact, verify_exact, with_payment, Paid, Payer, BALANCE_HEADER, COST_HEADER, PAYMENT_RESPONSE};
 use super::AppState;
 
@@ -109,9 +113,12 @@ impl Drop for Hold<'_> {
     }
 }
 
-pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body: Result<Json<Request>, JsonRejection>) -> Result<Response, ApiError> {
+pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let orchestration = state.orchestration().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "orchestration_disabled", "this node does not orchestrate"))?;
-    let Json(mut request) = body?;
+    if let (Some(miner), true) = (state.miner(), is_challenge(&headers)) {
+        return Ok(challenge(&state, &orchestration, &miner, &headers, &body).await);
+    }
+    let Json(mut request) = Json::<Request>::from_bytes(&body)?;
     let fee = state.pricing().orchestrate_fee_rao;
     let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
     let payer = state.pricing().payer(&headers, &paid, state.settlement.is_some())?;
@@ -146,6 +153,22 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
             Ok(with_payment(answer(outcome, fee), json!({ "cost_rao": carried, "transaction": transaction }), carried, (PAYMENT_RESPONSE, header)))
         }
     }
+}
+
+/// A validator's challenge, served free and answered signed, errors included.
+async fn challenge(state: &AppState, orchestration: &Orchestration, miner: &MinerAccess, headers: &HeaderMap, body: &[u8]) -> Response {
+    let validator = match miner.challenger(headers, body) {
+        Ok(validator) => validator,
+        Err(refused) => return refused.into_response(),
+    };
+    let answer = async {
+        let Json(request) = Json::<Request>::from_bytes(body)?;
+        let catalog = orchestration.catalog(state).await?;
+        let outcome = orchestration.orchestrator().run(&catalog, request).await.map_err(failure_response)?;
+        Ok::<_, ApiError>(Json(answer(outcome, 0)).into_response())
+    };
+    let response = answer.await.unwrap_or_else(IntoResponse::into_response);
+    miner.sign(response, &validator).await
 }
 
 /// The answer's body: the outcome, with the fee and total beside the calls' cost.

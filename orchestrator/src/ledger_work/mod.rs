@@ -1,0 +1,27 @@
+//! Ledger work: what nodes do to keep the Subnet Ledger true, besides reading it.
+//!
+//! Terms:
+//! - **change set**: the keys a diff would write, built here from what a node observed
+//!   ([`health`]: its own calls; [`chain_sync`]: the chain's subnet identities).
+//! - **proposal**: a change set signed by a miner's hotkey against a **base** checkpoint, the
+//!   ledger version it was computed from ([`propose`]); validators apply it with
+//!   [`ledger::Ledger::apply_diff`].
+//! - **probe**: the live check a validator makes of an endpoint record before attesting a diff
+//!   that writes it ([`probe`]).
+
+pub mod chain_sync;
+pub mod health;
+pub mod probe;
+
+use ledger::hotkey::Hotkey;
+use ledger::{ChangeSet, Checkpoint, DiffProposal, SignedDiff};
+
+/// `changes` as a diff against `base`, signed by `miner`; `None` when there is nothing to
+/// propose, since the ledger refuses empty diffs.
+pub fn propose(changes: ChangeSet, base: &Checkpoint, miner: &Hotkey) -> Option<SignedDiff> {
+    if changes.is_empty() {
+        return None;
+    }
+    let proposal = DiffProposal { base_version: base.version, base_root: base.state_root, changes, proposer: miner.ss58() };
+    Some(proposal.sign(miner))
+}

@@ -1,0 +1,177 @@
+//! Probes: the live check a validator makes of an endpoint record before attesting a diff that
+//! writes it.
+//!
+//! Terms:
+//! - **probe**: one request built from the record alone: its `example_input` sent as the JSON
+//!   body of a POST, or for a GET as query parameters (one per top-level field: strings as they
+//!   are, any other value as its JSON text), with the header the record's `auth` asks for, built
+//!   as the adapters build it for real calls.
+//! - **probe limit**: the shorter of the caller's timeout and the record's own `timeout_ms`, for
+//!   the whole exchange: an endpoint that cannot answer within what its record promises fails.
+//! - **latency**: from sending the request to having read the whole answer.
+//! - **passing**: a 2xx answer, read within the probe limit and at most
+//!   [`MAX_RESPONSE_BYTES`] long, that is JSON satisfying the record's `output_schema`. A failing
+//!   answer lists every violation, not only the first, so a proposer can fix its record at once.
+//!
+//! The caller's HTTP client decides the HTTP version: an endpoint that refuses HTTP/1.1 (Data
+//! Universe) needs a client that offers HTTP/2, which TLS negotiates on its own.
+
+use std::time::{Duration, Instant};
+
+use futures::future::join_all;
+use ledger::record::{Endpoint, HttpMethod, Record, RecordError, RecordKind};
+use ledger::{ChangeSet, Key, Namespace};
+use serde_json::Value;
+
+use crate::adapters::{auth_header, Access, AdapterError};
+use crate::credentials::Credentials;
+use crate::execute::MAX_RESPONSE_BYTES;
+use crate::schema::Violation;
+
+/// Characters of a refused answer kept in the error, enough to show the subnet's error message.
+const EXCERPT_CHARS: usize = 300;
+
+/// A passing probe.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeReport {
+    pub status: u16,
+    pub latency_ms: u32,
+    /// The answer, which satisfies the record's output schema.
+    pub answer: Value,
+}
+
+/// Why a probe did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("endpoint {endpoint} has no example input to probe it with")]
+    NoExampleInput { endpoint: String },
+    #[error("endpoint {endpoint} is called with GET, so its example input must be an object (one query parameter per field)")]
+    ExampleNotObject { endpoint: String },
+    /// The record's auth cannot be satisfied: no key configured, or a scheme this node cannot sign.
+    #[error(transparent)]
+    Auth(#[from] AdapterError),
+    #[error("endpoint {endpoint}'s output schema is not a JSON Schema this node can compile: {reason}")]
+    InvalidOutputSchema { endpoint: String, reason: String },
+    #[error("no answer from {url}: {reason}")]
+    Transport { url: String, reason: String },
+    #[error("no complete answer from {url} within {limit_ms} ms")]
+    TimedOut { url: String, limit_ms: u128 },
+    #[error("the answer from {url} is larger than {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge { url: String },
+    #[error("{url} answered HTTP {status}: {excerpt}")]
+    Status { url: String, status: u16, excerpt: String },
+    #[error("the answer from {url} is not JSON: {reason}")]
+    NotJson { url: String, reason: String },
+    #[error("the answer from {url} does not satisfy the output schema: {}", list(violations))]
+    Violations { url: String, violations: Vec<Violation> },
+    /// A change writes bytes at an endpoint path that are not a valid endpoint record.
+    #[error(transparent)]
+    InvalidRecord(#[from] RecordError),
+}
+
+/// Probes subnet `netuid`'s `endpoint` (see the module documentation).
+pub async fn probe(
+    http: &reqwest::Client,
+    netuid: u16,
+    endpoint: &Endpoint,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Result<ProbeReport, ProbeError> {
+    let example = endpoint.example_input.as_ref().ok_or_else(|| ProbeError::NoExampleInput { endpoint: endpoint.name.clone() })?;
+    let access = Access { netuid, key: credentials.key(netuid), model: None };
+    let auth = auth_header(endpoint, &access)?;
+    // Compiled before sending: a schema that cannot judge the answer makes the call pointless.
+    let validator = jsonschema::validator_for(&endpoint.output_schema.0)
+        .map_err(|error| ProbeError::InvalidOutputSchema { endpoint: endpoint.name.clone(), reason: error.to_string() })?;
+
+    let mut request = match endpoint.method {
+        HttpMethod::Get => http.get(&endpoint.url).query(&query_parameters(endpoint, &example.0)?),
+        HttpMethod::Post => http.post(&endpoint.url).json(&example.0),
+    };
+    if let Some((name, value)) = auth {
+        request = request.header(name, value);
+    }
+    let url = &endpoint.url;
+    let limit = timeout.min(Duration::from_millis(u64::from(endpoint.timeout_ms)));
+    let started = Instant::now();
+    let exchange = async {
+        let transport = |error: reqwest::Error| ProbeError::Transport { url: url.clone(), reason: with_causes(&error) };
+        let mut response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(ProbeError::TooLarge { url: url.clone() });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    };
+    let (status, body) = tokio::time::timeout(limit, exchange)
+        .await
+        .map_err(|_| ProbeError::TimedOut { url: url.clone(), limit_ms: limit.as_millis() })??;
+    let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+
+    if !(200..300).contains(&status) {
+        return Err(ProbeError::Status { url: url.clone(), status, excerpt: excerpt(&body) });
+    }
+    let answer: Value = serde_json::from_slice(&body).map_err(|error| ProbeError::NotJson { url: url.clone(), reason: error.to_string() })?;
+    let violations: Vec<Violation> = validator
+        .iter_errors(&answer)
+        .map(|error| Violation { path: error.instance_path().as_str().to_owned(), message: error.to_string() })
+        .collect();
+    if !violations.is_empty() {
+        return Err(ProbeError::Violations { url: url.clone(), violations });
+    }
+    Ok(ProbeReport { status, latency_ms, answer })
+}
+
+/// Probes, concurrently, every endpoint record `changes` writes, in key order. Deletions and
+/// other records have nothing to probe and are not listed.
+pub async fn probe_changes(
+    http: &reqwest::Client,
+    changes: &ChangeSet,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Vec<(Key, Result<ProbeReport, ProbeError>)> {
+    let probes = changes.changes().iter().filter_map(|change| {
+        let Namespace::Subnet(netuid) = change.key.namespace else { return None };
+        let value = change.value.as_deref()?;
+        let Ok(RecordKind::Endpoint) = RecordKind::of(&change.key) else { return None };
+        Some(async move {
+            let result = match Record::decode(&change.key, value) {
+                Ok(Record::Endpoint(endpoint)) => probe(http, netuid, &endpoint, credentials, timeout).await,
+                Ok(_) => unreachable!("an endpoint path decodes only to an endpoint record"),
+                Err(error) => Err(error.into()),
+            };
+            (change.key.clone(), result)
+        })
+    });
+    join_all(probes).await
+}
+
+/// `example` as query parameters (see the module documentation).
+fn query_parameters(endpoint: &Endpoint, example: &Value) -> Result<Vec<(String, String)>, ProbeError> {
+    let fields = example.as_object().ok_or_else(|| ProbeError::ExampleNotObject { endpoint: endpoint.name.clone() })?;
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    Ok(fields.iter().map(|(name, value)| (name.clone(), text(value))).collect())
+}
+
+/// A transport error with its causes: reqwest keeps the useful part (refused, reset, DNS) in
+/// the source chain rather than in its own message.
+fn with_causes(error: &reqwest::Error) -> String {
+    let chain = std::iter::successors(Some(error as &dyn std::error::Error), |error| error.source());
+    chain.map(ToString::to_string).collect::<Vec<_>>().join(": ")
+}
+
+/// The start of a refused answer's body.
+fn excerpt(body: &[u8]) -> String {
+    String::from_utf8_lossy(body).chars().take(EXCERPT_CHARS).collect::<String>().trim().to_owned()
+}
+
+fn list(violations: &[Violation]) -> String {
+    violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+}

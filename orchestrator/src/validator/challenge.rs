@@ -1,0 +1,202 @@
+//! Challenges: the orchestration requests a validator sends miners, and the checks of their
+//! answers.
+//!
+//! Terms:
+//! - **challenge**: an objective and a target schema from a fixed set, sent with a fresh
+//!   nonce, Epistula-signed by the validator for the miner's hotkey.
+//! - **verdict**: what the validator concludes of one answer: the observation the scoreboard
+//!   takes ([`OrchestrationObservation`]) and every problem found, in words.
+//!
+//! An answer is checked in this order, each failure noted: the Epistula signature over the
+//! answer is the miner's and is for this validator; the receipts verify for the nonce and are
+//! signed by the miner's hotkey; the result validates against the target schema; and the spot
+//! checks hold: one receipt per reported call, every call names an endpoint the validator's
+//! ledger lists, every receipt's start lies between the request's sending and the answer's
+//! arrival (so receipts cannot have been made before the nonce existed or taken from
+//! elsewhere), and the reported cost is the receipts' sum.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ledger::hotkey::Hotkey;
+use rand::{Rng, RngCore};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::epistula;
+use crate::execute::trace::CallRecord;
+use crate::incentive::score::OrchestrationObservation;
+use crate::receipts::{self, Nonce, ReceiptBundle};
+use crate::schema::TargetSchema;
+
+/// Time a miner gets beyond the challenge's deadline for the answer to travel back.
+const ANSWER_MARGIN: Duration = Duration::from_secs(5);
+/// Clock difference tolerated between a receipt's start and the validator's clock.
+const CLOCK_SLACK_MS: u64 = 2_000;
+
+/// The challenge set: objectives that exercise search, fan-out and synthesis, each with the
+/// schema its answer must fit.
+const CHALLENGES: [(&str, &str); 4] = [
+    (
+        "Research RunPod, Vast.ai and Lambda GPU pricing and recommend a price point",
+        r#"{"competitors": [{"name": "str", "pricing": "dict", "strengths": "list"}], "recommendation": {"price_point": "float", "rationale": "str"}}"#,
+    ),
+    ("Find recent arxiv papers on mixture of experts", r#"{"papers": [{"title": "str", "url": "str", "summary": "str"}]}"#),
+    ("Find recent arxiv papers on decentralized training", r#"{"papers": [{"title": "str", "url": "str"}]}"#),
+    ("Compare RunPod and Lambda H100 prices", r#"{"providers": [{"name": "str", "pricing": "dict"}]}"#),
+];
+
+/// One objective and its target schema.
+#[derive(Clone, Debug)]
+pub struct Challenge {
+    pub objective: String,
+    pub target_schema: Value,
+}
+
+impl Challenge {
+    /// A challenge drawn at random from the set, so that miners cannot prepare for one.
+    pub fn random() -> Challenge {
+        let (objective, schema) = CHALLENGES[rand::thread_rng().gen_range(0..CHALLENGES.len())];
+        Challenge { objective: objective.to_owned(), target_schema: serde_json::from_str(schema).expect("the challenge schemas are JSON") }
+    }
+}
+
+/// A miner as the validator reaches it.
+#[derive(Clone, Debug)]
+pub struct MinerAxon {
+    pub uid: u16,
+    /// SS58 address.
+    pub hotkey: String,
+    /// Base URL of its HTTP API, e.g. `http://1.2.3.4:8091`.
+    pub url: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub observation: OrchestrationObservation,
+    pub problems: Vec<String>,
+}
+
+/// The parts of an orchestration answer the checks read.
+#[derive(Deserialize)]
+struct Answer {
+    result: Value,
+    calls: Vec<CallRecord>,
+    receipts: ReceiptBundle,
+    cost: AnswerCost,
+}
+
+#[derive(Deserialize)]
+struct AnswerCost {
+    subnet_calls_rao: u64,
+}
+
+/// Sends `challenge` to `miner` and judges the answer. `listed` holds the `(netuid, endpoint)`
+/// pairs of the validator's ledger.
+pub async fn run(http: &reqwest::Client, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, listed: &BTreeSet<(u16, String)>) -> Verdict {
+    let mut nonce = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    let nonce = Nonce(nonce);
+    let body = json!({
+        "objective": challenge.objective,
+        "target_schema": challenge.target_schema,
+        "nonce": nonce,
+        "deadline_ms": deadline.as_millis() as u64,
+    })
+    .to_string();
+    let sent_ms = now_ms();
+    let started = Instant::now();
+    let mut request = http.post(format!("{}/v1/orchestrate", miner.url.trim_end_matches('/'))).header("content-type", "application/json").timeout(deadline + ANSWER_MARGIN);
+    for (name, value) in epistula::sign(validator, body.as_bytes(), Some(&miner.hotkey), sent_ms) {
+        request = request.header(name, value);
+    }
+    let mut verdict = Verdict {
+        observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64 },
+        problems: Vec::new(),
+    };
+    let response = match request.body(body).send().await {
+        Ok(response) => response,
+        Err(error) => {
+            verdict.problems.push(format!("no answer: {error}"));
+            return verdict;
+        }
+    };
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = match response.bytes().await {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            verdict.problems.push(format!("the answer broke off: {error}"));
+            return verdict;
+        }
+    };
+    let received_ms = now_ms();
+    verdict.observation.latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let lookup = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    match epistula::verify(lookup, &bytes, Some(&validator.ss58()), received_ms, epistula::DEFAULT_MAX_AGE_MS) {
+        Ok(signed) if signed.signed_by == miner.hotkey => {}
+        Ok(signed) => verdict.problems.push(format!("the answer is signed by {}, not the miner {}", signed.signed_by, miner.hotkey)),
+        Err(error) => verdict.problems.push(format!("the answer's signature: {error}")),
+    }
+    if !status.is_success() {
+        verdict.problems.push(format!("the miner answered {status}: {}", String::from_utf8_lossy(&bytes).chars().take(300).collect::<String>()));
+        return verdict;
+    }
+    let answer: Answer = match serde_json::from_slice(&bytes) {
+        Ok(answer) => answer,
+        Err(error) => {
+            verdict.problems.push(format!("the answer is not an orchestration answer: {error}"));
+            return verdict;
+        }
+    };
+    verdict.observation.success = verdict.problems.is_empty();
+    verdict.observation.cost_rao = answer.receipts.receipts.iter().map(|receipt| receipt.call.cost_rao).sum();
+
+    let mut receipt_problems = Vec::new();
+    if let Err(error) = receipts::verify(&answer.receipts, &nonce) {
+        receipt_problems.push(format!("the receipts do not verify: {error}"));
+    }
+    if answer.receipts.miner != miner.hotkey {
+        receipt_problems.push(format!("the receipts are signed by {}, not the miner {}", answer.receipts.miner, miner.hotkey));
+    }
+    receipt_problems.extend(spot_check(&answer, listed, sent_ms, received_ms));
+    verdict.observation.receipts_valid = receipt_problems.is_empty();
+    verdict.problems.extend(receipt_problems);
+
+    match TargetSchema::parse(challenge.target_schema.clone()).map(|schema| schema.validate(&answer.result)) {
+        Ok(Ok(())) => verdict.observation.schema_valid = true,
+        Ok(Err(violations)) => verdict.problems.extend(violations.iter().map(|violation| format!("the result does not fit the schema {violation}"))),
+        Err(error) => verdict.problems.push(format!("the challenge's own schema is refused: {error}")),
+    }
+    verdict
+}
+
+/// The spot checks of the module documentation, as problems.
+fn spot_check(answer: &Answer, listed: &BTreeSet<(u16, String)>, sent_ms: u64, received_ms: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    let receipts = &answer.receipts.receipts;
+    if receipts.len() != answer.calls.len() {
+        problems.push(format!("{} receipts for {} reported calls", receipts.len(), answer.calls.len()));
+    }
+    if receipts.is_empty() {
+        problems.push("no subnet was called".to_owned());
+    }
+    for receipt in receipts {
+        let call = &receipt.call;
+        if !listed.contains(&(call.subnet, call.endpoint.clone())) {
+            problems.push(format!("receipt {} names SN{} {}, which the ledger does not list", receipt.index, call.subnet, call.endpoint));
+        }
+        if call.started_ms + CLOCK_SLACK_MS < sent_ms || call.started_ms > received_ms + CLOCK_SLACK_MS {
+            problems.push(format!("receipt {} started at {} ms, outside the request's window {sent_ms}..{received_ms}", receipt.index, call.started_ms));
+        }
+    }
+    let receipts_cost: u64 = receipts.iter().map(|receipt| receipt.call.cost_rao).sum();
+    if receipts_cost != answer.cost.subnet_calls_rao {
+        problems.push(format!("the answer claims {} rao of calls; its receipts sum to {receipts_cost}", answer.cost.subnet_calls_rao));
+    }
+    problems
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
+}

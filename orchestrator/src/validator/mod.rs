@@ -1,0 +1,231 @@
+//! The validator: challenges miners, reviews the ledger's new versions, scores both kinds of
+//! work and sets weights on chain.
+//!
+//! Terms:
+//! - **round**: one pass, run once per tempo: read the metagraph and the subnet's
+//!   hyperparameters; send every miner with an axon a [challenge](challenge); review the ledger
+//!   versions since the last round; record both in the [`Scoreboard`]; turn the averages into
+//!   weights as the Bittensor SDK does ([`process_weights_for_netuid`], then
+//!   [`convert_weights_and_uids_for_emit`]); and submit them as the chain allows
+//!   ([`weights_action`]): `set_weights`, or `commit_weights` with the reveal sent the next round.
+//! - **review**: a new ledger version proposed by a miner is probed ([`probe_changes`]: every
+//!   endpoint it writes must answer its example input with a response that fits its declared
+//!   output schema) and, when every probe passes, attested; then it counts as the proposer's
+//!   ledger work, weighted by the entries it changed.
+
+pub mod challenge;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use futures::future::join_all;
+use ledger::hotkey::Hotkey;
+use ledger::{Attestation, ChangeSet, Checkpoint};
+use rand::Rng;
+use serde::Deserialize;
+use subxt_signer::sr25519::Keypair;
+
+use crate::chain::{weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
+use crate::credentials::Credentials;
+use crate::incentive::score::{Round, Scoreboard};
+use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
+use crate::ledger_work::probe::probe_changes;
+use challenge::{Challenge, MinerAxon, Verdict};
+
+/// How long a probe of a changed endpoint may take.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Salt length of a weights commit, in u16s.
+const SALT_LEN: usize = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ValidatorError {
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    #[error("hotkey {0} is not registered on subnet {1}")]
+    NotRegistered(String, u16),
+    #[error("weights: {0}")]
+    Weights(#[from] WeightsError),
+    #[error("the ledger node at {url}: {reason}")]
+    Ledger { url: String, reason: String },
+}
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub netuid: u16,
+    /// Deadline of each challenge.
+    pub challenge_deadline: Duration,
+    /// The ledger node whose new versions the validator reviews and attests.
+    pub ledger_url: Option<String>,
+}
+
+/// What one round did.
+#[derive(Debug)]
+pub struct RoundReport {
+    pub block: u64,
+    pub verdicts: Vec<(MinerAxon, Verdict)>,
+    /// Ledger versions attested this round, with their proposers.
+    pub attested: Vec<(u64, String)>,
+    /// Ledger versions refused this round, with why.
+    pub refused: Vec<(u64, String)>,
+    /// The weights as emitted: uids and u16 values.
+    pub weights: (Vec<u16>, Vec<u16>),
+    pub action: WeightsAction,
+    /// The extrinsic submitted, if any.
+    pub extrinsic: Option<H256>,
+}
+
+/// A commit waiting for its reveal.
+#[derive(Clone, Debug)]
+struct PendingReveal {
+    uids: Vec<u16>,
+    values: Vec<u16>,
+    salt: Vec<u16>,
+    version_key: u64,
+}
+
+/// One ledger version as `GET /v1/changes` lists it.
+#[derive(Deserialize)]
+struct LedgerVersion {
+    checkpoint: Checkpoint,
+    changes: ChangeSet,
+    proposer: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LedgerChanges {
+    versions: Vec<LedgerVersion>,
+}
+
+pub struct Validator {
+    chain: ChainClient,
+    signer: Keypair,
+    hotkey: Hotkey,
+    http: reqwest::Client,
+    credentials: Credentials,
+    settings: Settings,
+    scoreboard: Scoreboard,
+    reviewed_version: u64,
+    pending_reveal: Option<PendingReveal>,
+}
+
+impl Validator {
+    /// A validator signing on chain with `signer` and off chain with `hotkey`, the same key.
+    pub fn new(chain: ChainClient, signer: Keypair, hotkey: Hotkey, credentials: Credentials, settings: Settings) -> Validator {
+        Validator {
+            chain,
+            signer,
+            hotkey,
+            http: reqwest::Client::new(),
+            credentials,
+            settings,
+            scoreboard: Scoreboard::default(),
+            reviewed_version: 0,
+            pending_reveal: None,
+        }
+    }
+
+    pub fn scoreboard(&self) -> &Scoreboard {
+        &self.scoreboard
+    }
+
+    /// One round (see the module documentation); `listed` holds the `(netuid, endpoint)`
+    /// pairs of the validator's ledger, for the challenges' spot checks.
+    pub async fn round(&mut self, listed: &BTreeSet<(u16, String)>) -> Result<RoundReport, ValidatorError> {
+        let netuid = self.settings.netuid;
+        let metagraph = self.chain.metagraph(netuid, None).await?;
+        let hyperparameters = self.chain.hyperparameters(netuid, None).await?;
+        let me = AccountId32(self.signer.public_key().0);
+        let own = metagraph.neurons.iter().find(|neuron| neuron.hotkey == me).ok_or_else(|| ValidatorError::NotRegistered(me.to_string(), netuid))?;
+        let miners: Vec<MinerAxon> = metagraph
+            .neurons
+            .iter()
+            .filter(|neuron| neuron.hotkey != me)
+            .filter_map(|neuron| {
+                let axon = neuron.axon?;
+                Some(MinerAxon { uid: neuron.uid, hotkey: neuron.hotkey_ss58(), url: format!("http://{}", std::net::SocketAddr::new(axon.ip, axon.port)) })
+            })
+            .collect();
+
+        let deadline = self.settings.challenge_deadline;
+        let challenges: Vec<Challenge> = miners.iter().map(|_| Challenge::random()).collect();
+        let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| challenge::run(&self.http, &self.hotkey, miner, challenge, deadline, listed))).await;
+        let mut round = Round::new();
+        for (miner, verdict) in miners.iter().zip(&verdicts) {
+            round.observe(&miner.hotkey, verdict.observation);
+        }
+        let (attested, refused) = self.review_ledger(&mut round).await?;
+        self.scoreboard.record(&round);
+
+        let uids_by_hotkey: HashMap<String, u16> = metagraph.neurons.iter().map(|neuron| (neuron.hotkey_ss58(), neuron.uid)).collect();
+        let (uids, scores) = self.scoreboard.weights(&uids_by_hotkey);
+        let subnet_size = metagraph.neurons.len() as u16;
+        let (uids, processed) = process_weights_for_netuid(&uids, &scores, subnet_size, hyperparameters.min_allowed_weights, hyperparameters.max_weights_limit, 0)?;
+        let weights = convert_weights_and_uids_for_emit(&uids, &processed)?;
+        let action = weights_action(&hyperparameters, own.last_update, metagraph.block.number);
+        let extrinsic = self.emit(&hyperparameters, action, &weights).await?;
+        Ok(RoundReport { block: metagraph.block.number, verdicts: miners.into_iter().zip(verdicts).collect(), attested, refused, weights, action, extrinsic })
+    }
+
+    /// Submits `weights` as `action` allows; a pending reveal goes first.
+    async fn emit(&mut self, hyperparameters: &Hyperparameters, action: WeightsAction, weights: &(Vec<u16>, Vec<u16>)) -> Result<Option<H256>, ValidatorError> {
+        let netuid = self.settings.netuid;
+        let version_key = hyperparameters.weights_version_key;
+        let (uids, values) = weights;
+        if uids.is_empty() {
+            return Ok(None);
+        }
+        match action {
+            WeightsAction::WaitUntil(_) => Ok(None),
+            WeightsAction::SetNow => Ok(Some(self.chain.set_weights(&self.signer, netuid, uids, values, version_key).await?)),
+            WeightsAction::CommitNow => {
+                if let Some(pending) = self.pending_reveal.take() {
+                    self.chain.reveal_weights(&self.signer, netuid, &pending.uids, &pending.values, &pending.salt, pending.version_key).await?;
+                }
+                let salt: Vec<u16> = (0..SALT_LEN).map(|_| rand::thread_rng().gen()).collect();
+                let me = AccountId32(self.signer.public_key().0);
+                let hash = weights_commit_hash(&me, netuid, uids, values, &salt, version_key);
+                let extrinsic = self.chain.commit_weights(&self.signer, netuid, hash).await?;
+                self.pending_reveal = Some(PendingReveal { uids: uids.clone(), values: values.clone(), salt, version_key });
+                Ok(Some(extrinsic))
+            }
+        }
+    }
+
+    /// Reviews the ledger versions after the last reviewed one (see the module
+    /// documentation), crediting the proposers of attested versions in `round`.
+    async fn review_ledger(&mut self, round: &mut Round) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), ValidatorError> {
+        let Some(url) = self.settings.ledger_url.clone() else { return Ok((Vec::new(), Vec::new())) };
+        let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
+        let changes: LedgerChanges = self
+            .http
+            .get(format!("{url}/v1/changes?since={}", self.reviewed_version))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|error| failed(error.to_string()))?
+            .json()
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        let (mut attested, mut refused) = (Vec::new(), Vec::new());
+        for version in changes.versions {
+            let number = version.checkpoint.version;
+            self.reviewed_version = number;
+            let Some(proposer) = version.proposer else { continue };
+            let probes = probe_changes(&self.http, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
+            let failures: Vec<String> = probes.iter().filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}"))).collect();
+            if !failures.is_empty() {
+                refused.push((number, failures.join("; ")));
+                continue;
+            }
+            let attestation = Attestation::sign(&version.checkpoint, &self.hotkey);
+            let response = self.http.post(format!("{url}/v1/attestations")).json(&attestation).send().await.map_err(|error| failed(error.to_string()))?;
+            if !response.status().is_success() {
+                refused.push((number, format!("the ledger refused the attestation: {}", response.text().await.unwrap_or_default())));
+                continue;
+            }
+            round.attested_diff(&proposer, version.changes.len() as u64);
+            attested.push((number, proposer));
+        }
+        Ok((attested, refused))
+    }
+}

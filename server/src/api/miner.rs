@@ -1,0 +1,78 @@
+//! A miner's side of validators' challenges: `POST /v1/orchestrate` signed Epistula-style by a
+//! validator of the subnet is served without payment, and the answer, errors included, is
+//! signed by the miner's hotkey for that validator.
+//!
+//! Terms:
+//! - **validator set**: the SS58 hotkeys allowed to challenge, those with a validator permit
+//!   in the subnet's metagraph; the node refreshes it from the chain.
+//! - **challenge**: a request carrying `Epistula-Signed-By`; it must be signed for this miner,
+//!   be fresh (Epistula's 8-second window) and come from the validator set.
+
+use std::collections::BTreeSet;
+use std::sync::RwLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use ledger::hotkey::Hotkey;
+use orchestrator::epistula;
+
+use super::error::ApiError;
+
+/// Largest answer a miner signs (a signature covers the whole body, so it is buffered).
+const MAX_SIGNED_BODY: usize = 32 << 20;
+
+pub struct MinerAccess {
+    hotkey: Hotkey,
+    validators: RwLock<BTreeSet<String>>,
+}
+
+impl MinerAccess {
+    pub fn new(hotkey: Hotkey, validators: BTreeSet<String>) -> MinerAccess {
+        MinerAccess { hotkey, validators: RwLock::new(validators) }
+    }
+
+    /// Replaces the validator set, after the metagraph changed.
+    pub fn set_validators(&self, validators: BTreeSet<String>) {
+        if let Ok(mut current) = self.validators.write() {
+            *current = validators;
+        }
+    }
+
+    /// The validator that signed a challenge, or why it is refused.
+    pub fn challenger(&self, headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
+        let lookup = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+        let verified = epistula::verify(lookup, body, Some(&self.hotkey.ss58()), now_ms(), epistula::DEFAULT_MAX_AGE_MS)
+            .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string()))?;
+        let known = self.validators.read().map_err(|_| ApiError::poisoned())?.contains(&verified.signed_by);
+        if !known {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "not_a_validator", format!("{} holds no validator permit on this subnet", verified.signed_by)));
+        }
+        Ok(verified.signed_by)
+    }
+
+    /// `response` with its body signed for `validator`.
+    pub async fn sign(&self, response: Response, validator: &str) -> Response {
+        let (mut parts, body) = response.into_parts();
+        let bytes = match axum::body::to_bytes(body, MAX_SIGNED_BODY).await {
+            Ok(bytes) => bytes,
+            Err(error) => return axum::response::IntoResponse::into_response(ApiError::internal(format!("the answer could not be signed: {error}"))),
+        };
+        for (name, value) in epistula::sign(&self.hotkey, &bytes, Some(validator), now_ms()) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                parts.headers.insert(name, value);
+            }
+        }
+        Response::from_parts(parts, Body::from(bytes))
+    }
+}
+
+/// Whether a request claims to be a validator's challenge.
+pub fn is_challenge(headers: &HeaderMap) -> bool {
+    headers.contains_key(epistula::SIGNED_BY_HEADER)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
+}

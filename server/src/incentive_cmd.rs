@@ -1,0 +1,148 @@
+//! `orchestra miner` and `orchestra validator`: the two roles of the Orchestra subnet.
+//!
+//! A miner is a node (`serve`) that also answers validators' challenges (see
+//! `api::miner`), its validator set read from the subnet's metagraph (the hotkeys holding a
+//! validator permit) and refreshed every `--refresh-secs`. A validator runs a round once per
+//! tempo (see `orchestrator::validator`) and prints what each round did.
+//! Both need the hotkey registered on the subnet: `--hotkey-file` or `ORCHESTRA_HOTKEY_SEED`.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use ledger::hotkey::Hotkey;
+use ledger::Options;
+use orchestrator::chain::{keypair_from_seed, ChainClient};
+use orchestrator::credentials::Credentials;
+use orchestrator::route::Catalog;
+use orchestrator::validator::{Settings, Validator};
+use serde_json::json;
+
+use crate::api::{self, miner::MinerAccess};
+use crate::cli::{print_json, CliError};
+use crate::serve::{init_logging, runtime, serve, ServeArgs};
+use crate::{identity, node};
+
+/// Seconds per block on Bittensor.
+const BLOCK_SECONDS: u64 = 12;
+
+#[derive(Args)]
+pub struct MinerArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// The Orchestra subnet's netuid.
+    #[arg(long, env = "ORCHESTRA_NETUID")]
+    netuid: u16,
+    /// How often to read the validator set again from the metagraph.
+    #[arg(long, default_value_t = 600)]
+    refresh_secs: u64,
+}
+
+impl MinerArgs {
+    pub fn run(self, data: &Path) -> Result<(), CliError> {
+        init_logging();
+        let runtime = runtime()?;
+        let hotkey = registered_hotkey(self.serve.orchestrator.hotkey_file.as_deref())?.1;
+        let (state, chain) = self.serve.state(data, &runtime, false)?;
+        let chain = chain.ok_or_else(|| CliError::Usage("a miner reads its validators from the chain: give --chain-url".into()))?;
+        let netuid = self.netuid;
+        let validators = runtime.block_on(validator_set(&chain, netuid))?;
+        tracing::info!(netuid, validators = validators.len(), miner = %hotkey.ss58(), "answering the subnet's validators");
+        let access = Arc::new(MinerAccess::new(hotkey, validators));
+        let refresh = Duration::from_secs(self.refresh_secs.max(1));
+        let refreshed = access.clone();
+        runtime.spawn(async move {
+            loop {
+                tokio::time::sleep(refresh).await;
+                match validator_set(&chain, netuid).await {
+                    Ok(validators) => refreshed.set_validators(validators),
+                    Err(error) => tracing::warn!(%error, "could not refresh the validator set; keeping the last one"),
+                }
+            }
+        });
+        runtime.block_on(serve(self.serve.listen, api::router(state.with_miner(access))))
+    }
+}
+
+/// The hotkeys holding a validator permit on `netuid`.
+async fn validator_set(chain: &ChainClient, netuid: u16) -> Result<BTreeSet<String>, CliError> {
+    let metagraph = chain.metagraph(netuid, None).await?;
+    Ok(metagraph.neurons.iter().filter(|neuron| neuron.validator_permit).map(|neuron| neuron.hotkey_ss58()).collect())
+}
+
+/// The configured hotkey's seed (hex) and the hotkey; a role on chain cannot use a made-up one.
+fn registered_hotkey(file: Option<&Path>) -> Result<(String, Hotkey), CliError> {
+    let seed = identity::configured_seed(file)?
+        .ok_or_else(|| CliError::Usage(format!("give the registered hotkey with --hotkey-file FILE or {}", identity::HOTKEY_SEED_VAR)))?;
+    let hotkey = Hotkey::from_hex_seed(&seed).map_err(|error| CliError::Usage(error.to_string()))?;
+    Ok((seed, hotkey))
+}
+
+#[derive(Args)]
+pub struct ValidatorArgs {
+    /// The Orchestra subnet's netuid.
+    #[arg(long, env = "ORCHESTRA_NETUID")]
+    netuid: u16,
+    /// JSON-RPC endpoint of a subtensor node.
+    #[arg(long, env = "ORCHESTRA_CHAIN_URL")]
+    chain_url: String,
+    /// File holding the registered hotkey's seed (hex); else ORCHESTRA_HOTKEY_SEED.
+    #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
+    hotkey_file: Option<PathBuf>,
+    /// The ledger node whose new versions to review and attest.
+    #[arg(long, env = "ORCHESTRA_LEDGER_URL")]
+    ledger_url: Option<String>,
+    /// Deadline of each challenge, in milliseconds.
+    #[arg(long, default_value_t = 60_000)]
+    challenge_deadline_ms: u64,
+    /// Stop after this many rounds; 0 runs until stopped.
+    #[arg(long, default_value_t = 0)]
+    rounds: u64,
+}
+
+impl ValidatorArgs {
+    pub fn run(self, data: &Path) -> Result<(), CliError> {
+        init_logging();
+        let runtime = runtime()?;
+        let (seed, hotkey) = registered_hotkey(self.hotkey_file.as_deref())?;
+        let signer = keypair_from_seed(&format!("0x{seed}"))?;
+        let chain = runtime.block_on(ChainClient::connect(&self.chain_url))?;
+        let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger_url: self.ledger_url.clone() };
+        let mut validator = Validator::new(chain.clone(), signer, hotkey, Credentials::from_env(), settings);
+        let mut round = 0;
+        loop {
+            round += 1;
+            // The ledger may have moved since the last round: read the endpoints it lists anew.
+            let listed = {
+                let (ledger, _) = node::open_or_seed(data, Options::default())?;
+                Catalog::read(&ledger)?.listed()
+            };
+            let report = runtime.block_on(validator.round(&listed))?;
+            print_json(&json!({
+                "round": round,
+                "block": report.block,
+                "miners": report.verdicts.iter().map(|(miner, verdict)| json!({
+                    "uid": miner.uid,
+                    "hotkey": miner.hotkey,
+                    "success": verdict.observation.success,
+                    "receipts_valid": verdict.observation.receipts_valid,
+                    "schema_valid": verdict.observation.schema_valid,
+                    "latency_ms": verdict.observation.latency_ms,
+                    "problems": verdict.problems,
+                })).collect::<Vec<_>>(),
+                "attested": report.attested,
+                "refused": report.refused,
+                "weights": { "uids": report.weights.0, "values": report.weights.1 },
+                "action": format!("{:?}", report.action),
+                "extrinsic": report.extrinsic,
+            }))?;
+            if self.rounds != 0 && round >= self.rounds {
+                return Ok(());
+            }
+            let tempo = runtime.block_on(chain.hyperparameters(self.netuid, None))?.tempo;
+            std::thread::sleep(Duration::from_secs(u64::from(tempo.max(1)) * BLOCK_SECONDS));
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The incentive mechanism end to end on loopback: one validator, two miners and local subnet
+//! servers, the chain being subxt over a mock node serving finney's real runtime metadata.
+//!
+//! The honest miner answers challenges with real orchestrations and proposes a ledger diff the
+//! subnets bear out; the forger answers with receipts it altered (and signs that answer, as a
+//! real forger would) and proposes a diff pointing an endpoint at nothing. The validator must
+//! score the honest miner higher and submit weights that say so, in an extrinsic that decodes
+//! with the real metadata to the expected uids and weights.
+//!
+//! The mock node proves encoding, decoding and signing against the real runtime; it does not
+//! run the runtime's own checks (rate limits, permits, stake), which only a live chain does.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, StatusCode};
+use ledger::hotkey::Hotkey;
+use ledger::record::{Endpoint, Record, Stake};
+use ledger::{Change, ChangeSet, DiffProposal, Key, Ledger, Namespace, SystemNamespace};
+use orchestra_server::api::miner::MinerAccess;
+use orchestra_server::api::paid::Pricing;
+use orchestra_server::api::{router, AppState};
+use orchestrator::chain::testing::{blake2_128_concat, decode_signed_call, identity, mock_node_with_storage, storage_key, Storage, Submitted};
+use orchestrator::chain::{keypair_from_seed, AccountId32, ChainClient, Keypair, WeightsAction};
+use orchestrator::credentials::Credentials;
+use orchestrator::epistula;
+use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::route::Catalog;
+use orchestrator::validator::{Settings, Validator};
+use serde_json::Value;
+use subxt::ext::codec::Encode;
+use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
+
+const NETUID: u16 = 7;
+
+/// A participant's key, the same for the chain (subxt) and off chain (Epistula, receipts).
+struct Participant {
+    seed: [u8; 32],
+    chain: Keypair,
+    hotkey: Hotkey,
+}
+
+impl Participant {
+    fn new(byte: u8) -> Participant {
+        let seed = [byte; 32];
+        let chain = keypair_from_seed(&format!("0x{}", hex::encode(seed))).unwrap();
+        let hotkey = Hotkey::from_seed(&seed).unwrap();
+        assert_eq!(AccountId32(chain.public_key().0).to_string(), hotkey.ss58(), "one key, two libraries");
+        Participant { seed, chain, hotkey }
+    }
+
+    /// Another handle on the hotkey, for a component that keeps its own.
+    fn hotkey(&self) -> Hotkey {
+        Hotkey::from_seed(&self.seed).unwrap()
+    }
+
+    fn account(&self) -> AccountId32 {
+        AccountId32(self.chain.public_key().0)
+    }
+}
+
+fn credentials() -> Credentials {
+    Credentials::default().with_key(22, expected_key(SubnetKind::Desearch)).with_key(13, expected_key(SubnetKind::DataUniverse))
+}
+
+/// Serves `app` on a loopback port; its port.
+async fn serve(app: axum::Router) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    port
+}
+
+/// A miner's node: its own ledger over the local subnets, answering `validator`'s challenges.
+async fn miner(key: &Participant, validator: &Participant, subnets: &[&SubnetServer], prepare: impl FnOnce(&mut Ledger)) -> (u16, tempfile::TempDir) {
+    let TestLedger { mut ledger, dir } = testkit::test_ledger(subnets);
+    prepare(&mut ledger);
+    let orchestrator = Orchestrator::new(credentials(), key.hotkey(), Config::default()).unwrap();
+    let access = Arc::new(MinerAccess::new(key.hotkey(), BTreeSet::from([validator.hotkey.ss58()])));
+    let state = AppState::new(ledger, Pricing { orchestrate_fee_rao: 1_000, ..Pricing::default() }).with_orchestrator(orchestrator).with_miner(access);
+    (serve(router(state)).await, dir)
+}
+
+/// A forger in front of a miner's node: it passes challenges on, then lowers the cost of the
+/// first receipt in the answer and signs the altered answer with its own hotkey.
+async fn forger(node_port: u16, forger: Hotkey) -> u16 {
+    let forger = Arc::new(forger);
+    let proxy = axum::Router::new().route(
+        "/v1/orchestrate",
+        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
+            let forger = forger.clone();
+            async move {
+                let mut forwarded = reqwest::Client::new().post(format!("http://127.0.0.1:{node_port}/v1/orchestrate")).body(body.to_vec());
+                for (name, value) in &headers {
+                    forwarded = forwarded.header(name.as_str(), value.as_bytes());
+                }
+                let answer = forwarded.send().await.unwrap();
+                let validator = headers.get(epistula::SIGNED_BY_HEADER).unwrap().to_str().unwrap().to_owned();
+                let mut body: Value = answer.json().await.unwrap();
+                let cost = &mut body["receipts"]["receipts"][0]["call"]["cost_rao"];
+                *cost = (cost.as_u64().unwrap() / 2).into();
+                let bytes = body.to_string();
+                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+                let mut response = axum::response::Response::new(axum::body::Body::from(bytes.clone()));
+                for (name, value) in epistula::sign(&forger, bytes.as_bytes(), Some(&validator), now) {
+                    response.headers_mut().insert(name, value.parse().unwrap());
+                }
+                (StatusCode::OK, response)
+            }
+        }),
+    );
+    serve(proxy).await
+}
+
+fn put(storage: &mut Storage, item: &str, parts: &[Vec<u8>], value: impl Encode) {
+    storage.insert(storage_key("SubtensorModule", item, parts), value.encode());
+}
+
+/// Subnet 7: the validator at uid 0 with a permit, the honest miner at 1 and the forger at 2,
+/// both serving axons on loopback; weights set directly, no rate limit.
+fn chain_state(validator: &Participant, miners: [(&Participant, u16); 2]) -> Storage {
+    let mut storage = Storage::new();
+    let account = Participant::account;
+    put(&mut storage, "NetworksAdded", &[identity(&NETUID)], true);
+    put(&mut storage, "SubnetworkN", &[identity(&NETUID)], 3u16);
+    put(&mut storage, "Keys", &[identity(&NETUID), identity(&0u16)], account(validator));
+    for (uid, (miner, port)) in miners.iter().enumerate() {
+        let uid = uid as u16 + 1;
+        put(&mut storage, "Keys", &[identity(&NETUID), identity(&uid)], account(miner));
+        let axon = (900u64, 1u32, u128::from(0x7f00_0001u32), *port, 4u8, 4u8, 0u8, 0u8);
+        put(&mut storage, "Axons", &[identity(&NETUID), blake2_128_concat(&account(miner))], axon);
+    }
+    put(&mut storage, "TotalHotkeyAlpha", &[blake2_128_concat(&account(validator)), identity(&NETUID)], 1_000_000_000_000u64);
+    put(&mut storage, "ValidatorPermit", &[identity(&NETUID)], vec![true, false, false]);
+    put(&mut storage, "LastUpdate", &[identity(&NETUID)], vec![0u64, 0, 0]);
+    put(&mut storage, "CommitRevealWeightsEnabled", &[identity(&NETUID)], false);
+    put(&mut storage, "WeightsSetRateLimit", &[identity(&NETUID)], 0u64);
+    put(&mut storage, "WeightsVersionKey", &[identity(&NETUID)], 3u64);
+    put(&mut storage, "MinAllowedWeights", &[identity(&NETUID)], 1u16);
+    put(&mut storage, "MaxWeightsLimit", &[identity(&NETUID)], u16::MAX);
+    storage
+}
+
+/// A signed diff from `proposer` changing Desearch's `web-search` endpoint with `change`.
+fn endpoint_diff(ledger: &Ledger, proposer: &Hotkey, change: impl FnOnce(&mut Endpoint)) -> ledger::SignedDiff {
+    let key = Key::new(Namespace::Subnet(22), "endpoint/web-search").unwrap();
+    let Record::Endpoint(mut endpoint) = Record::decode(&key, &ledger.get(&key).unwrap().unwrap()).unwrap() else { panic!("an endpoint") };
+    change(&mut endpoint);
+    let changes = ChangeSet::new([Change { key, value: Some(Record::Endpoint(endpoint).encode()) }]);
+    DiffProposal { base_version: ledger.head().version, base_root: ledger.head().state_root, changes, proposer: proposer.ss58() }.sign(proposer)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_honest_miner_ends_with_the_higher_weight() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let data_universe = SubnetServer::start(SubnetKind::DataUniverse).await;
+    let subnets = [&desearch, &data_universe];
+    let (validator, honest, dishonest) = (Participant::new(1), Participant::new(2), Participant::new(3));
+
+    // The ledger node the validator reviews: the honest miner's, where both propose diffs.
+    let validator_stake = Key::new(Namespace::System(SystemNamespace::Validators), validator.hotkey.ss58()).unwrap();
+    let (honest_port, _honest_data) = miner(&honest, &validator, &subnets, |ledger| {
+        ledger.commit(ChangeSet::new([Change { key: validator_stake, value: Some(Record::Stake(Stake { rao: 1_000_000 }).encode()) }])).unwrap();
+        let faster = endpoint_diff(ledger, &honest.hotkey, |endpoint| endpoint.timeout_ms = 20_000);
+        ledger.apply_diff(&faster).unwrap();
+        let broken = endpoint_diff(ledger, &dishonest.hotkey, |endpoint| endpoint.url = "http://127.0.0.1:9/web".into());
+        ledger.apply_diff(&broken).unwrap();
+    })
+    .await;
+    let (forger_node_port, _forger_data) = miner(&dishonest, &validator, &subnets, |_| {}).await;
+    let forger_port = forger(forger_node_port, dishonest.hotkey()).await;
+
+    let submitted: Submitted = Arc::new(Mutex::new(Vec::new()));
+    let storage = chain_state(&validator, [(&honest, honest_port), (&dishonest, forger_port)]);
+    let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
+    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger_url: Some(format!("http://127.0.0.1:{honest_port}")) };
+    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), credentials(), settings);
+    let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
+    let listed = Catalog::read(&validator_ledger).unwrap().listed();
+
+    let report = validator_node.round(&listed).await.unwrap();
+
+    let verdict = |uid: u16| &report.verdicts.iter().find(|(miner, _)| miner.uid == uid).unwrap().1;
+    assert!(verdict(1).problems.is_empty(), "the honest miner's answer checks: {:?}", verdict(1).problems);
+    assert!(verdict(1).observation.receipts_valid && verdict(1).observation.schema_valid);
+    assert!(!verdict(2).observation.receipts_valid, "the forged receipts are caught");
+    assert!(verdict(2).problems.iter().any(|problem| problem.contains("receipts do not verify")), "{:?}", verdict(2).problems);
+
+    let attested_proposers: Vec<&str> = report.attested.iter().map(|(_, proposer)| proposer.as_str()).collect();
+    assert_eq!(attested_proposers, [honest.hotkey.ss58()], "only the diff the subnets bear out is attested");
+    assert_eq!(report.refused.len(), 1);
+    assert!(report.refused[0].1.contains("endpoint/web-search"), "{:?}", report.refused);
+
+    let scores = validator_node.scoreboard();
+    assert!(scores.miner(&honest.hotkey.ss58()).combined() > scores.miner(&dishonest.hotkey.ss58()).combined());
+
+    assert_eq!(report.action, WeightsAction::SetNow);
+    let submitted = submitted.lock().unwrap();
+    assert_eq!(submitted.len(), 1, "one extrinsic: set_weights");
+    let call = decode_signed_call(&submitted[0]);
+    assert_eq!((call.pallet.as_str(), call.call.as_str()), ("SubtensorModule", "set_weights"));
+    assert_eq!(call.signer, validator.account());
+    assert_eq!(call.arg::<u16>("netuid"), NETUID);
+    let dests: Vec<u16> = call.arg("dests");
+    let weights: Vec<u16> = call.arg("weights");
+    assert_eq!(call.arg::<u64>("version_key"), 3);
+    assert_eq!((dests.clone(), weights.clone()), report.weights);
+    let weight_of = |uid: u16| dests.iter().position(|dest| *dest == uid).map_or(0, |position| weights[position]);
+    assert_eq!(weight_of(1), u16::MAX, "the honest miner gets the largest weight");
+    assert!(weight_of(2) < weight_of(1));
+    assert_eq!(weight_of(0), 0, "the validator does not weight itself");
+}
