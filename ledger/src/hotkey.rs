@@ -22,6 +22,7 @@ pub enum HotkeyError {
 }
 
 /// A signing hotkey.
+#[derive(Clone)]
 pub struct Hotkey(Keypair);
 
 impl Hotkey {

@@ -115,6 +115,11 @@ impl Catalog {
         (routes, unroutable)
     }
 
+    /// The ledger's health record of an endpoint, if it has one.
+    pub fn health(&self, netuid: u16, endpoint: &str) -> Option<Health> {
+        self.by_capability.values().flatten().find(|listing| listing.netuid == netuid && listing.endpoint.name == endpoint).and_then(|listing| listing.health.clone())
+    }
+
     /// Every `(netuid, endpoint name)` the catalog lists, routable or not.
     pub fn listed(&self) -> BTreeSet<(u16, String)> {
         self.by_capability.values().flatten().map(|listing| (listing.netuid, listing.endpoint.name.clone())).collect()

@@ -58,6 +58,9 @@ pub enum LedgerCommand {
     },
     /// Print the changes that turn version FROM into version TO.
     Diff { from: u64, to: u64 },
+    /// Bring in what the chain states: new or changed subnet identities and, with --netuid,
+    /// the validator set from the metagraph.
+    SyncChain(crate::sync_cmd::SyncChainArgs),
 }
 
 #[derive(Args)]
@@ -124,6 +127,7 @@ impl LedgerCommand {
                     .collect();
                 json!({ "key": key.to_string(), "history": versions })
             }
+            LedgerCommand::SyncChain(args) => return args.run(data),
             LedgerCommand::Diff { from, to } => {
                 let ledger = open(data)?;
                 let changes: Vec<Value> = ledger

@@ -15,3 +15,4 @@ mod present;
 mod replica;
 mod serve;
 mod snapshot_cmd;
+mod sync_cmd;

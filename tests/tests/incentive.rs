@@ -188,18 +188,29 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     assert!(!verdict(2).observation.receipts_valid, "the forged receipts are caught");
     assert!(verdict(2).problems.iter().any(|problem| problem.contains("receipts do not verify")), "{:?}", verdict(2).problems);
 
-    let attested_proposers: Vec<&str> = report.attested.iter().map(|(_, proposer)| proposer.as_str()).collect();
-    assert_eq!(attested_proposers, [honest.hotkey.ss58()], "only the diff the subnets bear out is attested");
-    assert_eq!(report.refused.len(), 1);
+    // Versions 1 and 2 are the operator's (subnets, validator set), 3 the honest miner's
+    // endpoint diff, 4 the forger's; the honest miner's node may add health diffs of its own
+    // from the challenge it served, which hold no endpoint and are attested too.
+    assert_eq!(report.attested[0], (3, honest.hotkey.ss58()), "the diff the subnets bear out is attested");
+    assert!(report.attested.iter().all(|(_, proposer)| *proposer == honest.hotkey.ss58()), "{:?}", report.attested);
+    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+    assert_eq!(report.refused[0].0, 4);
     assert!(report.refused[0].1.contains("endpoint/web-search"), "{:?}", report.refused);
 
     let scores = validator_node.scoreboard();
     assert!(scores.miner(&honest.hotkey.ss58()).combined() > scores.miner(&dishonest.hotkey.ss58()).combined());
 
-    assert_eq!(report.action, WeightsAction::SetNow);
+    // The honest diff's version, attested by the only validator, is final: its root goes on chain.
+    let final_version = report.published.expect("a final version is published");
+    assert!(final_version >= 3);
     let submitted = submitted.lock().unwrap();
-    assert_eq!(submitted.len(), 1, "one extrinsic: set_weights");
-    let call = decode_signed_call(&submitted[0]);
+    assert_eq!(submitted.len(), 2, "set_commitment, then set_weights");
+    let commitment = decode_signed_call(&submitted[0]);
+    assert_eq!((commitment.pallet.as_str(), commitment.call.as_str()), ("Commitments", "set_commitment"));
+    assert_eq!(commitment.signer, validator.account());
+
+    assert_eq!(report.action, WeightsAction::SetNow);
+    let call = decode_signed_call(&submitted[1]);
     assert_eq!((call.pallet.as_str(), call.call.as_str()), ("SubtensorModule", "set_weights"));
     assert_eq!(call.signer, validator.account());
     assert_eq!(call.arg::<u16>("netuid"), NETUID);

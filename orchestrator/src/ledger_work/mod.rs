@@ -6,10 +6,13 @@
 //! - **proposal**: a change set signed by a miner's hotkey against a **base** checkpoint, the
 //!   ledger version it was computed from ([`propose`]); validators apply it with
 //!   [`ledger::Ledger::apply_diff`].
+//! - **from the chain**: the subnets, their identities and the validator set as the chain
+//!   states them ([`from_chain`]).
 //! - **probe**: the live check a validator makes of an endpoint record before attesting a diff
 //!   that writes it ([`probe`]).
 
 pub mod chain_sync;
+pub mod from_chain;
 pub mod health;
 pub mod probe;
 

@@ -55,7 +55,7 @@ pub enum ProbeError {
     #[error("no answer from {url}: {reason}")]
     Transport { url: String, reason: String },
     #[error("no complete answer from {url} within {limit_ms} ms")]
-    TimedOut { url: String, limit_ms: u128 },
+    TimedOut { url: String, limit_ms: u64 },
     #[error("the answer from {url} is larger than {MAX_RESPONSE_BYTES} bytes")]
     TooLarge { url: String },
     #[error("{url} answered HTTP {status}: {excerpt}")]
@@ -109,7 +109,8 @@ pub async fn probe(
     };
     let (status, body) = tokio::time::timeout(limit, exchange)
         .await
-        .map_err(|_| ProbeError::TimedOut { url: url.clone(), limit_ms: limit.as_millis() })??;
+        // The limit is at most the record's `u32` timeout, so its milliseconds fit.
+        .map_err(|_| ProbeError::TimedOut { url: url.clone(), limit_ms: limit.as_millis() as u64 })??;
     let latency_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
 
     if !(200..300).contains(&status) {

@@ -11,7 +11,10 @@
 //! - **review**: a new ledger version proposed by a miner is probed ([`probe_changes`]: every
 //!   endpoint it writes must answer its example input with a response that fits its declared
 //!   output schema) and, when every probe passes, attested; then it counts as the proposer's
-//!   ledger work, weighted by the entries it changed.
+//!   ledger work, weighted by the entries it changed. When the ledger's latest final
+//!   checkpoint has moved, the validator publishes its root on chain
+//!   (`Commitments.set_commitment`, [`ledger_root_commitment`]), so anyone can check a ledger
+//!   node against what the validators attested.
 
 pub mod challenge;
 
@@ -25,7 +28,7 @@ use rand::Rng;
 use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
 
-use crate::chain::{weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
+use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
 use crate::credentials::Credentials;
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
@@ -67,6 +70,8 @@ pub struct RoundReport {
     pub attested: Vec<(u64, String)>,
     /// Ledger versions refused this round, with why.
     pub refused: Vec<(u64, String)>,
+    /// The final ledger version whose root was published on chain this round.
+    pub published: Option<u64>,
     /// The weights as emitted: uids and u16 values.
     pub weights: (Vec<u16>, Vec<u16>),
     pub action: WeightsAction,
@@ -83,7 +88,7 @@ struct PendingReveal {
     version_key: u64,
 }
 
-/// One ledger version as `GET /v1/changes` lists it.
+/// One ledger version as `GET /v1/changes` lists it (other fields are not read).
 #[derive(Deserialize)]
 struct LedgerVersion {
     checkpoint: Checkpoint,
@@ -96,6 +101,28 @@ struct LedgerChanges {
     versions: Vec<LedgerVersion>,
 }
 
+/// `GET /v1/head`, of which only the latest final checkpoint is read.
+#[derive(Deserialize)]
+struct LedgerHead {
+    #[serde(rename = "final")]
+    latest_final: Option<FinalCheckpoint>,
+}
+
+#[derive(Deserialize)]
+struct FinalCheckpoint {
+    version: u64,
+    root: ledger::Hash,
+}
+
+/// What a review found.
+#[derive(Default)]
+struct Review {
+    attested: Vec<(u64, String)>,
+    refused: Vec<(u64, String)>,
+    /// The ledger's latest final checkpoint after the review.
+    latest_final: Option<FinalCheckpoint>,
+}
+
 pub struct Validator {
     chain: ChainClient,
     signer: Keypair,
@@ -105,6 +132,7 @@ pub struct Validator {
     settings: Settings,
     scoreboard: Scoreboard,
     reviewed_version: u64,
+    published_version: Option<u64>,
     pending_reveal: Option<PendingReveal>,
 }
 
@@ -120,6 +148,7 @@ impl Validator {
             settings,
             scoreboard: Scoreboard::default(),
             reviewed_version: 0,
+            published_version: None,
             pending_reveal: None,
         }
     }
@@ -153,8 +182,9 @@ impl Validator {
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);
         }
-        let (attested, refused) = self.review_ledger(&mut round).await?;
+        let review = self.review_ledger(&mut round).await?;
         self.scoreboard.record(&round);
+        let published = self.publish(review.latest_final).await?;
 
         let uids_by_hotkey: HashMap<String, u16> = metagraph.neurons.iter().map(|neuron| (neuron.hotkey_ss58(), neuron.uid)).collect();
         let (uids, scores) = self.scoreboard.weights(&uids_by_hotkey);
@@ -163,7 +193,25 @@ impl Validator {
         let weights = convert_weights_and_uids_for_emit(&uids, &processed)?;
         let action = weights_action(&hyperparameters, own.last_update, metagraph.block.number);
         let extrinsic = self.emit(&hyperparameters, action, &weights).await?;
-        Ok(RoundReport { block: metagraph.block.number, verdicts: miners.into_iter().zip(verdicts).collect(), attested, refused, weights, action, extrinsic })
+        Ok(RoundReport {
+            block: metagraph.block.number,
+            verdicts: miners.into_iter().zip(verdicts).collect(),
+            attested: review.attested,
+            refused: review.refused,
+            published,
+            weights,
+            action,
+            extrinsic,
+        })
+    }
+
+    /// Publishes `latest_final`'s root on chain when it is newer than the last one published.
+    async fn publish(&mut self, latest_final: Option<FinalCheckpoint>) -> Result<Option<u64>, ValidatorError> {
+        let Some(checkpoint) = latest_final.filter(|checkpoint| self.published_version < Some(checkpoint.version)) else { return Ok(None) };
+        let commitment = ledger_root_commitment(checkpoint.version, &checkpoint.root);
+        self.chain.set_commitment(&self.signer, self.settings.netuid, &commitment).await?;
+        self.published_version = Some(checkpoint.version);
+        Ok(Some(checkpoint.version))
     }
 
     /// Submits `weights` as `action` allows; a pending reveal goes first.
@@ -193,8 +241,8 @@ impl Validator {
 
     /// Reviews the ledger versions after the last reviewed one (see the module
     /// documentation), crediting the proposers of attested versions in `round`.
-    async fn review_ledger(&mut self, round: &mut Round) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), ValidatorError> {
-        let Some(url) = self.settings.ledger_url.clone() else { return Ok((Vec::new(), Vec::new())) };
+    async fn review_ledger(&mut self, round: &mut Round) -> Result<Review, ValidatorError> {
+        let Some(url) = self.settings.ledger_url.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
         let changes: LedgerChanges = self
             .http
@@ -226,6 +274,17 @@ impl Validator {
             round.attested_diff(&proposer, version.changes.len() as u64);
             attested.push((number, proposer));
         }
-        Ok((attested, refused))
+        // The attestations just made may have finalised versions the listing did not show.
+        let head: LedgerHead = self
+            .http
+            .get(format!("{url}/v1/head"))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .map_err(|error| failed(error.to_string()))?
+            .json()
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        Ok(Review { attested, refused, latest_final: head.latest_final })
     }
 }

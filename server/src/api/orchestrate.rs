@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,6 +26,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use orchestrator::orchestrate::{Failure, OrchestrateError, Orchestrator, Outcome, Request};
+use orchestrator::execute::trace::CallRecord;
+use orchestrator::ledger_work::health::health_changes;
+use orchestrator::ledger_work::propose;
 use orchestrator::route::Catalog;
 use ledger::Hash;
 use serde_json::{json, Value};
@@ -164,11 +168,42 @@ async fn challenge(state: &AppState, orchestration: &Orchestration, miner: &Mine
     let answer = async {
         let Json(request) = Json::<Request>::from_bytes(body)?;
         let catalog = orchestration.catalog(state).await?;
-        let outcome = orchestration.orchestrator().run(&catalog, request).await.map_err(failure_response)?;
+        let result = orchestration.orchestrator().run(&catalog, request).await;
+        let calls = match &result {
+            Ok(outcome) => outcome.calls.as_slice(),
+            Err(error) => error.trace.as_ref().map_or(&[][..], |trace| trace.calls.as_slice()),
+        };
+        propose_health(state, orchestration, &catalog, calls);
+        let outcome = result.map_err(failure_response)?;
         Ok::<_, ApiError>(Json(answer(outcome, 0)).into_response())
     };
     let response = answer.await.unwrap_or_else(IntoResponse::into_response);
     miner.sign(response, &validator).await
+}
+
+/// What the calls showed of the subnets' health, proposed to this node's ledger as a diff
+/// signed by the miner, in the background so the answer does not wait for the write.
+fn propose_health(state: &AppState, orchestration: &Orchestration, catalog: &Catalog, calls: &[CallRecord]) {
+    if state.check_writable().is_err() {
+        return;
+    }
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+    let changes = health_changes(calls, |netuid, endpoint| catalog.health(netuid, endpoint), now_ms);
+    let hotkey = orchestration.orchestrator().hotkey().clone();
+    let state = state.clone();
+    tokio::spawn(async move {
+        let applied = state
+            .write(move |ledger| {
+                let Some(diff) = propose(changes, ledger.head(), &hotkey) else { return Ok(None) };
+                Ok(Some(ledger.apply_diff(&diff)?))
+            })
+            .await;
+        match applied {
+            Ok(Some(checkpoint)) => tracing::info!(version = checkpoint.version, "recorded the subnets' health as observed"),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(message = %error.message, "could not record the subnets' health"),
+        }
+    });
 }
 
 /// The answer's body: the outcome, with the fee and total beside the calls' cost.
