@@ -123,7 +123,7 @@ impl Failure {
             Failure::BadRequest(_) => "bad_request",
             Failure::Schema(_) => "bad_schema",
             Failure::Plan { .. } => "no_plan",
-            Failure::NoRoute { .. } => "no_route",
+            Failure::NoRoute { .. } => "unroutable",
             Failure::TaskFailed { .. } => "subnets_failed",
             Failure::Stopped { stop: Stop::DeadlineExceeded, .. } => "deadline_exceeded",
             Failure::Stopped { stop: Stop::BudgetExhausted(_), .. } => "budget_exhausted",

@@ -32,7 +32,7 @@ const NEURON_READS_IN_FLIGHT: usize = 16;
 
 /// How a subnet describes itself (`SubnetIdentitiesV3`). The chain stores bytes; these are
 /// them as UTF-8, with invalid sequences replaced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SubnetIdentity {
     pub subnet_name: String,
     pub github_repo: String,

@@ -34,18 +34,9 @@ pub const MAX_SUMMARY_CHARS: usize = 280;
 /// Marks a summary cut short.
 const ELLIPSIS: char = '…';
 
-/// A subnet's identity as registered on chain.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct OnChainIdentity {
-    pub subnet_name: String,
-    pub github_repo: String,
-    pub subnet_contact: String,
-    pub subnet_url: String,
-    pub discord: String,
-    pub description: String,
-    pub logo_url: String,
-    pub additional: String,
-}
+/// A subnet's identity as registered on chain: the chain client's record, named apart from
+/// the ledger's [`SubnetIdentity`].
+pub use crate::chain::SubnetIdentity as OnChainIdentity;
 
 /// One subnet of the chain listing.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,29 +12,14 @@ use std::collections::BTreeMap;
 use ledger::record::{Record, Stake};
 use ledger::{Change, ChangeSet, Key, Namespace, SystemNamespace};
 
-use super::chain_sync::{ChainSubnet, OnChainIdentity};
-use crate::chain::{ChainClient, ChainError, Metagraph, SubnetIdentity};
-
-impl From<SubnetIdentity> for OnChainIdentity {
-    fn from(identity: SubnetIdentity) -> OnChainIdentity {
-        OnChainIdentity {
-            subnet_name: identity.subnet_name,
-            github_repo: identity.github_repo,
-            subnet_contact: identity.subnet_contact,
-            subnet_url: identity.subnet_url,
-            discord: identity.discord,
-            description: identity.description,
-            logo_url: identity.logo_url,
-            additional: identity.additional,
-        }
-    }
-}
+use super::chain_sync::ChainSubnet;
+use crate::chain::{ChainClient, ChainError, Metagraph};
 
 /// Every subnet on chain with its identity, at the latest finalized block.
 pub async fn chain_subnets(chain: &ChainClient) -> Result<Vec<ChainSubnet>, ChainError> {
     let mut subnets = Vec::new();
     for netuid in chain.subnets(None).await? {
-        let identity = chain.subnet_identity(netuid, None).await?.map(OnChainIdentity::from);
+        let identity = chain.subnet_identity(netuid, None).await?;
         subnets.push(ChainSubnet { netuid, identity });
     }
     Ok(subnets)

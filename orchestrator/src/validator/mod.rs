@@ -244,16 +244,7 @@ impl Validator {
     async fn review_ledger(&mut self, round: &mut Round) -> Result<Review, ValidatorError> {
         let Some(url) = self.settings.ledger_url.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
-        let changes: LedgerChanges = self
-            .http
-            .get(format!("{url}/v1/changes?since={}", self.reviewed_version))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|error| failed(error.to_string()))?
-            .json()
-            .await
-            .map_err(|error| failed(error.to_string()))?;
+        let changes: LedgerChanges = self.get_json(&format!("{url}/v1/changes?since={}", self.reviewed_version)).await.map_err(failed)?;
         let (mut attested, mut refused) = (Vec::new(), Vec::new());
         for version in changes.versions {
             let number = version.checkpoint.version;
@@ -275,16 +266,13 @@ impl Validator {
             attested.push((number, proposer));
         }
         // The attestations just made may have finalised versions the listing did not show.
-        let head: LedgerHead = self
-            .http
-            .get(format!("{url}/v1/head"))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(|error| failed(error.to_string()))?
-            .json()
-            .await
-            .map_err(|error| failed(error.to_string()))?;
+        let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
         Ok(Review { attested, refused, latest_final: head.latest_final })
+    }
+
+    /// A successful JSON answer to a GET of `url`, or why there is none.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let response = self.http.get(url).send().await.and_then(reqwest::Response::error_for_status).map_err(|error| error.to_string())?;
+        response.json().await.map_err(|error| error.to_string())
     }
 }

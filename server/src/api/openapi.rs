@@ -49,7 +49,7 @@ fn orchestrate() -> Value {
             ("402", "payment required (PAYMENT-REQUIRED header, x402), refused or not settled; or too little credit for the fee and budget (insufficient_credit)"),
             ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), or no result validated (result_invalid, with `details.violations`); `details` holds the calls made and their receipts"),
             ("502", "every subnet able to do a task failed (subnets_failed)"),
-            ("503", "no subnet can serve a task: missing API key, or all reported down (no_route)"),
+            ("503", "no subnet can serve a task: missing API key, or all reported down (unroutable)"),
             ("504", "the deadline passed (deadline_exceeded)"),
         ],
     );
