@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use axum::serve::ListenerExt;
 use clap::Args;
 use ledger::Options;
 use orchestrator::chain::ChainClient;
@@ -102,6 +103,13 @@ pub async fn serve(listen: SocketAddr, router: axum::Router) -> Result<(), CliEr
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError::Usage(format!("cannot listen on {listen}: {error}")))?;
     // Printed on stdout so that scripts and tests learn the port when it was 0.
     println!("listening on {}", listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?);
+    // Answers are small and written whole: Nagle's algorithm would only hold them back, up to a
+    // delayed ACK (40 ms on Linux), behind a client's previous segment.
+    let listener = listener.tap_io(|stream| {
+        if let Err(error) = stream.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -112,3 +112,31 @@ async fn execute_sends_the_request_to_a_running_node() {
     let total = answer["cost"]["total_rao"].as_u64().unwrap();
     assert_eq!(answer["payment"]["balance_rao"].as_u64().unwrap(), 1_000_000_000 - total);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_killed_mid_orchestration_charges_nothing_and_reopens() {
+    let subnets = subnets().await;
+    let data = subnets.ledger_dir.path();
+    let issued = stdout_json(&run(orchestra(data, &["credits", "issue", "--rao", "1000000000"])).await);
+    let api_key = issued["api_key"].as_str().unwrap().to_owned();
+    let mut node = common::start(orchestra(data, &["serve", "--listen", "127.0.0.1:0", "--orchestrate-fee-rao", "5000"]));
+    subnets.desearch.set_latency(std::time::Duration::from_secs(5));
+    let request = reqwest::Client::new()
+        .post(node.url("/v1/orchestrate"))
+        .bearer_auth(&api_key)
+        .json(&json!({ "objective": OBJECTIVE, "target_schema": { "competitors": [{ "name": "str" }] } }))
+        .send();
+    let in_flight = tokio::spawn(request);
+    // Kill the node once its calls are out, while the key's hold is in memory.
+    while subnets.desearch.request_count() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    node.child.kill().unwrap();
+    node.child.wait().unwrap();
+    assert!(in_flight.await.unwrap().is_err(), "the request died with the node");
+
+    let balance = stdout_json(&run(orchestra(data, &["credits", "balance", &api_key])).await);
+    assert_eq!(balance["balance_rao"], 1_000_000_000, "nothing is charged for an orchestration that never answered");
+    let head = stdout_json(&run(orchestra(data, &["ledger", "head"])).await);
+    assert!(head["version"].as_u64().is_some(), "the ledger reopens and checks its root");
+}

@@ -13,6 +13,7 @@ use axum::http::{StatusCode, Version};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use axum::serve::ListenerExt;
 use serde_json::Value;
 
 use crate::errors::error_response;
@@ -136,6 +137,10 @@ impl SubnetServer {
         let app = routes(kind, shared.clone())
             .fallback(move || async move { error_response(kind, StatusCode::NOT_FOUND, "Not Found") })
             .layer(middleware::from_fn_with_state(shared.clone(), behave));
+        // Like the real hosts, answer without Nagle's delay, so that latency is only what a test sets.
+        let listener = listener.tap_io(|stream| {
+            let _ = stream.set_nodelay(true);
+        });
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve the subnet server") });
         SubnetServer { shared, base_url: format!("http://{address}") }
     }

@@ -334,3 +334,18 @@ async fn the_client_refuses_an_answer_whose_receipts_do_not_answer_its_nonce() {
     let error = Client::new(url, "ok_any").execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap_err();
     assert!(matches!(error, ClientError::Receipts(ReceiptError::WrongNonce { .. })), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn routing_follows_the_ledgers_health_records() {
+    use ledger::record::HealthStatus;
+    // The fast GET /web endpoint would be first; the ledger says it is down.
+    let stack = Stack::start_with(Options::default(), |ledger, _| {
+        testkit::set_health(ledger, 22, "web-search", HealthStatus::Down, 100, 0);
+        testkit::set_health(ledger, 22, "ai-search", HealthStatus::Up, 900, 990_000);
+    })
+    .await;
+    let answer = stack.client().execute("Find recent arxiv papers on mixture of experts", json!({ "papers": [{ "title": "str" }] })).await.unwrap();
+    let endpoints: Vec<&str> = answer.calls.iter().map(|call| call.endpoint.as_str()).collect();
+    assert_eq!(endpoints, ["ai-search"], "a route the ledger reports down is not tried");
+    assert!(stack.desearch.requests().iter().all(|request| request.path == "/desearch/ai/search"));
+}
