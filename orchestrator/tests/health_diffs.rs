@@ -167,7 +167,7 @@ fn the_proposed_diff_applies_to_a_real_ledger_and_the_health_record_reads_back()
     let changes = health_changes(&[web_search(500, 40.0), web_search(500, 45.0)], no_record, NOW_MS);
     let expected = only_web_search(&changes);
 
-    let diff = propose(changes, test.ledger.head(), &miner).expect("a non-empty change set is proposed");
+    let diff = propose(changes, test.ledger.head().into(), &miner).expect("a non-empty change set is proposed");
     let checkpoint = test.ledger.apply_diff(&diff).expect("the diff applies");
 
     let stored = test.ledger.get(&health_key(DESEARCH, "web-search")).expect("read").expect("the health record is stored");
@@ -179,7 +179,7 @@ fn the_proposed_diff_applies_to_a_real_ledger_and_the_health_record_reads_back()
 fn the_proposers_signature_checks_and_a_tampered_diff_is_refused() {
     let test = test_ledger(&[]);
     let miner = Hotkey::from_seed(&[7; 32]).expect("a hotkey");
-    let diff = propose(health_changes(&[web_search(500, 40.0)], no_record, NOW_MS), test.ledger.head(), &miner).expect("a diff");
+    let diff = propose(health_changes(&[web_search(500, 40.0)], no_record, NOW_MS), test.ledger.head().into(), &miner).expect("a diff");
 
     assert_eq!(diff.proposal.proposer, miner.ss58());
     assert_eq!((diff.proposal.base_version, diff.proposal.base_root), (test.ledger.head().version, test.ledger.head().state_root));
@@ -200,5 +200,5 @@ fn nothing_to_propose_makes_no_diff() {
     let test = test_ledger(&[]);
     let miner = Hotkey::from_seed(&[7; 32]).expect("a hotkey");
 
-    assert!(propose(ChangeSet::default(), test.ledger.head(), &miner).is_none());
+    assert!(propose(ChangeSet::default(), test.ledger.head().into(), &miner).is_none());
 }

@@ -38,6 +38,10 @@ pub struct MinerArgs {
     /// How often to read the validator set again from the metagraph.
     #[arg(long, default_value_t = 600)]
     refresh_secs: u64,
+    /// The primary ledger node to propose diffs to (subnet health observed while serving);
+    /// without it they are committed to this node's own ledger.
+    #[arg(long, env = "ORCHESTRA_PROPOSE_TO")]
+    propose_to: Option<String>,
 }
 
 impl MinerArgs {
@@ -50,7 +54,7 @@ impl MinerArgs {
         let netuid = self.netuid;
         let validators = runtime.block_on(validator_set(&chain, netuid))?;
         tracing::info!(netuid, validators = validators.len(), miner = %hotkey.ss58(), "answering the subnet's validators");
-        let access = Arc::new(MinerAccess::new(hotkey, validators));
+        let access = Arc::new(MinerAccess::new(hotkey, validators).proposing_to(self.propose_to.clone()));
         let refresh = Duration::from_secs(self.refresh_secs.max(1));
         let refreshed = access.clone();
         runtime.spawn(async move {

@@ -15,7 +15,7 @@ use ledger::{ChangeSet, Key, Ledger, Namespace, Options};
 use orchestrator::chain::ChainClient;
 use orchestrator::ledger_work::chain_sync::sync_changes;
 use orchestrator::ledger_work::from_chain::{chain_subnets, validator_set_changes};
-use orchestrator::ledger_work::propose;
+use orchestrator::ledger_work::remote;
 use serde_json::{json, Value};
 
 use crate::cli::{print_json, CliError};
@@ -60,13 +60,11 @@ impl SyncChainArgs {
             }
             Some(primary) => {
                 let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
-                let client = reqwest::blocking::Client::new();
+                let http = reqwest::Client::new();
                 let mut proposed = Vec::new();
                 for changes in [identities, validators] {
-                    let Some(diff) = propose(changes, ledger.head(), &hotkey) else { continue };
-                    let response = client.post(format!("{}/v1/diffs", primary.trim_end_matches('/'))).json(&diff).send();
-                    let answer: Value = response.and_then(|response| response.json()).map_err(|error| CliError::Usage(format!("{primary}: {error}")))?;
-                    proposed.push(answer);
+                    let made = runtime.block_on(remote::propose_to(&http, primary, changes, &hotkey)).map_err(|error| CliError::Usage(error.to_string()))?;
+                    proposed.extend(made);
                 }
                 print_json(&json!({ "changes": counts, "proposed": proposed }))
             }

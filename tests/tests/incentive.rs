@@ -28,6 +28,7 @@ use orchestrator::credentials::Credentials;
 use orchestrator::epistula;
 use orchestrator::orchestrate::{Config, Orchestrator};
 use orchestrator::route::Catalog;
+use orchestrator::validator::challenge;
 use orchestrator::validator::{Settings, Validator};
 use serde_json::Value;
 use subxt::ext::codec::Encode;
@@ -75,10 +76,15 @@ async fn serve(app: axum::Router) -> u16 {
 
 /// A miner's node: its own ledger over the local subnets, answering `validator`'s challenges.
 async fn miner(key: &Participant, validator: &Participant, subnets: &[&SubnetServer], prepare: impl FnOnce(&mut Ledger)) -> (u16, tempfile::TempDir) {
+    miner_proposing_to(None, key, validator, subnets, prepare).await
+}
+
+/// [`miner`], proposing its diffs to `primary` when given.
+async fn miner_proposing_to(primary: Option<String>, key: &Participant, validator: &Participant, subnets: &[&SubnetServer], prepare: impl FnOnce(&mut Ledger)) -> (u16, tempfile::TempDir) {
     let TestLedger { mut ledger, dir } = testkit::test_ledger(subnets);
     prepare(&mut ledger);
     let orchestrator = Orchestrator::new(credentials(), key.hotkey(), Config::default()).unwrap();
-    let access = Arc::new(MinerAccess::new(key.hotkey(), BTreeSet::from([validator.hotkey.ss58()])));
+    let access = Arc::new(MinerAccess::new(key.hotkey(), BTreeSet::from([validator.hotkey.ss58()])).proposing_to(primary));
     let state = AppState::new(ledger, Pricing { orchestrate_fee_rao: 1_000, ..Pricing::default() }).with_orchestrator(orchestrator).with_miner(access);
     (serve(router(state)).await, dir)
 }
@@ -222,4 +228,35 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     assert_eq!(weight_of(1), u16::MAX, "the honest miner gets the largest weight");
     assert!(weight_of(2) < weight_of(1));
     assert_eq!(weight_of(0), 0, "the validator does not weight itself");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, miner_key) = (Participant::new(1), Participant::new(2));
+    let TestLedger { ledger: primary_ledger, dir: _primary_data } = testkit::test_ledger(&[&desearch]);
+    let primary_version = primary_ledger.head().version;
+    let primary = format!("http://127.0.0.1:{}", serve(router(AppState::new(primary_ledger, Pricing::default()))).await);
+    let (miner_port, _miner_data) = miner_proposing_to(Some(primary.clone()), &miner_key, &validator, &[&desearch], |_| {}).await;
+
+    // Every Desearch call fails: the challenge fails, and the miner has seen the subnet down.
+    desearch.fail_always(503);
+    let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
+    let papers = challenge::Challenge { objective: "Find recent arxiv papers on mixture of experts".into(), target_schema: serde_json::json!({ "papers": [{ "title": "str" }] }) };
+    let verdict = challenge::run(&reqwest::Client::new(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &BTreeSet::new()).await;
+    assert!(!verdict.observation.success, "no subnet answered");
+
+    // The health diff reaches the primary in the background.
+    let mut proposed = Value::Null;
+    for _ in 0..100 {
+        let changes: Value = reqwest::get(format!("{primary}/v1/changes?since={primary_version}")).await.unwrap().json().await.unwrap();
+        if let Some(version) = changes["versions"].as_array().unwrap().first() {
+            proposed = version.clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(proposed["proposer"], miner_key.hotkey.ss58(), "the primary holds the miner's signed diff: {proposed}");
+    let record = reqwest::get(format!("{primary}/v1/entries/sn22/health/web-search")).await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(record["record"]["status"], "down", "{record}");
 }

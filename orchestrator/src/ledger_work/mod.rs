@@ -8,6 +8,7 @@
 //!   [`ledger::Ledger::apply_diff`].
 //! - **from the chain**: the subnets, their identities and the validator set as the chain
 //!   states them ([`from_chain`]).
+//! - **remote**: proposing to a primary ledger node over HTTP ([`remote`]).
 //! - **probe**: the live check a validator makes of an endpoint record before attesting a diff
 //!   that writes it ([`probe`]).
 
@@ -15,16 +16,31 @@ pub mod chain_sync;
 pub mod from_chain;
 pub mod health;
 pub mod probe;
+pub mod remote;
 
 use ledger::hotkey::Hotkey;
-use ledger::{ChangeSet, Checkpoint, DiffProposal, SignedDiff};
+use ledger::{ChangeSet, Checkpoint, DiffProposal, Hash, SignedDiff};
+use serde::Deserialize;
+
+/// The ledger version a diff is computed against: its number and state root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+pub struct Base {
+    pub version: u64,
+    pub root: Hash,
+}
+
+impl From<&Checkpoint> for Base {
+    fn from(checkpoint: &Checkpoint) -> Base {
+        Base { version: checkpoint.version, root: checkpoint.state_root }
+    }
+}
 
 /// `changes` as a diff against `base`, signed by `miner`; `None` when there is nothing to
 /// propose, since the ledger refuses empty diffs.
-pub fn propose(changes: ChangeSet, base: &Checkpoint, miner: &Hotkey) -> Option<SignedDiff> {
+pub fn propose(changes: ChangeSet, base: Base, miner: &Hotkey) -> Option<SignedDiff> {
     if changes.is_empty() {
         return None;
     }
-    let proposal = DiffProposal { base_version: base.version, base_root: base.state_root, changes, proposer: miner.ss58() };
+    let proposal = DiffProposal { base_version: base.version, base_root: base.root, changes, proposer: miner.ss58() };
     Some(proposal.sign(miner))
 }

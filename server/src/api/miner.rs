@@ -7,6 +7,9 @@
 //!   in the subnet's metagraph; the node refreshes it from the chain.
 //! - **challenge**: a request carrying `Epistula-Signed-By`; it must be signed for this miner,
 //!   be fresh (Epistula's 8-second window) and come from the validator set.
+//! - **health diff**: after a challenge, what its calls showed of the subnets' health, signed
+//!   by the miner and proposed to the primary ledger node (`--propose-to`), or committed to the
+//!   miner's own ledger.
 
 use std::collections::BTreeSet;
 use std::sync::RwLock;
@@ -26,11 +29,26 @@ const MAX_SIGNED_BODY: usize = 32 << 20;
 pub struct MinerAccess {
     hotkey: Hotkey,
     validators: RwLock<BTreeSet<String>>,
+    /// The primary ledger node the miner proposes its diffs to; its own ledger when `None`.
+    propose_to: Option<String>,
 }
 
 impl MinerAccess {
     pub fn new(hotkey: Hotkey, validators: BTreeSet<String>) -> MinerAccess {
-        MinerAccess { hotkey, validators: RwLock::new(validators) }
+        MinerAccess { hotkey, validators: RwLock::new(validators), propose_to: None }
+    }
+
+    /// Sends the miner's diffs to the primary at `url` rather than to its own ledger.
+    pub fn proposing_to(self, url: Option<String>) -> MinerAccess {
+        MinerAccess { propose_to: url, ..self }
+    }
+
+    pub fn hotkey(&self) -> &Hotkey {
+        &self.hotkey
+    }
+
+    pub fn propose_to(&self) -> Option<&str> {
+        self.propose_to.as_deref()
     }
 
     /// Replaces the validator set, after the metagraph changed.

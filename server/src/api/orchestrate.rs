@@ -28,7 +28,7 @@ use axum::Json;
 use orchestrator::orchestrate::{Failure, OrchestrateError, Orchestrator, Outcome, Request};
 use orchestrator::execute::trace::CallRecord;
 use orchestrator::ledger_work::health::health_changes;
-use orchestrator::ledger_work::propose;
+use orchestrator::ledger_work::{propose, remote};
 use orchestrator::route::Catalog;
 use ledger::Hash;
 use serde_json::{json, Value};
@@ -173,7 +173,7 @@ async fn challenge(state: &AppState, orchestration: &Orchestration, miner: &Mine
             Ok(outcome) => outcome.calls.as_slice(),
             Err(error) => error.trace.as_ref().map_or(&[][..], |trace| trace.calls.as_slice()),
         };
-        propose_health(state, orchestration, &catalog, calls);
+        propose_health(state, miner, &catalog, calls);
         let outcome = result.map_err(failure_response)?;
         Ok::<_, ApiError>(Json(answer(outcome, 0)).into_response())
     };
@@ -181,27 +181,32 @@ async fn challenge(state: &AppState, orchestration: &Orchestration, miner: &Mine
     miner.sign(response, &validator).await
 }
 
-/// What the calls showed of the subnets' health, proposed to this node's ledger as a diff
-/// signed by the miner, in the background so the answer does not wait for the write.
-fn propose_health(state: &AppState, orchestration: &Orchestration, catalog: &Catalog, calls: &[CallRecord]) {
-    if state.check_writable().is_err() {
-        return;
-    }
+/// What the calls showed of the subnets' health, proposed as a diff signed by the miner (see
+/// [`super::miner`]), in the background so the answer does not wait for the write.
+fn propose_health(state: &AppState, miner: &MinerAccess, catalog: &Catalog, calls: &[CallRecord]) {
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
     let changes = health_changes(calls, |netuid, endpoint| catalog.health(netuid, endpoint), now_ms);
-    let hotkey = orchestration.orchestrator().hotkey().clone();
+    if changes.is_empty() {
+        return;
+    }
+    let hotkey = miner.hotkey().clone();
+    let primary = miner.propose_to().map(str::to_owned);
     let state = state.clone();
     tokio::spawn(async move {
-        let applied = state
-            .write(move |ledger| {
-                let Some(diff) = propose(changes, ledger.head(), &hotkey) else { return Ok(None) };
-                Ok(Some(ledger.apply_diff(&diff)?))
-            })
-            .await;
-        match applied {
-            Ok(Some(checkpoint)) => tracing::info!(version = checkpoint.version, "recorded the subnets' health as observed"),
-            Ok(None) => {}
-            Err(error) => tracing::warn!(message = %error.message, "could not record the subnets' health"),
+        let recorded = match primary {
+            Some(primary) => remote::propose_to(&reqwest::Client::new(), &primary, changes, &hotkey).await.map(|_| ()).map_err(|error| error.to_string()),
+            None => state
+                .write(move |ledger| {
+                    let diff = propose(changes, ledger.head().into(), &hotkey).expect("the change set is not empty");
+                    Ok(ledger.apply_diff(&diff)?)
+                })
+                .await
+                .map(|_| ())
+                .map_err(|error| error.message),
+        };
+        match recorded {
+            Ok(()) => tracing::info!("proposed the subnets' health as observed"),
+            Err(error) => tracing::warn!(%error, "could not propose the subnets' health"),
         }
     });
 }
