@@ -9,12 +9,14 @@
 //! - **from the chain**: the subnets, their identities and the validator set as the chain
 //!   states them ([`from_chain`]).
 //! - **remote**: proposing to a primary ledger node over HTTP ([`remote`]).
+//! - **health claim**: a proposed health record, checked against a probe ([`health_claims`]).
 //! - **probe**: the live check a validator makes of an endpoint record before attesting a diff
 //!   that writes it ([`probe`]).
 
 pub mod chain_sync;
 pub mod from_chain;
 pub mod health;
+pub mod health_claims;
 pub mod probe;
 pub mod remote;
 

@@ -10,8 +10,9 @@
 //!   ([`weights_action`]): `set_weights`, or `commit_weights` with the reveal sent the next round.
 //! - **review**: a new ledger version proposed by a miner is probed ([`probe_changes`]: every
 //!   endpoint it writes must answer its example input with a response that fits its declared
-//!   output schema) and, when every probe passes, attested; then it counts as the proposer's
-//!   ledger work, weighted by the entries it changed. When the ledger's latest final
+//!   output schema), every health record it writes is checked against a probe of its endpoint
+//!   ([`check_health_claims`]), and, when all hold, the version is attested; then it counts as
+//!   the proposer's ledger work, weighted by the entries it changed. When the ledger's latest final
 //!   checkpoint has moved, the validator publishes its root on chain
 //!   (`Commitments.set_commitment`, [`ledger_root_commitment`]), so anyone can check a ledger
 //!   node against what the validators attested.
@@ -23,7 +24,8 @@ use std::time::Duration;
 
 use futures::future::join_all;
 use ledger::hotkey::Hotkey;
-use ledger::{Attestation, ChangeSet, Checkpoint};
+use ledger::record::Endpoint;
+use ledger::{Attestation, ChangeSet, Checkpoint, Namespace};
 use rand::Rng;
 use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
@@ -32,6 +34,7 @@ use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, 
 use crate::credentials::Credentials;
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
+use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
 use challenge::{Challenge, MinerAxon, Verdict};
 
@@ -251,7 +254,14 @@ impl Validator {
             self.reviewed_version = number;
             let Some(proposer) = version.proposer else { continue };
             let probes = probe_changes(&self.http, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
-            let failures: Vec<String> = probes.iter().filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}"))).collect();
+            let endpoints = self.claimed_endpoints(&url, &version.changes).await;
+            let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
+            let claims = check_health_claims(&self.http, &version.changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
+            let failures: Vec<String> = probes
+                .iter()
+                .filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}")))
+                .chain(claims.iter().filter_map(|(key, claim)| claim.as_ref().err().map(|error| format!("{key}: {error}"))))
+                .collect();
             if !failures.is_empty() {
                 refused.push((number, failures.join("; ")));
                 continue;
@@ -268,6 +278,23 @@ impl Validator {
         // The attestations just made may have finalised versions the listing did not show.
         let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
         Ok(Review { attested, refused, latest_final: head.latest_final })
+    }
+
+    /// The ledger's endpoint records that the health records of `changes` speak of; one the
+    /// ledger node cannot give is left out, and its claim then fails.
+    async fn claimed_endpoints(&self, url: &str, changes: &ChangeSet) -> HashMap<(u16, String), Endpoint> {
+        #[derive(Deserialize)]
+        struct Entry {
+            record: Endpoint,
+        }
+        let mut endpoints = HashMap::new();
+        for change in changes.changes() {
+            let (Namespace::Subnet(netuid), Some(name)) = (change.key.namespace, change.key.path.strip_prefix("health/")) else { continue };
+            if let Ok(Entry { record }) = self.get_json::<Entry>(&format!("{url}/v1/entries/sn{netuid}/endpoint/{name}")).await {
+                endpoints.insert((netuid, name.to_owned()), record);
+            }
+        }
+        endpoints
     }
 
     /// A successful JSON answer to a GET of `url`, or why there is none.

@@ -1,0 +1,66 @@
+//! Health claims: a `health/<endpoint>` record a miner proposes, checked against a live probe
+//! of the endpoint before a validator attests it.
+//!
+//! Terms:
+//! - **claim**: the record's status. An endpoint claimed `up` must pass a [probe]; one claimed
+//!   `down` must fail it; `degraded` is accepted either way, since one probe cannot tell a
+//!   degraded endpoint from a healthy or a dead one.
+//! - **endpoint of a claim**: the `endpoint/<name>` record of the same subnet, from the same
+//!   change set when it writes one, else from the ledger (`endpoint_of`).
+//!
+//! Without this check, health records would be ledger work a miner could claim for free.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use ledger::record::{Endpoint, Health, HealthStatus, Record};
+use ledger::{ChangeSet, Key, Namespace};
+
+use super::probe::probe;
+use crate::credentials::Credentials;
+
+/// Checks, concurrently, every health record `changes` writes; an error says why a claim does
+/// not hold. Changes that write no health record are not listed.
+pub async fn check_health_claims(
+    http: &reqwest::Client,
+    changes: &ChangeSet,
+    endpoint_of: impl Fn(u16, &str) -> Option<Endpoint>,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Vec<(Key, Result<(), String>)> {
+    let written_endpoint = |netuid: u16, name: &str| {
+        changes.changes().iter().find_map(|change| {
+            let key = Key::new(Namespace::Subnet(netuid), format!("endpoint/{name}")).ok()?;
+            if change.key != key {
+                return None;
+            }
+            match Record::decode(&change.key, change.value.as_deref()?) {
+                Ok(Record::Endpoint(endpoint)) => Some(endpoint),
+                _ => None,
+            }
+        })
+    };
+    let checks = changes.changes().iter().filter_map(|change| {
+        let Namespace::Subnet(netuid) = change.key.namespace else { return None };
+        let name = change.key.path.strip_prefix("health/")?;
+        let Ok(Record::Health(claim)) = Record::decode(&change.key, change.value.as_deref()?) else { return None };
+        let endpoint = written_endpoint(netuid, name).or_else(|| endpoint_of(netuid, name));
+        Some(async move {
+            let verdict = match endpoint {
+                None => Err(format!("SN{netuid} has no endpoint `{name}` to be healthy or not")),
+                Some(endpoint) => check(http, netuid, &endpoint, &claim, credentials, timeout).await,
+            };
+            (change.key.clone(), verdict)
+        })
+    });
+    join_all(checks).await
+}
+
+async fn check(http: &reqwest::Client, netuid: u16, endpoint: &Endpoint, claim: &Health, credentials: &Credentials, timeout: Duration) -> Result<(), String> {
+    let probed = probe(http, netuid, endpoint, credentials, timeout).await;
+    match (claim.status, probed) {
+        (HealthStatus::Degraded, _) | (HealthStatus::Up, Ok(_)) | (HealthStatus::Down, Err(_)) => Ok(()),
+        (HealthStatus::Up, Err(error)) => Err(format!("claimed up, but the probe failed: {error}")),
+        (HealthStatus::Down, Ok(report)) => Err(format!("claimed down, but the probe passed (HTTP {} in {} ms)", report.status, report.latency_ms)),
+    }
+}
