@@ -38,8 +38,8 @@ pub struct Listing {
 
 /// A listing that can serve a task now.
 #[derive(Clone, Debug)]
-pub struct Route {
-    pub listing: Listing,
+pub struct Route<'a> {
+    pub listing: &'a Listing,
     pub protocol: Protocol,
 }
 
@@ -99,12 +99,12 @@ impl Catalog {
     }
 
     /// The ranked routes for `capability`, and the listings that are not routes with why.
-    pub fn routes(&self, capability: &str, credentials: &Credentials) -> (Vec<Route>, Vec<Unroutable>) {
+    pub fn routes(&self, capability: &str, credentials: &Credentials) -> (Vec<Route<'_>>, Vec<Unroutable>) {
         let mut routes = Vec::new();
         let mut unroutable = Vec::new();
         for listing in self.by_capability.get(capability).into_iter().flatten() {
             match routability(listing, credentials) {
-                Ok(protocol) => routes.push(Route { listing: listing.clone(), protocol }),
+                Ok(protocol) => routes.push(Route { listing, protocol }),
                 Err(reason) => unroutable.push(Unroutable { netuid: listing.netuid, endpoint: listing.endpoint.name.clone(), reason }),
             }
         }

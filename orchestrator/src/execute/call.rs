@@ -41,7 +41,7 @@ enum Transport {
 }
 
 impl Session<'_> {
-    pub(super) async fn call_route(&self, task: &str, route: &Route, input: &CallInput<'_>) -> Result<SubnetResponse, RouteError> {
+    pub(super) async fn call_route(&self, task: &str, route: &Route<'_>, input: &CallInput<'_>) -> Result<SubnetResponse, RouteError> {
         let listing = &route.listing;
         let credentials = self.context.credentials;
         let access = Access { netuid: listing.netuid, key: credentials.key(listing.netuid), model: credentials.model(listing.netuid) };
@@ -150,7 +150,7 @@ impl Session<'_> {
     }
 
     /// The route's estimated cost in rao (see [`super::budget`]).
-    fn estimate_rao(&self, route: &Route) -> u64 {
+    fn estimate_rao(&self, route: &Route<'_>) -> u64 {
         let listing = &route.listing;
         let priced = self.context.tao_price.rao(request_price_usd_micros(&listing.endpoint));
         priced.max(self.context.learned.get(listing.netuid, &listing.endpoint.name))
