@@ -18,11 +18,6 @@ pub fn key_env(netuid: u16) -> String {
     format!("ORCHESTRA_SN{netuid}_KEY")
 }
 
-/// The variable holding subnet `netuid`'s model.
-pub fn model_env(netuid: u16) -> String {
-    format!("ORCHESTRA_SN{netuid}_MODEL")
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct Credentials {
     keys: BTreeMap<u16, String>,
@@ -60,11 +55,6 @@ impl Credentials {
 
     pub fn with_key(mut self, netuid: u16, key: impl Into<String>) -> Credentials {
         self.keys.insert(netuid, key.into());
-        self
-    }
-
-    pub fn with_model(mut self, netuid: u16, model: impl Into<String>) -> Credentials {
-        self.models.insert(netuid, model.into());
         self
     }
 

@@ -192,11 +192,6 @@ impl Orchestrator {
         &self.config
     }
 
-    /// The capabilities `catalog` can serve with this node's credentials.
-    pub fn offered(&self, catalog: &Catalog) -> Vec<String> {
-        catalog.offered(&self.credentials).into_iter().collect()
-    }
-
     /// Runs `request` against the subnets of `catalog`.
     pub async fn run(&self, catalog: &Catalog, request: Request) -> Result<Outcome, OrchestrateError> {
         let deadline = self.deadline(&request)?;

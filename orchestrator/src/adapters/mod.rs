@@ -137,11 +137,6 @@ impl Protocol {
         }
     }
 
-    /// An LLM: it takes instructions and can answer in a JSON Schema.
-    pub fn is_llm(self) -> bool {
-        matches!(self, Protocol::OpenAiChat | Protocol::ApexChat)
-    }
-
     /// The request asking `endpoint` for `input`.
     pub fn build(self, endpoint: &Endpoint, input: &CallInput, access: &Access) -> Result<SubnetRequest, AdapterError> {
         let mut request = match self {

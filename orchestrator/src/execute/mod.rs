@@ -60,18 +60,19 @@ impl Network {
     }
 }
 
-/// What endpoints last reported a call costs, in rao, kept across orchestrations so that a
-/// budget can account for subnets whose price the ledger does not know.
+/// What endpoints last reported a call costs, in rao, by netuid and endpoint name, kept across
+/// orchestrations so that a budget can account for subnets whose price the ledger does not know.
 #[derive(Debug, Default)]
-pub struct LearnedCosts(Mutex<HashMap<(u16, String), u64>>);
+pub struct LearnedCosts(Mutex<HashMap<u16, HashMap<String, u64>>>);
 
 impl LearnedCosts {
     fn get(&self, netuid: u16, endpoint: &str) -> u64 {
-        self.0.lock().expect("learned costs lock").get(&(netuid, endpoint.to_owned())).copied().unwrap_or(0)
+        let costs = self.0.lock().expect("learned costs lock");
+        costs.get(&netuid).and_then(|endpoints| endpoints.get(endpoint)).copied().unwrap_or(0)
     }
 
     fn learn(&self, netuid: u16, endpoint: &str, cost_rao: u64) {
-        self.0.lock().expect("learned costs lock").insert((netuid, endpoint.to_owned()), cost_rao);
+        self.0.lock().expect("learned costs lock").entry(netuid).or_default().insert(endpoint.to_owned(), cost_rao);
     }
 }
 
@@ -161,10 +162,6 @@ impl<'a> Session<'a> {
     /// Time left before the deadline.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
-    }
-
-    pub fn calls(&self) -> Vec<CallRecord> {
-        self.log.lock().expect("session log lock").calls.clone()
     }
 
     /// Seals the receipts with the miner's hotkey and hands back the call records.

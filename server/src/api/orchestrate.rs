@@ -84,7 +84,7 @@ impl Orchestration {
             Some(budget) => fee.saturating_add(budget),
             None => available.max(fee),
         };
-        if wanted > available || available == 0 {
+        if wanted > available {
             let message = format!(
                 "this orchestration needs {wanted} rao (fee {fee} plus budget {}) and the key has {available} rao available ({held} held by orchestrations in flight)",
                 wanted - fee
