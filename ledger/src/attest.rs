@@ -66,9 +66,10 @@ impl ValidatorSet {
         self.stakes.values().map(|stake| u128::from(*stake)).sum()
     }
 
-    /// Stake held by `signers` that are members.
+    /// Stake held by the distinct members among `signers`: a validator named twice counts once.
     pub fn stake_of<'a>(&self, signers: impl IntoIterator<Item = &'a str>) -> u128 {
-        signers.into_iter().filter_map(|signer| self.stakes.get(signer)).map(|stake| u128::from(*stake)).sum()
+        let distinct: std::collections::BTreeSet<&str> = signers.into_iter().collect();
+        distinct.into_iter().filter_map(|signer| self.stakes.get(signer)).map(|stake| u128::from(*stake)).sum()
     }
 
     /// Whether `signers` hold at least two thirds of a non-zero total stake.

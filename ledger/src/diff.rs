@@ -5,12 +5,18 @@
 //! `DIFF_DOMAIN || canonical(DiffProposal)`. [`Ledger::apply_diff`] checks everything before it
 //! writes anything: size limits, the signature, every record's type and content, and the base.
 //! A base older than the head is **rebased** when none of the diff's keys changed after it;
-//! otherwise the diff is refused with the key and version of the conflict. A diff that touches
-//! the validator set must come from the set's admin.
+//! otherwise the diff is refused with the key and version of the conflict.
+//!
+//! **Who may write.** A diff is **admitted** only from a proposer the ledger knows: the validator
+//! set's admin, a member of the **proposer set** (the `proposers` namespace, changed only by the
+//! admin), or a hotkey the caller vouches for as registered on the subnet (the node reads those
+//! from the metagraph; the ledger knows nothing of the chain). A diff that touches the validator
+//! set or the proposer set must come from the admin.
 
 use serde::{Deserialize, Serialize};
 
 use crate::attest::VALIDATORS;
+use crate::key::{Namespace, SystemNamespace};
 use crate::change::ChangeSet;
 use crate::checkpoint::Checkpoint;
 use crate::codec;
@@ -59,8 +65,10 @@ pub enum DiffError {
     BaseInFuture { base: u64, head: u64 },
     #[error("the diff's base root {claimed} is not the root of version {base} ({actual})")]
     BaseRootMismatch { base: u64, claimed: Hash, actual: Hash },
-    #[error("only the validator set's admin ({}) may change the set; {proposer} is not it", admin.as_deref().unwrap_or("none is set"))]
+    #[error("only the validator set's admin ({}) may change the validator or proposer set; {proposer} is not it", admin.as_deref().unwrap_or("none is set"))]
     NotAdmin { proposer: String, admin: Option<String> },
+    #[error("{proposer} may not propose diffs: it is neither registered on the subnet nor in the ledger's proposer set")]
+    UnknownProposer { proposer: String },
     #[error("conflict: {key} changed at version {changed_at}, after the diff's base version {base}; rebase the diff on the head")]
     Conflict { key: Key, changed_at: u64, base: u64 },
 }
@@ -71,6 +79,11 @@ impl DiffProposal {
         let mut bytes = DIFF_DOMAIN.to_vec();
         bytes.extend_from_slice(&codec::encode(self));
         bytes
+    }
+
+    /// Bytes of values the diff writes.
+    pub fn value_bytes(&self) -> usize {
+        self.changes.changes().iter().filter_map(|change| change.value.as_ref()).map(Vec::len).sum()
     }
 
     pub fn sign(self, hotkey: &Hotkey) -> SignedDiff {
@@ -89,7 +102,7 @@ impl SignedDiff {
         if changes.len() > MAX_DIFF_CHANGES {
             return Err(DiffError::TooManyChanges { count: changes.len() }.into());
         }
-        let bytes: usize = changes.iter().filter_map(|change| change.value.as_ref()).map(Vec::len).sum();
+        let bytes = self.proposal.value_bytes();
         if bytes > MAX_DIFF_BYTES {
             return Err(DiffError::TooLarge { bytes }.into());
         }
@@ -104,22 +117,22 @@ impl SignedDiff {
     }
 }
 
+/// The namespace of the proposer set.
+pub(crate) const PROPOSERS: Namespace = Namespace::System(SystemNamespace::Proposers);
+
 impl Ledger {
     /// Checks a signed diff and commits it as the next version, rebased on the head when its
-    /// keys are untouched since its base. Nothing is written unless every check passes.
-    pub fn apply_diff(&mut self, diff: &SignedDiff) -> Result<Checkpoint> {
+    /// keys are untouched since its base. `registered` says whether a hotkey is registered on
+    /// the subnet, beyond the ledger's own proposer set. Nothing is written unless every check
+    /// passes.
+    pub fn apply_diff(&mut self, diff: &SignedDiff, registered: &dyn Fn(&str) -> bool) -> Result<Checkpoint> {
         diff.check()?;
         let proposal = &diff.proposal;
         let head = self.head().version;
         if proposal.base_version > head {
             return Err(DiffError::BaseInFuture { base: proposal.base_version, head }.into());
         }
-        if proposal.changes.changes().iter().any(|change| change.key.namespace == VALIDATORS) {
-            let admin = self.validator_set(head)?.admin;
-            if admin.as_ref() != Some(&proposal.proposer) {
-                return Err(DiffError::NotAdmin { proposer: proposal.proposer.clone(), admin }.into());
-            }
-        }
+        self.admit(proposal, registered)?;
         let base = self.checkpoint(proposal.base_version)?;
         if base.state_root != proposal.base_root {
             return Err(DiffError::BaseRootMismatch { base: base.version, claimed: proposal.base_root, actual: base.state_root }.into());
@@ -135,5 +148,34 @@ impl Ledger {
             }
         }
         self.commit_as(proposal.changes.clone(), Some(proposal.proposer.clone()), None)
+    }
+
+    /// Whether `hotkey` may propose diffs at the head: the admin, a member of the proposer set,
+    /// or registered on the subnet.
+    pub fn is_known_proposer(&self, hotkey: &str, registered: &dyn Fn(&str) -> bool) -> Result<bool> {
+        let admin = self.validator_set(self.head().version)?.admin;
+        Ok(admin.as_deref() == Some(hotkey) || self.is_listed_proposer(hotkey) || registered(hotkey))
+    }
+
+    fn is_listed_proposer(&self, hotkey: &str) -> bool {
+        Key::new(PROPOSERS, hotkey).is_ok_and(|key| self.state().get(&key).is_some())
+    }
+
+    /// Refuses a proposer the ledger does not know, and a change to the validator or proposer
+    /// set by anyone but the admin.
+    fn admit(&self, proposal: &DiffProposal, registered: &dyn Fn(&str) -> bool) -> Result<()> {
+        let proposer = &proposal.proposer;
+        let touches_sets = proposal.changes.changes().iter().any(|change| matches!(change.key.namespace, VALIDATORS | PROPOSERS));
+        if touches_sets {
+            let admin = self.validator_set(self.head().version)?.admin;
+            if admin.as_ref() != Some(proposer) {
+                return Err(DiffError::NotAdmin { proposer: proposer.clone(), admin }.into());
+            }
+            return Ok(());
+        }
+        if !self.is_known_proposer(proposer, registered)? {
+            return Err(DiffError::UnknownProposer { proposer: proposer.clone() }.into());
+        }
+        Ok(())
     }
 }

@@ -33,15 +33,18 @@ pub enum SystemNamespace {
     Validators,
     /// Prices of the ledger's paid reads and of orchestration.
     Pricing,
+    /// The proposer set: SS58 hotkeys that may propose diffs over the network.
+    Proposers,
 }
 
 impl SystemNamespace {
-    const ALL: [SystemNamespace; 2] = [SystemNamespace::Validators, SystemNamespace::Pricing];
+    const ALL: [SystemNamespace; 3] = [SystemNamespace::Validators, SystemNamespace::Pricing, SystemNamespace::Proposers];
 
     fn name(self) -> &'static str {
         match self {
             SystemNamespace::Validators => "validators",
             SystemNamespace::Pricing => "pricing",
+            SystemNamespace::Proposers => "proposers",
         }
     }
 
@@ -49,6 +52,7 @@ impl SystemNamespace {
         match self {
             SystemNamespace::Validators => 0,
             SystemNamespace::Pricing => 1,
+            SystemNamespace::Proposers => 2,
         }
     }
 }
@@ -102,7 +106,7 @@ impl fmt::Debug for Namespace {
     }
 }
 
-/// Accepts `sn22`, `22`, `validators` and `pricing`.
+/// Accepts `sn22`, `22`, `validators`, `pricing` and `proposers`.
 impl FromStr for Namespace {
     type Err = KeyError;
     fn from_str(text: &str) -> Result<Namespace, KeyError> {
@@ -178,7 +182,7 @@ pub fn check_path(path: &str) -> Result<(), KeyError> {
 /// A namespace or path that is not valid.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum KeyError {
-    #[error("unknown namespace `{0}` (expected a netuid such as `sn22` or `22`, `validators` or `pricing`)")]
+    #[error("unknown namespace `{0}` (expected a netuid such as `sn22` or `22`, `validators`, `pricing` or `proposers`)")]
     UnknownNamespace(String),
     #[error("unknown namespace number {0}")]
     UnknownNamespaceId(u32),

@@ -11,7 +11,8 @@
 //!
 //! In the `validators` namespace each path is an SS58 hotkey holding a [`Stake`], except
 //! [`ADMIN_PATH`], which holds the [`Admin`] whose signature any change to the set needs; in
-//! `pricing` each path is a priced resource holding a [`Price`]. Records are stored in the canonical
+//! `pricing` each path is a priced resource holding a [`Price`]; in `proposers` each path is an SS58
+//! hotkey holding a [`Proposer`], a member of the proposer set. Records are stored in the canonical
 //! encoding of [`crate::codec`]; [`Record::decode`] checks both the encoding and the content.
 
 use std::collections::BTreeMap;
@@ -170,6 +171,13 @@ pub struct Admin {
     pub hotkey: String,
 }
 
+/// A member of the proposer set: a hotkey the operator lets propose diffs over the network.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposer {
+    /// Who the hotkey belongs to, for the operator's own reference.
+    pub label: String,
+}
+
 /// The price of a paid resource, in rao.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
@@ -187,6 +195,7 @@ pub enum Record {
     Stake(Stake),
     Admin(Admin),
     Price(Price),
+    Proposer(Proposer),
 }
 
 /// The record type a path holds.
@@ -199,6 +208,7 @@ pub enum RecordKind {
     Stake,
     Admin,
     Price,
+    Proposer,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -221,6 +231,7 @@ impl RecordKind {
             Namespace::System(SystemNamespace::Validators) if key.path == ADMIN_PATH => Ok(RecordKind::Admin),
             Namespace::System(SystemNamespace::Validators) => Ok(RecordKind::Stake),
             Namespace::System(SystemNamespace::Pricing) => Ok(RecordKind::Price),
+            Namespace::System(SystemNamespace::Proposers) => Ok(RecordKind::Proposer),
             Namespace::Subnet(_) => match key.path.split_once('/') {
                 None if key.path == "identity" => Ok(RecordKind::Identity),
                 None if key.path == "provenance" => Ok(RecordKind::Provenance),
@@ -244,6 +255,7 @@ impl Record {
             RecordKind::Stake => Record::Stake(codec::decode(bytes, "stake record").map_err(encoding)?),
             RecordKind::Admin => Record::Admin(codec::decode(bytes, "admin record").map_err(encoding)?),
             RecordKind::Price => Record::Price(codec::decode(bytes, "price record").map_err(encoding)?),
+            RecordKind::Proposer => Record::Proposer(codec::decode(bytes, "proposer record").map_err(encoding)?),
         };
         record.check(key)?;
         Ok(record)
@@ -261,6 +273,7 @@ impl Record {
             RecordKind::Stake => Record::Stake(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Admin => Record::Admin(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Price => Record::Price(serde_json::from_value(json).map_err(failed)?),
+            RecordKind::Proposer => Record::Proposer(serde_json::from_value(json).map_err(failed)?),
         };
         record.check(key)?;
         Ok(record)
@@ -312,7 +325,7 @@ impl Record {
                     return invalid("provenance needs at least one source".into());
                 }
             }
-            Record::Stake(_) => {
+            Record::Stake(_) | Record::Proposer(_) => {
                 if let Err(error) = hotkey::ss58_decode(&key.path) {
                     return invalid(error.to_string());
                 }

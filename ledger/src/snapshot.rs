@@ -77,6 +77,8 @@ pub enum SnapshotError {
     OutOfOrder { key: String },
     #[error("entry {key} claims to be set at version {set_at}, after the snapshot's version {version}")]
     FromTheFuture { key: String, set_at: u64, version: u64 },
+    #[error("chunk {index} announces {count} entries; a chunk holds 1 to {CHUNK_ENTRIES}")]
+    BadChunkCount { index: u64, count: u32 },
     #[error("malformed entry in chunk {chunk}: {reason}")]
     BadEntry { chunk: u64, reason: String },
     #[error("{what} is {size} bytes, over the limit of {limit}")]
@@ -239,8 +241,7 @@ impl<R: Read> SnapshotReader<R> {
         }
         let header_len = read_u32(&mut input, "the header's length")?;
         check_size("the header", header_len, MAX_HEADER_BYTES)?;
-        let mut header_bytes = vec![0u8; header_len as usize];
-        read_exact(&mut input, &mut header_bytes, "the header")?;
+        let header_bytes = read_sized(&mut input, header_len, "the header")?;
         let header: SnapshotHeader = codec::decode(&header_bytes, "snapshot header")?;
         Ok(SnapshotReader {
             input,
@@ -273,10 +274,12 @@ impl<R: Read> SnapshotReader<R> {
         let index = self.chunks;
         let what = format!("chunk {index}");
         let count = read_u32(&mut self.input, &what)?;
+        if count == 0 || count as usize > CHUNK_ENTRIES {
+            return Err(SnapshotError::BadChunkCount { index, count }.into());
+        }
         let body_len = read_u32(&mut self.input, &what)?;
         check_size("a chunk", body_len, MAX_CHUNK_BYTES)?;
-        let mut body = vec![0u8; body_len as usize];
-        read_exact(&mut self.input, &mut body, &what)?;
+        let body = read_sized(&mut self.input, body_len, &what)?;
         let mut claimed = [0u8; 32];
         read_exact(&mut self.input, &mut claimed, &what)?;
         let hash = chunk_hash(&self.previous, count, &body);
@@ -336,6 +339,17 @@ fn read_exact(input: &mut impl Read, buffer: &mut [u8], what: &str) -> Result<()
         _ => SnapshotError::Io(error),
     })?;
     Ok(())
+}
+
+/// Reads `len` bytes into a buffer that grows as they arrive, so a length the stream does not
+/// back costs no allocation.
+fn read_sized(input: &mut impl Read, len: u32, what: &str) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    input.take(u64::from(len)).read_to_end(&mut bytes).map_err(SnapshotError::Io)?;
+    if bytes.len() != len as usize {
+        return Err(SnapshotError::Truncated(what.to_owned()).into());
+    }
+    Ok(bytes)
 }
 
 fn read_u32(input: &mut impl Read, what: &str) -> Result<u32> {
@@ -430,24 +444,50 @@ pub fn inspect(input: impl Read, trusted: Option<&ValidatorSet>) -> Result<Snaps
     })
 }
 
+/// An export of one kept version that needs no borrow of the [`Ledger`]: it holds the database
+/// and reads one RocksDB snapshot, a consistent view that later commits and pruning do not
+/// change. A node can so stream a snapshot to a slow client while its ledger keeps taking
+/// writes.
+pub struct Exporter {
+    db: std::sync::Arc<rocksdb::DB>,
+    checkpoint: Checkpoint,
+    attestations: Vec<Attestation>,
+}
+
+impl Exporter {
+    pub fn version(&self) -> u64 {
+        self.checkpoint.version
+    }
+
+    /// Writes the snapshot to `out`: the entries are counted, then written, from one view.
+    pub fn write(self, out: impl Write, progress: &mut dyn FnMut(Progress)) -> Result<SnapshotSummary> {
+        let view = self.db.snapshot();
+        let values = cf(&self.db, schema::VALUES);
+        let scan = |visit: &mut dyn FnMut(Key, u64, &[u8]) -> Result<()>| {
+            crate::store::scan_values(view.iterator_cf(values, rocksdb::IteratorMode::Start), &[], self.checkpoint.version, visit)
+        };
+        let mut entry_count = 0u64;
+        scan(&mut |_, _, _| {
+            entry_count += 1;
+            Ok(())
+        })?;
+        let header = SnapshotHeader { checkpoint: self.checkpoint, attestations: self.attestations.clone(), entry_count };
+        let mut writer = SnapshotWriter::start(out, header)?;
+        scan(&mut |key, set_at, value| writer.push(&key, set_at, value, progress))?;
+        writer.finish(progress)
+    }
+}
+
 impl Ledger {
     /// Writes `version` as a snapshot, calling `progress` after each chunk.
     pub fn export(&self, version: u64, out: impl Write, progress: &mut dyn FnMut(Progress)) -> Result<SnapshotSummary> {
+        self.exporter(version)?.write(out, progress)
+    }
+
+    /// An export of `version` that runs apart from the ledger (see [`Exporter`]).
+    pub fn exporter(&self, version: u64) -> Result<Exporter> {
         let checkpoint = self.checkpoint(version)?;
-        let entry_count = if version == self.head().version {
-            self.state().entry_count() as u64
-        } else {
-            let mut count = 0u64;
-            self.scan_at(&[], version, |_, _, _| {
-                count += 1;
-                Ok(())
-            })?;
-            count
-        };
-        let header = SnapshotHeader { checkpoint, attestations: self.attestations(version)?, entry_count };
-        let mut writer = SnapshotWriter::start(out, header)?;
-        self.scan_at(&[], version, |key, set_at, value| writer.push(&key, set_at, value, progress))?;
-        writer.finish(progress)
+        Ok(Exporter { db: self.shared_db(), checkpoint, attestations: self.attestations(version)? })
     }
 
     /// Makes a ledger at `dir` (new or empty) from a snapshot, after checking its chain, order,

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rocksdb::{BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options as DbOptions, WriteBatch, WriteOptions, DB};
@@ -73,7 +74,8 @@ pub struct HistoryEntry {
 
 /// An open ledger.
 pub struct Ledger {
-    db: DB,
+    /// Shared with running exports, which read a RocksDB snapshot without holding the ledger.
+    db: Arc<DB>,
     dir: PathBuf,
     state: State,
     head: Checkpoint,
@@ -105,7 +107,7 @@ impl Ledger {
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         db.write_opt(batch, &sync)?;
-        Ok(Ledger { db, dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default() })
+        Ok(Ledger { db: Arc::new(db), dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default() })
     }
 
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
@@ -126,7 +128,7 @@ impl Ledger {
         if state.root() != head.state_root {
             return Err(Error::RootMismatch { dir, version: head.version, recorded: head.state_root, recomputed: state.root() });
         }
-        let mut ledger = Ledger { db, dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default() };
+        let mut ledger = Ledger { db: Arc::new(db), dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default() };
         ledger.latest_final = ledger.find_latest_final()?;
         Ok(ledger)
     }
@@ -461,29 +463,13 @@ impl Ledger {
     /// Visits, in key order, every key under `prefix` that holds a value at `version`, with
     /// the version that set it and the value.
     #[allow(clippy::type_complexity)] // the one local, a key's newest version seen so far
-    pub(crate) fn scan_at(&self, prefix: &[u8], version: u64, mut visit: impl FnMut(Key, u64, &[u8]) -> Result<()>) -> Result<()> {
-        let mut pending: Option<(Key, u64, Option<Box<[u8]>>)> = None;
-        for item in self.db.prefix_iterator_cf(cf(&self.db, schema::VALUES), prefix) {
-            let (stored_key, stored) = item?;
-            if !stored_key.starts_with(prefix) {
-                break;
-            }
-            let (key, set_at) = schema::parse_value_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
-            if set_at > version {
-                continue;
-            }
-            // Versions of a key come oldest first: the last one at or before `version` wins.
-            if pending.as_ref().is_some_and(|(pending_key, ..)| *pending_key != key) {
-                if let Some((key, set_at, Some(value))) = pending.take() {
-                    visit(key, set_at, &value)?;
-                }
-            }
-            pending = Some((key, set_at, parse_stored(&stored)?.map(Box::from)));
-        }
-        if let Some((key, set_at, Some(value))) = pending {
-            visit(key, set_at, &value)?;
-        }
-        Ok(())
+    pub(crate) fn scan_at(&self, prefix: &[u8], version: u64, visit: impl FnMut(Key, u64, &[u8]) -> Result<()>) -> Result<()> {
+        scan_values(self.db.prefix_iterator_cf(cf(&self.db, schema::VALUES), prefix), prefix, version, visit)
+    }
+
+    /// The database, shared, for work that outlives a borrow of the ledger.
+    pub(crate) fn shared_db(&self) -> Arc<DB> {
+        self.db.clone()
     }
 
     fn read_value(&self, key: &Key, version: u64) -> Result<Option<Vec<u8>>> {
@@ -673,4 +659,36 @@ fn corrupt_key(bytes: &[u8]) -> Error {
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
+/// Visits every key under `prefix` with its value at `version` (and the version that set it),
+/// in key order, from an iterator over the values family positioned at `prefix`.
+pub(crate) fn scan_values(
+    items: impl Iterator<Item = std::result::Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>,
+    prefix: &[u8],
+    version: u64,
+    mut visit: impl FnMut(Key, u64, &[u8]) -> Result<()>,
+) -> Result<()> {
+    let mut pending: Option<(Key, u64, Option<Box<[u8]>>)> = None;
+    for item in items {
+        let (stored_key, stored) = item?;
+        if !stored_key.starts_with(prefix) {
+            break;
+        }
+        let (key, set_at) = schema::parse_value_key(&stored_key).ok_or_else(|| corrupt_key(&stored_key))?;
+        if set_at > version {
+            continue;
+        }
+        // Versions of a key come oldest first: the last one at or before `version` wins.
+        if pending.as_ref().is_some_and(|(pending_key, ..)| *pending_key != key) {
+            if let Some((key, set_at, Some(value))) = pending.take() {
+                visit(key, set_at, &value)?;
+            }
+        }
+        pending = Some((key, set_at, parse_stored(&stored)?.map(Box::from)));
+    }
+    if let Some((key, set_at, Some(value))) = pending {
+        visit(key, set_at, &value)?;
+    }
+    Ok(())
 }

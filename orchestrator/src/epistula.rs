@@ -16,7 +16,11 @@
 //!
 //! A receiver accepts a request whose headers are complete, whose version is 2, whose timestamp
 //! is within `max_age_ms` of its own clock either way, which is addressed to it, and whose
-//! signature verifies for the signer.
+//! signature verifies for the signer; and, with a [`ReplayCache`], only once: a request seen
+//! again while its timestamp is still fresh is a replay.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use ledger::hotkey::{verify_signature, Hotkey, HotkeyError};
 use sha2::{Digest, Sha256};
@@ -126,6 +130,28 @@ pub fn verify(
     let message = signing_message(body, &uuid, timestamp_ms, signed_for.as_deref());
     verify_signature(&signed_by, message.as_bytes(), &signature).map_err(EpistulaError::BadSignature)?;
     Ok(Verified { signed_by, uuid, timestamp_ms })
+}
+
+/// The requests a receiver accepted while they can still pass the timestamp check, by signer
+/// and uuid. Only verified requests enter it, so its size is bounded by what the signers may
+/// send in one window, not by what strangers send.
+pub struct ReplayCache {
+    max_age_ms: u64,
+    seen: Mutex<HashMap<(String, String), u64>>,
+}
+
+impl ReplayCache {
+    pub fn new(max_age_ms: u64) -> ReplayCache {
+        ReplayCache { max_age_ms, seen: Mutex::new(HashMap::new()) }
+    }
+
+    /// Records `verified` at `now_ms`; false when the same signer's uuid was accepted before.
+    pub fn first_use(&self, verified: &Verified, now_ms: u64) -> bool {
+        let Ok(mut seen) = self.seen.lock() else { return false };
+        // A timestamp this old fails verification anyway, so its entry can go.
+        seen.retain(|_, timestamp_ms| timestamp_ms.saturating_add(self.max_age_ms) >= now_ms);
+        seen.insert((verified.signed_by.clone(), verified.uuid.clone()), verified.timestamp_ms).is_none()
+    }
 }
 
 /// A random version-4 UUID in its 8-4-4-4-12 lowercase hex form.

@@ -8,6 +8,7 @@ pub mod epistula;
 pub mod evidence;
 pub mod llm;
 pub mod orchestrate;
+pub mod outbound;
 pub mod execute;
 pub mod incentive;
 pub mod ledger_work;

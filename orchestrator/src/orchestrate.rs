@@ -17,6 +17,7 @@ use crate::credentials::Credentials;
 use crate::execute::budget::TaoPrice;
 use crate::execute::retry::RetryPolicy;
 use crate::execute::trace::{critical_path, time_in_calls, CallRecord, Timings};
+use crate::outbound::{Guard, Policy};
 use crate::execute::{Context, LearnedCosts, Network, PlanFailure, Session, Stop, TaskError};
 use crate::llm::LLM_CAPABILITY;
 use crate::plan::{Plan, PlanError};
@@ -38,6 +39,8 @@ pub struct Config {
     /// Longest deadline a request may ask for.
     pub max_deadline: Duration,
     pub retry: RetryPolicy,
+    /// What outbound calls may reach beyond public https hosts.
+    pub outbound: Policy,
 }
 
 impl Default for Config {
@@ -48,6 +51,7 @@ impl Default for Config {
             default_deadline: Duration::from_secs(60),
             max_deadline: Duration::from_secs(300),
             retry: RetryPolicy::default(),
+            outbound: Policy::default(),
         }
     }
 }
@@ -175,7 +179,18 @@ pub struct Orchestrator {
 
 impl Orchestrator {
     pub fn new(credentials: Credentials, hotkey: Hotkey, config: Config) -> Result<Orchestrator, reqwest::Error> {
-        Ok(Orchestrator { network: Network::new(config.retry)?, credentials, hotkey, config, learned: LearnedCosts::default() })
+        let guard = Guard::new(config.outbound.clone())?;
+        Ok(Orchestrator { network: Network::new(guard, config.retry), credentials, hotkey, config, learned: LearnedCosts::default() })
+    }
+
+    /// The guard every subnet call goes through.
+    pub fn guard(&self) -> &Guard {
+        &self.network.guard
+    }
+
+    /// How many routes were passed over because their subnet's key may not go to their host.
+    pub fn withheld_keys(&self) -> u64 {
+        self.network.withheld_keys()
     }
 
     /// The SS58 address receipts are signed by.

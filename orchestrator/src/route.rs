@@ -20,7 +20,7 @@ use ledger::{Key, Ledger, Namespace};
 use serde::Serialize;
 
 use crate::adapters::Protocol;
-use crate::credentials::Credentials;
+use crate::credentials::{Credentials, UnboundHost};
 
 /// Latency assumed for an endpoint without a health record: a quarter of its timeout.
 const UNKNOWN_LATENCY_DIVISOR: u32 = 4;
@@ -49,6 +49,9 @@ pub struct Unroutable {
     pub netuid: u16,
     pub endpoint: String,
     pub reason: String,
+    /// Whether the node holds the subnet's key but may not send it to this endpoint's host.
+    #[serde(skip)]
+    pub withheld_key: bool,
 }
 
 /// The subnet records of one ledger version, by capability.
@@ -105,7 +108,12 @@ impl Catalog {
         for listing in self.by_capability.get(capability).into_iter().flatten() {
             match routability(listing, credentials) {
                 Ok(protocol) => routes.push(Route { listing, protocol }),
-                Err(reason) => unroutable.push(Unroutable { netuid: listing.netuid, endpoint: listing.endpoint.name.clone(), reason }),
+                Err(refusal) => unroutable.push(Unroutable {
+                    netuid: listing.netuid,
+                    endpoint: listing.endpoint.name.clone(),
+                    withheld_key: matches!(refusal, Refusal::UnboundHost(_)),
+                    reason: refusal.to_string(),
+                }),
             }
         }
         routes.sort_by_key(|route| {
@@ -135,18 +143,30 @@ impl Catalog {
     }
 }
 
+/// Why a listing is not a route.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    #[error("{0}")]
+    Other(String),
+    #[error("its host is not one the key may go to ({0}); bind it with {variable}_HOSTS if the operator trusts it", variable = crate::credentials::key_env(.0.netuid))]
+    UnboundHost(UnboundHost),
+}
+
 /// The protocol a listing is called with, or why it cannot be.
-fn routability(listing: &Listing, credentials: &Credentials) -> Result<Protocol, String> {
+fn routability(listing: &Listing, credentials: &Credentials) -> Result<Protocol, Refusal> {
     let endpoint = &listing.endpoint;
-    let protocol = Protocol::detect(endpoint).ok_or_else(|| format!("this node does not speak {} {}", method_name(endpoint), endpoint.url))?;
+    let protocol =
+        Protocol::detect(endpoint).ok_or_else(|| Refusal::Other(format!("this node does not speak {} {}", method_name(endpoint), endpoint.url)))?;
     if let Some(Health { status: HealthStatus::Down, .. }) = listing.health {
-        return Err("the ledger reports it down".into());
+        return Err(Refusal::Other("the ledger reports it down".into()));
     }
     match endpoint.auth {
-        Auth::Header { .. } if credentials.key(listing.netuid).is_none() => {
-            Err(format!("it needs an API key: set {}", crate::credentials::key_env(listing.netuid)))
-        }
-        Auth::Hotkey => Err("it needs hotkey-signed requests, which this node does not send".into()),
+        Auth::Header { .. } => match credentials.key_for(listing.netuid, &endpoint.url) {
+            Ok(Some(_)) => Ok(protocol),
+            Ok(None) => Err(Refusal::Other(format!("it needs an API key: set {}", crate::credentials::key_env(listing.netuid)))),
+            Err(unbound) => Err(Refusal::UnboundHost(unbound)),
+        },
+        Auth::Hotkey => Err(Refusal::Other("it needs hotkey-signed requests, which this node does not send".into())),
         _ => Ok(protocol),
     }
 }

@@ -14,15 +14,15 @@ use std::time::Duration;
 use clap::Args;
 use ledger::hotkey::Hotkey;
 use ledger::Options;
-use orchestrator::chain::{keypair_from_seed, ChainClient};
-use orchestrator::credentials::Credentials;
+use orchestrator::chain::{keypair_from_seed, ChainClient, Metagraph};
 use orchestrator::route::Catalog;
 use orchestrator::validator::{Settings, Validator};
 use serde_json::json;
 
 use crate::api::{self, miner::MinerAccess};
+use crate::orchestrate_cmd::OutboundArgs;
 use crate::cli::{print_json, CliError};
-use crate::serve::{init_logging, runtime, serve, ServeArgs};
+use crate::serve::{follow_metagraph, init_logging, registered, runtime, serve, ServeArgs};
 use crate::{identity, node};
 
 /// Seconds per block on Bittensor.
@@ -32,12 +32,6 @@ const BLOCK_SECONDS: u64 = 12;
 pub struct MinerArgs {
     #[command(flatten)]
     serve: ServeArgs,
-    /// The Orchestra subnet's netuid.
-    #[arg(long, env = "ORCHESTRA_NETUID")]
-    netuid: u16,
-    /// How often to read the validator set again from the metagraph.
-    #[arg(long, default_value_t = 600)]
-    refresh_secs: u64,
     /// The primary ledger node to propose diffs to (subnet health observed while serving);
     /// without it they are committed to this node's own ledger.
     #[arg(long, env = "ORCHESTRA_PROPOSE_TO")]
@@ -51,29 +45,22 @@ impl MinerArgs {
         let hotkey = registered_hotkey(self.serve.orchestrator.hotkey_file.as_deref())?.1;
         let (state, chain) = self.serve.state(data, &runtime, false)?;
         let chain = chain.ok_or_else(|| CliError::Usage("a miner reads its validators from the chain: give --chain-url".into()))?;
-        let netuid = self.netuid;
-        let validators = runtime.block_on(validator_set(&chain, netuid))?;
+        let netuid = self.serve.netuid.ok_or_else(|| CliError::Usage("a miner serves one subnet: give --netuid".into()))?;
+        let validators = validator_set(&runtime.block_on(chain.metagraph(netuid, None))?);
         tracing::info!(netuid, validators = validators.len(), miner = %hotkey.ss58(), "answering the subnet's validators");
         let access = Arc::new(MinerAccess::new(hotkey, validators).proposing_to(self.propose_to.clone()));
-        let refresh = Duration::from_secs(self.refresh_secs.max(1));
-        let refreshed = access.clone();
-        runtime.spawn(async move {
-            loop {
-                tokio::time::sleep(refresh).await;
-                match validator_set(&chain, netuid).await {
-                    Ok(validators) => refreshed.set_validators(validators),
-                    Err(error) => tracing::warn!(%error, "could not refresh the validator set; keeping the last one"),
-                }
-            }
+        let (refreshed, gate) = (access.clone(), state.proposers().clone());
+        follow_metagraph(&runtime, chain, netuid, self.serve.refresh(), move |metagraph| {
+            refreshed.set_validators(validator_set(metagraph));
+            gate.set_registered(registered(metagraph));
         });
         runtime.block_on(serve(self.serve.listen, api::router(state.with_miner(access))))
     }
 }
 
-/// The hotkeys holding a validator permit on `netuid`.
-async fn validator_set(chain: &ChainClient, netuid: u16) -> Result<BTreeSet<String>, CliError> {
-    let metagraph = chain.metagraph(netuid, None).await?;
-    Ok(metagraph.neurons.iter().filter(|neuron| neuron.validator_permit).map(|neuron| neuron.hotkey_ss58()).collect())
+/// The hotkeys holding a validator permit.
+fn validator_set(metagraph: &Metagraph) -> BTreeSet<String> {
+    metagraph.neurons.iter().filter(|neuron| neuron.validator_permit).map(|neuron| neuron.hotkey_ss58()).collect()
 }
 
 /// The configured hotkey's seed (hex) and the hotkey; a role on chain cannot use a made-up one.
@@ -104,6 +91,8 @@ pub struct ValidatorArgs {
     /// Stop after this many rounds; 0 runs until stopped.
     #[arg(long, default_value_t = 0)]
     rounds: u64,
+    #[command(flatten)]
+    outbound: OutboundArgs,
 }
 
 impl ValidatorArgs {
@@ -114,7 +103,7 @@ impl ValidatorArgs {
         let signer = keypair_from_seed(&format!("0x{seed}"))?;
         let chain = runtime.block_on(ChainClient::connect(&self.chain_url))?;
         let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger_url: self.ledger_url.clone() };
-        let mut validator = Validator::new(chain.clone(), signer, hotkey, Credentials::from_env(), settings);
+        let mut validator = Validator::new(chain.clone(), signer, hotkey, self.outbound.guard()?, node::credentials(), settings);
         let mut round = 0;
         loop {
             round += 1;

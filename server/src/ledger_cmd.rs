@@ -65,7 +65,7 @@ pub enum LedgerCommand {
 
 #[derive(Args)]
 pub struct KeyArgs {
-    /// Namespace: a netuid (`22` or `sn22`), `validators` or `pricing`.
+    /// Namespace: a netuid (`22` or `sn22`), `validators`, `pricing` or `proposers`.
     namespace: String,
     /// Path inside the namespace, e.g. `identity` or `endpoint/search`.
     path: String,

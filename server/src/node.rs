@@ -2,9 +2,13 @@
 //! snapshot built into the binary when there is none, checks it (opening rebuilds the trees
 //! and compares the root with the head checkpoint) and reports its head.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ledger::{Error, Ledger, Options};
+use ledger::record::Record;
+use ledger::snapshot::SnapshotReader;
+use ledger::{Error, Ledger, Namespace, Options};
+use orchestrator::credentials::Credentials;
 use serde_json::json;
 
 use crate::cli::{print_json, CliError};
@@ -19,6 +23,30 @@ pub fn open_or_seed(data: &Path, options: Options) -> Result<(Ledger, bool), Cli
         Err(Error::NotInitialised(_)) => (Ledger::import(data, GENESIS, None, options, &mut |_| {})?, true),
         opened => (opened?, false),
     })
+}
+
+/// The hosts of each subnet's genesis endpoint records: where its key goes unless the operator
+/// binds it elsewhere (`ORCHESTRA_SN<N>_KEY_HOSTS`).
+pub fn genesis_key_hosts() -> BTreeMap<u16, BTreeSet<String>> {
+    let mut hosts: BTreeMap<u16, BTreeSet<String>> = BTreeMap::new();
+    let mut reader = SnapshotReader::new(GENESIS).expect("the built-in genesis is a snapshot");
+    while let Some(chunk) = reader.next_chunk().expect("the built-in genesis reads") {
+        for entry in chunk {
+            let Namespace::Subnet(netuid) = entry.key.namespace else { continue };
+            if let Ok(Record::Endpoint(endpoint)) = Record::decode(&entry.key, &entry.value) {
+                if let Some(host) = reqwest::Url::parse(&endpoint.url).ok().and_then(|url| url.host_str().map(str::to_ascii_lowercase)) {
+                    hosts.entry(netuid).or_default().insert(host);
+                }
+            }
+        }
+    }
+    hosts
+}
+
+/// The subnets' keys from the environment, each bound to its configured hosts or else to its
+/// genesis hosts.
+pub fn credentials() -> Credentials {
+    Credentials::from_env().bind_unbound(&genesis_key_hosts())
 }
 
 pub fn run(data: &Path) -> Result<(), CliError> {

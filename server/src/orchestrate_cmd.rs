@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::Args;
 use ledger::Options;
 use orchestra_client::{Client, ClientError};
-use orchestrator::credentials::Credentials;
+use orchestrator::outbound::address::AddressRange;
+use orchestrator::outbound::{Guard, Policy};
 use orchestrator::execute::budget::TaoPrice;
 use orchestrator::orchestrate::{Config, Orchestrator, Request};
 use orchestrator::route::Catalog;
@@ -32,6 +33,30 @@ pub struct OrchestratorArgs {
     /// Longest deadline a request may ask for, in milliseconds.
     #[arg(long, env = "ORCHESTRA_MAX_DEADLINE_MS", default_value_t = 300_000)]
     max_deadline_ms: u64,
+    #[command(flatten)]
+    pub(crate) outbound: OutboundArgs,
+}
+
+/// What outbound calls may reach beyond public https hosts (see `orchestrator::outbound`).
+#[derive(Args, Clone)]
+pub struct OutboundArgs {
+    /// An address or CIDR range that may be called although it is not public (loopback,
+    /// private, link-local...); repeat or separate with commas.
+    #[arg(long = "allow-address", env = "ORCHESTRA_ALLOW_ADDRESSES", value_delimiter = ',')]
+    allow_addresses: Vec<AddressRange>,
+    /// A host that ledger endpoint URLs may call over plain http; repeat or separate with commas.
+    #[arg(long = "allow-http-host", env = "ORCHESTRA_ALLOW_HTTP_HOSTS", value_delimiter = ',')]
+    allow_http_hosts: Vec<String>,
+}
+
+impl OutboundArgs {
+    pub fn policy(&self) -> Policy {
+        Policy { allowed_ranges: self.allow_addresses.clone(), plain_http_hosts: self.allow_http_hosts.iter().map(|host| host.to_ascii_lowercase()).collect() }
+    }
+
+    pub fn guard(&self) -> Result<Guard, CliError> {
+        Guard::new(self.policy()).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))
+    }
 }
 
 impl OrchestratorArgs {
@@ -42,10 +67,11 @@ impl OrchestratorArgs {
         let config = Config {
             tao_price: TaoPrice { usd_micros_per_tao: (self.tao_usd * 1e6).round() as u64 },
             max_deadline: Duration::from_millis(self.max_deadline_ms),
+            outbound: self.outbound.policy(),
             ..Config::default()
         };
         let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
-        Orchestrator::new(Credentials::from_env(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))
+        Orchestrator::new(node::credentials(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))
     }
 }
 

@@ -1,15 +1,19 @@
 //! `orchestra serve`: the ledger node's HTTP API until Ctrl-C or SIGTERM. Shutdown lets
 //! requests in flight finish; every acknowledged write was committed before its answer.
 
+use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use clap::Args;
 use ledger::Options;
-use orchestrator::chain::ChainClient;
+use orchestrator::chain::{ChainClient, Metagraph};
 
+use crate::api::orchestrate::Limits;
 use crate::api::paid::Pricing;
+use crate::api::proposers::{ProposerGate, Quota};
 use crate::api::{self, AppState};
 use crate::cli::CliError;
 use crate::node;
@@ -42,14 +46,45 @@ pub struct ServeArgs {
     /// `--pay-to`) the node verifies and settles on-chain `exact` payments.
     #[arg(long, env = "ORCHESTRA_CHAIN_URL")]
     pub(crate) chain_url: Option<String>,
+    /// The Orchestra subnet's netuid: with `--chain-url`, the hotkeys registered on it may
+    /// propose diffs (read from the metagraph and refreshed every `--refresh-secs`).
+    #[arg(long, env = "ORCHESTRA_NETUID")]
+    pub(crate) netuid: Option<u16>,
+    /// How often to read the subnet's metagraph again, in seconds.
+    #[arg(long, env = "ORCHESTRA_REFRESH_SECS", default_value_t = 600)]
+    pub(crate) refresh_secs: u64,
+    /// Most diffs one proposer may submit per hour.
+    #[arg(long, env = "ORCHESTRA_PROPOSER_DIFFS_PER_HOUR", default_value_t = Quota::default().diffs)]
+    proposer_diffs_per_hour: u32,
+    /// Most orchestrations running at once.
+    #[arg(long, env = "ORCHESTRA_MAX_ORCHESTRATIONS", default_value_t = Limits::default().overall)]
+    max_orchestrations: usize,
+    /// Most orchestrations running at once on one API key.
+    #[arg(long, env = "ORCHESTRA_MAX_ORCHESTRATIONS_PER_KEY", default_value_t = Limits::default().per_key)]
+    max_orchestrations_per_key: usize,
+    /// Serve orchestrations without payment although the node listens beyond loopback and
+    /// charges no fee (anyone reaching it then spends its subnet keys).
+    #[arg(long, env = "ORCHESTRA_FREE_ORCHESTRATIONS")]
+    free_orchestrations: bool,
+    /// Most bytes of values one proposer may submit per hour.
+    #[arg(long, env = "ORCHESTRA_PROPOSER_BYTES_PER_HOUR", default_value_t = Quota::default().bytes)]
+    proposer_bytes_per_hour: u64,
 }
 
 impl ServeArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
         let runtime = runtime()?;
-        let (state, _) = self.state(data, &runtime, true)?;
+        let (state, chain) = self.state(data, &runtime, true)?;
+        if let (Some(chain), Some(netuid)) = (chain, self.netuid) {
+            let gate = state.proposers().clone();
+            follow_metagraph(&runtime, chain, netuid, self.refresh(), move |metagraph| gate.set_registered(registered(metagraph)));
+        }
         runtime.block_on(serve(self.listen, api::router(state)))
+    }
+
+    pub(crate) fn refresh(&self) -> Duration {
+        Duration::from_secs(self.refresh_secs.max(1))
     }
 
     /// The node's state (ledger, pricing, orchestrator, settlement) and its chain connection
@@ -69,7 +104,13 @@ impl ServeArgs {
             pay_to: self.pay_to.clone(),
             network: self.network.clone(),
         };
-        let mut state = AppState::new(ledger, pricing).with_orchestrator(orchestrator);
+        let quota = Quota { window: Duration::from_secs(3600), diffs: self.proposer_diffs_per_hour, bytes: self.proposer_bytes_per_hour };
+        let free = self.free_orchestrations || self.listen.ip().is_loopback() || self.orchestrate_fee_rao > 0;
+        if !free {
+            tracing::warn!(listen = %self.listen, "no orchestration fee and a public listener: unpaid orchestrations are refused (--orchestrate-fee-rao, or --free-orchestrations)");
+        }
+        let limits = Limits { overall: self.max_orchestrations.max(1), per_key: self.max_orchestrations_per_key.max(1), free };
+        let mut state = AppState::new(ledger, pricing).with_orchestrator_limited(orchestrator, limits).with_proposers(Arc::new(ProposerGate::new(quota)));
         let chain = match &self.chain_url {
             Some(url) => {
                 let chain = runtime.block_on(ChainClient::connect(url))?;
@@ -85,6 +126,25 @@ impl ServeArgs {
     }
 }
 
+/// The hotkeys registered on a subnet.
+pub(crate) fn registered(metagraph: &Metagraph) -> BTreeSet<String> {
+    metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect()
+}
+
+/// Reads `netuid`'s metagraph now and every `refresh`, handing each read to `apply`; a failed
+/// read keeps what the last one gave.
+pub(crate) fn follow_metagraph(runtime: &tokio::runtime::Runtime, chain: ChainClient, netuid: u16, refresh: Duration, apply: impl Fn(&Metagraph) + Send + 'static) {
+    runtime.spawn(async move {
+        loop {
+            match chain.metagraph(netuid, None).await {
+                Ok(metagraph) => apply(&metagraph),
+                Err(error) => tracing::warn!(%error, netuid, "could not read the metagraph; keeping the last one"),
+            }
+            tokio::time::sleep(refresh).await;
+        }
+    });
+}
+
 /// The multi-threaded runtime the node's commands run on.
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))
@@ -98,22 +158,63 @@ pub fn init_logging() {
         .init();
 }
 
-/// Serves `router` on `listen` until Ctrl-C or SIGTERM.
+/// Longest a client may take to send a request's headers, counted from when the connection is
+/// ready for them: a new connection, or a kept-alive one after its last answer. A client that
+/// trickles its headers (or holds an idle connection) is cut off after it.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most connections served at once; later ones wait in the kernel's backlog.
+pub const MAX_CONNECTIONS: usize = 4096;
+/// The connection's read buffer, and so the largest request head (request line and headers).
+const MAX_HEADER_BYTES: usize = 64 << 10;
+/// How long requests in flight may take to finish once shutdown begins.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+/// Serves `router` over HTTP/1.1 on `listen` until Ctrl-C or SIGTERM, with the bounds above.
 pub async fn serve(listen: SocketAddr, router: axum::Router) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError::Usage(format!("cannot listen on {listen}: {error}")))?;
     // Printed on stdout so that scripts and tests learn the port when it was 0.
     println!("listening on {}", listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?);
-    // Answers are small and written whole: Nagle's algorithm would only hold them back, up to a
-    // delayed ACK (40 ms on Linux), behind a client's previous segment.
-    let listener = listener.tap_io(|stream| {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEADER_BYTES);
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown_signal());
+    loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit.expect("the semaphore is never closed"),
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // Answers are small and written whole: Nagle's algorithm would only hold them back, up
+        // to a delayed ACK (40 ms on Linux), behind a client's previous segment.
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-    });
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|error| CliError::Usage(format!("the server failed: {error}")))
+        let service = hyper_util::service::TowerToHyperService::new(router.clone());
+        let connection = graceful.watch(http.serve_connection(hyper_util::rt::TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await.is_err() {
+        tracing::warn!("requests still running after the shutdown grace period were cut off");
+    }
+    Ok(())
 }
 
 async fn shutdown_signal() {

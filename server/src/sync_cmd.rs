@@ -19,6 +19,7 @@ use orchestrator::ledger_work::remote;
 use serde_json::{json, Value};
 
 use crate::cli::{print_json, CliError};
+use crate::orchestrate_cmd::OutboundArgs;
 use crate::{identity, node, present};
 
 #[derive(Args)]
@@ -36,6 +37,8 @@ pub struct SyncChainArgs {
     /// the node's own).
     #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
     hotkey_file: Option<PathBuf>,
+    #[command(flatten)]
+    outbound: OutboundArgs,
 }
 
 impl SyncChainArgs {
@@ -60,10 +63,10 @@ impl SyncChainArgs {
             }
             Some(primary) => {
                 let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
-                let http = reqwest::Client::new();
+                let guard = self.outbound.guard()?;
                 let mut proposed = Vec::new();
                 for changes in [identities, validators] {
-                    let made = runtime.block_on(remote::propose_to(&http, primary, changes, &hotkey)).map_err(|error| CliError::Usage(error.to_string()))?;
+                    let made = runtime.block_on(remote::propose_to(&guard, primary, changes, &hotkey)).map_err(|error| CliError::Usage(error.to_string()))?;
                     proposed.extend(made);
                 }
                 print_json(&json!({ "changes": counts, "proposed": proposed }))

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use ledger::hotkey::Hotkey;
 use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator, Outcome, Request};
+use orchestrator::outbound::Policy;
 use orchestrator::plan::PlannerKind;
 use orchestrator::route::Catalog;
 use orchestrator::synthesis::Method;
@@ -113,7 +114,7 @@ impl Node {
         let test_ledger = testkit::test_ledger(&[&desearch, &data_universe, &chutes, &apex]);
         let catalog = Catalog::read(&test_ledger.ledger).expect("read the catalog of the test ledger");
         let hotkey = Hotkey::from_seed(&[7u8; 32]).expect("a hotkey from a fixed seed");
-        let orchestrator = Orchestrator::new(credentials(llm), hotkey, Config::default()).expect("an orchestrator");
+        let orchestrator = Orchestrator::new(credentials(llm), hotkey, Config { outbound: Policy::loopback(), ..Config::default() }).expect("an orchestrator");
         Node { desearch, data_universe, chutes, apex, catalog, orchestrator }
     }
 
@@ -144,9 +145,9 @@ impl Node {
 }
 
 fn credentials(llm: bool) -> Credentials {
-    let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch)).with_key(13, expected_key(SubnetKind::DataUniverse));
+    let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]).with_key(13, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"]);
     if llm {
-        credentials.with_key(64, expected_key(SubnetKind::Chutes))
+        credentials.with_key(64, expected_key(SubnetKind::Chutes), ["127.0.0.1"])
     } else {
         credentials
     }

@@ -11,6 +11,7 @@ use super::retry::{is_retryable_status, retry_after};
 use super::trace::{CallOutcome, CallRecord};
 use super::{Session, Stop, MAX_RESPONSE_BYTES};
 use crate::adapters::{Access, CallInput, SubnetRequest, SubnetResponse};
+use crate::outbound::{describe, excerpt, read_capped, BodyError, Origin};
 use crate::receipts::{body_hash, Call};
 use crate::route::{request_price_usd_micros, Route};
 
@@ -37,6 +38,8 @@ enum Transport {
     Deadline,
     /// Connection refused, reset, or the body could not be read.
     Failed(String),
+    /// The outbound guard would not send it (see [`crate::outbound`]).
+    Refused(String),
     TooLarge,
 }
 
@@ -44,7 +47,10 @@ impl Session<'_> {
     pub(super) async fn call_route(&self, task: &str, route: &Route<'_>, input: &CallInput<'_>) -> Result<SubnetResponse, RouteError> {
         let listing = &route.listing;
         let credentials = self.context.credentials;
-        let access = Access { netuid: listing.netuid, key: credentials.key(listing.netuid), model: credentials.model(listing.netuid) };
+        // Routing already refused endpoints whose host the key is not bound to; a key that is not
+        // bound to this URL is never attached.
+        let key = credentials.key_for(listing.netuid, &listing.endpoint.url).map_err(|unbound| RouteError::Failed(unbound.to_string()))?;
+        let access = Access { netuid: listing.netuid, key, model: credentials.model(listing.netuid) };
         let request = route.protocol.build(&listing.endpoint, input, &access).map_err(|error| RouteError::Failed(error.to_string()))?;
         let request_hash = body_hash(&request_preimage(&request));
         let policy = self.context.network.retry;
@@ -80,6 +86,7 @@ impl Session<'_> {
                     (0, Vec::new(), None, Err((CallOutcome::Retryable, format!("no answer within the endpoint's timeout of {} ms", listing.endpoint.timeout_ms))))
                 }
                 Err(Transport::Failed(reason)) => (0, Vec::new(), None, Err((CallOutcome::Retryable, reason))),
+                Err(Transport::Refused(reason)) => (0, Vec::new(), None, Err((CallOutcome::Failed, reason))),
                 Err(Transport::TooLarge) => (0, Vec::new(), None, Err((CallOutcome::Failed, format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes")))),
             };
             let reported_usd = result.as_ref().ok().and_then(|response| response.reported_cost_usd_micros);
@@ -158,33 +165,31 @@ impl Session<'_> {
 
     /// Sends `request`, waiting at most the endpoint's timeout and never past the deadline.
     async fn send(&self, request: &SubnetRequest, endpoint_timeout: Duration, remaining: Duration) -> Result<Exchange, Transport> {
-        let network = self.context.network;
-        let client = if request.http2_only && request.url.starts_with("http://") { &network.h2c } else { &network.http };
-        let mut builder = match request.method {
-            HttpMethod::Get => client.get(&request.url),
-            HttpMethod::Post => client.post(&request.url),
+        let method = match request.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
         };
+        let mut builder = self
+            .context
+            .network
+            .guard
+            .request_over(method, &request.url, Origin::Record, request.http2_only)
+            .map_err(|refusal| Transport::Refused(refusal.to_string()))?;
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        if request.http2_only {
-            builder = builder.version(http::Version::HTTP_2);
-        }
         let (limit, limit_is_deadline) = if remaining < endpoint_timeout { (remaining, true) } else { (endpoint_timeout, false) };
         let exchange = async {
-            let mut response = builder.send().await.map_err(|error| Transport::Failed(describe(&error)))?;
+            let response = builder.send().await.map_err(|error| Transport::Failed(describe(&error)))?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await.map_err(|error| Transport::Failed(describe(&error)))? {
-                if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(Transport::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_capped(response, MAX_RESPONSE_BYTES).await.map_err(|error| match error {
+                BodyError::TooLarge(_) => Transport::TooLarge,
+                BodyError::Transport(reason) => Transport::Failed(reason),
+            })?;
             Ok(Exchange { status, headers, body })
         };
         match tokio::time::timeout(limit, exchange).await {
@@ -206,24 +211,4 @@ fn request_preimage(request: &SubnetRequest) -> Vec<u8> {
     preimage
 }
 
-/// A transport error with its causes, which reqwest keeps in the source chain.
-fn describe(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
-/// The start of an error body, for messages.
-fn excerpt(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut end = text.len().min(300);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text[..end].trim().to_owned()
-}

@@ -22,7 +22,7 @@ pub mod retry;
 pub mod trace;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -31,6 +31,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use crate::adapters::{CallInput, SubnetResponse};
 use crate::credentials::Credentials;
 use crate::evidence::TaskOutput;
+use crate::outbound::Guard;
 use crate::plan::{Plan, Task};
 use crate::receipts::{Nonce, ReceiptBundle, ReceiptChain};
 use crate::route::{Catalog, Unroutable};
@@ -43,20 +44,23 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 /// How many results a search task asks for.
 const SEARCH_LIMIT: u32 = 10;
 
-/// The HTTP clients and retry policy shared by all orchestrations of a node.
-#[derive(Clone, Debug)]
+/// The outbound guard and retry policy shared by all orchestrations of a node.
+#[derive(Debug)]
 pub struct Network {
-    /// HTTP/1.1, or HTTP/2 when a TLS server offers it.
-    http: reqwest::Client,
-    /// HTTP/2 without TLS (prior knowledge), for endpoints that refuse HTTP/1.1 on plain HTTP.
-    h2c: reqwest::Client,
+    pub guard: Guard,
     pub retry: RetryPolicy,
+    /// Routes passed over because the subnet's key is not bound to their host.
+    withheld_keys: AtomicU64,
 }
 
 impl Network {
-    pub fn new(retry: RetryPolicy) -> Result<Network, reqwest::Error> {
-        let builder = || reqwest::Client::builder().user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION"))).pool_idle_timeout(Duration::from_secs(60));
-        Ok(Network { http: builder().build()?, h2c: builder().http2_prior_knowledge().build()?, retry })
+    pub fn new(guard: Guard, retry: RetryPolicy) -> Network {
+        Network { guard, retry, withheld_keys: AtomicU64::new(0) }
+    }
+
+    /// How many routes were passed over because their subnet's key is not bound to their host.
+    pub fn withheld_keys(&self) -> u64 {
+        self.withheld_keys.load(Ordering::Relaxed)
     }
 }
 
@@ -173,6 +177,10 @@ impl<'a> Session<'a> {
     /// Serves `input` with the best route for `capability`, falling back down the ranking.
     pub async fn call_capability(&self, task: &str, capability: &str, input: &CallInput<'_>) -> Result<SubnetResponse, TaskError> {
         let (routes, unroutable) = self.context.catalog.routes(capability, self.context.credentials);
+        for withheld in unroutable.iter().filter(|listing| listing.withheld_key) {
+            self.context.network.withheld_keys.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(netuid = withheld.netuid, endpoint = %withheld.endpoint, reason = %withheld.reason, "route passed over: the key is not sent there");
+        }
         if routes.is_empty() {
             return Err(TaskError::NoRoute { capability: capability.to_owned(), unroutable });
         }

@@ -12,17 +12,18 @@
 
 use std::time::Duration;
 
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use ledger::record::{Endpoint, Health, HealthStatus, Record};
 use ledger::{ChangeSet, Key, Namespace};
 
-use super::probe::probe;
+use super::probe::{probe, PROBES_IN_FLIGHT};
 use crate::credentials::Credentials;
+use crate::outbound::Guard;
 
-/// Checks, concurrently, every health record `changes` writes; an error says why a claim does
-/// not hold. Changes that write no health record are not listed.
+/// Checks, [`PROBES_IN_FLIGHT`] at a time, every health record `changes` writes; an error says
+/// why a claim does not hold. Changes that write no health record are not listed.
 pub async fn check_health_claims(
-    http: &reqwest::Client,
+    guard: &Guard,
     changes: &ChangeSet,
     endpoint_of: impl Fn(u16, &str) -> Option<Endpoint>,
     credentials: &Credentials,
@@ -48,16 +49,16 @@ pub async fn check_health_claims(
         Some(async move {
             let verdict = match endpoint {
                 None => Err(format!("SN{netuid} has no endpoint `{name}` to be healthy or not")),
-                Some(endpoint) => check(http, netuid, &endpoint, &claim, credentials, timeout).await,
+                Some(endpoint) => check(guard, netuid, &endpoint, &claim, credentials, timeout).await,
             };
             (change.key.clone(), verdict)
         })
     });
-    join_all(checks).await
+    stream::iter(checks).buffered(PROBES_IN_FLIGHT).collect().await
 }
 
-async fn check(http: &reqwest::Client, netuid: u16, endpoint: &Endpoint, claim: &Health, credentials: &Credentials, timeout: Duration) -> Result<(), String> {
-    let probed = probe(http, netuid, endpoint, credentials, timeout).await;
+async fn check(guard: &Guard, netuid: u16, endpoint: &Endpoint, claim: &Health, credentials: &Credentials, timeout: Duration) -> Result<(), String> {
+    let probed = probe(guard, netuid, endpoint, credentials, timeout).await;
     match (claim.status, probed) {
         (HealthStatus::Degraded, _) | (HealthStatus::Up, Ok(_)) | (HealthStatus::Down, Err(_)) => Ok(()),
         (HealthStatus::Up, Err(error)) => Err(format!("claimed up, but the probe failed: {error}")),

@@ -9,27 +9,31 @@
 //! - **probe limit**: the shorter of the caller's timeout and the record's own `timeout_ms`, for
 //!   the whole exchange: an endpoint that cannot answer within what its record promises fails.
 //! - **latency**: from sending the request to having read the whole answer.
-//! - **passing**: a 2xx answer, read within the probe limit and at most
-//!   [`MAX_RESPONSE_BYTES`] long, that is JSON satisfying the record's `output_schema`. A failing
-//!   answer lists every violation, not only the first, so a proposer can fix its record at once.
+//! - **passing**: a 2xx answer, read within the probe limit and at most [`MAX_PROBE_BYTES`]
+//!   long, that is JSON satisfying the record's `output_schema`. A failing answer lists every
+//!   violation, not only the first, so a proposer can fix its record at once.
 //!
-//! The caller's HTTP client decides the HTTP version: an endpoint that refuses HTTP/1.1 (Data
-//! Universe) needs a client that offers HTTP/2, which TLS negotiates on its own.
+//! Probes go through the [outbound guard](crate::outbound) like every call: the record's URL is a
+//! miner's word, so it must be https to a public address, and the validator's key goes with it
+//! only to a host the key is bound to. At most [`PROBES_IN_FLIGHT`] probes of one change set run
+//! at once, so a diff of many endpoints costs time, not memory.
 
 use std::time::{Duration, Instant};
 
-use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use ledger::record::{Endpoint, HttpMethod, Record, RecordError, RecordKind};
 use ledger::{ChangeSet, Key, Namespace};
 use serde_json::Value;
 
 use crate::adapters::{auth_header, Access, AdapterError};
-use crate::credentials::Credentials;
-use crate::execute::MAX_RESPONSE_BYTES;
+use crate::credentials::{Credentials, UnboundHost};
+use crate::outbound::{describe, excerpt, read_capped, BodyError, Guard, Origin, Refusal};
 use crate::schema::Violation;
 
-/// Characters of a refused answer kept in the error, enough to show the subnet's error message.
-const EXCERPT_CHARS: usize = 300;
+/// Largest probe answer read: an example's answer is small, and probes of one diff run together.
+pub const MAX_PROBE_BYTES: usize = 1 << 20;
+/// Most probes of one change set in flight at once.
+pub const PROBES_IN_FLIGHT: usize = 8;
 
 /// A passing probe.
 #[derive(Clone, Debug, PartialEq)]
@@ -56,7 +60,7 @@ pub enum ProbeError {
     Transport { url: String, reason: String },
     #[error("no complete answer from {url} within {limit_ms} ms")]
     TimedOut { url: String, limit_ms: u64 },
-    #[error("the answer from {url} is larger than {MAX_RESPONSE_BYTES} bytes")]
+    #[error("the answer from {url} is larger than {MAX_PROBE_BYTES} bytes")]
     TooLarge { url: String },
     #[error("{url} answered HTTP {status}: {excerpt}")]
     Status { url: String, status: u16, excerpt: String },
@@ -67,26 +71,32 @@ pub enum ProbeError {
     /// A change writes bytes at an endpoint path that are not a valid endpoint record.
     #[error(transparent)]
     InvalidRecord(#[from] RecordError),
+    /// The outbound guard refused the record's URL.
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// The node holds the subnet's key, but not for the record's host.
+    #[error(transparent)]
+    KeyNotBound(#[from] UnboundHost),
 }
 
 /// Probes subnet `netuid`'s `endpoint` (see the module documentation).
 pub async fn probe(
-    http: &reqwest::Client,
+    guard: &Guard,
     netuid: u16,
     endpoint: &Endpoint,
     credentials: &Credentials,
     timeout: Duration,
 ) -> Result<ProbeReport, ProbeError> {
     let example = endpoint.example_input.as_ref().ok_or_else(|| ProbeError::NoExampleInput { endpoint: endpoint.name.clone() })?;
-    let access = Access { netuid, key: credentials.key(netuid), model: None };
+    let access = Access { netuid, key: credentials.key_for(netuid, &endpoint.url)?, model: None };
     let auth = auth_header(endpoint, &access)?;
     // Compiled before sending: a schema that cannot judge the answer makes the call pointless.
     let validator = jsonschema::validator_for(&endpoint.output_schema.0)
         .map_err(|error| ProbeError::InvalidOutputSchema { endpoint: endpoint.name.clone(), reason: error.to_string() })?;
 
     let mut request = match endpoint.method {
-        HttpMethod::Get => http.get(&endpoint.url).query(&query_parameters(endpoint, &example.0)?),
-        HttpMethod::Post => http.post(&endpoint.url).json(&example.0),
+        HttpMethod::Get => guard.get(&endpoint.url, Origin::Record)?.query(&query_parameters(endpoint, &example.0)?),
+        HttpMethod::Post => guard.post(&endpoint.url, Origin::Record)?.json(&example.0),
     };
     if let Some((name, value)) = auth {
         request = request.header(name, value);
@@ -95,17 +105,13 @@ pub async fn probe(
     let limit = timeout.min(Duration::from_millis(u64::from(endpoint.timeout_ms)));
     let started = Instant::now();
     let exchange = async {
-        let transport = |error: reqwest::Error| ProbeError::Transport { url: url.clone(), reason: with_causes(&error) };
-        let mut response = request.send().await.map_err(transport)?;
+        let response = request.send().await.map_err(|error| ProbeError::Transport { url: url.clone(), reason: describe(&error) })?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(ProbeError::TooLarge { url: url.clone() });
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((status, body))
+        let body = read_capped(response, MAX_PROBE_BYTES).await.map_err(|error| match error {
+            BodyError::TooLarge(_) => ProbeError::TooLarge { url: url.clone() },
+            BodyError::Transport(reason) => ProbeError::Transport { url: url.clone(), reason },
+        })?;
+        Ok::<_, ProbeError>((status, body))
     };
     let (status, body) = tokio::time::timeout(limit, exchange)
         .await
@@ -127,10 +133,10 @@ pub async fn probe(
     Ok(ProbeReport { status, latency_ms, answer })
 }
 
-/// Probes, concurrently, every endpoint record `changes` writes, in key order. Deletions and
-/// other records have nothing to probe and are not listed.
+/// Probes, [`PROBES_IN_FLIGHT`] at a time, every endpoint record `changes` writes, in key
+/// order. Deletions and other records have nothing to probe and are not listed.
 pub async fn probe_changes(
-    http: &reqwest::Client,
+    guard: &Guard,
     changes: &ChangeSet,
     credentials: &Credentials,
     timeout: Duration,
@@ -141,14 +147,14 @@ pub async fn probe_changes(
         let Ok(RecordKind::Endpoint) = RecordKind::of(&change.key) else { return None };
         Some(async move {
             let result = match Record::decode(&change.key, value) {
-                Ok(Record::Endpoint(endpoint)) => probe(http, netuid, &endpoint, credentials, timeout).await,
+                Ok(Record::Endpoint(endpoint)) => probe(guard, netuid, &endpoint, credentials, timeout).await,
                 Ok(_) => unreachable!("an endpoint path decodes only to an endpoint record"),
                 Err(error) => Err(error.into()),
             };
             (change.key.clone(), result)
         })
     });
-    join_all(probes).await
+    stream::iter(probes).buffered(PROBES_IN_FLIGHT).collect().await
 }
 
 /// `example` as query parameters (see the module documentation).
@@ -159,18 +165,6 @@ fn query_parameters(endpoint: &Endpoint, example: &Value) -> Result<Vec<(String,
         other => other.to_string(),
     };
     Ok(fields.iter().map(|(name, value)| (name.clone(), text(value))).collect())
-}
-
-/// A transport error with its causes: reqwest keeps the useful part (refused, reset, DNS) in
-/// the source chain rather than in its own message.
-fn with_causes(error: &reqwest::Error) -> String {
-    let chain = std::iter::successors(Some(error as &dyn std::error::Error), |error| error.source());
-    chain.map(ToString::to_string).collect::<Vec<_>>().join(": ")
-}
-
-/// The start of a refused answer's body.
-fn excerpt(body: &[u8]) -> String {
-    String::from_utf8_lossy(body).chars().take(EXCERPT_CHARS).collect::<String>().trim().to_owned()
 }
 
 fn list(violations: &[Violation]) -> String {

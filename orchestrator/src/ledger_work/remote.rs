@@ -5,6 +5,7 @@ use ledger::{ChangeSet, SignedDiff};
 use serde_json::Value;
 
 use super::{propose, Base};
+use crate::outbound::{excerpt, Guard, Origin};
 use ledger::hotkey::Hotkey;
 
 /// Why a proposal did not reach the primary's ledger.
@@ -17,31 +18,34 @@ pub enum RemoteError {
 }
 
 /// The primary's head, as a base to compute a diff against.
-pub async fn head(http: &reqwest::Client, primary: &str) -> Result<Base, RemoteError> {
+pub async fn head(guard: &Guard, primary: &str) -> Result<Base, RemoteError> {
     let url = format!("{}/v1/head", primary.trim_end_matches('/'));
     let unreachable = |error: reqwest::Error| RemoteError::Unreachable { url: url.clone(), reason: error.to_string() };
-    http.get(&url).send().await.and_then(reqwest::Response::error_for_status).map_err(unreachable)?.json().await.map_err(unreachable)
+    let request = guard.get(&url, Origin::Operator).map_err(|refusal| RemoteError::Unreachable { url: url.clone(), reason: refusal.to_string() })?;
+    request.send().await.and_then(reqwest::Response::error_for_status).map_err(unreachable)?.json().await.map_err(unreachable)
 }
 
 /// Sends `diff` to the primary; the checkpoint it made, as the primary presents it.
-pub async fn send(http: &reqwest::Client, primary: &str, diff: &SignedDiff) -> Result<Value, RemoteError> {
+pub async fn send(guard: &Guard, primary: &str, diff: &SignedDiff) -> Result<Value, RemoteError> {
     let url = format!("{}/v1/diffs", primary.trim_end_matches('/'));
     let unreachable = |error: reqwest::Error| RemoteError::Unreachable { url: url.clone(), reason: error.to_string() };
-    let response = http.post(&url).json(diff).send().await.map_err(unreachable)?;
+    let request = guard.post(&url, Origin::Operator).map_err(|refusal| RemoteError::Unreachable { url: url.clone(), reason: refusal.to_string() })?;
+    let response = request.json(diff).send().await.map_err(unreachable)?;
     let status = response.status();
     if !status.is_success() {
-        return Err(RemoteError::Refused { url, status: status.as_u16(), body: response.text().await.unwrap_or_default() });
+        let body = response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default();
+        return Err(RemoteError::Refused { url, status: status.as_u16(), body });
     }
     response.json().await.map_err(unreachable)
 }
 
 /// `changes` proposed to the primary against its head, signed by `miner`: the checkpoint the
 /// primary made, or `None` when there was nothing to propose.
-pub async fn propose_to(http: &reqwest::Client, primary: &str, changes: ChangeSet, miner: &Hotkey) -> Result<Option<Value>, RemoteError> {
+pub async fn propose_to(guard: &Guard, primary: &str, changes: ChangeSet, miner: &Hotkey) -> Result<Option<Value>, RemoteError> {
     if changes.is_empty() {
         return Ok(None);
     }
-    let base = head(http, primary).await?;
+    let base = head(guard, primary).await?;
     let diff = propose(changes, base, miner).expect("the change set is not empty");
-    send(http, primary, &diff).await.map(Some)
+    send(guard, primary, &diff).await.map(Some)
 }

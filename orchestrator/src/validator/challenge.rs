@@ -26,6 +26,7 @@ use serde_json::{json, Value};
 use crate::epistula;
 use crate::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
+use crate::outbound::{describe, read_capped, Guard, Origin};
 use crate::receipts::{self, Nonce, ReceiptBundle};
 use crate::schema::TargetSchema;
 
@@ -93,7 +94,10 @@ struct AnswerCost {
 
 /// Sends `challenge` to `miner` and judges the answer. `listed` holds the `(netuid, endpoint)`
 /// pairs of the validator's ledger.
-pub async fn run(http: &reqwest::Client, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, listed: &BTreeSet<(u16, String)>) -> Verdict {
+/// Largest answer to a challenge read: a result, its receipts and calls fit well inside it.
+pub const MAX_ANSWER_BYTES: usize = 8 << 20;
+
+pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, listed: &BTreeSet<(u16, String)>) -> Verdict {
     let mut nonce = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut nonce);
     let nonce = Nonce(nonce);
@@ -106,27 +110,33 @@ pub async fn run(http: &reqwest::Client, validator: &Hotkey, miner: &MinerAxon, 
     .to_string();
     let sent_ms = now_ms();
     let started = Instant::now();
-    let mut request = http.post(format!("{}/v1/orchestrate", miner.url.trim_end_matches('/'))).header("content-type", "application/json").timeout(deadline + ANSWER_MARGIN);
-    for (name, value) in epistula::sign(validator, body.as_bytes(), Some(&miner.hotkey), sent_ms) {
-        request = request.header(name, value);
-    }
     let mut verdict = Verdict {
         observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64 },
         problems: Vec::new(),
     };
+    let mut request = match guard.post(&format!("{}/v1/orchestrate", miner.url.trim_end_matches('/')), Origin::Axon) {
+        Ok(request) => request.header("content-type", "application/json").timeout(deadline + ANSWER_MARGIN),
+        Err(refusal) => {
+            verdict.problems.push(format!("the axon is not called: {refusal}"));
+            return verdict;
+        }
+    };
+    for (name, value) in epistula::sign(validator, body.as_bytes(), Some(&miner.hotkey), sent_ms) {
+        request = request.header(name, value);
+    }
     let response = match request.body(body).send().await {
         Ok(response) => response,
         Err(error) => {
-            verdict.problems.push(format!("no answer: {error}"));
+            verdict.problems.push(format!("no answer: {}", describe(&error)));
             return verdict;
         }
     };
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = match response.bytes().await {
+    let bytes = match read_capped(response, MAX_ANSWER_BYTES).await {
         Ok(bytes) => bytes,
         Err(error) => {
-            verdict.problems.push(format!("the answer broke off: {error}"));
+            verdict.problems.push(error.to_string());
             return verdict;
         }
     };

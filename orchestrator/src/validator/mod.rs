@@ -36,6 +36,7 @@ use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
 use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
+use crate::outbound::{describe, excerpt, read_capped, Guard, Origin};
 use challenge::{Challenge, MinerAxon, Verdict};
 
 /// How long a probe of a changed endpoint may take.
@@ -117,6 +118,9 @@ struct FinalCheckpoint {
     root: ledger::Hash,
 }
 
+/// Largest answer read from the ledger node under review (a page of versions with their changes).
+const MAX_LEDGER_ANSWER_BYTES: usize = 256 << 20;
+
 /// What a review found.
 #[derive(Default)]
 struct Review {
@@ -130,7 +134,7 @@ pub struct Validator {
     chain: ChainClient,
     signer: Keypair,
     hotkey: Hotkey,
-    http: reqwest::Client,
+    guard: Guard,
     credentials: Credentials,
     settings: Settings,
     scoreboard: Scoreboard,
@@ -141,12 +145,14 @@ pub struct Validator {
 
 impl Validator {
     /// A validator signing on chain with `signer` and off chain with `hotkey`, the same key.
-    pub fn new(chain: ChainClient, signer: Keypair, hotkey: Hotkey, credentials: Credentials, settings: Settings) -> Validator {
+    /// A validator signing on chain with `signer` and off chain with `hotkey`, the same key,
+    /// calling out through `guard`.
+    pub fn new(chain: ChainClient, signer: Keypair, hotkey: Hotkey, guard: Guard, credentials: Credentials, settings: Settings) -> Validator {
         Validator {
             chain,
             signer,
             hotkey,
-            http: reqwest::Client::new(),
+            guard,
             credentials,
             settings,
             scoreboard: Scoreboard::default(),
@@ -180,7 +186,7 @@ impl Validator {
 
         let deadline = self.settings.challenge_deadline;
         let challenges: Vec<Challenge> = miners.iter().map(|_| Challenge::random()).collect();
-        let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| challenge::run(&self.http, &self.hotkey, miner, challenge, deadline, listed))).await;
+        let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| challenge::run(&self.guard, &self.hotkey, miner, challenge, deadline, listed))).await;
         let mut round = Round::new();
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);
@@ -253,10 +259,10 @@ impl Validator {
             let number = version.checkpoint.version;
             self.reviewed_version = number;
             let Some(proposer) = version.proposer else { continue };
-            let probes = probe_changes(&self.http, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
+            let probes = probe_changes(&self.guard, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
             let endpoints = self.claimed_endpoints(&url, &version.changes).await;
             let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
-            let claims = check_health_claims(&self.http, &version.changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
+            let claims = check_health_claims(&self.guard, &version.changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
             let failures: Vec<String> = probes
                 .iter()
                 .filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}")))
@@ -267,9 +273,11 @@ impl Validator {
                 continue;
             }
             let attestation = Attestation::sign(&version.checkpoint, &self.hotkey);
-            let response = self.http.post(format!("{url}/v1/attestations")).json(&attestation).send().await.map_err(|error| failed(error.to_string()))?;
+            let request = self.guard.post(&format!("{url}/v1/attestations"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
+            let response = request.json(&attestation).send().await.map_err(|error| failed(describe(&error)))?;
             if !response.status().is_success() {
-                refused.push((number, format!("the ledger refused the attestation: {}", response.text().await.unwrap_or_default())));
+                let body = response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default();
+                refused.push((number, format!("the ledger refused the attestation: {body}")));
                 continue;
             }
             round.attested_diff(&proposer, version.changes.len() as u64);
@@ -299,7 +307,9 @@ impl Validator {
 
     /// A successful JSON answer to a GET of `url`, or why there is none.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
-        let response = self.http.get(url).send().await.and_then(reqwest::Response::error_for_status).map_err(|error| error.to_string())?;
-        response.json().await.map_err(|error| error.to_string())
+        let request = self.guard.get(url, Origin::Operator).map_err(|refusal| refusal.to_string())?;
+        let response = request.send().await.and_then(reqwest::Response::error_for_status).map_err(|error| describe(&error))?;
+        let body = read_capped(response, MAX_LEDGER_ANSWER_BYTES).await.map_err(|error| error.to_string())?;
+        serde_json::from_slice(&body).map_err(|error| error.to_string())
     }
 }

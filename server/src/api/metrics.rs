@@ -1,5 +1,7 @@
-//! Prometheus metrics at `/metrics`: requests by route and status with their time, and the
-//! ledger's head, final version and size, in the text exposition format.
+//! Prometheus metrics at `/metrics`: requests by route and status with their time, the ledger's
+//! head, final version and size, and what the outbound guard refused, in the text exposition
+//! format. Every label takes a bounded set of values: methods outside the standard ones count
+//! as `other`, paths outside the routes as `none`.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -17,7 +19,7 @@ use super::AppState;
 /// Requests seen, by (method, route template, status).
 #[derive(Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(String, String, u16), Served>>,
+    requests: Mutex<BTreeMap<(&'static str, String, u16), Served>>,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -26,10 +28,18 @@ struct Served {
     seconds: f64,
 }
 
+/// The methods counted under their own label.
+const METHODS: [&str; 9] = ["GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH", "CONNECT", "TRACE"];
+
+/// The method as a label: one of [`METHODS`], or `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    METHODS.into_iter().find(|known| *known == method.as_str()).unwrap_or("other")
+}
+
 /// Counts and times every request under the route it matched (unmatched ones under `none`,
 /// so that arbitrary paths cannot grow the table).
 pub async fn record(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or_else(|| "none".to_owned(), |path| path.as_str().to_owned());
     let started = Instant::now();
     let response = next.run(request).await;
@@ -60,6 +70,16 @@ pub async fn export(State(state): State<AppState>) -> Result<Response, ApiError>
         let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
         let _ = writeln!(text, "orchestra_http_request_duration_seconds_sum{{{labels}}} {}", served.seconds);
         let _ = writeln!(text, "orchestra_http_request_duration_seconds_count{{{labels}}} {}", served.count);
+    }
+    if let Some(orchestration) = state.orchestration() {
+        let orchestrator = orchestration.orchestrator();
+        let counters = [
+            ("orchestra_outbound_refused_total", "Outbound requests the guard refused (scheme, credentials in the URL, or a forbidden address).", orchestrator.guard().refused()),
+            ("orchestra_keys_withheld_total", "Routes passed over because their subnet's key is not bound to their host.", orchestrator.withheld_keys()),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
     }
     let gauges = [
         ("orchestra_ledger_head_version", "Version of the head checkpoint.", Some(head)),

@@ -29,13 +29,15 @@ const MAX_SIGNED_BODY: usize = 32 << 20;
 pub struct MinerAccess {
     hotkey: Hotkey,
     validators: RwLock<BTreeSet<String>>,
+    /// Challenges already served, so a captured one cannot be sent again inside its window.
+    replays: epistula::ReplayCache,
     /// The primary ledger node the miner proposes its diffs to; its own ledger when `None`.
     propose_to: Option<String>,
 }
 
 impl MinerAccess {
     pub fn new(hotkey: Hotkey, validators: BTreeSet<String>) -> MinerAccess {
-        MinerAccess { hotkey, validators: RwLock::new(validators), propose_to: None }
+        MinerAccess { hotkey, validators: RwLock::new(validators), replays: epistula::ReplayCache::new(epistula::DEFAULT_MAX_AGE_MS), propose_to: None }
     }
 
     /// Sends the miner's diffs to the primary at `url` rather than to its own ledger.
@@ -61,11 +63,15 @@ impl MinerAccess {
     /// The validator that signed a challenge, or why it is refused.
     pub fn challenger(&self, headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
         let lookup = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
-        let verified = epistula::verify(lookup, body, Some(&self.hotkey.ss58()), now_ms(), epistula::DEFAULT_MAX_AGE_MS)
+        let now = now_ms();
+        let verified = epistula::verify(lookup, body, Some(&self.hotkey.ss58()), now, epistula::DEFAULT_MAX_AGE_MS)
             .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string()))?;
         let known = self.validators.read().map_err(|_| ApiError::poisoned())?.contains(&verified.signed_by);
         if !known {
             return Err(ApiError::new(StatusCode::FORBIDDEN, "not_a_validator", format!("{} holds no validator permit on this subnet", verified.signed_by)));
+        }
+        if !self.replays.first_use(&verified, now) {
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed_request", format!("request {} from {} was already served", verified.uuid, verified.signed_by)));
         }
         Ok(verified.signed_by)
     }

@@ -12,6 +12,7 @@ pub mod miner;
 mod openapi;
 pub mod orchestrate;
 pub mod paid;
+pub mod proposers;
 mod reads;
 mod replication;
 mod writes;
@@ -48,6 +49,9 @@ pub struct AppState {
     settlement: Option<Settlement>,
     orchestration: Option<Arc<orchestrate::Orchestration>>,
     miner: Option<Arc<miner::MinerAccess>>,
+    proposers: Arc<proposers::ProposerGate>,
+    /// Places for proofs at older versions being built (see [`reads`]).
+    historical_proofs: Arc<tokio::sync::Semaphore>,
     metrics: Arc<metrics::Metrics>,
 }
 
@@ -60,8 +64,31 @@ impl AppState {
             settlement: None,
             orchestration: None,
             miner: None,
+            proposers: Arc::new(proposers::ProposerGate::new(proposers::Quota::default())),
+            historical_proofs: Arc::new(tokio::sync::Semaphore::new(reads::HISTORICAL_PROOFS_IN_FLIGHT)),
             metrics: Default::default(),
         }
+    }
+
+    /// Admits diffs through `gate` (registered hotkeys, quotas).
+    pub fn with_proposers(self, gate: Arc<proposers::ProposerGate>) -> AppState {
+        AppState { proposers: gate, ..self }
+    }
+
+    pub fn proposers(&self) -> &Arc<proposers::ProposerGate> {
+        &self.proposers
+    }
+
+    /// A place to build a proof at an older version, or a 429 when all are taken.
+    fn historical_proof_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.historical_proofs.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "historical_proofs_busy",
+                format!("{} proofs at older versions are being built; retry shortly, or read at the head", reads::HISTORICAL_PROOFS_IN_FLIGHT),
+            )
+            .with_header("retry-after", "1".into())
+        })
     }
 
     /// The state of a replica: it serves reads, free, and sends writers to `primary`.
@@ -75,9 +102,14 @@ impl AppState {
         Ok(AppState { settlement: Some(settlement), ..self })
     }
 
-    /// Serves `POST /v1/orchestrate` with `orchestrator`.
+    /// Serves `POST /v1/orchestrate` with `orchestrator`, within the default limits.
     pub fn with_orchestrator(self, orchestrator: orchestrator::orchestrate::Orchestrator) -> AppState {
-        AppState { orchestration: Some(Arc::new(orchestrate::Orchestration::new(orchestrator))), ..self }
+        self.with_orchestrator_limited(orchestrator, orchestrate::Limits::default())
+    }
+
+    /// Serves `POST /v1/orchestrate` with `orchestrator`, within `limits`.
+    pub fn with_orchestrator_limited(self, orchestrator: orchestrator::orchestrate::Orchestrator, limits: orchestrate::Limits) -> AppState {
+        AppState { orchestration: Some(Arc::new(orchestrate::Orchestration::new(orchestrator, limits))), ..self }
     }
 
     /// Answers validators' challenges as a miner of the subnet (see [`miner`]).

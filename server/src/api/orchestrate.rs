@@ -15,6 +15,12 @@
 //! answered signed ([`super::miner`]).
 //!
 //! Routing reads a [`Catalog`] of the ledger, rebuilt when the ledger's head moves.
+//!
+//! **Bounds.** At most [`Limits::overall`] orchestrations run at once on the node and
+//! [`Limits::per_key`] per API key; past them a request is refused at once (429), before any
+//! payment is taken or call made. A node that charges no fee and listens beyond loopback serves
+//! orchestrations only when its operator said so (`--free-orchestrations`): otherwise anyone
+//! on the internet could spend its subnet keys.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -41,18 +47,63 @@ use super::AppState;
 const RESOURCE: &str = "/v1/orchestrate";
 const DESCRIPTION: &str = "one orchestration: the node's fee plus the budget allowed for subnet calls";
 
+/// How many orchestrations may run at once, and whether unpaid ones are served.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub overall: usize,
+    pub per_key: usize,
+    /// Serve orchestrations without payment when the node charges no fee.
+    pub free: bool,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { overall: 64, per_key: 4, free: true }
+    }
+}
+
 /// The orchestrator of a node, with what its requests share.
 pub struct Orchestration {
     orchestrator: Orchestrator,
+    limits: Limits,
     /// The catalog and the checkpoint hash of the head it was read at.
     catalog: Mutex<Option<(Hash, Arc<Catalog>)>>,
     /// Rao held per API key by orchestrations in flight.
     holds: Mutex<HashMap<String, u64>>,
+    running: Arc<tokio::sync::Semaphore>,
+    /// Orchestrations in flight per API key.
+    running_per_key: Mutex<HashMap<String, usize>>,
 }
 
 impl Orchestration {
-    pub fn new(orchestrator: Orchestrator) -> Orchestration {
-        Orchestration { orchestrator, catalog: Mutex::default(), holds: Mutex::default() }
+    pub fn new(orchestrator: Orchestrator, limits: Limits) -> Orchestration {
+        Orchestration {
+            orchestrator,
+            limits,
+            catalog: Mutex::default(),
+            holds: Mutex::default(),
+            running: Arc::new(tokio::sync::Semaphore::new(limits.overall)),
+            running_per_key: Mutex::default(),
+        }
+    }
+
+    /// A place among the running orchestrations, for `api_key` when it pays by key.
+    fn admit(&self, api_key: Option<&str>) -> Result<Slot<'_>, ApiError> {
+        let busy = |code, message: String| ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).with_header("retry-after", "1".into());
+        let permit = self
+            .running
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| busy("too_many_orchestrations", format!("the node is running its limit of {} orchestrations; retry shortly", self.limits.overall)))?;
+        if let Some(api_key) = api_key {
+            let mut running = self.running_per_key.lock().map_err(|_| ApiError::poisoned())?;
+            let count = running.entry(api_key.to_owned()).or_default();
+            if *count >= self.limits.per_key {
+                return Err(busy("too_many_orchestrations_for_key", format!("this API key already runs its limit of {} orchestrations", self.limits.per_key)));
+            }
+            *count += 1;
+        }
+        Ok(Slot { orchestration: self, api_key: api_key.map(str::to_owned), _permit: permit })
     }
 
     pub fn orchestrator(&self) -> &Orchestrator {
@@ -97,6 +148,27 @@ impl Orchestration {
     }
 }
 
+/// A running orchestration's place; given back when dropped.
+struct Slot<'a> {
+    orchestration: &'a Orchestration,
+    api_key: Option<String>,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        let Some(api_key) = &self.api_key else { return };
+        if let Ok(mut running) = self.orchestration.running_per_key.lock() {
+            if let Some(count) = running.get_mut(api_key) {
+                *count -= 1;
+                if *count == 0 {
+                    running.remove(api_key);
+                }
+            }
+        }
+    }
+}
+
 /// Rao held on an API key; released when dropped, after the charge is debited.
 struct Hold<'a> {
     orchestration: &'a Orchestration,
@@ -126,9 +198,19 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
     let fee = state.pricing().orchestrate_fee_rao;
     let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
     let payer = state.pricing().payer(&headers, &paid, state.settlement.is_some())?;
+    let api_key = match &payer {
+        Some(Payer::ApiKey(api_key)) => Some(api_key.as_str()),
+        _ => None,
+    };
+    let _slot = orchestration.admit(api_key)?;
     let catalog = orchestration.catalog(&state).await?;
     let orchestrator = orchestration.orchestrator();
     match payer {
+        None if !orchestration.limits.free => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "free_orchestrations_disabled",
+            "this node listens beyond loopback and charges no fee, so it does not orchestrate for free; its operator sets --orchestrate-fee-rao, or --free-orchestrations to serve anyone",
+        )),
         None => {
             let outcome = orchestrator.run(&catalog, request).await.map_err(failure_response)?;
             Ok(Json(answer(outcome, 0)).into_response())
@@ -165,6 +247,10 @@ async fn challenge(state: &AppState, orchestration: &Orchestration, miner: &Mine
         Ok(validator) => validator,
         Err(refused) => return refused.into_response(),
     };
+    let _slot = match orchestration.admit(None) {
+        Ok(slot) => slot,
+        Err(busy) => return miner.sign(busy.into_response(), &validator).await,
+    };
     let answer = async {
         let Json(request) = Json::<Request>::from_bytes(body)?;
         let catalog = orchestration.catalog(state).await?;
@@ -191,14 +277,18 @@ fn propose_health(state: &AppState, miner: &MinerAccess, catalog: &Catalog, call
     }
     let hotkey = miner.hotkey().clone();
     let primary = miner.propose_to().map(str::to_owned);
+    // Only a node that orchestrates answers challenges, so the guard is there.
+    let Some(guard) = state.orchestration().map(|orchestration| orchestration.orchestrator().guard().clone()) else { return };
     let state = state.clone();
     tokio::spawn(async move {
         let recorded = match primary {
-            Some(primary) => remote::propose_to(&reqwest::Client::new(), &primary, changes, &hotkey).await.map(|_| ()).map_err(|error| error.to_string()),
+            Some(primary) => remote::propose_to(&guard, &primary, changes, &hotkey).await.map(|_| ()).map_err(|error| error.to_string()),
             None => state
                 .write(move |ledger| {
                     let diff = propose(changes, ledger.head().into(), &hotkey).expect("the change set is not empty");
-                    Ok(ledger.apply_diff(&diff)?)
+                    // The miner's own ledger: its own hotkey is the operator writing.
+                    let own = hotkey.ss58();
+                    Ok(ledger.apply_diff(&diff, &|proposer| proposer == own)?)
                 })
                 .await
                 .map(|_| ())

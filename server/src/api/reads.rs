@@ -1,4 +1,9 @@
 //! Reads of the ledger: the head, checkpoints, subnets, entries with proofs, history, diffs.
+//!
+//! Every read's cost is bounded: lists are capped ([`MAX_CHECKPOINTS`], [`MAX_DIFF_VERSIONS`],
+//! [`MAX_HISTORY`]), and a proof at an older version, which rebuilds that version's trees from
+//! the stored history, runs at most [`HISTORICAL_PROOFS_IN_FLIGHT`] at a time node-wide; past that
+//! it is refused at once with 429 rather than queued.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Uri};
@@ -17,6 +22,12 @@ type Answer = Result<Json<Value>, ApiError>;
 
 /// Most checkpoints one request lists.
 const MAX_CHECKPOINTS: u64 = 1000;
+/// Longest version range one diff spans.
+pub const MAX_DIFF_VERSIONS: u64 = 1000;
+/// Most versions of one key a history lists (the latest ones).
+pub const MAX_HISTORY: usize = 1000;
+/// Proofs at versions older than the head being built at once.
+pub const HISTORICAL_PROOFS_IN_FLIGHT: usize = 2;
 
 pub async fn health(State(state): State<AppState>) -> Answer {
     state.read(|ledger| Ok(Json(json!({ "status": "ok", "version": ledger.head().version, "root": ledger.head().state_root })))).await
@@ -107,14 +118,20 @@ pub async fn entry(
 ) -> Result<Response, ApiError> {
     let Query(at) = query?;
     let key = key(&namespace, &path)?;
-    paid::answer(&state, &headers, &uri.to_string(), move |ledger| {
+    let historical = match at.version {
+        Some(version) if version != state.read(|ledger| Ok(ledger.head().version)).await? => Some(state.historical_proof_slot()?),
+        _ => None,
+    };
+    let answered = paid::answer(&state, &headers, &uri.to_string(), move |ledger| {
         let proven = match at.version {
             Some(version) => ledger.prove_at(&key, version)?,
             None => ledger.prove(&key)?,
         };
         Ok(present::proven(&proven))
     })
-    .await
+    .await;
+    drop(historical);
+    answered
 }
 
 /// Every kept version of one key.
@@ -122,12 +139,14 @@ pub async fn history(State(state): State<AppState>, Path((namespace, path)): Pat
     let key = key(&namespace, &path)?;
     state
         .read(move |ledger| {
-            let versions: Vec<Value> = ledger
-                .history(&key)?
+            let history = ledger.history(&key)?;
+            let skipped = history.len().saturating_sub(MAX_HISTORY);
+            let versions: Vec<Value> = history
                 .into_iter()
+                .skip(skipped)
                 .map(|entry| json!({ "version": entry.version, "record": entry.value.map(|value| present::record(&key, &value)) }))
                 .collect();
-            Ok(Json(json!({ "key": key.to_string(), "history": versions })))
+            Ok(Json(json!({ "key": key.to_string(), "history": versions, "truncated": skipped > 0 })))
         })
         .await
 }
@@ -144,6 +163,13 @@ pub async fn diff(State(state): State<AppState>, query: Result<Query<VersionRang
     state
         .read(move |ledger| {
             let to = range.to.unwrap_or(ledger.head().version);
+            if to.saturating_sub(range.from) > MAX_DIFF_VERSIONS {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::BAD_REQUEST,
+                    "range_too_long",
+                    format!("a diff spans at most {MAX_DIFF_VERSIONS} versions; ask for a shorter range, or page through /v1/changes"),
+                ));
+            }
             let changes: Vec<Value> = ledger
                 .diff(range.from, to)?
                 .into_changes()

@@ -15,6 +15,9 @@ use crate::present;
 
 /// Most versions one request returns.
 const MAX_VERSIONS: u64 = 500;
+/// Values past which a page of versions ends early (after at least one version), so that one
+/// answer stays bounded although a version may carry a whole diff's bytes.
+const PAGE_BYTES: usize = 16 << 20;
 
 #[derive(Deserialize)]
 pub struct Since {
@@ -32,11 +35,17 @@ pub async fn changes(State(state): State<AppState>, query: Result<Query<Since>, 
         .read(move |ledger| {
             let head = ledger.head().version;
             let mut versions = Vec::new();
+            let mut bytes = 0;
             for version in since.saturating_add(1)..=head.min(since.saturating_add(limit)) {
+                if bytes >= PAGE_BYTES {
+                    break;
+                }
                 let record = ledger.change_record(version)?;
+                let changes = ledger.diff(version - 1, version)?;
+                bytes += changes.changes().iter().filter_map(|change| change.value.as_ref()).map(Vec::len).sum::<usize>();
                 versions.push(json!({
                     "checkpoint": ledger.checkpoint(version)?,
-                    "changes": ledger.diff(version - 1, version)?,
+                    "changes": changes,
                     "proposer": record.proposer,
                     "attestations": ledger.attestations(version)?,
                 }));
@@ -51,23 +60,17 @@ pub struct SnapshotQuery {
     version: Option<u64>,
 }
 
-/// A snapshot of a kept version (the head by default), streamed as it is written.
+/// A snapshot of a kept version (the head by default), streamed as it is written. The export
+/// reads a RocksDB snapshot, not the ledger: a slow client holds up nobody's writes.
 pub async fn snapshot(State(state): State<AppState>, query: Result<Query<SnapshotQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(SnapshotQuery { version }) = query?;
-    let version = match version {
-        Some(version) => state.read(move |ledger| Ok(ledger.checkpoint(version)?.version)).await?,
-        None => state.read(|ledger| Ok(ledger.head().version)).await?,
-    };
+    let exporter = state.read(move |ledger| Ok(ledger.exporter(version.unwrap_or(ledger.head().version))?)).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
-    let export_state = state.clone();
-    tokio::spawn(async move {
+    tokio::task::spawn_blocking(move || {
         let failed = sender.clone();
-        let exported = export_state
-            .read(move |ledger| Ok(ledger.export(version, ChannelWriter(sender), &mut |_| {})?))
-            .await;
-        if let Err(error) = exported {
-            tracing::error!(message = %error.message, "snapshot export failed mid-stream");
-            let _ = failed.send(Err(std::io::Error::other(error.message))).await;
+        if let Err(error) = exporter.write(ChannelWriter(sender), &mut |_| {}) {
+            tracing::warn!(%error, "snapshot export stopped mid-stream");
+            let _ = failed.blocking_send(Err(std::io::Error::other(error.to_string())));
         }
     });
     let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);

@@ -1,13 +1,18 @@
 //! Signed diff proposals: what a miner submits and what the ledger refuses. Every refusal
 //! must say why and leave the ledger exactly as it was.
 
-mod common;
+use crate::common;
 
 use ledger::hotkey::{Hotkey, HotkeyError};
 use ledger::{Change, ChangeSet, DiffError, DiffProposal, Error, Key, Ledger, Namespace, Options, MAX_DIFF_CHANGES};
 
 fn miner() -> Hotkey {
     Hotkey::from_seed(&[1; 32]).unwrap()
+}
+
+/// The subnet's registered hotkeys, as a node connected to the chain would read them.
+fn registered(hotkey: &str) -> bool {
+    hotkey == miner().ss58()
 }
 
 fn key(netuid: u16, path: &str) -> Key {
@@ -41,7 +46,7 @@ type Refusal = (&'static str, ledger::SignedDiff, fn(&Error) -> bool);
 fn a_signed_diff_is_applied_and_its_proposer_recorded() {
     let (_dir, mut ledger) = ledger();
     let diff = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]).sign(&miner());
-    let checkpoint = ledger.apply_diff(&diff).unwrap();
+    let checkpoint = ledger.apply_diff(&diff, &registered).unwrap();
     assert_eq!(checkpoint.version, 3);
     assert_eq!(ledger.get(&key(22, "endpoint/web")).unwrap(), Some(common::endpoint("web").encode()));
     assert_eq!(ledger.change_record(3).unwrap().proposer, Some(miner().ss58()));
@@ -54,7 +59,7 @@ fn a_stale_base_is_rebased_when_its_keys_are_untouched() {
     let mut stale = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]);
     stale.base_version = base.version;
     stale.base_root = base.state_root;
-    assert_eq!(ledger.apply_diff(&stale.sign(&miner())).unwrap().version, 3);
+    assert_eq!(ledger.apply_diff(&stale.sign(&miner()), &registered).unwrap().version, 3);
 }
 
 #[test]
@@ -65,7 +70,7 @@ fn a_stale_base_whose_keys_changed_is_a_conflict() {
     stale.base_version = base.version;
     stale.base_root = base.state_root;
     let head = *ledger.head();
-    match ledger.apply_diff(&stale.sign(&miner())) {
+    match ledger.apply_diff(&stale.sign(&miner()), &registered) {
         Err(Error::Diff(DiffError::Conflict { key: conflicting, changed_at: 2, base: 1 })) => assert_eq!(conflicting, key(13, "identity")),
         other => panic!("expected a conflict, got {other:?}"),
     }
@@ -107,19 +112,57 @@ fn bad_diffs_are_refused_and_change_nothing() {
         ("no changes", proposal(&ledger, vec![]).sign(&miner()), |error| matches!(error, Error::Diff(DiffError::Empty))),
     ];
     for (what, diff, expected) in cases {
-        let error = ledger.apply_diff(&diff).expect_err(what);
+        let error = ledger.apply_diff(&diff, &registered).expect_err(what);
         assert!(expected(&error), "{what}: unexpected error {error}");
         assert!(!error.to_string().is_empty());
         assert_eq!(*ledger.head(), head, "{what}: the ledger moved");
     }
 }
 
+/// Only a proposer the ledger knows may write: a stranger's well-signed diff is refused and
+/// nothing changes; a hotkey the admin lists in the proposer set is admitted.
+#[test]
+fn only_known_proposers_write() {
+    let (_dir, mut ledger) = ledger();
+    let stranger = Hotkey::from_seed(&[5; 32]).unwrap();
+    let diff = |ledger: &Ledger, proposer: &Hotkey| {
+        let mut proposal = proposal(ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]);
+        proposal.proposer = proposer.ss58();
+        proposal.sign(proposer)
+    };
+    let head = *ledger.head();
+    match ledger.apply_diff(&diff(&ledger, &stranger), &registered) {
+        Err(Error::Diff(DiffError::UnknownProposer { proposer })) => assert_eq!(proposer, stranger.ss58()),
+        other => panic!("expected an unknown proposer, got {other:?}"),
+    }
+    assert_eq!(*ledger.head(), head, "nothing was written");
+
+    // The operator lists the stranger (a local write); from then on it is known.
+    let listed = Change { key: Key::new(Namespace::System(ledger::SystemNamespace::Proposers), stranger.ss58()).unwrap(), value: Some(ledger::record::Record::Proposer(ledger::record::Proposer { label: "a partner's crawler".into() }).encode()) };
+    ledger.commit(ChangeSet::new([listed])).unwrap();
+    assert!(ledger.is_known_proposer(&stranger.ss58(), &registered).unwrap());
+    ledger.apply_diff(&diff(&ledger, &stranger), &registered).expect("a listed proposer writes");
+}
+
+/// The proposer set changes only by the admin's diffs: a registered miner cannot list itself
+/// or others.
+#[test]
+fn only_the_admin_changes_the_proposer_set() {
+    let (_dir, mut ledger) = ledger();
+    let proposers = ledger::Namespace::System(ledger::SystemNamespace::Proposers);
+    let listing = |hotkey: &Hotkey| Change { key: Key::new(proposers, hotkey.ss58()).unwrap(), value: Some(ledger::record::Record::Proposer(ledger::record::Proposer { label: "me".into() }).encode()) };
+    let head = *ledger.head();
+    let diff = proposal(&ledger, vec![listing(&Hotkey::from_seed(&[6; 32]).unwrap())]).sign(&miner());
+    assert!(matches!(ledger.apply_diff(&diff, &registered), Err(Error::Diff(DiffError::NotAdmin { .. }))));
+    assert_eq!(*ledger.head(), head);
+}
+
 #[test]
 fn a_replayed_diff_is_refused() {
     let (_dir, mut ledger) = ledger();
     let diff = proposal(&ledger, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]).sign(&miner());
-    ledger.apply_diff(&diff).unwrap();
-    assert!(matches!(ledger.apply_diff(&diff), Err(Error::Diff(DiffError::Conflict { .. }))));
+    ledger.apply_diff(&diff, &registered).unwrap();
+    assert!(matches!(ledger.apply_diff(&diff, &registered), Err(Error::Diff(DiffError::Conflict { .. }))));
 }
 
 #[test]

@@ -168,7 +168,7 @@ fn the_proposed_diff_applies_to_a_real_ledger_and_the_health_record_reads_back()
     let expected = only_web_search(&changes);
 
     let diff = propose(changes, test.ledger.head().into(), &miner).expect("a non-empty change set is proposed");
-    let checkpoint = test.ledger.apply_diff(&diff).expect("the diff applies");
+    let checkpoint = test.ledger.apply_diff(&diff, &|hotkey| hotkey == miner.ss58()).expect("the diff applies");
 
     let stored = test.ledger.get(&health_key(DESEARCH, "web-search")).expect("read").expect("the health record is stored");
     assert_eq!(Record::decode(&health_key(DESEARCH, "web-search"), &stored).expect("a valid record"), Record::Health(expected));

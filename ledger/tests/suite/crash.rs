@@ -4,7 +4,7 @@
 //! model's for that version, its checkpoint chain unbroken, every kept version reading as the
 //! model says, and pruning (a retention window is on) never having eaten a kept version.
 //!
-//! The child is this test binary again, running the ignored test `crash_child`. Both sides
+//! The child is this test binary again, running the ignored test `crash::crash_child`. Both sides
 //! derive each version's changes from the version number, so the parent can replay them.
 
 use std::collections::BTreeMap;
@@ -80,7 +80,7 @@ fn killed_mid_commit_reopens_at_last_whole_commit() {
     let mut acknowledged = 0;
     for _ in 0..KILLS {
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+            .args(["crash::crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use ledger::hotkey::{Hotkey, HotkeyError};
-use orchestrator::epistula::{sign, signing_message, verify, EpistulaError, Verified, DEFAULT_MAX_AGE_MS};
+use orchestrator::epistula::{sign, signing_message, verify, EpistulaError, ReplayCache, Verified, DEFAULT_MAX_AGE_MS};
 
 const BODY: &[u8] = br#"{"query":"abc"}"#;
 const NOW_MS: u64 = 1_700_000_000_000;
@@ -53,6 +53,28 @@ fn a_signed_request_verifies() {
     let headers = signed(BODY, None);
     assert!(!headers.contains_key("epistula-signed-for"));
     check(&headers, BODY, None, NOW_MS).unwrap();
+}
+
+/// A request accepted once is a replay when it comes again inside its window, whoever sends it;
+/// another request of the same signer, or the same uuid from another signer, is not.
+#[test]
+fn a_replay_inside_the_window_is_refused() {
+    let replays = ReplayCache::new(DEFAULT_MAX_AGE_MS);
+    let headers = signed(BODY, Some(ALICE));
+    let verified = check(&headers, BODY, Some(ALICE), NOW_MS).unwrap();
+    assert!(replays.first_use(&verified, NOW_MS));
+    let again = check(&headers, BODY, Some(ALICE), NOW_MS + DEFAULT_MAX_AGE_MS).unwrap();
+    assert!(!replays.first_use(&again, NOW_MS + DEFAULT_MAX_AGE_MS), "the same request again is a replay");
+
+    let other = check(&signed(BODY, Some(ALICE)), BODY, Some(ALICE), NOW_MS).unwrap();
+    assert!(replays.first_use(&other, NOW_MS), "a new uuid is a new request");
+    let elsewhere = Verified { signed_by: Hotkey::from_seed(&[2; 32]).unwrap().ss58(), ..verified.clone() };
+    assert!(replays.first_use(&elsewhere, NOW_MS), "uuids are per signer");
+
+    // Past the window the entry is forgotten, and verification refuses the old timestamp itself.
+    let late = NOW_MS + DEFAULT_MAX_AGE_MS + 1;
+    assert!(matches!(check(&headers, BODY, Some(ALICE), late), Err(EpistulaError::Stale { .. })));
+    assert!(replays.first_use(&verified, late), "forgotten once it can no longer verify");
 }
 
 #[test]

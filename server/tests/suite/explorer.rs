@@ -1,7 +1,7 @@
 //! The explorer page in a real headless Chromium against a running node: it renders the
 //! genesis subnets and the head, and a change made through the API appears on the next load.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -33,6 +33,8 @@ fn render(url: &str) -> String {
 #[test]
 fn the_explorer_shows_the_ledger_and_its_changes() {
     let data = tempfile::tempdir().unwrap();
+    let owner = Hotkey::from_seed(&[9; 32]).unwrap();
+    common::seed_with_proposer(&data.path().join("ledger"), &owner);
     let node = common::serve(&data.path().join("ledger"), &[]);
     let base = node.base.clone();
 
@@ -44,7 +46,6 @@ fn the_explorer_shows_the_ledger_and_its_changes() {
     let head: Value = reqwest::blocking::get(format!("{base}/v1/head")).unwrap().json().unwrap();
     assert!(page.contains(head["root"].as_str().unwrap()), "the head's root is not on the page");
 
-    let owner = Hotkey::from_seed(&[9; 32]).unwrap();
     let identity = Record::Identity(SubnetIdentity {
         netuid: 99,
         name: "Lighthouse".into(),

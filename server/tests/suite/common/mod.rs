@@ -11,6 +11,8 @@ use std::process::{Child, Command, Stdio};
 pub struct Running {
     pub child: Child,
     pub base: String,
+    /// What the process wrote on stderr, kept for the failure message of a test that needs it.
+    pub stderr: tempfile::NamedTempFile,
 }
 
 impl Running {
@@ -35,11 +37,15 @@ pub fn orchestra(data: &Path) -> Command {
 
 /// Starts a server command and waits for the address it prints (`listening on ADDR`).
 pub fn start(mut command: Command) -> Running {
-    let mut child = command.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stderr = tempfile::NamedTempFile::new().unwrap();
+    let mut child = command.env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(stderr.reopen().unwrap()).spawn().unwrap();
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let address = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    Running { base: format!("http://{address}"), child }
+    let Some(address) = line.trim().strip_prefix("listening on ") else {
+        let _ = child.wait();
+        panic!("the server did not start (first line {line:?}); it said:\n{}", std::fs::read_to_string(stderr.path()).unwrap_or_default());
+    };
+    Running { base: format!("http://{address}"), child, stderr }
 }
 
 /// `orchestra --data DATA serve --listen 127.0.0.1:0 EXTRA...`, started.
@@ -47,4 +53,13 @@ pub fn serve(data: &Path, extra: &[&str]) -> Running {
     let mut command = orchestra(data);
     command.args(["serve", "--listen", "127.0.0.1:0"]).args(extra);
     start(command)
+}
+
+/// Seeds `data` from the genesis, as a node's first start does, and lists `proposer` in the
+/// ledger's proposer set (an operator's local write), so the node admits its diffs.
+pub fn seed_with_proposer(data: &Path, proposer: &ledger::hotkey::Hotkey) {
+    for args in [vec!["node".to_owned()], vec!["ledger".into(), "put".into(), "proposers".into(), proposer.ss58(), r#"{"label":"a test miner"}"#.into()]] {
+        let output = orchestra(data).args(&args).output().unwrap();
+        assert!(output.status.success(), "orchestra {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
 }

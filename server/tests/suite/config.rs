@@ -1,6 +1,6 @@
 //! Settings come from a TOML file, the environment and flags, each overriding the one before.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

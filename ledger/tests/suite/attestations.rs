@@ -1,7 +1,7 @@
 //! Validator sets, attestations and finality: who may vouch for a checkpoint, what their
 //! signatures must cover, and when a checkpoint becomes final (two thirds of the stake).
 
-mod common;
+use crate::common;
 
 use ledger::hotkey::Hotkey;
 use ledger::record::{Admin, Record, Stake, ADMIN_PATH};
@@ -98,9 +98,9 @@ fn only_the_admin_changes_the_validator_set() {
         }
         .sign(signer)
     };
-    let refused = ledger.apply_diff(&propose(&ledger, &hotkey(1))).unwrap_err();
+    let refused = ledger.apply_diff(&propose(&ledger, &hotkey(1)), &|_| true).unwrap_err();
     assert!(matches!(refused, Error::Diff(DiffError::NotAdmin { .. })), "{refused}");
-    ledger.apply_diff(&propose(&ledger, &hotkey(9))).unwrap();
+    ledger.apply_diff(&propose(&ledger, &hotkey(9)), &|_| false).unwrap();
     let set = ledger.validator_set(ledger.head().version).unwrap();
     assert_eq!(set.stakes.get(&hotkey(4).ss58()), Some(&1_000));
     assert_eq!(ledger.validator_set(1).unwrap().stakes.len(), 3, "the set of an older version is unchanged");

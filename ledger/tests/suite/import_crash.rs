@@ -42,7 +42,7 @@ fn killed_mid_import_leaves_a_whole_ledger_or_none() {
     for round in 0..KILLS {
         let target = dir.path().join(format!("target-{round}"));
         let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["import_child", "--exact", "--ignored", "--test-threads=1"])
+            .args(["import_crash::import_child", "--exact", "--ignored", "--test-threads=1"])
             .env(CHILD_SNAPSHOT, &snapshot)
             .env(CHILD_TARGET, &target)
             .stdout(Stdio::null())

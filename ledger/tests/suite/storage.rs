@@ -2,7 +2,6 @@
 //! message that says so, damaged values are never served, limits are enforced before anything
 //! is written, and pruning keeps exactly the window asked for.
 
-mod common;
 
 use ledger::{Change, ChangeSet, Error, Key, Ledger, Namespace, Options, MAX_VALUE_LEN};
 

@@ -3,7 +3,7 @@
 //! root; signed diffs and attestations are applied or refused with the right status; bad input
 //! never moves the root; SIGTERM shuts down without losing an acknowledged write.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 
@@ -23,7 +23,16 @@ impl Node {
     }
 
     fn start_in(data: tempfile::TempDir) -> Node {
-        Node { server: common::serve(&data.path().join("ledger"), &[]), _data: data }
+        Node::start_with(data, &[])
+    }
+
+    /// A node whose proposer set lists [`miner`], started with `flags`.
+    fn start_with(data: tempfile::TempDir, flags: &[&str]) -> Node {
+        let ledger = data.path().join("ledger");
+        if !ledger.exists() {
+            common::seed_with_proposer(&ledger, &miner());
+        }
+        Node { server: common::serve(&ledger, flags), _data: data }
     }
 
     fn url(&self, path: &str) -> String {
@@ -84,6 +93,10 @@ fn miner() -> Hotkey {
 }
 
 fn health_diff(head: &Value, latency: u32) -> Value {
+    health_diff_by(&miner(), head, latency)
+}
+
+fn health_diff_by(proposer: &Hotkey, head: &Value, latency: u32) -> Value {
     let key = Key::new(Namespace::Subnet(22), "health/ai-search").unwrap();
     let record = ledger::record::Record::Health(ledger::record::Health {
         status: ledger::record::HealthStatus::Up,
@@ -96,9 +109,9 @@ fn health_diff(head: &Value, latency: u32) -> Value {
         base_version: head["version"].as_u64().unwrap(),
         base_root: root(head),
         changes: ChangeSet::new([Change { key, value: Some(record.encode()) }]),
-        proposer: miner().ss58(),
+        proposer: proposer.ss58(),
     };
-    serde_json::to_value(proposal.sign(&miner())).unwrap()
+    serde_json::to_value(proposal.sign(proposer)).unwrap()
 }
 
 #[tokio::test]
@@ -128,6 +141,7 @@ async fn diffs_apply_once_and_bad_writes_change_nothing() {
     let cases = [
         ("/v1/diffs", diff.clone(), StatusCode::CONFLICT, "conflict"),
         ("/v1/diffs", forged, StatusCode::UNAUTHORIZED, "bad_signature"),
+        ("/v1/diffs", health_diff_by(&stranger, &after, 5), StatusCode::FORBIDDEN, "unknown_proposer"),
         ("/v1/diffs", json!({ "proposal": 7 }), StatusCode::UNPROCESSABLE_ENTITY, "bad_json"),
         ("/v1/diffs", oversized, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
         ("/v1/attestations", attestation, StatusCode::FORBIDDEN, "not_a_validator"),
@@ -139,6 +153,23 @@ async fn diffs_apply_once_and_bad_writes_change_nothing() {
     let malformed = reqwest::Client::new().post(node.url("/v1/diffs")).header("content-type", "application/json").body("{not json").send().await.unwrap();
     assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
     assert_eq!(get(&node, "/v1/head").await.1, after, "refused writes leave the ledger as it was");
+}
+
+/// A known proposer past its quota is refused with 429 and when to retry, and nothing is written.
+#[tokio::test]
+async fn a_proposer_over_its_quota_is_refused() {
+    let node = Node::start_with(tempfile::tempdir().unwrap(), &["--proposer-diffs-per-hour", "2"]);
+    for latency in [100, 200] {
+        let (_, head) = get(&node, "/v1/head").await;
+        let (status, body) = post(&node, "/v1/diffs", &health_diff(&head, latency)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, head) = get(&node, "/v1/head").await;
+    let response = reqwest::Client::new().post(node.url("/v1/diffs")).json(&health_diff(&head, 300)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_some_and(|seconds| seconds.to_str().unwrap().parse::<u64>().unwrap() > 0));
+    assert_eq!(error_code(&response.json().await.unwrap()), "proposer_over_quota");
+    assert_eq!(get(&node, "/v1/head").await.1, head, "the refused diff wrote nothing");
 }
 
 #[tokio::test]
@@ -202,6 +233,6 @@ async fn metrics_count_requests_by_route_and_report_the_ledger() {
     let text = reqwest::get(node.url("/metrics")).await.unwrap().text().await.unwrap();
     assert!(text.contains(r#"orchestra_http_requests_total{method="GET",route="/v1/head",status="200"} 1"#), "{text}");
     assert!(text.contains(r#"orchestra_http_requests_total{method="GET",route="/v1/entries/{namespace}/{*path}",status="200"} 2"#), "{text}");
-    assert!(text.contains("orchestra_ledger_head_version 0"), "{text}");
+    assert!(text.contains("orchestra_ledger_head_version 1"), "the genesis and the proposer listed: {text}");
     assert!(text.contains("# TYPE orchestra_ledger_entries gauge"), "{text}");
 }

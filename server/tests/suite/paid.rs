@@ -2,7 +2,7 @@
 //! `PAYMENT-REQUIRED`); an API key with prepaid credits pays, each answer stating its cost
 //! and the balance left; a short balance, an unknown key or a failed read is never charged.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

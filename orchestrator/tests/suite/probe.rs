@@ -1,6 +1,7 @@
 //! Probes against the test kit's loopback subnet servers, with the real Desearch endpoint
 //! records of a test ledger, which point at those servers.
 
+use crate::common::loopback_guard;
 use std::time::Duration;
 
 use ledger::record::{Endpoint, Record, SubnetIdentity};
@@ -30,7 +31,7 @@ fn desearch_endpoint(server: &SubnetServer, name: &str) -> Endpoint {
 }
 
 fn desearch_credentials() -> Credentials {
-    Credentials::default().with_key(DESEARCH, expected_key(SubnetKind::Desearch))
+    Credentials::default().with_key(DESEARCH, expected_key(SubnetKind::Desearch), ["127.0.0.1"])
 }
 
 #[tokio::test]
@@ -39,7 +40,7 @@ async fn a_get_endpoint_sends_its_example_as_query_parameters_with_its_auth_and_
     let endpoint = desearch_endpoint(&server, "web-search");
     assert!(endpoint.url.starts_with(&server.base_url()), "the test ledger points at the server: {}", endpoint.url);
 
-    let report = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect("the probe passes");
+    let report = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect("the probe passes");
 
     assert_eq!(report.status, 200);
     assert!(report.answer["data"].is_array(), "{}", report.answer);
@@ -56,7 +57,7 @@ async fn a_post_endpoint_sends_its_example_as_the_json_body_and_passes() {
     let server = SubnetServer::start(SubnetKind::Desearch).await;
     let endpoint = desearch_endpoint(&server, "ai-search");
 
-    let report = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect("the probe passes");
+    let report = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect("the probe passes");
 
     assert_eq!(report.status, 200);
     let requests = server.requests();
@@ -71,7 +72,7 @@ async fn a_server_failing_with_500_fails_the_probe_with_the_status_and_its_error
     server.fail_always(500);
     let endpoint = desearch_endpoint(&server, "web-search");
 
-    let error = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
 
     let ProbeError::Status { status, excerpt, .. } = &error else { panic!("expected a status error, got {error}") };
     assert_eq!(*status, 500);
@@ -84,7 +85,7 @@ async fn an_answer_lacking_a_field_the_recorded_schema_requires_fails_with_the_v
     let mut endpoint = desearch_endpoint(&server, "web-search");
     endpoint.output_schema.0["required"] = json!(["data", "total_results"]);
 
-    let error = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
 
     let ProbeError::Violations { violations, .. } = &error else { panic!("expected violations, got {error}") };
     assert_eq!(violations.len(), 1, "{violations:?}");
@@ -98,7 +99,7 @@ async fn a_missing_key_fails_naming_the_variable_to_set_and_sends_nothing() {
     let server = SubnetServer::start(SubnetKind::Desearch).await;
     let endpoint = desearch_endpoint(&server, "web-search");
 
-    let error = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &Credentials::default(), TIMEOUT).await.expect_err("the probe fails");
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &Credentials::default(), TIMEOUT).await.expect_err("the probe fails");
 
     assert!(matches!(error, ProbeError::Auth(AdapterError::MissingKey { netuid: DESEARCH, .. })), "{error}");
     assert!(error.to_string().contains("ORCHESTRA_SN22_KEY"), "{error}");
@@ -111,7 +112,7 @@ async fn a_server_slower_than_the_probe_limit_times_out() {
     server.set_latency(Duration::from_secs(5));
     let endpoint = desearch_endpoint(&server, "web-search");
 
-    let error = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), Duration::from_millis(200))
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), Duration::from_millis(200))
         .await
         .expect_err("the probe fails");
 
@@ -125,7 +126,7 @@ async fn the_records_own_timeout_limits_the_probe_when_it_is_shorter() {
     let mut endpoint = desearch_endpoint(&server, "web-search");
     endpoint.timeout_ms = 150;
 
-    let error = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
 
     assert!(matches!(error, ProbeError::TimedOut { limit_ms: 150, .. }), "{error}");
 }
@@ -136,7 +137,7 @@ async fn an_endpoint_without_an_example_input_cannot_be_probed() {
     let mut endpoint = desearch_endpoint(&server, "web-search");
     endpoint.example_input = None;
 
-    let error = probe(&reqwest::Client::new(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect_err("the probe fails");
 
     assert!(matches!(error, ProbeError::NoExampleInput { .. }), "{error}");
     assert_eq!(server.request_count(), 0);
@@ -162,7 +163,7 @@ async fn probing_a_change_set_probes_every_endpoint_record_it_writes() {
         Change { key: key("endpoint/x-search"), value: None },
     ]);
 
-    let results = probe_changes(&reqwest::Client::new(), &changes, &desearch_credentials(), TIMEOUT).await;
+    let results = probe_changes(&loopback_guard(), &changes, &desearch_credentials(), TIMEOUT).await;
 
     let keys: Vec<&Key> = results.iter().map(|(key, _)| key).collect();
     assert_eq!(keys, [&key("endpoint/misfiled"), &key("endpoint/web-search")]);

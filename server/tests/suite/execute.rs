@@ -2,7 +2,7 @@
 //! directory's ledger and sent to a running node with `--server`, against subnet servers on
 //! loopback.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Output;
@@ -34,13 +34,19 @@ async fn subnets() -> Subnets {
     Subnets { desearch, _data_universe: data_universe, ledger_dir: dir, files }
 }
 
-/// `orchestra --data DATA ARGS...` with the subnets' keys and the node's hotkey in the environment.
+/// `orchestra --data DATA ARGS...` with the subnets' keys (bound to loopback, where the subnet
+/// servers are), loopback allowed for outbound calls, and the node's hotkey in the environment.
 fn orchestra(data: &Path, args: &[&str]) -> std::process::Command {
     let mut command = common::orchestra(data);
     command
         .args(args)
         .env("ORCHESTRA_SN22_KEY", expected_key(SubnetKind::Desearch))
+        .env("ORCHESTRA_SN22_KEY_HOSTS", "127.0.0.1")
         .env("ORCHESTRA_SN13_KEY", expected_key(SubnetKind::DataUniverse))
+        .env("ORCHESTRA_SN13_KEY_HOSTS", "127.0.0.1")
+        // The subnet servers listen on loopback over plain http.
+        .env("ORCHESTRA_ALLOW_ADDRESSES", "127.0.0.1")
+        .env("ORCHESTRA_ALLOW_HTTP_HOSTS", "127.0.0.1")
         .env("ORCHESTRA_HOTKEY_SEED", HOTKEY_SEED)
         .env("RUST_LOG", "warn");
     command

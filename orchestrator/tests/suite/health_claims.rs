@@ -1,6 +1,7 @@
 //! Health claims checked against live probes of loopback subnet servers answering in
 //! Desearch's real shapes.
 
+use crate::common::loopback_guard;
 use std::time::Duration;
 
 use ledger::record::{Endpoint, Health, HealthStatus, Record};
@@ -29,8 +30,8 @@ fn claim(status: HealthStatus) -> ChangeSet {
 
 async fn verdict(server: &SubnetServer, status: HealthStatus) -> Result<(), String> {
     let endpoint = web_search(server);
-    let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch));
-    let mut results = check_health_claims(&reqwest::Client::new(), &claim(status), |_, _| Some(endpoint.clone()), &credentials, TIMEOUT).await;
+    let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]);
+    let mut results = check_health_claims(&loopback_guard(), &claim(status), |_, _| Some(endpoint.clone()), &credentials, TIMEOUT).await;
     assert_eq!(results.len(), 1);
     results.remove(0).1
 }
@@ -52,6 +53,6 @@ async fn a_claim_holds_only_when_a_probe_bears_it_out() {
 #[tokio::test]
 async fn a_claim_about_an_endpoint_the_ledger_does_not_list_fails() {
     let credentials = Credentials::default();
-    let results = check_health_claims(&reqwest::Client::new(), &claim(HealthStatus::Up), |_, _| None, &credentials, TIMEOUT).await;
+    let results = check_health_claims(&loopback_guard(), &claim(HealthStatus::Up), |_, _| None, &credentials, TIMEOUT).await;
     assert!(results[0].1.as_ref().unwrap_err().contains("no endpoint `web-search`"));
 }

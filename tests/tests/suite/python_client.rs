@@ -1,12 +1,11 @@
 //! The Python client's whole test suite, its live tests included, against a node on loopback:
 //! `Client(api_key=..., base_url=...).execute(...)` as a Python user runs it.
 
-mod common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{Options, Stack};
+use crate::common::{Options, Stack};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_python_client_passes_its_tests_against_a_running_node() {

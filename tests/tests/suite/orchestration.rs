@@ -2,9 +2,9 @@
 //! local subnet servers that answer in the real APIs' shapes, then synthesising, validating,
 //! signing and charging.
 
-mod common;
+use crate::common;
 
-use common::{asks_for_plan, gpu_schema, Options, Stack, GPU_OBJECTIVE};
+use crate::common::{asks_for_plan, gpu_schema, Options, Stack, GPU_OBJECTIVE};
 use orchestra_client::{Client, ClientError};
 use orchestrator::receipts::{self, Nonce, ReceiptError};
 use serde_json::{json, Value};

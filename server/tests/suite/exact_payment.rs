@@ -18,6 +18,7 @@ use orchestrator::chain::testing::{account, dev, expired_transfer, immortal_tran
 use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
 use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::outbound::Policy;
 use testkit::{SubnetKind, SubnetServer};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -52,8 +53,8 @@ async fn start_orchestrating(finalizes: bool, desearch: Option<&SubnetServer>) -
     let pricing = Pricing { proof_read_rao: PRICE, orchestrate_fee_rao: ORCHESTRATE_FEE, pay_to: Some(payee().to_string()), network: NETWORK.into() };
     let orchestrator = desearch.map(|desearch| {
         testkit::register_subnets(&mut ledger, &[desearch]);
-        let credentials = Credentials::default().with_key(22, testkit::expected_key(SubnetKind::Desearch));
-        Orchestrator::new(credentials, ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap(), Config::default()).unwrap()
+        let credentials = Credentials::default().with_key(22, testkit::expected_key(SubnetKind::Desearch), ["127.0.0.1"]);
+        Orchestrator::new(credentials, ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap(), Config { outbound: Policy::loopback(), ..Config::default() }).unwrap()
     });
     let mut state = AppState::new(ledger, pricing).with_chain(chain).unwrap();
     if let Some(orchestrator) = orchestrator {

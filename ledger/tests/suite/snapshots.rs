@@ -2,7 +2,6 @@
 //! values and attestations; a damaged or untrusted snapshot is refused with its own error and
 //! leaves the target directory as it was.
 
-mod common;
 
 use std::path::Path;
 
@@ -204,4 +203,58 @@ fn an_unfinished_import_is_cleared_by_the_next_attempt() {
     assert_eq!(imported.head(), source.head());
     drop(imported);
     assert!(matches!(Ledger::create(&target, Options::default()), Err(Error::AlreadyInitialised(_))));
+}
+
+/// `good` with its header replaced by `header` and every chunk hash chained anew from it, as a
+/// forger who controls the whole file would write it.
+fn with_header(good: &[u8], header: &snapshot::SnapshotHeader) -> Vec<u8> {
+    let spans = chunk_spans(good);
+    let encoded = ledger::codec::encode(header);
+    let mut bytes = good[..12].to_vec();
+    bytes.extend_from_slice(&(encoded.len() as u32).to_be_bytes());
+    bytes.extend_from_slice(&encoded);
+    let mut previous = *blake3::Hasher::new().update(&[0x08]).update(b"ORCHSNAP").update(&1u32.to_be_bytes()).update(&encoded).finalize().as_bytes();
+    for span in spans {
+        let chunk = &good[span.clone()];
+        let body = &chunk[8..chunk.len() - 32];
+        let hash = *blake3::Hasher::new().update(&[0x08]).update(&previous).update(&chunk[..4]).update(body).finalize().as_bytes();
+        bytes.extend_from_slice(&chunk[..chunk.len() - 32]);
+        bytes.extend_from_slice(&hash);
+        previous = hash;
+    }
+    bytes
+}
+
+/// One validator's attestation repeated counts once toward two thirds: 1 of 101 trusted stake
+/// stays 1 however often it is written, for inspection and import alike.
+#[test]
+fn a_repeated_attestation_counts_once() {
+    let (_dir, source) = source();
+    let good = export(&source, source.head().version);
+    let mut header = snapshot::SnapshotReader::new(&good[..]).unwrap().header().clone();
+    let first = header.attestations.iter().find(|attestation| attestation.validator == validator(1).ss58()).unwrap().clone();
+    header.attestations = vec![first; 68];
+    let repeated = with_header(&good, &header);
+    let trusted = ValidatorSet { admin: None, stakes: [(validator(1).ss58(), 1), (validator(3).ss58(), 100)].into_iter().collect() };
+    let refused = snapshot::inspect(&repeated[..], Some(&trusted)).unwrap_err();
+    assert!(matches!(refused, Error::Snapshot(SnapshotError::NoQuorum { signed: 1, total: 101 })), "{refused}");
+    assert_refused_cleanly("one attestation repeated", &repeated, Some(&trusted), |e| matches!(e, SnapshotError::NoQuorum { signed: 1, total: 101 }));
+    // The same file without a trusted set is a valid snapshot: only the quorum was in question.
+    snapshot::inspect(&repeated[..], None).unwrap();
+}
+
+/// A chunk must announce 1 to CHUNK_ENTRIES entries; any other count is refused before its
+/// body is read or room is made for its entries.
+#[test]
+fn a_chunk_count_outside_the_spec_is_refused() {
+    let (_dir, source) = source();
+    let good = export(&source, source.head().version);
+    let header = snapshot::SnapshotReader::new(&good[..]).unwrap().header().clone();
+    let first_chunk = chunk_spans(&good)[0].start;
+    for count in [0, CHUNK_ENTRIES as u32 + 1, u32::MAX] {
+        let mut altered = good.clone();
+        altered[first_chunk..first_chunk + 4].copy_from_slice(&count.to_be_bytes());
+        let resealed = with_header(&altered, &header);
+        assert_refused_cleanly(&format!("{count} entries announced"), &resealed, None, move |e| matches!(e, SnapshotError::BadChunkCount { index: 0, .. }));
+    }
 }

@@ -2,7 +2,7 @@
 //! records encode equally whatever order their JSON objects were written in, and bytes that
 //! decode but are not canonical are refused (they would hash differently).
 
-mod common;
+use crate::common;
 
 use ledger::codec::{self, CodecError};
 use ledger::record::{Health, HealthStatus, Json, Record, RecordError};

@@ -13,6 +13,7 @@ use orchestra_server::api::{router, AppState};
 use orchestrator::credentials::Credentials;
 use orchestrator::execute::retry::RetryPolicy;
 use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::outbound::Policy;
 use serde_json::{json, Value};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
@@ -113,11 +114,11 @@ pub fn credentials(options: Options) -> Credentials {
         return Credentials::default();
     }
     let credentials = Credentials::default()
-        .with_key(22, expected_key(SubnetKind::Desearch))
-        .with_key(MIRROR_NETUID, expected_key(SubnetKind::Desearch))
-        .with_key(13, expected_key(SubnetKind::DataUniverse));
+        .with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"])
+        .with_key(MIRROR_NETUID, expected_key(SubnetKind::Desearch), ["127.0.0.1"])
+        .with_key(13, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"]);
     if options.llm {
-        credentials.with_key(64, expected_key(SubnetKind::Chutes))
+        credentials.with_key(64, expected_key(SubnetKind::Chutes), ["127.0.0.1"])
     } else {
         credentials
     }
@@ -125,7 +126,11 @@ pub fn credentials(options: Options) -> Credentials {
 
 /// Short retry waits, so that tests of retries do not wait seconds.
 pub fn test_config() -> Config {
-    Config { retry: RetryPolicy { attempts_per_route: 3, base: Duration::from_millis(10), cap: Duration::from_millis(40) }, ..Config::default() }
+    Config {
+        retry: RetryPolicy { attempts_per_route: 3, base: Duration::from_millis(10), cap: Duration::from_millis(40) },
+        outbound: Policy::loopback(),
+        ..Config::default()
+    }
 }
 
 /// The user message of an LLM request.

@@ -21,12 +21,14 @@ use ledger::record::{Endpoint, Record, Stake};
 use ledger::{Change, ChangeSet, DiffProposal, Key, Ledger, Namespace, SystemNamespace};
 use orchestra_server::api::miner::MinerAccess;
 use orchestra_server::api::paid::Pricing;
+use orchestra_server::api::proposers::{ProposerGate, Quota};
 use orchestra_server::api::{router, AppState};
 use orchestrator::chain::testing::{blake2_128_concat, decode_signed_call, identity, mock_node_with_storage, storage_key, Storage, Submitted};
 use orchestrator::chain::{keypair_from_seed, AccountId32, ChainClient, Keypair, WeightsAction};
 use orchestrator::credentials::Credentials;
 use orchestrator::epistula;
 use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
 use orchestrator::validator::challenge;
 use orchestrator::validator::{Settings, Validator};
@@ -63,7 +65,7 @@ impl Participant {
 }
 
 fn credentials() -> Credentials {
-    Credentials::default().with_key(22, expected_key(SubnetKind::Desearch)).with_key(13, expected_key(SubnetKind::DataUniverse))
+    Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]).with_key(13, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"])
 }
 
 /// Serves `app` on a loopback port; its port.
@@ -83,7 +85,7 @@ async fn miner(key: &Participant, validator: &Participant, subnets: &[&SubnetSer
 async fn miner_proposing_to(primary: Option<String>, key: &Participant, validator: &Participant, subnets: &[&SubnetServer], prepare: impl FnOnce(&mut Ledger)) -> (u16, tempfile::TempDir) {
     let TestLedger { mut ledger, dir } = testkit::test_ledger(subnets);
     prepare(&mut ledger);
-    let orchestrator = Orchestrator::new(credentials(), key.hotkey(), Config::default()).unwrap();
+    let orchestrator = Orchestrator::new(credentials(), key.hotkey(), Config { outbound: Policy::loopback(), ..Config::default() }).unwrap();
     let access = Arc::new(MinerAccess::new(key.hotkey(), BTreeSet::from([validator.hotkey.ss58()])).proposing_to(primary));
     let state = AppState::new(ledger, Pricing { orchestrate_fee_rao: 1_000, ..Pricing::default() }).with_orchestrator(orchestrator).with_miner(access);
     (serve(router(state)).await, dir)
@@ -170,9 +172,9 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let (honest_port, _honest_data) = miner(&honest, &validator, &subnets, |ledger| {
         ledger.commit(ChangeSet::new([Change { key: validator_stake, value: Some(Record::Stake(Stake { rao: 1_000_000 }).encode()) }])).unwrap();
         let faster = endpoint_diff(ledger, &honest.hotkey, |endpoint| endpoint.timeout_ms = 20_000);
-        ledger.apply_diff(&faster).unwrap();
+        ledger.apply_diff(&faster, &|hotkey| hotkey == honest.hotkey.ss58()).unwrap();
         let broken = endpoint_diff(ledger, &dishonest.hotkey, |endpoint| endpoint.url = "http://127.0.0.1:9/web".into());
-        ledger.apply_diff(&broken).unwrap();
+        ledger.apply_diff(&broken, &|hotkey| hotkey == dishonest.hotkey.ss58()).unwrap();
     })
     .await;
     let (forger_node_port, _forger_data) = miner(&dishonest, &validator, &subnets, |_| {}).await;
@@ -182,7 +184,7 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let storage = chain_state(&validator, [(&honest, honest_port), (&dishonest, forger_port)]);
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
     let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger_url: Some(format!("http://127.0.0.1:{honest_port}")) };
-    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), credentials(), settings);
+    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), credentials(), settings);
     let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
     let listed = Catalog::read(&validator_ledger).unwrap().listed();
 
@@ -236,25 +238,29 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     let (validator, miner_key) = (Participant::new(1), Participant::new(2));
     let TestLedger { ledger: primary_ledger, dir: _primary_data } = testkit::test_ledger(&[&desearch]);
     let primary_version = primary_ledger.head().version;
-    let primary = format!("http://127.0.0.1:{}", serve(router(AppState::new(primary_ledger, Pricing::default()))).await);
+    // The primary admits the miner as a hotkey registered on the subnet.
+    let gate = Arc::new(ProposerGate::new(Quota::default()));
+    gate.set_registered(BTreeSet::from([miner_key.hotkey.ss58()]));
+    let primary = format!("http://127.0.0.1:{}", serve(router(AppState::new(primary_ledger, Pricing::default()).with_proposers(gate))).await);
     let (miner_port, _miner_data) = miner_proposing_to(Some(primary.clone()), &miner_key, &validator, &[&desearch], |_| {}).await;
 
     // Every Desearch call fails: the challenge fails, and the miner has seen the subnet down.
     desearch.fail_always(503);
     let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
     let papers = challenge::Challenge { objective: "Find recent arxiv papers on mixture of experts".into(), target_schema: serde_json::json!({ "papers": [{ "title": "str" }] }) };
-    let verdict = challenge::run(&reqwest::Client::new(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &BTreeSet::new()).await;
+    let verdict = challenge::run(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &BTreeSet::new()).await;
     assert!(!verdict.observation.success, "no subnet answered");
 
     // The health diff reaches the primary in the background.
     let mut proposed = Value::Null;
-    for _ in 0..100 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
         let changes: Value = reqwest::get(format!("{primary}/v1/changes?since={primary_version}")).await.unwrap().json().await.unwrap();
         if let Some(version) = changes["versions"].as_array().unwrap().first() {
             proposed = version.clone();
             break;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(proposed["proposer"], miner_key.hotkey.ss58(), "the primary holds the miner's signed diff: {proposed}");
     let record = reqwest::get(format!("{primary}/v1/entries/sn22/health/web-search")).await.unwrap().json::<Value>().await.unwrap();

@@ -1,0 +1,16 @@
+//! The crate's integration tests, in one binary so that the suite links once.
+
+mod common;
+mod attestations;
+mod commitment_traps;
+mod crash;
+mod credits;
+mod diffs;
+mod genesis;
+mod import_crash;
+mod model;
+mod proof_tamper;
+mod records;
+mod snapshots;
+mod spec_vectors;
+mod storage;

@@ -1,0 +1,20 @@
+//! The crate's integration tests, in one binary so that the suite links once.
+
+mod common;
+mod adapters;
+mod chain_reads;
+mod chain_sync;
+mod chain_writes;
+mod epistula;
+mod from_chain;
+mod health_claims;
+mod health_diffs;
+mod mapper;
+mod outbound;
+mod payment;
+mod planner;
+mod probe;
+mod receipts;
+mod schema;
+mod score;
+mod weights;

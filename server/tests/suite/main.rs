@@ -1,0 +1,12 @@
+//! The crate's integration tests, in one binary so that the suite links once.
+
+mod common;
+mod api;
+mod cli;
+mod config;
+mod exact_payment;
+mod execute;
+mod explorer;
+mod paid;
+mod replica;
+mod snapshots;

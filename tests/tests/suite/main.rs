@@ -1,0 +1,7 @@
+//! The crate's integration tests, in one binary so that the suite links once.
+
+mod common;
+mod incentive;
+mod orchestration;
+mod python_client;
+mod testkit;
