@@ -1,7 +1,7 @@
 //! The ledger against raw RocksDB and the `jmt` crate: one run, one machine, the same workloads.
 //!
 //! ```text
-//! cargo bench -p orchestra-ledger --bench compare -- [--quick] [--json FILE]
+//! cargo bench --workspace --bench compare -- [--quick] [--json FILE]
 //! ```
 //!
 //! # Stores

@@ -2,7 +2,7 @@
 //! leaves a machine and arrives on another, and what arriving costs in memory.
 //!
 //! ```text
-//! cargo bench -p orchestra-ledger --bench snapshot -- [--quick] [--json FILE]
+//! cargo bench --workspace --bench snapshot -- [--quick] [--json FILE]
 //! ```
 //!
 //! # Data

@@ -1,7 +1,7 @@
 //! What the orchestrator itself adds to a request, beside the time it waits on subnets.
 //!
 //! ```text
-//! cargo bench -p orchestra-tests --bench orchestration
+//! cargo bench --workspace --bench orchestration
 //! ```
 //!
 //! An [`Orchestrator`] runs in-process against the test kit's four loopback subnet servers and
