@@ -22,7 +22,7 @@ use crate::execute::{Context, LearnedCosts, Network, PlanFailure, Session, Stop,
 use crate::llm::LLM_CAPABILITY;
 use crate::plan::{Plan, PlanError};
 use crate::receipts::{Nonce, ReceiptBundle};
-use crate::route::Catalog;
+use crate::route::{Catalog, Unroutable};
 use crate::schema::{SchemaError, TargetSchema, Violation};
 use crate::synthesis::{self, Report};
 use crate::planner;
@@ -100,8 +100,8 @@ pub enum Failure {
     BadRequest(String),
     #[error("the target schema is refused: {0}")]
     Schema(#[from] SchemaError),
-    #[error("no plan: {error}{}", offered_note(.offered))]
-    Plan { error: PlanError, offered: Vec<String> },
+    #[error("no plan: {error}{}", offered_note(.offered, .unroutable))]
+    Plan { error: PlanError, offered: Vec<String>, unroutable: Vec<Unroutable> },
     #[error("task {task:?} cannot run: {error}")]
     NoRoute { task: String, error: TaskError },
     #[error("task {task:?} failed: {error}")]
@@ -112,11 +112,21 @@ pub enum Failure {
     ResultInvalid(#[from] synthesis::Invalid),
 }
 
-fn offered_note(offered: &[String]) -> String {
-    if offered.is_empty() {
-        " (no capability is routable: check the subnets' API keys and health)".into()
+/// Listings named in a "no capability is routable" note; the rest are counted.
+const UNROUTABLE_NAMED: usize = 12;
+
+fn offered_note(offered: &[String], unroutable: &[Unroutable]) -> String {
+    if !offered.is_empty() {
+        return format!(" (routable capabilities: {})", offered.join(", "));
+    }
+    let mut reasons: Vec<String> = unroutable.iter().take(UNROUTABLE_NAMED).map(|listing| format!("SN{} {}: {}", listing.netuid, listing.endpoint, listing.reason)).collect();
+    if unroutable.len() > UNROUTABLE_NAMED {
+        reasons.push(format!("and {} more", unroutable.len() - UNROUTABLE_NAMED));
+    }
+    if reasons.is_empty() {
+        " (no capability is routable: the ledger lists no endpoints)".into()
     } else {
-        format!(" (routable capabilities: {})", offered.join(", "))
+        format!(" (no capability is routable: {})", reasons.join("; "))
     }
 }
 
@@ -230,7 +240,9 @@ impl Orchestrator {
         let order = match plan.check(&offered) {
             Ok(order) => order,
             Err(error) => {
-                let failure = Failure::Plan { error, offered: offered.into_iter().collect() };
+                let unroutable = if offered.is_empty() { catalog.unroutable(&self.credentials) } else { Vec::new() };
+                self.network.note_withheld(&unroutable);
+                let failure = Failure::Plan { error, offered: offered.into_iter().collect(), unroutable };
                 return Err(self.fail(session, Some(plan), failure));
             }
         };

@@ -133,6 +133,12 @@ impl Catalog {
         self.by_capability.values().flatten().map(|listing| (listing.netuid, listing.endpoint.name.clone())).collect()
     }
 
+    /// Every listing that is not a route now, with why.
+    pub fn unroutable(&self, credentials: &Credentials) -> Vec<Unroutable> {
+        let capabilities: Vec<&String> = self.by_capability.keys().collect();
+        capabilities.into_iter().flat_map(|capability| self.routes(capability, credentials).1).collect()
+    }
+
     /// The capabilities with at least one route.
     pub fn offered(&self, credentials: &Credentials) -> BTreeSet<String> {
         self.by_capability

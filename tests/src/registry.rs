@@ -80,6 +80,17 @@ pub fn register_mirror(ledger: &mut Ledger, netuid: u16, name: &str, server: &Su
     commit(ledger, changes)
 }
 
+/// The changes that point every endpoint of subnet `netuid`'s real records at `base_url` (same
+/// paths), as a proposer redirecting a subnet's traffic would write them.
+pub fn repointed(netuid: u16, base_url: &str) -> ChangeSet {
+    let namespace = Namespace::Subnet(netuid);
+    ChangeSet::new(source_changes().into_iter().filter(|change| change.key.namespace == namespace && change.key.path.starts_with("endpoint/")).map(|change| {
+        let mut endpoint = endpoint(&change);
+        endpoint.url = rebase(&endpoint.url, base_url);
+        put(change.key, Record::Endpoint(endpoint))
+    }))
+}
+
 /// Writes a health record at subnet `netuid`, path `health/<endpoint>`, checked now.
 pub fn set_health(
     ledger: &mut Ledger,

@@ -145,6 +145,11 @@ impl SubnetServer {
         SubnetServer { shared, base_url: format!("http://{address}") }
     }
 
+    /// `127.0.0.1:PORT`: the host and port a key can be bound to.
+    pub fn authority(&self) -> String {
+        self.base_url.trim_start_matches("http://").to_owned()
+    }
+
     pub fn kind(&self) -> SubnetKind {
         self.shared.kind
     }

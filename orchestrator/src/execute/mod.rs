@@ -62,6 +62,15 @@ impl Network {
     pub fn withheld_keys(&self) -> u64 {
         self.withheld_keys.load(Ordering::Relaxed)
     }
+
+    /// Counts and logs the listings of `unroutable` passed over for a withheld key: the operator
+    /// sees every time a record points a keyed subnet somewhere its key may not go.
+    pub fn note_withheld(&self, unroutable: &[Unroutable]) {
+        for withheld in unroutable.iter().filter(|listing| listing.withheld_key) {
+            self.withheld_keys.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(netuid = withheld.netuid, endpoint = %withheld.endpoint, reason = %withheld.reason, "route passed over: the key is not sent there");
+        }
+    }
 }
 
 /// What endpoints last reported a call costs, in rao, by netuid and endpoint name, kept across
@@ -177,10 +186,7 @@ impl<'a> Session<'a> {
     /// Serves `input` with the best route for `capability`, falling back down the ranking.
     pub async fn call_capability(&self, task: &str, capability: &str, input: &CallInput<'_>) -> Result<SubnetResponse, TaskError> {
         let (routes, unroutable) = self.context.catalog.routes(capability, self.context.credentials);
-        for withheld in unroutable.iter().filter(|listing| listing.withheld_key) {
-            self.context.network.withheld_keys.fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(netuid = withheld.netuid, endpoint = %withheld.endpoint, reason = %withheld.reason, "route passed over: the key is not sent there");
-        }
+        self.context.network.note_withheld(&unroutable);
         if routes.is_empty() {
             return Err(TaskError::NoRoute { capability: capability.to_owned(), unroutable });
         }

@@ -1,6 +1,7 @@
 //! The crate's integration tests, in one binary so that the suite links once.
 
 mod common;
+mod adversarial;
 mod api;
 mod cli;
 mod config;
