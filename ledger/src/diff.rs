@@ -69,6 +69,8 @@ pub enum DiffError {
     NotAdmin { proposer: String, admin: Option<String> },
     #[error("{proposer} may not propose diffs: it is neither registered on the subnet nor in the ledger's proposer set")]
     UnknownProposer { proposer: String },
+    #[error("{key} was changed by a version whose signed diff does not propose that change")]
+    NotProposed { key: Key },
     #[error("conflict: {key} changed at version {changed_at}, after the diff's base version {base}; rebase the diff on the head")]
     Conflict { key: Key, changed_at: u64, base: u64 },
 }
@@ -93,6 +95,19 @@ impl DiffProposal {
 }
 
 impl SignedDiff {
+    /// Refuses `applied` (what a version changed) unless every change is one the proposal made:
+    /// a version cannot pass off other changes under a proposer's signature. (It may hold fewer:
+    /// a put of the value already there changes nothing.)
+    pub fn covers(&self, applied: &ChangeSet) -> Result<()> {
+        let proposed = self.proposal.changes.changes();
+        for change in applied.changes() {
+            if proposed.binary_search_by(|candidate| candidate.key.cmp(&change.key)).map_or(true, |at| proposed[at] != *change) {
+                return Err(DiffError::NotProposed { key: change.key.clone() }.into());
+            }
+        }
+        Ok(())
+    }
+
     /// The checks that need no ledger: limits, signature, records.
     pub fn check(&self) -> Result<()> {
         let changes = self.proposal.changes.changes();
@@ -147,7 +162,7 @@ impl Ledger {
                 }
             }
         }
-        self.commit_as(proposal.changes.clone(), Some(proposal.proposer.clone()), None)
+        self.commit_as(proposal.changes.clone(), Some(diff), None)
     }
 
     /// Whether `hotkey` may propose diffs at the head: the admin, a member of the proposer set,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::change::{Change, ChangeSet};
 use crate::checkpoint::Checkpoint;
 use crate::codec;
+use crate::diff::SignedDiff;
 use crate::error::{Error, Result};
 use crate::hash::{self, Hash};
 use crate::key::{check_path, Key, Namespace};
@@ -52,6 +53,10 @@ pub struct ChangeRecord {
     pub keys: Vec<Key>,
     /// SS58 hotkey of the diff's proposer; `None` for a local write.
     pub proposer: Option<String>,
+    /// The signed diff the version applied, so that validators and replicas can check who
+    /// proposed what; absent for a local write (and in records written before it was kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff: Option<SignedDiff>,
 }
 
 /// A value and its proof at one version.
@@ -313,18 +318,24 @@ impl Ledger {
     }
 
     /// Applies a version received from a primary: the changes must reproduce the primary's
-    /// checkpoint (root, parent, diff hash and time), or nothing is written.
-    pub fn replicate(&mut self, primary: &Checkpoint, changes: ChangeSet, proposer: Option<String>) -> Result<Checkpoint> {
+    /// checkpoint (root, parent, diff hash and time), and when the version applied a signed
+    /// diff, the diff's signature must hold and its proposal must contain every change; else
+    /// nothing is written.
+    pub fn replicate(&mut self, primary: &Checkpoint, changes: ChangeSet, diff: Option<&SignedDiff>) -> Result<Checkpoint> {
         if primary.version != self.head.version + 1 {
             return Err(Error::ReplicaDiverged { primary: Box::new(*primary), computed: Box::new(self.head) });
         }
-        self.commit_as(changes, proposer, Some(primary))
+        if let Some(diff) = diff {
+            diff.check()?;
+            diff.covers(&changes)?;
+        }
+        self.commit_as(changes, diff, Some(primary))
     }
 
-    /// Commits with the proposer recorded in the version's change record.
-    /// With `replicating`, the commit takes the primary's time and must reproduce the primary's
-    /// checkpoint exactly, or nothing is written.
-    pub(crate) fn commit_as(&mut self, changes: ChangeSet, proposer: Option<String>, replicating: Option<&Checkpoint>) -> Result<Checkpoint> {
+    /// Commits with the signed diff (and so the proposer) recorded in the version's change
+    /// record. With `replicating`, the commit takes the primary's time and must reproduce the
+    /// primary's checkpoint exactly, or nothing is written.
+    pub(crate) fn commit_as(&mut self, changes: ChangeSet, diff: Option<&SignedDiff>, replicating: Option<&Checkpoint>) -> Result<Checkpoint> {
         let (changes, value_hashes, slots) = self.effective_changes(changes)?;
         let version = self.head.version + 1;
         let values = cf(&self.db, schema::VALUES);
@@ -353,7 +364,11 @@ impl Ledger {
             self.state.revert(undo);
             return Err(Error::ReplicaDiverged { primary: Box::new(*primary), computed: Box::new(checkpoint) });
         }
-        let record = ChangeRecord { keys: changes.changes().iter().map(|change| change.key.clone()).collect(), proposer };
+        let record = ChangeRecord {
+            keys: changes.changes().iter().map(|change| change.key.clone()).collect(),
+            proposer: diff.map(|diff| diff.proposal.proposer.clone()),
+            diff: diff.cloned(),
+        };
         batch.put_cf(cf(&self.db, schema::CHECKPOINTS), schema::version_key(version), codec::encode(&checkpoint));
         batch.put_cf(cf(&self.db, schema::CHANGES), schema::version_key(version), codec::encode(&record));
         batch.put_cf(cf(&self.db, schema::META), schema::META_HEAD, version.to_be_bytes());

@@ -4,7 +4,9 @@
 //! (`generation-<n>`). It starts from a snapshot of the primary, then pulls the versions after
 //! its head (`/v1/changes`) and applies each with `Ledger::replicate`, which refuses any version
 //! whose recomputed checkpoint differs from the primary's: roots, parents, diff hashes and
-//! times must all agree. Attestations are checked as the primary checks them. When the primary
+//! times must all agree, and a version that applied a signed diff must carry it, its signature
+//! holding and its proposal containing every change. Attestations are checked as the primary
+//! checks them: a signature of a member of that version's validator set, each validator once. When the primary
 //! has pruned the versions the replica needs, the replica imports a fresh snapshot into the
 //! next generation and switches to it. Failures of the primary are retried with backoff; the
 //! replica serves reads throughout and refuses writes.
@@ -14,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use ledger::{Attestation, ChangeSet, Checkpoint, Ledger, Options};
+use ledger::{Attestation, ChangeSet, Checkpoint, Ledger, Options, SignedDiff};
 use serde::Deserialize;
 
 use crate::api::error::ApiError;
@@ -43,7 +45,7 @@ struct Changes {
 struct ReplicatedVersion {
     checkpoint: Checkpoint,
     changes: ChangeSet,
-    proposer: Option<String>,
+    diff: Option<SignedDiff>,
     attestations: Vec<Attestation>,
 }
 
@@ -166,7 +168,7 @@ async fn sync_once(client: &reqwest::Client, primary: &str, state: &AppState) ->
     for version in changes.versions {
         let outcome: Result<Checkpoint, SyncError> = state
             .write(move |ledger| {
-                let checkpoint = ledger.replicate(&version.checkpoint, version.changes, version.proposer)?;
+                let checkpoint = ledger.replicate(&version.checkpoint, version.changes, version.diff.as_ref())?;
                 for attestation in &version.attestations {
                     ledger.attest(attestation)?;
                 }

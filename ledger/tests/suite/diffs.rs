@@ -192,3 +192,34 @@ fn an_unsorted_or_repeating_change_list_is_refused_when_read() {
     changes[0] = changes[1].clone();
     assert!(serde_json::from_value::<ledger::SignedDiff>(json).is_err());
 }
+
+/// A version keeps the signed diff it applied; a replica applying the version checks it: the
+/// signature must hold and the proposal must contain every change, or nothing is written.
+#[test]
+fn a_replica_takes_only_versions_their_signed_diffs_bear_out() {
+    let (_dir, mut primary) = ledger();
+    let diff = proposal(&primary, vec![put(key(22, "endpoint/web"), common::endpoint("web"))]).sign(&miner());
+    let checkpoint = primary.apply_diff(&diff, &registered).unwrap();
+    let record = primary.change_record(checkpoint.version).unwrap();
+    assert_eq!(record.diff.as_ref(), Some(&diff), "the version keeps its signed diff");
+    let changes = primary.diff(checkpoint.version - 1, checkpoint.version).unwrap();
+
+    let replica_dir = tempfile::tempdir().unwrap();
+    let mut genesis = Vec::new();
+    primary.export(0, &mut genesis, &mut |_| {}).unwrap();
+    let mut replica = Ledger::import(replica_dir.path(), &genesis[..], None, Options::default(), &mut |_| {}).unwrap();
+    for version in 1..checkpoint.version {
+        let earlier = primary.checkpoint(version).unwrap();
+        replica.replicate(&earlier, primary.diff(version - 1, version).unwrap(), None).unwrap();
+    }
+    let head = *replica.head();
+    // Changes the diff never proposed, passed off under the proposer's signature.
+    let smuggled = ChangeSet::new([put(key(22, "endpoint/web"), common::endpoint("elsewhere"))]);
+    assert!(matches!(replica.replicate(&checkpoint, smuggled, Some(&diff)), Err(Error::Diff(DiffError::NotProposed { .. }))));
+    let mut forged = diff.clone();
+    forged.proposal.proposer = Hotkey::from_seed(&[9; 32]).unwrap().ss58();
+    assert!(matches!(replica.replicate(&checkpoint, changes.clone(), Some(&forged)), Err(Error::Diff(DiffError::Signature(_)))));
+    assert_eq!(*replica.head(), head, "refused versions wrote nothing");
+    assert_eq!(replica.replicate(&checkpoint, changes, Some(&diff)).unwrap(), checkpoint);
+    assert_eq!(replica.change_record(checkpoint.version).unwrap().diff, Some(diff));
+}

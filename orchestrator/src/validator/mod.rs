@@ -8,9 +8,10 @@
 //!   weights as the Bittensor SDK does ([`process_weights_for_netuid`], then
 //!   [`convert_weights_and_uids_for_emit`]); and submit them as the chain allows
 //!   ([`weights_action`]): `set_weights`, or `commit_weights` with the reveal sent the next round.
-//! - **review**: a new ledger version proposed by a miner is probed ([`probe_changes`]: every
-//!   endpoint it writes must answer its example input with a response that fits its declared
-//!   output schema), every health record it writes is checked against a probe of its endpoint
+//! - **review**: a new ledger version is checked as [`review`] says (its parent, its diff hash,
+//!   its proposer's signature and entitlement), probed ([`probe_changes`]: every endpoint it
+//!   writes must answer its example input with a response that fits its declared output schema),
+//!   every health record it writes is checked against a probe of its endpoint
 //!   ([`check_health_claims`]), and, when all hold, the version is attested; then it counts as
 //!   the proposer's ledger work, weighted by the entries it changed. When the ledger's latest final
 //!   checkpoint has moved, the validator publishes its root on chain
@@ -18,6 +19,7 @@
 //!   node against what the validators attested.
 
 pub mod challenge;
+pub mod review;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -36,8 +38,9 @@ use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
 use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
-use crate::outbound::{describe, excerpt, read_capped, Guard, Origin};
+use crate::outbound::{describe, excerpt, Guard, Origin};
 use challenge::{Challenge, MinerAxon, Verdict};
+use review::LedgerVersion;
 
 /// How long a probe of a changed endpoint may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -92,14 +95,6 @@ struct PendingReveal {
     version_key: u64,
 }
 
-/// One ledger version as `GET /v1/changes` lists it (other fields are not read).
-#[derive(Deserialize)]
-struct LedgerVersion {
-    checkpoint: Checkpoint,
-    changes: ChangeSet,
-    proposer: Option<String>,
-}
-
 #[derive(Deserialize)]
 struct LedgerChanges {
     versions: Vec<LedgerVersion>,
@@ -139,6 +134,8 @@ pub struct Validator {
     settings: Settings,
     scoreboard: Scoreboard,
     reviewed_version: u64,
+    /// The checkpoint of `reviewed_version`, which the next version must name as its parent.
+    reviewed_checkpoint: Option<Checkpoint>,
     published_version: Option<u64>,
     pending_reveal: Option<PendingReveal>,
 }
@@ -157,6 +154,7 @@ impl Validator {
             settings,
             scoreboard: Scoreboard::default(),
             reviewed_version: 0,
+            reviewed_checkpoint: None,
             published_version: None,
             pending_reveal: None,
         }
@@ -191,7 +189,8 @@ impl Validator {
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);
         }
-        let review = self.review_ledger(&mut round).await?;
+        let registered: BTreeSet<String> = metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect();
+        let review = self.review_ledger(&mut round, &registered).await?;
         self.scoreboard.record(&round);
         let published = self.publish(review.latest_final).await?;
 
@@ -250,15 +249,34 @@ impl Validator {
 
     /// Reviews the ledger versions after the last reviewed one (see the module
     /// documentation), crediting the proposers of attested versions in `round`.
-    async fn review_ledger(&mut self, round: &mut Round) -> Result<Review, ValidatorError> {
+    async fn review_ledger(&mut self, round: &mut Round, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
         let Some(url) = self.settings.ledger_url.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
         let changes: LedgerChanges = self.get_json(&format!("{url}/v1/changes?since={}", self.reviewed_version)).await.map_err(failed)?;
+        let mut previous = match self.reviewed_checkpoint {
+            Some(checkpoint) => checkpoint,
+            None => review::anchor(&self.guard, &url, self.reviewed_version).await.map_err(failed)?,
+        };
         let (mut attested, mut refused) = (Vec::new(), Vec::new());
         for version in changes.versions {
             let number = version.checkpoint.version;
-            self.reviewed_version = number;
-            let Some(proposer) = version.proposer else { continue };
+            let mut problems = review::problems(&previous, &version);
+            if let (true, Some(proposer)) = (problems.is_empty(), &version.proposer) {
+                problems.extend(review::membership_problem(&self.guard, &url, &previous, proposer, registered).await);
+            }
+            if !problems.is_empty() {
+                // A version that does not follow the chain ends the review: nothing after it
+                // can be judged against it.
+                let broken = version.checkpoint.parent != previous.hash();
+                refused.push((number, problems.join("; ")));
+                if broken {
+                    break;
+                }
+                (self.reviewed_version, self.reviewed_checkpoint, previous) = (number, Some(version.checkpoint), version.checkpoint);
+                continue;
+            }
+            (self.reviewed_version, self.reviewed_checkpoint, previous) = (number, Some(version.checkpoint), version.checkpoint);
+            let proposer = version.proposer.clone().expect("a version without a proposer was refused");
             let probes = probe_changes(&self.guard, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
             let endpoints = self.claimed_endpoints(&url, &version.changes).await;
             let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
@@ -307,9 +325,6 @@ impl Validator {
 
     /// A successful JSON answer to a GET of `url`, or why there is none.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
-        let request = self.guard.get(url, Origin::Operator).map_err(|refusal| refusal.to_string())?;
-        let response = request.send().await.and_then(reqwest::Response::error_for_status).map_err(|error| describe(&error))?;
-        let body = read_capped(response, MAX_LEDGER_ANSWER_BYTES).await.map_err(|error| error.to_string())?;
-        serde_json::from_slice(&body).map_err(|error| error.to_string())
+        review::get_json_capped(&self.guard, url, MAX_LEDGER_ANSWER_BYTES).await
     }
 }

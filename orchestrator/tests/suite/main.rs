@@ -15,6 +15,7 @@ mod payment;
 mod planner;
 mod probe;
 mod receipts;
+mod review;
 mod schema;
 mod score;
 mod weights;

@@ -81,6 +81,7 @@ impl From<Error> for ApiError {
             Error::Diff(DiffError::Signature(_)) => (StatusCode::UNAUTHORIZED, "bad_signature"),
             Error::Diff(DiffError::NotAdmin { .. }) => (StatusCode::FORBIDDEN, "not_admin"),
             Error::Diff(DiffError::UnknownProposer { .. }) => (StatusCode::FORBIDDEN, "unknown_proposer"),
+            Error::Diff(DiffError::NotProposed { .. }) => (StatusCode::CONFLICT, "not_proposed"),
             Error::Diff(DiffError::TooManyChanges { .. } | DiffError::TooLarge { .. }) => (StatusCode::PAYLOAD_TOO_LARGE, "diff_too_large"),
             Error::Diff(DiffError::BaseInFuture { .. } | DiffError::BaseRootMismatch { .. }) => (StatusCode::CONFLICT, "bad_base"),
             Error::Diff(DiffError::Empty) => (StatusCode::UNPROCESSABLE_ENTITY, "empty_change"),

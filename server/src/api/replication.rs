@@ -26,7 +26,8 @@ pub struct Since {
 }
 
 /// Each version after `since`: its checkpoint (as `Checkpoint` serialises), its changes (values
-/// as hex), its proposer and its attestations. Applying them in order with
+/// as hex), its proposer with the signed diff it proposed (so a reader can check the signature
+/// and that the diff proposed every change), and its attestations. Applying them in order with
 /// `Ledger::replicate` reproduces every checkpoint exactly.
 pub async fn changes(State(state): State<AppState>, query: Result<Query<Since>, QueryRejection>) -> Result<Json<Value>, ApiError> {
     let Query(Since { since, limit }) = query?;
@@ -47,6 +48,7 @@ pub async fn changes(State(state): State<AppState>, query: Result<Query<Since>, 
                     "checkpoint": ledger.checkpoint(version)?,
                     "changes": changes,
                     "proposer": record.proposer,
+                    "diff": record.diff,
                     "attestations": ledger.attestations(version)?,
                 }));
             }

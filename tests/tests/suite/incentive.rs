@@ -196,14 +196,16 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     assert!(!verdict(2).observation.receipts_valid, "the forged receipts are caught");
     assert!(verdict(2).problems.iter().any(|problem| problem.contains("receipts do not verify")), "{:?}", verdict(2).problems);
 
-    // Versions 1 and 2 are the operator's (subnets, validator set), 3 the honest miner's
-    // endpoint diff, 4 the forger's; the honest miner's node may add health diffs of its own
-    // from the challenge it served, which hold no endpoint and are attested too.
+    // Versions 1 and 2 are the operator's local writes (subnets, validator set), which no
+    // proposer signed and so are never attested; 3 is the honest miner's endpoint diff, 4 the
+    // forger's; the honest miner's node may add health diffs of its own from the challenge it
+    // served, which hold no endpoint and are attested too.
     assert_eq!(report.attested[0], (3, honest.hotkey.ss58()), "the diff the subnets bear out is attested");
     assert!(report.attested.iter().all(|(_, proposer)| *proposer == honest.hotkey.ss58()), "{:?}", report.attested);
-    assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
-    assert_eq!(report.refused[0].0, 4);
-    assert!(report.refused[0].1.contains("endpoint/web-search"), "{:?}", report.refused);
+    let refused: Vec<u64> = report.refused.iter().map(|(version, _)| *version).collect();
+    assert_eq!(refused, [1, 2, 4], "{:?}", report.refused);
+    assert!(report.refused[..2].iter().all(|(_, why)| why.contains("local write")), "{:?}", report.refused);
+    assert!(report.refused[2].1.contains("endpoint/web-search"), "{:?}", report.refused);
 
     let scores = validator_node.scoreboard();
     assert!(scores.miner(&honest.hotkey.ss58()).combined() > scores.miner(&dishonest.hotkey.ss58()).combined());

@@ -244,7 +244,10 @@ async fn a_node_without_subnet_keys_says_which_to_set() {
     let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema() })).await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "no_plan");
-    assert!(body["error"]["message"].as_str().unwrap().contains("API keys"), "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    for variable in ["ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY"] {
+        assert!(message.contains(&format!("set {variable}")), "{variable} is named: {message}");
+    }
     assert_eq!(stack.desearch.request_count(), 0);
 }
 
