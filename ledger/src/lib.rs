@@ -50,6 +50,8 @@ pub mod hotkey;
 #[cfg(feature = "storage")]
 pub mod record;
 #[cfg(feature = "storage")]
+mod reading;
+#[cfg(feature = "storage")]
 mod schema;
 #[cfg(feature = "storage")]
 pub mod snapshot;
@@ -68,6 +70,8 @@ pub use credits::CreditError;
 pub use diff::{DiffError, DiffProposal, SignedDiff, DIFF_DOMAIN, MAX_DIFF_BYTES, MAX_DIFF_CHANGES};
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};
+#[cfg(feature = "storage")]
+pub use reading::{Basis, Reading};
 #[cfg(feature = "storage")]
 pub use state::{EntryMeta, State};
 #[cfg(feature = "storage")]

@@ -89,6 +89,9 @@ pub struct Ledger {
     /// The latest version attested by a quorum of its validator set.
     pub(crate) latest_final: Option<u64>,
     credit_lock: crate::credits::CreditLock,
+    /// The trees of the last older version proven, kept so that proofs at a version read
+    /// again and again (the trusted one, see [`crate::reading`]) are not rebuilt each time.
+    historical: std::sync::Mutex<Option<(u64, Arc<State>)>>,
 }
 
 impl Ledger {
@@ -112,7 +115,7 @@ impl Ledger {
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         db.write_opt(batch, &sync)?;
-        Ok(Ledger { db: Arc::new(db), dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default() })
+        Ok(Ledger { db: Arc::new(db), dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default(), historical: Default::default() })
     }
 
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
@@ -133,7 +136,7 @@ impl Ledger {
         if state.root() != head.state_root {
             return Err(Error::RootMismatch { dir, version: head.version, recorded: head.state_root, recomputed: state.root() });
         }
-        let mut ledger = Ledger { db: Arc::new(db), dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default() };
+        let mut ledger = Ledger { db: Arc::new(db), dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default(), historical: Default::default() };
         ledger.latest_final = ledger.find_latest_final()?;
         Ok(ledger)
     }
@@ -294,7 +297,7 @@ impl Ledger {
             return self.prove(key);
         }
         self.check_readable(version)?;
-        let state = State::from_sorted(self.entries_at(version)?);
+        let state = self.historical_state(version)?;
         let checkpoint = read_checkpoint(&self.db, version)?;
         if state.root() != checkpoint.state_root {
             return Err(Error::Corrupt(format!(
@@ -310,6 +313,19 @@ impl Ledger {
             value: self.get_at(key, version)?,
             proof: state.prove(key),
         })
+    }
+
+    /// The trees of an older `version`: the kept ones when it is the last proven, else rebuilt
+    /// from the stored history and kept.
+    fn historical_state(&self, version: u64) -> Result<Arc<State>> {
+        let mut kept = self.historical.lock().map_err(|_| Error::Corrupt("the historical trees' lock was poisoned".into()))?;
+        if let Some((kept_version, state)) = kept.as_ref().filter(|(kept_version, _)| *kept_version == version) {
+            debug_assert_eq!(*kept_version, version);
+            return Ok(state.clone());
+        }
+        let state = Arc::new(State::from_sorted(self.entries_at(version)?));
+        *kept = Some((version, state.clone()));
+        Ok(state)
     }
 
     /// Applies `changes` as the next version.

@@ -91,6 +91,9 @@ pub struct Outcome {
     pub synthesis: Report,
     /// The ledger version routing read.
     pub ledger_version: u64,
+    /// Why routing read that version: the head of a ledger without validators, or the latest
+    /// final checkpoint of one with them.
+    pub ledger_basis: ledger::Basis,
 }
 
 /// Why an orchestration has no result.
@@ -280,6 +283,7 @@ impl Orchestrator {
             timings,
             synthesis,
             ledger_version: catalog.version(),
+            ledger_basis: catalog.reading().basis,
         })
     }
 

@@ -55,16 +55,19 @@ pub struct Unroutable {
 }
 
 /// The subnet records of one ledger version, by capability.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Catalog {
-    version: u64,
+    reading: ledger::Reading,
     by_capability: BTreeMap<String, Vec<Listing>>,
 }
 
 impl Catalog {
-    /// Reads every subnet's identity, endpoints and health at the ledger's head.
+    /// Reads every subnet's identity, endpoints and health at the version reads of the current
+    /// ledger use: the head, or on a ledger with validators its trusted version (see
+    /// [`ledger::Reading`]), so that a proposal routes only once final.
     pub fn read(ledger: &Ledger) -> ledger::Result<Catalog> {
-        let version = ledger.head().version;
+        let reading = ledger.reading()?;
+        let version = reading.version;
         let mut by_capability: BTreeMap<String, Vec<Listing>> = BTreeMap::new();
         let subnets: Vec<u16> = ledger.state().namespaces().filter_map(|(namespace, _)| match namespace {
             Namespace::Subnet(netuid) => Some(netuid),
@@ -93,12 +96,17 @@ impl Catalog {
                 by_capability.entry(listing.endpoint.capability.clone()).or_default().push(listing);
             }
         }
-        Ok(Catalog { version, by_capability })
+        Ok(Catalog { reading, by_capability })
     }
 
     /// The ledger version the catalog was read at.
     pub fn version(&self) -> u64 {
-        self.version
+        self.reading.version
+    }
+
+    /// The version read, and why it is that one.
+    pub fn reading(&self) -> ledger::Reading {
+        self.reading
     }
 
     /// The ranked routes for `capability`, and the listings that are not routes with why.

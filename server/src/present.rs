@@ -21,7 +21,13 @@ pub fn head(ledger: &Ledger) -> ledger::Result<Value> {
     let mut head = checkpoint(&finality.latest);
     head["oldest_version"] = json!(ledger.oldest_version());
     head["final"] = finality.latest_final.as_ref().map_or(Value::Null, checkpoint);
+    head["reading"] = reading(&ledger.reading()?);
     Ok(head)
+}
+
+/// Which version reads of the current ledger use, and why (see `ledger::Reading`).
+pub fn reading(reading: &ledger::Reading) -> Value {
+    json!({ "version": reading.version, "basis": reading.basis, "why": reading.basis.explain() })
 }
 
 /// A stored record as JSON; bytes that are not a valid record show as hex.

@@ -105,3 +105,36 @@ fn only_the_admin_changes_the_validator_set() {
     assert_eq!(set.stakes.get(&hotkey(4).ss58()), Some(&1_000));
     assert_eq!(ledger.validator_set(1).unwrap().stakes.len(), 3, "the set of an older version is unchanged");
 }
+
+/// On a ledger with validators the current ledger is read at the latest final checkpoint and
+/// the operator's own writes after it: a proposal is read once final, never before. Without
+/// validators it is read at the head.
+#[test]
+fn the_current_ledger_is_read_where_validators_vouch_for_it() {
+    let (_dir, mut ledger) = ledger();
+    assert_eq!(ledger.reading().unwrap(), ledger::Reading { version: 1, basis: ledger::Basis::Final }, "the operator's own writes after the genesis");
+
+    let miner = hotkey(5);
+    let proposal = DiffProposal {
+        base_version: 1,
+        base_root: ledger.head().state_root,
+        changes: ChangeSet::new([Change { key: Key::new(Namespace::Subnet(22), "identity").unwrap(), value: Some(common::identity(22, "Desearch").encode()) }]),
+        proposer: miner.ss58(),
+    }
+    .sign(&miner);
+    let proposed = ledger.apply_diff(&proposal, &|proposer| proposer == miner.ss58()).unwrap();
+    ledger.commit(ChangeSet::new([Change { key: Key::new(Namespace::Subnet(1), "identity").unwrap(), value: Some(common::identity(1, "Apex").encode()) }])).unwrap();
+    assert_eq!(ledger.reading().unwrap().version, 1, "the proposal is not final, and the local write after it waits behind it");
+
+    for validator in [1, 2] {
+        ledger.attest(&Attestation::sign(&proposed, &hotkey(validator))).unwrap();
+    }
+    assert_eq!(ledger.reading().unwrap().version, 3, "final, and the local write after it is read too");
+    let proven = ledger.prove_at(&Key::new(Namespace::Subnet(22), "identity").unwrap(), ledger.reading().unwrap().version).unwrap();
+    assert!(proven.value.is_some());
+
+    let solo_dir = tempfile::tempdir().unwrap();
+    let mut solo = Ledger::create(solo_dir.path(), Options::default()).unwrap();
+    solo.commit(ChangeSet::new([Change { key: Key::new(Namespace::Subnet(1), "identity").unwrap(), value: Some(common::identity(1, "Apex").encode()) }])).unwrap();
+    assert_eq!(solo.reading().unwrap(), ledger::Reading { version: 1, basis: ledger::Basis::Head });
+}

@@ -110,15 +110,17 @@ impl Orchestration {
         &self.orchestrator
     }
 
-    /// The catalog at the ledger's head, read again only when the head has moved.
+    /// The catalog at the version routing reads (see [`ledger::Reading`]), read again only when
+    /// that version has moved.
     async fn catalog(&self, state: &AppState) -> Result<Arc<Catalog>, ApiError> {
-        let head = state.read(|ledger| Ok(ledger.head().hash())).await?;
+        let reading = |ledger: &ledger::Ledger| Ok::<_, ApiError>(ledger.checkpoint(ledger.reading()?.version)?.hash());
+        let current = state.read(reading).await?;
         if let Some((read_at, catalog)) = &*self.catalog.lock().map_err(|_| ApiError::poisoned())? {
-            if *read_at == head {
+            if *read_at == current {
                 return Ok(catalog.clone());
             }
         }
-        let (read_at, catalog) = state.read(|ledger| Ok((ledger.head().hash(), Arc::new(Catalog::read(ledger)?)))).await?;
+        let (read_at, catalog) = state.read(move |ledger| Ok((reading(ledger)?, Arc::new(Catalog::read(ledger)?)))).await?;
         *self.catalog.lock().map_err(|_| ApiError::poisoned())? = Some((read_at, catalog.clone()));
         Ok(catalog)
     }

@@ -80,7 +80,8 @@ pub async fn subnet(State(state): State<AppState>, Path(netuid): Path<String>) -
     let namespace = Namespace::Subnet(netuid.parse().map_err(|_| ApiError::bad_request(format!("`{netuid}` is not a netuid (0 to 65535)")))?);
     state
         .read(move |ledger| {
-            let version = ledger.head().version;
+            let reading = ledger.reading()?;
+            let version = reading.version;
             let entries = ledger.namespace_at(namespace, version)?;
             if entries.is_empty() {
                 return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("the ledger knows nothing of {namespace}")));
@@ -92,7 +93,8 @@ pub async fn subnet(State(state): State<AppState>, Path(netuid): Path<String>) -
                     (path, present::record(&key, &value))
                 })
                 .collect();
-            Ok(Json(json!({ "netuid": netuid, "version": version, "root": ledger.head().state_root, "records": records })))
+            let root = ledger.checkpoint(version)?.state_root;
+            Ok(Json(json!({ "netuid": netuid, "version": version, "root": root, "reading": present::reading(&reading), "records": records })))
         })
         .await
 }
@@ -118,16 +120,23 @@ pub async fn entry(
 ) -> Result<Response, ApiError> {
     let Query(at) = query?;
     let key = key(&namespace, &path)?;
+    // A proof at the head, or at the trusted version whose trees are kept, is cheap; any other
+    // version's trees are rebuilt, so such proofs take one of the few places for them.
+    let (head, trusted) = state.read(|ledger| Ok((ledger.head().version, ledger.reading()?.version))).await?;
     let historical = match at.version {
-        Some(version) if version != state.read(|ledger| Ok(ledger.head().version)).await? => Some(state.historical_proof_slot()?),
+        Some(version) if version != head && version != trusted => Some(state.historical_proof_slot()?),
         _ => None,
     };
     let answered = paid::answer(&state, &headers, &uri.to_string(), move |ledger| {
-        let proven = match at.version {
-            Some(version) => ledger.prove_at(&key, version)?,
-            None => ledger.prove(&key)?,
-        };
-        Ok(present::proven(&proven))
+        Ok(match at.version {
+            Some(version) => present::proven(&ledger.prove_at(&key, version)?),
+            None => {
+                let reading = ledger.reading()?;
+                let mut answer = present::proven(&ledger.prove_at(&key, reading.version)?);
+                answer["reading"] = present::reading(&reading);
+                answer
+            }
+        })
     })
     .await;
     drop(historical);
