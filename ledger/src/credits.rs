@@ -47,6 +47,12 @@ pub(crate) fn synced() -> WriteOptions {
     sync
 }
 
+/// The account name under which a hotkey's prepaid credit is kept: debited like an API key, but
+/// reachable only by a request the hotkey signed (no API key starts with `hotkey:`).
+pub fn hotkey_account(ss58: &str) -> String {
+    format!("hotkey:{ss58}")
+}
+
 fn key_hash(api_key: &str) -> Hash {
     Hash(*blake3::hash(api_key.as_bytes()).as_bytes())
 }
@@ -67,6 +73,17 @@ impl Ledger {
         self.read_balance(&key_hash(api_key))?.ok_or(CreditError::UnknownKey.into())
     }
 
+    /// Adds `rao` to the balance of the prepaid account of a payer's hotkey (see
+    /// [`hotkey_account`]), opening it when there is none; returns the new balance.
+    pub fn deposit_to_hotkey(&self, ss58: &str, rao: u64) -> Result<u64> {
+        let hash = key_hash(&hotkey_account(ss58));
+        let _guard = self.credit_lock().hold();
+        let balance = self.read_balance(&hash)?.unwrap_or(0);
+        let updated = balance.checked_add(rao).ok_or(CreditError::Overflow { amount: rao })?;
+        self.write_balance(&hash, updated)?;
+        Ok(updated)
+    }
+
     /// Adds `rao` to the key's balance and returns the new balance.
     pub fn add_credit(&self, api_key: &str, rao: u64) -> Result<u64> {
         self.change_balance(api_key, |balance| balance.checked_add(rao).ok_or(CreditError::Overflow { amount: rao }))
@@ -75,7 +92,15 @@ impl Ledger {
     /// Takes `price` from the key's balance and returns what is left; refuses, changing
     /// nothing, when the balance is short.
     pub fn debit(&self, api_key: &str, price: u64) -> Result<u64> {
-        self.change_balance(api_key, |balance| balance.checked_sub(price).ok_or(CreditError::Insufficient { price, balance }))
+        self.debit_keeping(api_key, price, 0)
+    }
+
+    /// [`Ledger::debit`], leaving at least `kept` rao (what running work holds) untouched.
+    pub fn debit_keeping(&self, api_key: &str, price: u64, kept: u64) -> Result<u64> {
+        self.change_balance(api_key, |balance| match balance.checked_sub(kept).and_then(|free| free.checked_sub(price)) {
+            Some(_) => Ok(balance - price),
+            None => Err(CreditError::Insufficient { price, balance: balance.saturating_sub(kept) }),
+        })
     }
 
     fn change_balance(&self, api_key: &str, change: impl FnOnce(u64) -> Result<u64, CreditError>) -> Result<u64> {

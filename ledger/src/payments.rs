@@ -4,7 +4,8 @@
 //!
 //! Check and insert are one step under the credit lock, and the insert is written
 //! synchronously: two concurrent requests carrying one extrinsic cannot both pass, and an
-//! accepted payment is still known after a crash.
+//! accepted payment is still known after a crash. Once the payment is settled, the answer it
+//! paid for is kept beside it, so that it can be fetched again by the extrinsic's hash.
 
 use crate::credits::synced;
 use crate::error::Result;
@@ -22,6 +23,18 @@ impl Ledger {
         }
         self.db().put_cf_opt(payments, extrinsic_hash, b"", &synced())?;
         Ok(true)
+    }
+
+    /// Keeps `answer` as what the recorded payment `extrinsic_hash` paid for.
+    pub fn keep_payment_answer(&self, extrinsic_hash: [u8; 32], answer: &[u8]) -> Result<()> {
+        Ok(self.db().put_cf_opt(cf(self.db(), schema::PAYMENTS), extrinsic_hash, answer, &synced())?)
+    }
+
+    /// What a payment paid for: `None` when the payment is unknown, `Some(None)` while it is
+    /// recorded but its answer is not kept (not settled yet, or it paid an orchestration).
+    pub fn payment_answer(&self, extrinsic_hash: [u8; 32]) -> Result<Option<Option<Vec<u8>>>> {
+        let stored = self.db().get_cf(cf(self.db(), schema::PAYMENTS), extrinsic_hash)?;
+        Ok(stored.map(|answer| (!answer.is_empty()).then_some(answer)))
     }
 }
 

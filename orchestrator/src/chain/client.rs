@@ -15,7 +15,7 @@ use subxt::ext::scale_decode::DecodeAsType;
 use subxt::rpcs::{rpc_params, RpcClient};
 use subxt::storage::PrefixOf;
 use subxt::transactions::{Payload, SubmittableTransaction};
-use subxt::utils::H256;
+use subxt::utils::{AccountId32, H256};
 use subxt::{ArcMetadata, OnlineClient, SubstrateConfig};
 use subxt_signer::sr25519::Keypair;
 use subxt_signer::SecretUri;
@@ -150,7 +150,31 @@ impl ChainClient {
                 hashes.insert(number, hash);
             }
         }
-        Ok(payment::verify_payment(payment, at.metadata_ref(), &chain, &hashes, requirement, replay)?)
+        let verified = payment::check_payment(payment, at.metadata_ref(), &chain, &hashes, requirement)?;
+        let account = self.account(&verified.payer).await?;
+        if let Some(problem) = payment::funding_problem(&verified, &account) {
+            return Err(problem.into());
+        }
+        Ok(payment::record(verified, replay)?)
+    }
+
+    /// The nonce and free balance of `account` at the latest finalized block (`System.Account`;
+    /// an account the chain does not hold has nonce 0 and nothing).
+    pub async fn account(&self, account: &AccountId32) -> Result<payment::Account, ChainError> {
+        #[derive(DecodeAsType)]
+        #[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+        struct AccountData {
+            free: u128,
+        }
+        #[derive(DecodeAsType)]
+        #[decode_as_type(crate_path = "subxt::ext::scale_decode")]
+        struct AccountInfo {
+            nonce: u64,
+            data: AccountData,
+        }
+        let at = self.at(None).await?;
+        let info: Option<AccountInfo> = read(&at, "System", "Account", (*account,)).await?;
+        Ok(info.map_or(payment::Account { nonce: 0, free: 0 }, |info| payment::Account { nonce: info.nonce, free: info.data.free }))
     }
 
     /// Submits a (verified) extrinsic with `author_submitAndWatchExtrinsic` and waits until it

@@ -3,8 +3,12 @@
 //! metadata and what the chain client knows (genesis hash, runtime versions, block hashes).
 //!
 //! The checks run in the order of [`PaymentError`]'s variants, and the first failure is the
-//! answer. What this cannot check is what only the runtime checks at inclusion: the nonce and
-//! the payer's balance. Settlement ([`super::ChainClient::settle`]) finds those out.
+//! answer. The offline checks come first; then the chain client checks, against the payer's
+//! account, what the runtime will check at inclusion: that the nonce is the account's next one
+//! (not already used) and that the free balance covers the transfer ([`funding_problem`]); only
+//! then is the payment recorded as used. Fees are the runtime's to take: settlement
+//! ([`super::ChainClient::settle`]) happens before any paid work starts, so a payment that
+//! cannot pay them costs the node nothing.
 
 use super::replay::ReplaySet;
 use schnorrkel::{PublicKey, Signature};
@@ -24,6 +28,8 @@ const SIGNING_CONTEXT: &[u8] = b"substrate";
 const MAX_UNHASHED_PAYLOAD: usize = 256;
 /// The transaction extension that carries the era; its implicit value is the checkpoint hash.
 const MORTALITY_EXTENSION: &str = "CheckMortality";
+/// The transaction extension that carries the account nonce.
+const NONCE_EXTENSION: &str = "CheckNonce";
 
 /// Why a payment extrinsic is refused, in the order the checks run.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,8 +58,36 @@ pub enum PaymentError {
     ImmortalEra,
     #[error("the era ended at block {expired_at}; the current block is {current_block}")]
     ExpiredEra { expired_at: u64, current_block: u64 },
+    #[error("the extrinsic's nonce {nonce} is already used: the payer's account is at nonce {account_nonce}")]
+    StaleNonce { nonce: u64, account_nonce: u64 },
+    #[error("the extrinsic's nonce {nonce} is too far ahead of the payer's account nonce {account_nonce} to be included soon")]
+    FutureNonce { nonce: u64, account_nonce: u64 },
+    #[error("the payer's free balance is {free} rao, less than the {amount} rao it transfers")]
+    Unfunded { free: u128, amount: u128 },
     #[error("the extrinsic {0:?} was already used as a payment")]
     Replayed(H256),
+}
+
+/// How far past the account's nonce a payment's nonce may be: a wallet may have a few transfers
+/// in flight, not more.
+pub const MAX_NONCE_AHEAD: u64 = 8;
+
+/// The payer's account as the chain holds it (`System.Account`), of which these fields are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Account {
+    pub nonce: u64,
+    pub free: u128,
+}
+
+/// Why `payment` cannot be included from `account`, or `None` when it can.
+pub fn funding_problem(payment: &VerifiedPayment, account: &Account) -> Option<PaymentError> {
+    if payment.nonce < account.nonce {
+        return Some(PaymentError::StaleNonce { nonce: payment.nonce, account_nonce: account.nonce });
+    }
+    if payment.nonce > account.nonce + MAX_NONCE_AHEAD {
+        return Some(PaymentError::FutureNonce { nonce: payment.nonce, account_nonce: account.nonce });
+    }
+    (account.free < payment.amount).then_some(PaymentError::Unfunded { free: account.free, amount: payment.amount })
 }
 
 /// The payment a client offers: the x402 payload's `signedExtrinsic` and `from`.
@@ -98,6 +132,8 @@ pub struct VerifiedPayment {
     pub extrinsic_hash: H256,
     /// The first block at which the extrinsic is no longer valid.
     pub era_expires_at: u64,
+    /// The account nonce the extrinsic uses.
+    pub nonce: u64,
 }
 
 /// The blocks whose hashes [`verify_payment`] may ask for: the birth of the era's window that
@@ -124,6 +160,26 @@ pub fn verify_payment(
     block_hashes: &impl BlockHashes,
     requirement: &PaymentRequirement,
     replay: &mut impl ReplaySet,
+) -> Result<VerifiedPayment, PaymentError> {
+    let verified = check_payment(payment, metadata, chain, block_hashes, requirement)?;
+    record(verified, replay)
+}
+
+/// Records a checked payment in `replay`, refusing one recorded before.
+pub fn record(verified: VerifiedPayment, replay: &mut impl ReplaySet) -> Result<VerifiedPayment, PaymentError> {
+    if !replay.record(verified.extrinsic_hash) {
+        return Err(PaymentError::Replayed(verified.extrinsic_hash));
+    }
+    Ok(verified)
+}
+
+/// The offline checks of [`verify_payment`], recording nothing.
+pub fn check_payment(
+    payment: Payment<'_>,
+    metadata: &Metadata,
+    chain: &ChainState,
+    block_hashes: &impl BlockHashes,
+    requirement: &PaymentRequirement,
 ) -> Result<VerifiedPayment, PaymentError> {
     let bytes = payment.extrinsic;
     let info = decode(bytes, metadata)?;
@@ -166,11 +222,8 @@ pub fn verify_payment(
         return Err(PaymentError::ExpiredEra { expired_at: era_expires_at, current_block: chain.current_block });
     }
 
-    let extrinsic_hash = extrinsic_hash(bytes);
-    if !replay.record(extrinsic_hash) {
-        return Err(PaymentError::Replayed(extrinsic_hash));
-    }
-    Ok(VerifiedPayment { payer: signer, amount: value, extrinsic_hash, era_expires_at })
+    let nonce = nonce_of(bytes, &info)?;
+    Ok(VerifiedPayment { payer: signer, amount: value, extrinsic_hash: extrinsic_hash(bytes), era_expires_at, nonce })
 }
 
 /// The hash a node knows an extrinsic by: blake2b-256 of its encoding.
@@ -202,6 +255,13 @@ fn era_of(bytes: &[u8], info: &ExtrinsicOwned<u32>) -> Result<Era, PaymentError>
         return Ok(Era::Immortal);
     };
     Era::decode(&mut &bytes[ext.range()]).map_err(|e| PaymentError::Undecodable(format!("era: {e}")))
+}
+
+/// The account nonce the extrinsic's `CheckNonce` extension carries (compact-encoded).
+fn nonce_of(bytes: &[u8], info: &ExtrinsicOwned<u32>) -> Result<u64, PaymentError> {
+    let extensions = info.transaction_extension_payload();
+    let ext = extensions.and_then(|exts| exts.iter().find(|ext| ext.name() == NONCE_EXTENSION)).ok_or_else(|| PaymentError::Undecodable("the extrinsic carries no nonce".into()))?;
+    subxt::ext::codec::Compact::<u64>::decode(&mut &bytes[ext.range()]).map(|nonce| nonce.0).map_err(|e| PaymentError::Undecodable(format!("nonce: {e}")))
 }
 
 /// The first block of the era's window that contains `current`, as FRAME's `Era::birth`.

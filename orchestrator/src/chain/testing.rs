@@ -104,7 +104,12 @@ fn sign_from(pallet: &str, call: &str, args: impl EncodeAsFields, signer: &Keypa
 
 /// Alice's mortal `Balances.transfer_keep_alive(dest, amount)`.
 pub fn transfer(dest: AccountId32, amount: u128) -> Vec<u8> {
-    sign("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(dest), amount), &dev::alice(), true)
+    transfer_by(&dev::alice(), dest, amount)
+}
+
+/// `signer`'s mortal `Balances.transfer_keep_alive(dest, amount)`.
+pub fn transfer_by(signer: &Keypair, dest: AccountId32, amount: u128) -> Vec<u8> {
+    sign("Balances", "transfer_keep_alive", (MultiAddress::<AccountId32, ()>::Id(dest), amount), signer, true)
 }
 
 /// The same transfer with an immortal era, which payments refuse.
@@ -132,6 +137,13 @@ pub fn storage_key(pallet: &str, item: &str, parts: &[Vec<u8>]) -> Vec<u8> {
     key.extend_from_slice(&sp_crypto_hashing::twox_128(item.as_bytes()));
     parts.iter().for_each(|part| key.extend_from_slice(part));
     key
+}
+
+/// The `System.Account` entry of `account` at `nonce` holding `free` rao, in the runtime's layout
+/// (`AccountInfo<u32, AccountData<u64>>`: nonce, consumers, providers, sufficients, then free,
+/// reserved, frozen and flags).
+pub fn account_entry(account: &AccountId32, nonce: u32, free: u64) -> (Vec<u8>, Vec<u8>) {
+    (storage_key("System", "Account", &[blake2_128_concat(account)]), (nonce, 0u32, 1u32, 0u32, free, 0u64, 0u64, 0u128).encode())
 }
 
 /// A key part under the `Identity` hasher: the encoded value itself.

@@ -2,16 +2,17 @@
 //! `$ORCHESTRA_SUBTENSOR_METADATA` or `../shared/subtensor/`), with no network.
 //!
 //! The extrinsics are real and settlement goes through a mock node: see
-//! `orchestrator::chain::testing` (feature `test-support`). These tests therefore prove encoding, decoding and signing against the real runtime; they
-//! do not prove the runtime's own checks at inclusion (nonce, balance, fees), which only a
-//! live node performs.
+//! `orchestrator::chain::testing` (feature `test-support`). These tests therefore prove encoding,
+//! decoding and signing against the real runtime, and the reading of the payer's account; they
+//! do not prove the runtime's own checks at inclusion (fees, weights), which only a live node
+//! performs.
 
 use orchestrator::chain::testing::{
-    account, block_hash, dev, genesis, immortal_transfer, metadata, mock_node, offline_client, sign, transfer, CHECKPOINT,
+    account, account_entry, block_hash, dev, genesis, immortal_transfer, metadata, mock_node_with_storage, offline_client, sign, transfer, CHECKPOINT,
     CURRENT, PERIOD, SPEC_VERSION, TX_VERSION,
 };
 use orchestrator::chain::{
-    read_metadata_file, verify_payment, AccountId32, ChainClient, ChainState, MemoryReplaySet, Payment, PaymentError,
+    funding_problem, read_metadata_file, verify_payment, Account, AccountId32, ChainClient, ChainState, MemoryReplaySet, Payment, PaymentError,
     PaymentRequirement, VerifiedPayment, H256,
 };
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ fn accepts_a_real_signed_transfer() {
             amount: PRICE,
             extrinsic_hash: BlakeTwo256.hash(&extrinsic),
             era_expires_at: CHECKPOINT + PERIOD,
+            nonce: 0,
         }
     );
 }
@@ -156,8 +158,11 @@ fn a_missing_metadata_file_says_how_to_get_it() {
 #[tokio::test]
 async fn verifies_and_settles_through_a_node() {
     let submitted = Arc::new(Mutex::new(Vec::new()));
-    let chain = ChainClient::from_rpc_client(mock_node(submitted.clone(), true)).await.unwrap();
+    let alice = account(&dev::alice());
+    let storage = [account_entry(&alice, 0, 5 * PRICE as u64)].into_iter().collect();
+    let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
     assert_eq!(chain.genesis_hash(), genesis());
+    assert_eq!(chain.account(&alice).await.unwrap(), Account { nonce: 0, free: 5 * PRICE }, "System.Account reads in the runtime's layout");
     assert_eq!(chain.current_block().await.unwrap().number, CURRENT);
     let versions = chain.runtime_versions().await.unwrap();
     assert_eq!((versions.spec_version, versions.transaction_version), (SPEC_VERSION, TX_VERSION));
@@ -171,4 +176,18 @@ async fn verifies_and_settles_through_a_node() {
     let settled = chain.settle(&extrinsic).await.unwrap();
     assert_eq!(settled, verified.extrinsic_hash);
     assert_eq!(*submitted.lock().unwrap(), vec![extrinsic]);
+}
+
+/// The payer's account must be able to include the transfer: its next nonce (a few ahead at
+/// most) and a free balance covering the amount.
+#[test]
+fn funding_is_checked_against_the_account() {
+    let verified = check(&transfer(payee(), PRICE)).unwrap();
+    let account = |nonce, free| Account { nonce, free };
+    assert_eq!(funding_problem(&verified, &account(0, PRICE)), None);
+    assert_eq!(funding_problem(&verified, &account(1, PRICE)), Some(PaymentError::StaleNonce { nonce: 0, account_nonce: 1 }));
+    assert_eq!(funding_problem(&verified, &account(0, PRICE - 1)), Some(PaymentError::Unfunded { free: PRICE - 1, amount: PRICE }));
+    let ahead = VerifiedPayment { nonce: 9, ..verified.clone() };
+    assert!(matches!(funding_problem(&ahead, &account(0, PRICE)), Some(PaymentError::FutureNonce { nonce: 9, account_nonce: 0 })));
+    assert_eq!(funding_problem(&VerifiedPayment { nonce: 8, ..verified }, &account(0, PRICE)), None);
 }

@@ -28,6 +28,14 @@ impl ApiError {
         self
     }
 
+    /// Adds `payment` (what a failed paid request cost, and what is left) to the details.
+    pub fn with_payment(mut self, payment: serde_json::Value) -> ApiError {
+        let mut details = self.details.take().unwrap_or_else(|| serde_json::json!({}));
+        details["payment"] = payment;
+        self.details = Some(details);
+        self
+    }
+
     pub fn with_header(mut self, name: &'static str, value: String) -> ApiError {
         self.headers.push((name, value));
         self

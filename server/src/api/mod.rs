@@ -50,6 +50,8 @@ pub struct AppState {
     orchestration: Option<Arc<orchestrate::Orchestration>>,
     miner: Option<Arc<miner::MinerAccess>>,
     proposers: Arc<proposers::ProposerGate>,
+    /// Hotkey-signed payments already served (see [`paid`]).
+    payer_replays: Arc<orchestrator::epistula::ReplayCache>,
     /// Places for proofs at older versions being built (see [`reads`]).
     historical_proofs: Arc<tokio::sync::Semaphore>,
     metrics: Arc<metrics::Metrics>,
@@ -65,6 +67,7 @@ impl AppState {
             orchestration: None,
             miner: None,
             proposers: Arc::new(proposers::ProposerGate::new(proposers::Quota::default())),
+            payer_replays: Arc::new(orchestrator::epistula::ReplayCache::new(orchestrator::epistula::DEFAULT_MAX_AGE_MS)),
             historical_proofs: Arc::new(tokio::sync::Semaphore::new(reads::HISTORICAL_PROOFS_IN_FLIGHT)),
             metrics: Default::default(),
         }
@@ -205,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/attestations", post(writes::attest))
         .route("/v1/changes", get(replication::changes))
         .route("/v1/snapshot", get(replication::snapshot))
+        .route("/v1/payments/{hash}", get(paid::payment_answer))
         .route("/openapi.json", get(openapi::document))
         .route("/", get(explorer))
         .route("/metrics", get(metrics::export))

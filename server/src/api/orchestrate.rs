@@ -9,7 +9,11 @@
 //!   debited when the answer is ready; holds live in memory, so a node that stops mid-request
 //!   charges nothing. A failed orchestration charges only the calls it made.
 //! - **`exact` payment**: the signed transfer must cover the fee plus the budget; the budget
-//!   is what it carries beyond the fee. It is settled only when a result is delivered.
+//!   is what it carries beyond the fee. It is verified (with the payer's nonce and balance)
+//!   and settled to finality before any subnet call starts, so the node never works unpaid; the
+//!   whole amount becomes the paying hotkey's prepaid credit, and the orchestration runs on that
+//!   credit as on an API key: what it does not spend (a failure, a cheaper run) stays the
+//!   payer's, spent later by requests its hotkey signs (see [`super::paid`]).
 //!
 //! On a miner, a request signed by a validator of the subnet is a challenge: served free and
 //! answered signed ([`super::miner`]).
@@ -41,7 +45,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::miner::{is_challenge, MinerAccess};
-use super::paid::{settle_exact, verify_exact, with_payment, Paid, Payer, BALANCE_HEADER, COST_HEADER, PAYMENT_RESPONSE};
+use super::paid::{pays_by_hotkey, settle_exact, verify_exact, with_payment, Paid, Payer, BALANCE_HEADER, COST_HEADER, PAYMENT_RESPONSE};
 use super::AppState;
 
 const RESOURCE: &str = "/v1/orchestrate";
@@ -85,6 +89,11 @@ impl Orchestration {
             running: Arc::new(tokio::sync::Semaphore::new(limits.overall)),
             running_per_key: Mutex::default(),
         }
+    }
+
+    /// Rao held on `api_key` by orchestrations in flight.
+    pub(super) fn held(&self, api_key: &str) -> u64 {
+        self.holds.lock().map_or(0, |holds| holds.get(api_key).copied().unwrap_or(0))
     }
 
     /// A place among the running orchestrations, for `api_key` when it pays by key.
@@ -193,13 +202,13 @@ impl Drop for Hold<'_> {
 
 pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
     let orchestration = state.orchestration().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "orchestration_disabled", "this node does not orchestrate"))?;
-    if let (Some(miner), true) = (state.miner(), is_challenge(&headers)) {
+    if let (Some(miner), true) = (state.miner(), is_challenge(&headers) && !pays_by_hotkey(&headers)) {
         return Ok(challenge(&state, &orchestration, &miner, &headers, &body).await);
     }
     let Json(mut request) = Json::<Request>::from_bytes(&body)?;
     let fee = state.pricing().orchestrate_fee_rao;
     let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
-    let payer = state.pricing().payer(&headers, &paid, state.settlement.is_some())?;
+    let payer = state.pricing().payer(&headers, &body, &state.payer_replays, &paid, state.settlement.is_some())?;
     let api_key = match &payer {
         Some(Payer::ApiKey(api_key)) => Some(api_key.as_str()),
         _ => None,
@@ -218,28 +227,60 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
             Ok(Json(answer(outcome, 0)).into_response())
         }
         Some(Payer::ApiKey(api_key)) => {
-            let hold = orchestration.hold(&state, &api_key, fee, &mut request)?;
-            let result = orchestrator.run(&catalog, request).await;
-            let spent = match &result {
-                Ok(outcome) => fee.saturating_add(outcome.cost.subnet_calls_rao),
-                Err(error) => error.trace.as_ref().map_or(0, |trace| trace.cost.subnet_calls_rao),
-            };
-            let charge = spent.min(hold.rao);
-            let balance = state.debit(&api_key, charge).await?;
-            drop(hold);
-            let outcome = result.map_err(|error| failure_response(error).with_header(BALANCE_HEADER, balance.to_string()).with_header(COST_HEADER, charge.to_string()))?;
-            let payment = json!({ "cost_rao": charge, "balance_rao": balance });
+            let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({})).await?;
+            let charge = payment["cost_rao"].as_u64().unwrap_or(0);
+            let balance = payment["balance_rao"].as_u64().unwrap_or(0);
             Ok(with_payment(answer(outcome, fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
         }
         Some(Payer::Exact(payment)) => {
             let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
             let verified = verify_exact(&state, settlement, &payment, &paid).await?;
             let carried = u64::try_from(verified.amount).unwrap_or(u64::MAX);
-            request.budget_rao = Some(carried.saturating_sub(fee));
-            let outcome = orchestrator.run(&catalog, request).await.map_err(failure_response)?;
             let (transaction, header) = settle_exact(&state, settlement, &payment, &paid).await?;
-            Ok(with_payment(answer(outcome, fee), json!({ "cost_rao": carried, "transaction": transaction }), carried, (PAYMENT_RESPONSE, header)))
+            // Paid for: from here on the payer's money is its credit, spent as an API key's.
+            let payer = verified.payer.to_string();
+            let account = ledger::hotkey_account(&payer);
+            let deposited = payer.clone();
+            state.read(move |ledger| Ok(ledger.deposit_to_hotkey(&deposited, carried)?)).await?;
+            request.budget_rao = Some(carried.saturating_sub(fee));
+            let settled = json!({ "transaction": transaction, "paid_rao": carried, "credit_of": payer });
+            let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &account, fee, request, settled).await?;
+            let charge = payment["cost_rao"].as_u64().unwrap_or(0);
+            Ok(with_payment(answer(outcome, fee), payment, charge, (PAYMENT_RESPONSE, header)))
         }
+    }
+}
+
+/// Runs `request` on the credit of `account` (an API key or a hotkey's account): the fee and
+/// budget are held, the fee and what the calls cost are charged, and the answer's `payment`
+/// (`extra` with the cost and the balance left) says so, failures included.
+async fn on_credit(
+    state: &AppState,
+    orchestration: &Orchestration,
+    catalog: &Catalog,
+    account: &str,
+    fee: u64,
+    mut request: Request,
+    extra: Value,
+) -> Result<(Outcome, Value), ApiError> {
+    let hold = orchestration.hold(state, account, fee, &mut request)?;
+    let result = orchestration.orchestrator().run(catalog, request).await;
+    let spent = match &result {
+        Ok(outcome) => fee.saturating_add(outcome.cost.subnet_calls_rao),
+        Err(error) => error.trace.as_ref().map_or(0, |trace| trace.cost.subnet_calls_rao),
+    };
+    let charge = spent.min(hold.rao);
+    let balance = state.debit(account, charge).await?;
+    drop(hold);
+    let mut payment = extra;
+    payment["cost_rao"] = json!(charge);
+    payment["balance_rao"] = json!(balance);
+    match result {
+        Ok(outcome) => Ok((outcome, payment)),
+        Err(error) => Err(failure_response(error)
+            .with_header(BALANCE_HEADER, balance.to_string())
+            .with_header(COST_HEADER, charge.to_string())
+            .with_payment(payment)),
     }
 }
 

@@ -8,15 +8,23 @@
 //! - **An API key** holding prepaid credits (`Authorization: Bearer ok_...` or
 //!   `X-API-Key: ok_...`): the price is debited after the answer is computed and before it is
 //!   sent, so a failed read costs nothing; the answer states its cost and the balance left.
+//!   What orchestrations in flight hold on the key stays untouched.
+//! - **A hotkey's credit**: what an `exact` payment for an orchestration did not spend is kept as
+//!   the paying hotkey's prepaid credit ([`ledger::hotkey_account`]), spent like an API key by
+//!   requests the hotkey signs Epistula-style with `Authorization: Hotkey`, each signature
+//!   accepted once.
 //! - **An `exact` payment**, when the node is connected to the chain ([`Settlement`]):
 //!   `PAYMENT-SIGNATURE: base64({accepted, payload: {signedExtrinsic, extrinsicHash, from},
 //!   extensions})` carrying a signed, unbroadcast `Balances.transfer_keep_alive`. It is
-//!   verified offline against the runtime and recorded in the ledger's persistent replay set
-//!   ([`Ledger::record_payment`]), the answer is computed, then the extrinsic is submitted and
-//!   awaited until finalized; only then does the answer go out, with `PAYMENT-RESPONSE:
-//!   base64({success, transaction, network, payer})`. A malformed header is a 400
-//!   (`bad_payment`); a refused payment (`payment_invalid`) or a failed settlement
-//!   (`settlement_failed`) is a 402 that says again how to pay.
+//!   verified offline against the runtime and against the payer's account (nonce and free
+//!   balance), recorded in the ledger's persistent replay set ([`Ledger::record_payment`]),
+//!   submitted and awaited until finalized; only then is the answer computed and sent, with
+//!   `PAYMENT-RESPONSE: base64({success, transaction, network, payer})`. Settlement and answer
+//!   run apart from the request, and the answer is kept under the extrinsic's hash, so a client
+//!   whose request timed out fetches it again at `GET /v1/payments/{hash}` rather than losing
+//!   what it paid. A malformed header is a 400 (`bad_payment`); a refused payment
+//!   (`payment_invalid`) or a failed settlement (`settlement_failed`) is a 402 that says again
+//!   how to pay.
 //!
 //! Either way an answer is never sent unpaid.
 
@@ -34,6 +42,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::AppState;
+use orchestrator::epistula;
 
 /// Prices and where payments go, from configuration.
 #[derive(Clone, Debug, Default)]
@@ -152,8 +161,18 @@ impl ExactPayment {
 
 /// How a request pays.
 pub(super) enum Payer {
+    /// An API key, or a hotkey's credit account ([`ledger::hotkey_account`]).
     ApiKey(String),
     Exact(ExactPayment),
+}
+
+/// The scheme of `Authorization` that pays from the signing hotkey's credit.
+const HOTKEY_SCHEME: &str = "Hotkey";
+
+/// Whether a request pays from a hotkey's credit (its Epistula signature is then a payer's, not
+/// a validator's challenge).
+pub fn pays_by_hotkey(headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|value| value.to_str().ok()).is_some_and(|value| value.trim().eq_ignore_ascii_case(HOTKEY_SCHEME))
 }
 
 /// A paid resource as a 402 describes it.
@@ -167,9 +186,19 @@ pub(super) struct Paid<'a> {
 impl Pricing {
     /// How a request for `paid` pays, or the error that says how to pay; `None` when it is
     /// free. `exact` payments are read only when the node can settle them.
-    pub(super) fn payer(&self, headers: &HeaderMap, paid: &Paid, settles: bool) -> Result<Option<Payer>, ApiError> {
+    pub(super) fn payer(&self, headers: &HeaderMap, body: &[u8], replays: &epistula::ReplayCache, paid: &Paid, settles: bool) -> Result<Option<Payer>, ApiError> {
         if paid.amount_rao == 0 {
             return Ok(None);
+        }
+        if pays_by_hotkey(headers) {
+            let lookup = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
+            let now = now_ms();
+            let signed = epistula::verify(lookup, body, None, now, epistula::DEFAULT_MAX_AGE_MS)
+                .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", format!("Authorization: Hotkey needs an Epistula signature: {error}")))?;
+            if !replays.first_use(&signed, now) {
+                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed_request", format!("request {} from {} was already served", signed.uuid, signed.signed_by)));
+            }
+            return Ok(Some(Payer::ApiKey(ledger::hotkey_account(&signed.signed_by))));
         }
         let bearer = headers.get("authorization").and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
         let api_key = bearer.or_else(|| headers.get("x-api-key").and_then(|value| value.to_str().ok()));
@@ -230,20 +259,50 @@ pub async fn answer(
 ) -> Result<Response, ApiError> {
     let price = state.pricing().proof_read_rao;
     let paid = Paid { resource, description: "a ledger entry with its Merkle proof", amount_rao: price };
-    match state.pricing().payer(headers, &paid, state.settlement.is_some())? {
+    match state.pricing().payer(headers, &[], &state.payer_replays, &paid, state.settlement.is_some())? {
         None => Ok(Json(state.read(answer).await?).into_response()),
         Some(Payer::ApiKey(api_key)) => {
-            let (answer, balance) = state.read(move |ledger| Ok((answer(ledger)?, ledger.debit(&api_key, price)?))).await?;
+            let held = state.orchestration().map_or(0, |orchestration| orchestration.held(&api_key));
+            let (answer, balance) = state.read(move |ledger| Ok((answer(ledger)?, ledger.debit_keeping(&api_key, price, held)?))).await?;
             Ok(with_payment(answer, json!({ "cost_rao": price, "balance_rao": balance }), price, (BALANCE_HEADER, HeaderValue::from(balance))))
         }
         Some(Payer::Exact(payment)) => {
-            let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
-            verify_exact(state, settlement, &payment, &paid).await?;
-            let answer = state.read(answer).await?;
-            // Finality first: an answer sent before would be unpaid if the transfer then failed.
-            let (transaction, header) = settle_exact(state, settlement, &payment, &paid).await?;
-            Ok(with_payment(answer, json!({ "cost_rao": price, "transaction": transaction }), price, (PAYMENT_RESPONSE, header)))
+            let settlement = state.settlement.clone().expect("exact payments are read only when the node settles them");
+            let verified = verify_exact(state, &settlement, &payment, &paid).await?;
+            // Settled, answered and kept apart from this request: a client that gives up (or a
+            // timeout) cannot lose an answer already paid for.
+            let (state, resource, description) = (state.clone(), paid.resource.to_owned(), paid.description);
+            let settled = tokio::spawn(async move {
+                let paid = Paid { resource: &resource, description, amount_rao: price };
+                // Finality first: an answer computed for a transfer that then failed would be unpaid.
+                let (transaction, header) = settle_exact(&state, &settlement, &payment, &paid).await?;
+                let mut body = state.read(answer).await?;
+                body["payment"] = json!({ "cost_rao": price, "transaction": transaction });
+                let kept = serde_json::to_vec(&body).expect("answers serialise");
+                state.read(move |ledger| Ok(ledger.keep_payment_answer(verified.extrinsic_hash.0, &kept)?)).await?;
+                Ok::<_, ApiError>((body, header))
+            });
+            let (body, header) = settled.await.map_err(|_| ApiError::internal("settling the payment panicked"))??;
+            let mut response = Json(body).into_response();
+            response.headers_mut().insert(COST_HEADER, HeaderValue::from(price));
+            response.headers_mut().insert(PAYMENT_RESPONSE, header);
+            Ok(response)
         }
+    }
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64)
+}
+
+/// `GET /v1/payments/{hash}`: the answer a settled `exact` payment of a read paid for.
+pub async fn payment_answer(axum::extract::State(state): axum::extract::State<AppState>, axum::extract::Path(hash): axum::extract::Path<String>) -> Result<Response, ApiError> {
+    let bytes = hex_field("hash", &hash).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let hash: [u8; 32] = bytes.try_into().map_err(|_| ApiError::bad_request("an extrinsic hash is 32 bytes"))?;
+    match state.read(move |ledger| Ok(ledger.payment_answer(hash)?)).await? {
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_payment", "no payment with this extrinsic hash was accepted here")),
+        Some(None) => Err(ApiError::new(StatusCode::CONFLICT, "no_answer_kept", "the payment was accepted, but no answer is kept for it: it is settling, or it paid an orchestration (whose rest is the payer's credit)")),
+        Some(Some(answer)) => Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], answer).into_response()),
     }
 }
 

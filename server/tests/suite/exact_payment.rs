@@ -4,9 +4,9 @@
 //! extrinsics, built for finney's real runtime metadata, pay for proof-carrying reads.
 //!
 //! This proves encoding, decoding and signing against the real runtime, the x402 headers and
-//! codes, the persistent replay set and that exactly the paying extrinsic is submitted; it does
-//! not prove the runtime's own checks at inclusion (nonce, balance, fees), which only a live
-//! node performs.
+//! codes, the payer's nonce and balance read from `System.Account` in the runtime's layout, the
+//! persistent replay set and that exactly the paying extrinsic is submitted; it does not prove
+//! the runtime's own checks at inclusion (fees, weights), which only a live node performs.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +14,7 @@ use base64::Engine;
 use ledger::{Hash, Options, Proven};
 use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::{router, AppState};
-use orchestrator::chain::testing::{account, dev, expired_transfer, immortal_transfer, mock_node, transfer, Submitted};
+use orchestrator::chain::testing::{account, account_entry, dev, expired_transfer, immortal_transfer, mock_node_with_storage, transfer, transfer_by, Keypair, Submitted};
 use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
 use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator};
@@ -39,17 +39,33 @@ struct Node {
     _data: tempfile::TempDir,
 }
 
-/// A node paid to Bob; with `finalizes` false its chain drops every submitted extrinsic.
-async fn start(finalizes: bool) -> Node {
-    start_orchestrating(finalizes, None).await
+/// What the payers' accounts hold on the mock chain: Alice is funded at nonce 0.
+fn funded() -> Vec<(AccountId32, u32, u64)> {
+    vec![(account(&dev::alice()), 0, 1_000 * PRICE), (account(&payer_keypair()), 0, 1_000 * PRICE)]
 }
 
-/// A node paid to Bob that also orchestrates over `desearch`, when given.
-async fn start_orchestrating(finalizes: bool, desearch: Option<&SubnetServer>) -> Node {
+/// A payer whose hotkey seed is known, so that it can also sign requests spending its credit.
+fn payer_keypair() -> Keypair {
+    Keypair::from_secret_key([42; 32]).unwrap()
+}
+
+fn payer_hotkey() -> ledger::hotkey::Hotkey {
+    ledger::hotkey::Hotkey::from_seed(&[42; 32]).unwrap()
+}
+
+/// A node paid to Bob; with `finalizes` false its chain drops every submitted extrinsic.
+async fn start(finalizes: bool) -> Node {
+    start_orchestrating(finalizes, None, &funded()).await
+}
+
+/// A node paid to Bob that also orchestrates over `desearch`, when given, on a chain where
+/// `accounts` hold `(nonce, free rao)`.
+async fn start_orchestrating(finalizes: bool, desearch: Option<&SubnetServer>, accounts: &[(AccountId32, u32, u64)]) -> Node {
     let data = tempfile::tempdir().unwrap();
     let (mut ledger, _) = orchestra_server::node::open_or_seed(&data.path().join("ledger"), Options::default()).unwrap();
     let submitted: Submitted = Arc::new(Mutex::new(Vec::new()));
-    let chain = ChainClient::from_rpc_client(mock_node(submitted.clone(), finalizes)).await.unwrap();
+    let storage = accounts.iter().map(|(account, nonce, free)| account_entry(account, *nonce, *free)).collect();
+    let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), finalizes, storage)).await.unwrap();
     let pricing = Pricing { proof_read_rao: PRICE, orchestrate_fee_rao: ORCHESTRATE_FEE, pay_to: Some(payee().to_string()), network: NETWORK.into() };
     let orchestrator = desearch.map(|desearch| {
         testkit::register_subnets(&mut ledger, &[desearch]);
@@ -64,6 +80,13 @@ async fn start_orchestrating(finalizes: bool, desearch: Option<&SubnetServer>) -
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     Node { base, submitted, _data: data }
+}
+
+/// `payment` for `extrinsic`, paid by `payer`.
+fn payment_by(extrinsic: &[u8], payer: &AccountId32) -> Value {
+    let mut json = payment(extrinsic);
+    json["payload"]["from"] = json!(payer.to_string());
+    json
 }
 
 fn base64(json: &Value) -> String {
@@ -188,7 +211,7 @@ async fn an_answer_is_not_sent_when_settlement_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exact_payment_pays_an_orchestration_whose_budget_is_what_it_carries_beyond_the_fee() {
     let desearch = SubnetServer::start(SubnetKind::Desearch).await;
-    let node = start_orchestrating(true, Some(&desearch)).await;
+    let node = start_orchestrating(true, Some(&desearch), &funded()).await;
     let request = json!({ "objective": "Find recent arxiv papers on mixture of experts", "target_schema": { "papers": [{ "title": "str" }] } });
     let orchestrate = |header: String| Client::new().post(format!("{}/v1/orchestrate", node.base)).header("PAYMENT-SIGNATURE", header).json(&request).send();
 
@@ -207,4 +230,86 @@ async fn an_exact_payment_pays_an_orchestration_whose_budget_is_what_it_carries_
     assert_eq!(body["cost"]["fee_rao"], ORCHESTRATE_FEE);
     assert!(!body["result"]["papers"].as_array().unwrap().is_empty());
     assert_eq!(*node.submitted.lock().unwrap(), vec![extrinsic], "exactly the paying extrinsic is settled");
+}
+
+/// A payer whose account cannot cover the transfer, or whose nonce is spent, is refused before
+/// anything is submitted or answered, and the refused extrinsic stays usable.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unfunded_or_stale_payment_is_refused_before_any_work() {
+    let alice = account(&dev::alice());
+    for (accounts, expected) in [(vec![(alice, 0, PRICE - 1)], "free balance"), (vec![(alice, 1, 1_000 * PRICE)], "already used"), (vec![], "free balance")] {
+        let node = start_orchestrating(true, None, &accounts).await;
+        let before = root(&node).await;
+        let extrinsic = transfer(payee(), PRICE.into());
+        let message = refused(pay(&node, &base64(&payment(&extrinsic))).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+        assert!(message.contains(expected), "{accounts:?}: {message}");
+        assert!(node.submitted.lock().unwrap().is_empty(), "nothing is submitted for an unfunded payment");
+        assert_eq!(root(&node).await, before);
+        // Refused before it was recorded: the same extrinsic is refused for the same reason
+        // again, not as a replay.
+        let again = refused(pay(&node, &base64(&payment(&extrinsic))).await, StatusCode::PAYMENT_REQUIRED, "payment_invalid").await;
+        assert!(again.contains(expected), "{again}");
+    }
+}
+
+/// An orchestration paid by `exact` is settled before its first subnet call; what it does not
+/// spend is the payer's credit, spent by requests its hotkey signs, each signature once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_credit() {
+    assert_eq!(account(&payer_keypair()).to_string(), payer_hotkey().ss58(), "one key, as a wallet and as a hotkey");
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let request = json!({ "objective": "Find recent arxiv papers on mixture of experts", "target_schema": { "papers": [{ "title": "str" }] } });
+    let carried = ORCHESTRATE_FEE + 5_000_000;
+    let extrinsic = transfer_by(&payer_keypair(), payee(), carried.into());
+    let header = base64(&payment_by(&extrinsic, &account(&payer_keypair())));
+
+    let unsettled = start_orchestrating(false, Some(&desearch), &funded()).await;
+    let response = Client::new().post(format!("{}/v1/orchestrate", unsettled.base)).header("PAYMENT-SIGNATURE", header.clone()).json(&request).send().await.unwrap();
+    refused(response, StatusCode::PAYMENT_REQUIRED, "settlement_failed").await;
+    assert_eq!(desearch.request_count(), 0, "no subnet is called before the payment is final");
+
+    let node = start_orchestrating(true, Some(&desearch), &funded()).await;
+    let response = Client::new().post(format!("{}/v1/orchestrate", node.base)).header("PAYMENT-SIGNATURE", header).json(&request).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    let payment = &body["payment"];
+    assert_eq!(payment["credit_of"], payer_hotkey().ss58());
+    assert_eq!(payment["paid_rao"], carried);
+    let cost = payment["cost_rao"].as_u64().unwrap();
+    assert_eq!(cost, body["cost"]["total_rao"].as_u64().unwrap(), "charged what the run cost");
+    let credit = payment["balance_rao"].as_u64().unwrap();
+    assert_eq!(credit, carried - cost, "the rest is the payer's");
+
+    let signed = orchestrator::epistula::sign(&payer_hotkey(), b"", None, now_ms());
+    let read = |signed: &Vec<(&'static str, String)>| {
+        let mut request = Client::new().get(format!("{}{PATH}", node.base)).header("authorization", "Hotkey");
+        for (name, value) in signed {
+            request = request.header(*name, value);
+        }
+        request.send()
+    };
+    let spent = read(&signed).await.unwrap();
+    assert_eq!(spent.status(), StatusCode::OK);
+    let spent: Value = spent.json().await.unwrap();
+    assert_eq!(spent["payment"]["balance_rao"], credit - PRICE, "a read spends the credit");
+    refused(read(&signed).await.unwrap(), StatusCode::UNAUTHORIZED, "replayed_request").await;
+    let stranger = orchestrator::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", None, now_ms());
+    refused(read(&stranger).await.unwrap(), StatusCode::UNAUTHORIZED, "unknown_api_key").await;
+}
+
+/// A settled read's answer is kept under its extrinsic's hash, for a client that lost it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_settled_reads_answer_can_be_fetched_again() {
+    let node = start(true).await;
+    let extrinsic = transfer(payee(), PRICE.into());
+    let hash = format!("0x{}", hex::encode(extrinsic_hash(&extrinsic).0));
+    let paid: Value = pay(&node, &base64(&payment(&extrinsic))).await.json().await.unwrap();
+    let fetched: Value = Client::new().get(format!("{}/v1/payments/{hash}", node.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(fetched, paid);
+    let unknown = Client::new().get(format!("{}/v1/payments/0x{}", node.base, "11".repeat(32))).send().await.unwrap();
+    refused(unknown, StatusCode::NOT_FOUND, "unknown_payment").await;
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64
 }

@@ -352,3 +352,27 @@ async fn routing_follows_the_ledgers_health_records() {
     assert_eq!(endpoints, ["ai-search"], "a route the ledger reports down is not tried");
     assert!(stack.desearch.requests().iter().all(|request| request.path == "/desearch/ai/search"));
 }
+
+/// A paid read cannot spend what a running orchestration holds on the same key: the key's whole
+/// balance is held by an orchestration without a budget, so the read is refused until it ends.
+#[tokio::test(flavor = "multi_thread")]
+async fn reads_respect_the_holds_of_running_orchestrations() {
+    let stack = Stack::start(Options::default()).await;
+    stack.desearch.set_latency(std::time::Duration::from_secs(3));
+    let request = json!({ "objective": "Find recent arxiv papers on mixture of experts", "target_schema": { "papers": [{ "title": "str" }] } });
+    let url = format!("{}/v1/orchestrate", stack.url);
+    let api_key = stack.api_key.clone();
+    let running = tokio::spawn(async move { reqwest::Client::new().post(url).bearer_auth(api_key).json(&request).send().await.unwrap().status() });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while stack.desearch.request_count() == 0 {
+        assert!(std::time::Instant::now() < deadline, "the orchestration never called the subnet");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let read = || reqwest::Client::new().get(format!("{}/v1/entries/sn22/identity", stack.url)).bearer_auth(&stack.api_key).send();
+    let held = read().await.unwrap();
+    assert_eq!(held.status(), 402);
+    let body: Value = held.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "insufficient_credit", "{body}");
+    assert_eq!(running.await.unwrap(), 200);
+    assert_eq!(read().await.unwrap().status(), 200, "once the orchestration is charged, the rest is free to spend");
+}
