@@ -7,6 +7,7 @@ mod crash;
 mod credits;
 mod diffs;
 mod genesis;
+mod hostile_input;
 mod import_crash;
 mod model;
 mod proof_tamper;

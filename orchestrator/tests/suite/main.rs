@@ -9,6 +9,7 @@ mod epistula;
 mod from_chain;
 mod health_claims;
 mod health_diffs;
+mod hostile_input;
 mod mapper;
 mod outbound;
 mod payment;

@@ -367,3 +367,28 @@ impl ReplaySet for LedgerReplaySet {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        /// A `PAYMENT-SIGNATURE` header of any bytes, and base64 of any JSON-ish text, is
+        /// refused as malformed or decoded; it never panics.
+        #[test]
+        fn arbitrary_payment_headers_decode_or_are_refused(bytes in proptest::collection::vec(any::<u8>(), 0..512), text in ".{0,300}") {
+            if let Ok(header) = HeaderValue::from_bytes(&bytes) {
+                let _ = ExactPayment::decode(&header);
+            }
+            let encoded = base64::engine::general_purpose::STANDARD.encode(text.as_bytes());
+            let _ = ExactPayment::decode(&HeaderValue::from_str(&encoded).unwrap());
+            let framed = format!(r#"{{"accepted":{{"scheme":"exact","network":"n"}},"payload":{{"signedExtrinsic":"0x{}","extrinsicHash":"{text}","from":"{text}"}}}}"#, hex::encode(&bytes));
+            let encoded = base64::engine::general_purpose::STANDARD.encode(framed);
+            prop_assert!(ExactPayment::decode(&HeaderValue::from_str(&encoded).unwrap()).is_err());
+        }
+    }
+}
