@@ -3,7 +3,8 @@
 //! The file (`--config FILE` or `$ORCHESTRA_CONFIG`) is TOML whose keys are the settings'
 //! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`,
 //! `chain_url`, `orchestrate_fee_rao`, `tao_usd`, `hotkey_file`, `max_deadline_ms`, `server`,
-//! and the subnets' API keys and models as `sn<N>_key` and `sn<N>_model`. Each setting also has an environment variable and a flag; clap reads those.
+//! and the subnets' API keys, the hosts they are bound to and models as `sn<N>_key`,
+//! `sn<N>_key_hosts` and `sn<N>_model`. Each setting also has an environment variable and a flag; clap reads those.
 //! The file is applied by filling in the environment variables that are not already set,
 //! before clap parses, so an environment variable beats the file and a flag beats both.
 
@@ -13,7 +14,7 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 
 /// Settings a file may hold, with the environment variable each one fills.
-const SETTINGS: [(&str, &str); 12] = [
+const SETTINGS: [(&str, &str); 19] = [
     ("data", "ORCHESTRA_DATA"),
     ("listen", "ORCHESTRA_LISTEN"),
     ("retention", "ORCHESTRA_RETENTION"),
@@ -26,14 +27,21 @@ const SETTINGS: [(&str, &str); 12] = [
     ("hotkey_file", "ORCHESTRA_HOTKEY_FILE"),
     ("max_deadline_ms", "ORCHESTRA_MAX_DEADLINE_MS"),
     ("server", "ORCHESTRA_URL"),
+    ("netuid", "ORCHESTRA_NETUID"),
+    ("allow_addresses", "ORCHESTRA_ALLOW_ADDRESSES"),
+    ("allow_http_hosts", "ORCHESTRA_ALLOW_HTTP_HOSTS"),
+    ("proposer_diffs_per_hour", "ORCHESTRA_PROPOSER_DIFFS_PER_HOUR"),
+    ("proposer_bytes_per_hour", "ORCHESTRA_PROPOSER_BYTES_PER_HOUR"),
+    ("max_orchestrations", "ORCHESTRA_MAX_ORCHESTRATIONS"),
+    ("max_orchestrations_per_key", "ORCHESTRA_MAX_ORCHESTRATIONS_PER_KEY"),
 ];
 
-/// The environment variable of a subnet setting, `sn<N>_key` or `sn<N>_model`, which the file
+/// The environment variable of a subnet setting, `sn<N>_key`, `sn<N>_key_hosts` or `sn<N>_model`, which the file
 /// may hold besides [`SETTINGS`] (see `orchestrator::credentials`).
 fn subnet_variable(name: &str) -> Option<String> {
     let rest = name.strip_prefix("sn")?;
     let (netuid, setting) = rest.split_once('_')?;
-    let valid = !netuid.is_empty() && netuid.bytes().all(|byte| byte.is_ascii_digit()) && netuid.parse::<u16>().is_ok() && matches!(setting, "key" | "model");
+    let valid = !netuid.is_empty() && netuid.bytes().all(|byte| byte.is_ascii_digit()) && netuid.parse::<u16>().is_ok() && matches!(setting, "key" | "key_hosts" | "model");
     valid.then(|| format!("ORCHESTRA_SN{netuid}_{}", setting.to_uppercase()))
 }
 
@@ -61,7 +69,7 @@ pub fn apply(args: &[OsString]) -> Result<(), CliError> {
         let known = SETTINGS.iter().find(|(setting, _)| *setting == name).map(|(_, variable)| (*variable).to_owned());
         let Some(variable) = known.or_else(|| subnet_variable(&name)) else {
             let known: Vec<&str> = SETTINGS.iter().map(|(setting, _)| *setting).collect();
-            return Err(CliError::Usage(format!("{shown}: unknown setting `{name}` (known: {}, and sn<N>_key, sn<N>_model)", known.join(", "))));
+            return Err(CliError::Usage(format!("{shown}: unknown setting `{name}` (known: {}, and sn<N>_key, sn<N>_key_hosts, sn<N>_model)", known.join(", "))));
         };
         let value = match value {
             toml::Value::String(text) => text,

@@ -47,21 +47,28 @@ fn orchestrate() -> Value {
             ("400", "malformed request or target schema (bad_request, bad_schema)"),
             ("401", "unknown API key"),
             ("402", "payment required (PAYMENT-REQUIRED header, x402), refused or not settled; or too little credit for the fee and budget (insufficient_credit)"),
+            ("403", "the node charges no fee and listens beyond loopback, so it does not orchestrate for free (free_orchestrations_disabled)"),
             ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), or no result validated (result_invalid, with `details.violations`); `details` holds the calls made and their receipts"),
+            ("429", "the node, or this API key, runs its limit of orchestrations (too_many_orchestrations, too_many_orchestrations_for_key); Retry-After says when to try again"),
             ("502", "every subnet able to do a task failed (subnets_failed)"),
             ("503", "no subnet can serve a task: missing API key, or all reported down (unroutable)"),
             ("504", "the deadline passed (deadline_exceeded)"),
         ],
     );
-    operation["parameters"] = json!([payment_signature()]);
+    operation["parameters"] = json!([payment_signature(), hotkey_authorization()]);
     operation
+}
+
+/// Paying from a hotkey's credit: `Authorization: Hotkey` with the Epistula headers.
+fn hotkey_authorization() -> Value {
+    json!({ "name": "Authorization", "in": "header", "required": false, "schema": { "type": "string" }, "description": "`Bearer <API key>`, or `Hotkey` with Epistula v2 headers (Epistula-Version, -Timestamp, -Uuid, -Signed-By, -Request-Signature) signed by a hotkey whose exact payment left it credit; each signature is accepted once" })
 }
 
 pub fn spec() -> Value {
     let bad = ("400", "malformed request");
     let missing = ("404", "unknown version, key or subnet");
     let pruned = ("410", "the version has been pruned");
-    let key_params = json!([path("namespace", "`sn22`, `22`, `validators` or `pricing`"), path("path", "path inside the namespace, e.g. `endpoint/search`")]);
+    let key_params = json!([path("namespace", "`sn22`, `22`, `validators`, `pricing` or `proposers`"), path("path", "path inside the namespace, e.g. `endpoint/search`")]);
     json!({
         "openapi": "3.1.0",
         "info": { "title": "Orchestra ledger node", "version": env!("CARGO_PKG_VERSION"), "description": "The Subnet Ledger: what every Bittensor subnet accepts and returns, Merkle-committed and versioned. Proofs verify against a state root as docs/SPEC.md describes." },
@@ -71,14 +78,15 @@ pub fn spec() -> Value {
             "/v1/checkpoints": { "get": operation("Checkpoints from..=to (the latest hundred by default)", json!([query("from", false, "first version"), query("to", false, "last version")]), "checkpoints oldest first", &[bad, missing, pruned]) },
             "/v1/subnets": { "get": operation("Every subnet with its identity", json!([]), "subnets", &[]) },
             "/v1/subnets/{netuid}": { "get": operation("One subnet's records", json!([path("netuid", "subnet number")]), "the subnet's records by path", &[bad, missing]) },
-            "/v1/entries/{namespace}/{path}": { "get": operation("An entry's value or absence, with a proof", { let mut p = key_params.clone(); p.as_array_mut().unwrap().extend([query("version", false, "version to read; the head by default"), payment_signature()]); p }, "value, record and proof; a paid answer adds `payment`: its cost (also in x-orchestra-cost-rao) and, paid by API key, the balance left (x-orchestra-balance-rao) or, paid on-chain, the settled transaction (PAYMENT-RESPONSE header, x402)", &[("400", "malformed request, or a malformed PAYMENT-SIGNATURE (bad_payment)"), ("401", "unknown API key"), ("402", "payment required, refused (payment_invalid) or not settled (settlement_failed), with the PAYMENT-REQUIRED header (x402); or credit short"), missing, pruned, ("502", "the chain node did not answer while verifying a payment (chain_unavailable)")]) },
-            "/v1/history/{namespace}/{path}": { "get": operation("Every kept version of a key", key_params.clone(), "versions oldest first", &[bad]) },
-            "/v1/diff": { "get": operation("The changes from one version to another", json!([query("from", true, "older version"), query("to", false, "newer version; the head by default")]), "changed keys with their new records", &[bad, missing, pruned]) },
-            "/v1/diffs": { "post": body("Propose a signed diff", "SignedDiff", "the checkpoint it made", &[bad, ("401", "bad signature"), ("403", "only the admin changes the validator set"), ("409", "conflict or stale base"), ("413", "too large"), ("422", "invalid record or empty diff")]) },
+            "/v1/entries/{namespace}/{path}": { "get": operation("An entry's value or absence, with a proof", { let mut p = key_params.clone(); p.as_array_mut().unwrap().extend([query("version", false, "version to read; by default the version reads of the current ledger use (`reading`: the head, or the latest final checkpoint on a ledger with validators)"), payment_signature(), hotkey_authorization()]); p }, "value, record and proof, and without `version` the `reading` it was read at and why; a paid answer adds `payment`: its cost (also in x-orchestra-cost-rao) and, paid by API key or hotkey credit, the balance left (x-orchestra-balance-rao) or, paid on-chain, the settled transaction (PAYMENT-RESPONSE header, x402; the answer is kept at /v1/payments/{hash})", &[("400", "malformed request, or a malformed PAYMENT-SIGNATURE (bad_payment)"), ("401", "unknown API key, or a hotkey signature that does not verify or was used before (bad_signature, replayed_request)"), ("402", "payment required, refused (payment_invalid: wrong payee or amount, expired, used, stale nonce, unfunded) or not settled (settlement_failed), with the PAYMENT-REQUIRED header (x402); or credit short of the price plus what orchestrations hold (insufficient_credit)"), missing, pruned, ("429", "too many proofs at older versions are being built (historical_proofs_busy)"), ("502", "the chain node did not answer while verifying a payment (chain_unavailable)")]) },
+            "/v1/history/{namespace}/{path}": { "get": operation("The latest kept versions of a key (at most 1000; `truncated` says when there were more)", key_params.clone(), "versions oldest first", &[bad]) },
+            "/v1/diff": { "get": operation("The changes from one version to another (at most 1000 versions apart)", json!([query("from", true, "older version"), query("to", false, "newer version; the head by default")]), "changed keys with their new records", &[("400", "malformed request, or a range longer than 1000 versions (range_too_long)"), missing, pruned]) },
+            "/v1/diffs": { "post": body("Propose a signed diff", "SignedDiff", "the checkpoint it made", &[bad, ("401", "bad signature"), ("403", "the proposer is not known (unknown_proposer: neither registered on the subnet nor in the proposer set), or only the admin changes the validator and proposer sets (not_admin)"), ("409", "conflict or stale base"), ("413", "too large"), ("422", "invalid record or empty diff"), ("429", "the proposer has used its quota of diffs or bytes (proposer_over_quota); Retry-After says when it may again")]) },
             "/v1/attestations": { "post": body("Attest a checkpoint", "Attestation", "whether it was recorded and the checkpoint is final", &[bad, ("401", "bad signature"), ("403", "not a validator of that version"), missing, ("409", "another checkpoint")]) },
             "/v1/changes": { "get": operation("Versions after `since`, with their changes and attestations, for replicas", json!([query("since", true, "last version the replica holds"), query("limit", false, "most versions to return (1 to 500)")]), "versions in order", &[bad, pruned]) },
             "/v1/snapshot": { "get": { "summary": "A snapshot of a kept version, streamed", "parameters": [query("version", false, "version; the head by default")], "responses": { "200": { "description": "the snapshot file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }, "404": { "description": "unknown version" }, "410": { "description": "pruned" } } } },
             "/v1/orchestrate": { "post": orchestrate() },
+            "/v1/payments/{hash}": { "get": operation("What a settled exact payment of a read paid for, fetched again by its extrinsic hash", json!([path("hash", "the extrinsic hash, 0x-prefixed hex")]), "the answer as it was first sent", &[("400", "not a 32-byte hex hash"), ("404", "no such payment was accepted (unknown_payment)"), ("409", "accepted, but no answer is kept: settling, or it paid an orchestration (no_answer_kept)")]) },
             "/openapi.json": { "get": operation("This document", json!([]), "OpenAPI 3.1", &[]) },
             "/metrics": { "get": { "summary": "Prometheus metrics: requests by route and status, the ledger's head, final version and size", "responses": { "200": { "description": "text exposition format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
             "/": { "get": { "summary": "The explorer page", "responses": { "200": { "description": "an HTML page that reads this API", "content": { "text/html": { "schema": { "type": "string" } } } } } } }

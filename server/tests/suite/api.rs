@@ -230,7 +230,11 @@ async fn metrics_count_requests_by_route_and_report_the_ledger() {
     get(&node, "/v1/head").await;
     get(&node, "/v1/entries/sn22/identity").await;
     get(&node, "/v1/entries/sn13/identity").await;
+    for method in ["BREW", "PROPFIND"] {
+        reqwest::Client::new().request(method.parse().unwrap(), node.url("/v1/head")).send().await.unwrap();
+    }
     let text = reqwest::get(node.url("/metrics")).await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"method="other""#) && !text.contains("BREW") && !text.contains("PROPFIND"), "unknown methods share one label: {text}");
     assert!(text.contains(r#"orchestra_http_requests_total{method="GET",route="/v1/head",status="200"} 1"#), "{text}");
     assert!(text.contains(r#"orchestra_http_requests_total{method="GET",route="/v1/entries/{namespace}/{*path}",status="200"} 2"#), "{text}");
     assert!(text.contains("orchestra_ledger_head_version 1"), "the genesis and the proposer listed: {text}");
