@@ -54,6 +54,8 @@ pub struct AppState {
     payer_replays: Arc<orchestrator::epistula::ReplayCache>,
     /// Places for proofs at older versions being built (see [`reads`]).
     historical_proofs: Arc<tokio::sync::Semaphore>,
+    /// Places for snapshot exports (see [`replication`]).
+    snapshots: Arc<tokio::sync::Semaphore>,
     metrics: Arc<metrics::Metrics>,
 }
 
@@ -69,6 +71,7 @@ impl AppState {
             proposers: Arc::new(proposers::ProposerGate::new(proposers::Quota::default())),
             payer_replays: Arc::new(orchestrator::epistula::ReplayCache::new(orchestrator::epistula::DEFAULT_MAX_AGE_MS)),
             historical_proofs: Arc::new(tokio::sync::Semaphore::new(reads::HISTORICAL_PROOFS_IN_FLIGHT)),
+            snapshots: Arc::new(tokio::sync::Semaphore::new(replication::SNAPSHOTS_IN_FLIGHT)),
             metrics: Default::default(),
         }
     }
@@ -80,6 +83,14 @@ impl AppState {
 
     pub fn proposers(&self) -> &Arc<proposers::ProposerGate> {
         &self.proposers
+    }
+
+    /// A place for a snapshot export, or a 429 when all are taken.
+    fn snapshot_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.snapshots.clone().try_acquire_owned().map_err(|_| {
+            ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "snapshots_busy", format!("{} snapshots are being exported; retry shortly", replication::SNAPSHOTS_IN_FLIGHT))
+                .with_header("retry-after", "5".into())
+        })
     }
 
     /// A place to build a proof at an older version, or a 429 when all are taken.

@@ -63,17 +63,22 @@ pub struct SnapshotQuery {
 }
 
 /// A snapshot of a kept version (the head by default), streamed as it is written. The export
-/// reads a RocksDB snapshot, not the ledger: a slow client holds up nobody's writes.
+/// reads a RocksDB snapshot, not the ledger: a slow client holds up nobody's writes. At most
+/// [`SNAPSHOTS_IN_FLIGHT`] exports run at once, and one whose client takes nothing for
+/// [`STALL_TIMEOUT`] is abandoned, so stalled readers cannot pile up.
 pub async fn snapshot(State(state): State<AppState>, query: Result<Query<SnapshotQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(SnapshotQuery { version }) = query?;
+    let slot = state.snapshot_slot()?;
     let exporter = state.read(move |ledger| Ok(ledger.exporter(version.unwrap_or(ledger.head().version))?)).await?;
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let failed = sender.clone();
-        if let Err(error) = exporter.write(ChannelWriter(sender), &mut |_| {}) {
+        if let Err(error) = exporter.write(ChannelWriter { sender, runtime: runtime.clone() }, &mut |_| {}) {
             tracing::warn!(%error, "snapshot export stopped mid-stream");
-            let _ = failed.blocking_send(Err(std::io::Error::other(error.to_string())));
+            let _ = runtime.block_on(tokio::time::timeout(STALL_TIMEOUT, failed.send(Err(std::io::Error::other(error.to_string())))));
         }
+        drop(slot);
     });
     let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
     Ok((
@@ -83,13 +88,25 @@ pub async fn snapshot(State(state): State<AppState>, query: Result<Query<Snapsho
         .into_response())
 }
 
-/// A `Write` that hands its bytes to the response body.
-struct ChannelWriter(tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>);
+/// Snapshot exports running at once.
+pub const SNAPSHOTS_IN_FLIGHT: usize = 4;
+/// Longest a snapshot's client may take nothing before its export is abandoned.
+pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A `Write` that hands its bytes to the response body, giving up on a client that stalls.
+struct ChannelWriter {
+    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    runtime: tokio::runtime::Handle,
+}
 
 impl std::io::Write for ChannelWriter {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.blocking_send(Ok(bytes.to_vec())).map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(bytes.len())
+        let sent = self.runtime.block_on(tokio::time::timeout(STALL_TIMEOUT, self.sender.send(Ok(bytes.to_vec()))));
+        match sent {
+            Ok(Ok(())) => Ok(bytes.len()),
+            Ok(Err(_)) => Err(std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")),
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "the client took nothing for too long")),
+        }
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

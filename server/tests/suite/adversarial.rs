@@ -184,3 +184,52 @@ async fn redirect_to(location: &str) -> String {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     base
 }
+
+/// A reader that asks for a snapshot larger than every buffer on the way and then takes nothing
+/// holds up no write: the export reads a RocksDB snapshot, not the ledger.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_snapshot_reader_holds_up_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    let seeded = data.clone();
+    tokio::task::spawn_blocking(move || {
+        common::seed_with_proposer(&seeded, &insider());
+        // About 12 MB of entries: far more than the socket buffers and the export's queue hold.
+        let mut ledger = ledger::Ledger::open(&seeded, ledger::Options::default()).unwrap();
+        for batch in 0..12u16 {
+            let changes = (0..2000u16).map(|index| ledger::Change {
+                key: ledger::Key::new(ledger::Namespace::Subnet(900 + batch), format!("bulk/{index:05}")).unwrap(),
+                value: Some(vec![(index % 251) as u8; 500]),
+            });
+            ledger.commit(ChangeSet::new(changes)).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    let node = tokio::task::spawn_blocking(move || common::serve(&data, &[])).await.unwrap();
+
+    let address = node.base.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stalled.write_all(format!("GET /v1/snapshot HTTP/1.1\r\nhost: {address}\r\n\r\n").as_bytes()).await.unwrap();
+    // Read the answer's head, so the export is surely running, then take nothing more.
+    let mut head = Vec::new();
+    while !head.windows(4).any(|window| window == b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(stalled.read(&mut byte).await.unwrap(), 1, "the snapshot's answer began");
+        head.push(byte[0]);
+    }
+    assert!(head.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&head));
+
+    let node_head: Value = reqwest::get(node.url("/v1/head")).await.unwrap().json().await.unwrap();
+    let record = ledger::record::Record::Health(ledger::record::Health { status: ledger::record::HealthStatus::Up, checked_at_ms: 1, latency_ms_p50: 5, success_ppm: 1_000_000, samples: 1 });
+    let proposal = DiffProposal {
+        base_version: node_head["version"].as_u64().unwrap(),
+        base_root: Hash::from_hex(node_head["root"].as_str().unwrap()).unwrap(),
+        changes: ChangeSet::new([ledger::Change { key: ledger::Key::new(ledger::Namespace::Subnet(22), "health/web-search").unwrap(), value: Some(record.encode()) }]),
+        proposer: insider().ss58(),
+    };
+    let response = reqwest::Client::new().post(node.url("/v1/diffs")).json(&proposal.sign(&insider())).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "the write went through beside the stalled reader");
+    drop(stalled);
+}
