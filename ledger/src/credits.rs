@@ -47,8 +47,15 @@ pub(crate) fn synced() -> WriteOptions {
     sync
 }
 
+/// Whether `text` has the form of an API key (`ok_` and 64 hex digits). Only such text is
+/// taken as an API key from a request, so no request can name another kind of account, such
+/// as a hotkey's ([`hotkey_account`]), by sending its name as a key.
+pub fn is_api_key(text: &str) -> bool {
+    text.strip_prefix(KEY_PREFIX).is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|byte| byte.is_ascii_hexdigit()))
+}
+
 /// The account name under which a hotkey's prepaid credit is kept: debited like an API key, but
-/// reachable only by a request the hotkey signed (no API key starts with `hotkey:`).
+/// reachable only by a request the hotkey signed (it is not of an API key's form).
 pub fn hotkey_account(ss58: &str) -> String {
     format!("hotkey:{ss58}")
 }

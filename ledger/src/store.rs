@@ -89,9 +89,10 @@ pub struct Ledger {
     /// The latest version attested by a quorum of its validator set.
     pub(crate) latest_final: Option<u64>,
     credit_lock: crate::credits::CreditLock,
-    /// The trees of the last older version proven, kept so that proofs at a version read
-    /// again and again (the trusted one, see [`crate::reading`]) are not rebuilt each time.
-    historical: std::sync::Mutex<Option<(u64, Arc<State>)>>,
+    /// Trees of older versions kept in memory: the trusted version's (see [`crate::reading`]),
+    /// which every read of the current ledger proves against, and the last other one proven.
+    /// Two slots, so that proofs at other versions never push the trusted one out.
+    historical: std::sync::Mutex<[Option<(u64, Arc<State>)>; 2]>,
 }
 
 impl Ledger {
@@ -315,17 +316,26 @@ impl Ledger {
         })
     }
 
-    /// The trees of an older `version`: the kept ones when it is the last proven, else rebuilt
-    /// from the stored history and kept.
-    fn historical_state(&self, version: u64) -> Result<Arc<State>> {
+    /// The trees of an older `version`: kept ones, else rebuilt from the stored history and
+    /// kept in the trusted slot when it is the trusted version, in the other slot otherwise.
+    pub(crate) fn historical_state(&self, version: u64) -> Result<Arc<State>> {
+        let trusted = self.reading()?.version;
         let mut kept = self.historical.lock().map_err(|_| Error::Corrupt("the historical trees' lock was poisoned".into()))?;
-        if let Some((kept_version, state)) = kept.as_ref().filter(|(kept_version, _)| *kept_version == version) {
-            debug_assert_eq!(*kept_version, version);
+        if let Some((_, state)) = kept.iter().flatten().find(|(kept_version, _)| *kept_version == version) {
             return Ok(state.clone());
         }
         let state = Arc::new(State::from_sorted(self.entries_at(version)?));
-        *kept = Some((version, state.clone()));
+        kept[usize::from(version != trusted)] = Some((version, state.clone()));
         Ok(state)
+    }
+
+    /// The namespaces holding entries at `version`, in order.
+    pub fn namespaces_at(&self, version: u64) -> Result<Vec<Namespace>> {
+        if version == self.head.version {
+            return Ok(self.state.namespaces().map(|(namespace, _)| namespace).collect());
+        }
+        self.check_readable(version)?;
+        Ok(self.historical_state(version)?.namespaces().map(|(namespace, _)| namespace).collect())
     }
 
     /// Applies `changes` as the next version.
@@ -452,7 +462,13 @@ impl Ledger {
     /// Change records go with the versions before the oldest kept one.
     fn prune_into(&self, batch: &mut WriteBatch, head: u64, committing: &ChangeSet) -> Result<u64> {
         let Some(retention) = self.options.retention else { return Ok(self.oldest) };
-        let oldest = head.saturating_sub(retention.max(1) - 1).max(self.oldest);
+        // On a ledger with validators, the latest final version (or the genesis) stays readable
+        // whatever the window: it is what reads of the current ledger use.
+        let mut oldest = head.saturating_sub(retention.max(1) - 1);
+        if self.state.namespaces().any(|(namespace, _)| namespace == crate::attest::VALIDATORS) {
+            oldest = oldest.min(self.latest_final.unwrap_or(0));
+        }
+        let oldest = oldest.max(self.oldest);
         if oldest == self.oldest {
             return Ok(oldest);
         }

@@ -53,6 +53,8 @@ pub enum EpistulaError {
     SignedForMismatch { expected: Option<String>, found: Option<String> },
     #[error("the request signature is not hex")]
     BadHex,
+    #[error("the uuid {0:?} is not a UUID in its 36-character form")]
+    BadUuid(String),
     #[error("the request signature does not verify: {0}")]
     BadSignature(HotkeyError),
 }
@@ -111,6 +113,9 @@ pub fn verify(
     if version.trim() != VERSION {
         return Err(EpistulaError::WrongVersion(version));
     }
+    if uuid.len() != 36 || !uuid.bytes().all(|byte| byte.is_ascii_hexdigit() || byte == b'-') {
+        return Err(EpistulaError::BadUuid(uuid.chars().take(40).collect()));
+    }
     let timestamp_ms: u64 = timestamp.trim().parse().map_err(|_| EpistulaError::BadTimestamp(timestamp))?;
     if timestamp_ms.saturating_add(max_age_ms) < now_ms {
         return Err(EpistulaError::Stale { timestamp_ms, now_ms, max_age_ms });
@@ -132,9 +137,12 @@ pub fn verify(
     Ok(Verified { signed_by, uuid, timestamp_ms })
 }
 
+/// Most requests a [`ReplayCache`] remembers at once.
+pub const MAX_REMEMBERED: usize = 65_536;
+
 /// The requests a receiver accepted while they can still pass the timestamp check, by signer
-/// and uuid. Only verified requests enter it, so its size is bounded by what the signers may
-/// send in one window, not by what strangers send.
+/// and uuid. Only verified requests enter it, and at most [`MAX_REMEMBERED`] at once: anyone can
+/// sign with a fresh key, so its size is capped rather than left to the signers.
 pub struct ReplayCache {
     max_age_ms: u64,
     seen: Mutex<HashMap<(String, String), u64>>,
@@ -145,12 +153,25 @@ impl ReplayCache {
         ReplayCache { max_age_ms, seen: Mutex::new(HashMap::new()) }
     }
 
-    /// Records `verified` at `now_ms`; false when the same signer's uuid was accepted before.
+    /// Records `verified` at `now_ms`; false when the same signer's uuid was accepted before,
+    /// or when the cache already holds [`MAX_REMEMBERED`] requests of the window (anyone can
+    /// sign with a fresh key, so its size is capped rather than trusted).
     pub fn first_use(&self, verified: &Verified, now_ms: u64) -> bool {
         let Ok(mut seen) = self.seen.lock() else { return false };
-        // A timestamp this old fails verification anyway, so its entry can go.
-        seen.retain(|_, timestamp_ms| timestamp_ms.saturating_add(self.max_age_ms) >= now_ms);
-        seen.insert((verified.signed_by.clone(), verified.uuid.clone()), verified.timestamp_ms).is_none()
+        let key = (verified.signed_by.clone(), verified.uuid.clone());
+        let fresh = |timestamp_ms: u64| timestamp_ms.saturating_add(self.max_age_ms) >= now_ms;
+        if seen.get(&key).is_some_and(|timestamp_ms| fresh(*timestamp_ms)) {
+            return false;
+        }
+        if seen.len() >= MAX_REMEMBERED {
+            // A timestamp this old fails verification anyway, so its entry can go.
+            seen.retain(|_, timestamp_ms| fresh(*timestamp_ms));
+            if seen.len() >= MAX_REMEMBERED {
+                return false;
+            }
+        }
+        seen.insert(key, verified.timestamp_ms);
+        true
     }
 }
 

@@ -69,7 +69,7 @@ impl Catalog {
         let reading = ledger.reading()?;
         let version = reading.version;
         let mut by_capability: BTreeMap<String, Vec<Listing>> = BTreeMap::new();
-        let subnets: Vec<u16> = ledger.state().namespaces().filter_map(|(namespace, _)| match namespace {
+        let subnets: Vec<u16> = ledger.namespaces_at(version)?.into_iter().filter_map(|namespace| match namespace {
             Namespace::Subnet(netuid) => Some(netuid),
             Namespace::System(_) => None,
         }).collect();

@@ -138,3 +138,32 @@ fn the_current_ledger_is_read_where_validators_vouch_for_it() {
     solo.commit(ChangeSet::new([Change { key: Key::new(Namespace::Subnet(1), "identity").unwrap(), value: Some(common::identity(1, "Apex").encode()) }])).unwrap();
     assert_eq!(solo.reading().unwrap(), ledger::Reading { version: 1, basis: ledger::Basis::Head });
 }
+
+/// Pruning never eats the latest final version of a ledger with validators: it is what reads of
+/// the current ledger use, however far the head has moved.
+#[test]
+fn pruning_keeps_the_latest_final_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options { retention: Some(2), ..Options::default() };
+    let mut ledger = Ledger::create(dir.path(), options).unwrap();
+    ledger.commit(ChangeSet::new([stake(&hotkey(1), 50), stake(&hotkey(2), 30)])).unwrap();
+    let first = *ledger.head();
+    for validator in [1, 2] {
+        ledger.attest(&Attestation::sign(&first, &hotkey(validator))).unwrap();
+    }
+    let miner = hotkey(5);
+    for latency in 0..6u16 {
+        let proposal = DiffProposal {
+            base_version: ledger.head().version,
+            base_root: ledger.head().state_root,
+            changes: ChangeSet::new([Change { key: Key::new(Namespace::Subnet(22), "identity").unwrap(), value: Some(common::identity(22, &format!("Desearch {latency}")).encode()) }]),
+            proposer: miner.ss58(),
+        }
+        .sign(&miner);
+        ledger.apply_diff(&proposal, &|proposer| proposer == miner.ss58()).unwrap();
+    }
+    assert!(ledger.oldest_version() <= first.version, "the final version {} was pruned (oldest {})", first.version, ledger.oldest_version());
+    let reading = ledger.reading().unwrap();
+    assert_eq!(reading.version, first.version);
+    ledger.prove_at(&Key::new(VALIDATORS, hotkey(1).ss58()).unwrap(), reading.version).unwrap();
+}

@@ -21,13 +21,13 @@
 pub mod challenge;
 pub mod review;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
 
 use futures::future::join_all;
 use ledger::hotkey::Hotkey;
 use ledger::record::Endpoint;
-use ledger::{Attestation, ChangeSet, Checkpoint, Namespace};
+use ledger::{Attestation, ChangeSet, Checkpoint, Key, Namespace};
 use rand::Rng;
 use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
@@ -136,6 +136,10 @@ pub struct Validator {
     reviewed_version: u64,
     /// The checkpoint of `reviewed_version`, which the next version must name as its parent.
     reviewed_checkpoint: Option<Checkpoint>,
+    /// What refused proposals wrote that still stands. Attesting a version vouches for its whole
+    /// history, so nothing is attested while any of it stands: a bad proposal must be undone (its
+    /// keys written again) before finality can pass it.
+    standing_refused: BTreeMap<Key, Option<Vec<u8>>>,
     published_version: Option<u64>,
     pending_reveal: Option<PendingReveal>,
 }
@@ -155,6 +159,7 @@ impl Validator {
             scoreboard: Scoreboard::default(),
             reviewed_version: 0,
             reviewed_checkpoint: None,
+            standing_refused: BTreeMap::new(),
             published_version: None,
             pending_reveal: None,
         }
@@ -262,20 +267,22 @@ impl Validator {
             let number = version.checkpoint.version;
             let mut problems = review::problems(&previous, &version);
             if let (true, Some(proposer)) = (problems.is_empty(), &version.proposer) {
-                problems.extend(review::membership_problem(&self.guard, &url, &previous, proposer, registered).await);
+                problems.extend(review::membership_problem(&self.guard, &url, &previous, &version.changes, proposer, registered).await);
             }
             if !problems.is_empty() {
                 // A version that does not follow the chain ends the review: nothing after it
                 // can be judged against it.
-                let broken = version.checkpoint.parent != previous.hash();
-                refused.push((number, problems.join("; ")));
-                if broken {
+                if !review::follows(&previous, &version.checkpoint) {
+                    refused.push((number, problems.join("; ")));
                     break;
                 }
+                self.refuse(&version);
+                refused.push((number, problems.join("; ")));
                 (self.reviewed_version, self.reviewed_checkpoint, previous) = (number, Some(version.checkpoint), version.checkpoint);
                 continue;
             }
             (self.reviewed_version, self.reviewed_checkpoint, previous) = (number, Some(version.checkpoint), version.checkpoint);
+            self.overwrite(&version.changes);
             let proposer = version.proposer.clone().expect("a version without a proposer was refused");
             let probes = probe_changes(&self.guard, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
             let endpoints = self.claimed_endpoints(&url, &version.changes).await;
@@ -287,7 +294,12 @@ impl Validator {
                 .chain(claims.iter().filter_map(|(key, claim)| claim.as_ref().err().map(|error| format!("{key}: {error}"))))
                 .collect();
             if !failures.is_empty() {
+                self.refuse(&version);
                 refused.push((number, failures.join("; ")));
+                continue;
+            }
+            if let Some(key) = self.standing_refused.keys().next() {
+                refused.push((number, format!("a refused proposal's change to {key} still stands in its history ({} in all)", self.standing_refused.len())));
                 continue;
             }
             let attestation = Attestation::sign(&version.checkpoint, &self.hotkey);
@@ -304,6 +316,25 @@ impl Validator {
         // The attestations just made may have finalised versions the listing did not show.
         let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
         Ok(Review { attested, refused, latest_final: head.latest_final })
+    }
+
+    /// Records what a refused version wrote as standing, when a proposer wrote it (an operator's
+    /// own writes are never attested, but are the operator's to answer for). Its own changes
+    /// overwrite earlier standing ones first.
+    fn refuse(&mut self, version: &LedgerVersion) {
+        self.overwrite(&version.changes);
+        if version.proposer.is_some() {
+            self.standing_refused.extend(version.changes.changes().iter().map(|change| (change.key.clone(), change.value.clone())));
+        }
+    }
+
+    /// Forgets the standing refused changes that `changes` writes over with something else.
+    fn overwrite(&mut self, changes: &ChangeSet) {
+        for change in changes.changes() {
+            if self.standing_refused.get(&change.key).is_some_and(|standing| *standing != change.value) {
+                self.standing_refused.remove(&change.key);
+            }
+        }
     }
 
     /// The ledger's endpoint records that the health records of `changes` speak of; one the

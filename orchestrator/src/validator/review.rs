@@ -57,7 +57,7 @@ struct Checkpoints {
 pub fn problems(previous: &Checkpoint, version: &LedgerVersion) -> Vec<String> {
     let mut problems = Vec::new();
     let checkpoint = &version.checkpoint;
-    if checkpoint.version != previous.version + 1 || checkpoint.parent != previous.hash() {
+    if !follows(previous, checkpoint) {
         problems.push(format!("its parent is not checkpoint {} ({})", previous.version, previous.hash()));
     }
     if checkpoint.diff_hash != version.changes.hash() {
@@ -75,6 +75,11 @@ pub fn problems(previous: &Checkpoint, version: &LedgerVersion) -> Vec<String> {
     problems
 }
 
+/// Whether `checkpoint` is the next version after `previous` and names it as its parent.
+pub fn follows(previous: &Checkpoint, checkpoint: &Checkpoint) -> bool {
+    previous.version.checked_add(1) == Some(checkpoint.version) && checkpoint.parent == previous.hash()
+}
+
 /// The checkpoint of `version` at the ledger node, checked against its own hash.
 pub(super) async fn anchor(guard: &Guard, url: &str, version: u64) -> Result<Checkpoint, String> {
     let listed: Checkpoints = get_json(guard, &format!("{url}/v1/checkpoints?from={version}&to={version}")).await?;
@@ -86,18 +91,21 @@ pub(super) async fn anchor(guard: &Guard, url: &str, version: u64) -> Result<Che
     Ok(checkpoint)
 }
 
-/// Why `proposer` should not have been admitted at `previous`, or `None` when it was entitled.
-pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Checkpoint, proposer: &str, registered: &BTreeSet<String>) -> Option<String> {
-    if registered.contains(proposer) {
-        return None;
-    }
+/// Why `proposer` should not have been admitted at `previous` to write `changes`, or `None`
+/// when it was entitled: changes to the validator or proposer set need the admin; others a
+/// registered hotkey, a member of the proposer set, or the admin.
+pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Checkpoint, changes: &ChangeSet, proposer: &str, registered: &BTreeSet<String>) -> Option<String> {
     let proposers = Namespace::System(SystemNamespace::Proposers);
     let validators = Namespace::System(SystemNamespace::Validators);
+    let touches_sets = changes.changes().iter().any(|change| change.key.namespace == proposers || change.key.namespace == validators);
+    if registered.contains(proposer) && !touches_sets {
+        return None;
+    }
     let listed = match proven(guard, url, previous, proposers, proposer).await {
         Ok(value) => value.is_some(),
         Err(error) => return Some(error),
     };
-    if listed {
+    if listed && !touches_sets {
         return None;
     }
     let admin = match proven(guard, url, previous, validators, ledger::record::ADMIN_PATH).await {
@@ -107,6 +115,7 @@ pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Chec
     let admin_key = Key::new(validators, ledger::record::ADMIN_PATH).expect("a valid path");
     match admin.map(|value| Record::decode(&admin_key, &value)) {
         Some(Ok(Record::Admin(admin))) if admin.hotkey == proposer => None,
+        _ if touches_sets => Some(format!("it changes the validator or proposer set, and {proposer} is not the admin at version {}", previous.version)),
         _ => Some(format!("{proposer} is neither registered on the subnet, nor in the proposer set, nor the admin at version {}", previous.version)),
     }
 }

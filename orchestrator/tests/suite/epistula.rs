@@ -71,6 +71,11 @@ fn a_replay_inside_the_window_is_refused() {
     let elsewhere = Verified { signed_by: Hotkey::from_seed(&[2; 32]).unwrap().ss58(), ..verified.clone() };
     assert!(replays.first_use(&elsewhere, NOW_MS), "uuids are per signer");
 
+    // A uuid that is not one (a long one would fill the cache) is refused before anything.
+    let mut long_uuid = headers.clone();
+    long_uuid.insert("epistula-uuid".into(), "a".repeat(5000));
+    assert!(matches!(check(&long_uuid, BODY, Some(ALICE), NOW_MS), Err(EpistulaError::BadUuid(_))));
+
     // Past the window the entry is forgotten, and verification refuses the old timestamp itself.
     let late = NOW_MS + DEFAULT_MAX_AGE_MS + 1;
     assert!(matches!(check(&headers, BODY, Some(ALICE), late), Err(EpistulaError::Stale { .. })));

@@ -91,13 +91,16 @@ impl Orchestration {
         }
     }
 
-    /// Rao held on `api_key` by orchestrations in flight.
-    pub(super) fn held(&self, api_key: &str) -> u64 {
-        self.holds.lock().map_or(0, |holds| holds.get(api_key).copied().unwrap_or(0))
+    /// Debits `price` from `api_key` leaving what orchestrations in flight hold, under the
+    /// holds' lock (as [`Orchestration::hold`] reads the balance under it); the balance left.
+    pub(super) fn debit_beside_holds(&self, state: &AppState, api_key: &str, price: u64) -> Result<u64, ApiError> {
+        let holds = self.holds.lock().map_err(|_| ApiError::poisoned())?;
+        let held = holds.get(api_key).copied().unwrap_or(0);
+        tokio::task::block_in_place(|| Ok(state.ledger.read().map_err(|_| ApiError::poisoned())?.debit_keeping(api_key, price, held)?))
     }
 
     /// A place among the running orchestrations, for `api_key` when it pays by key.
-    fn admit(&self, api_key: Option<&str>) -> Result<Slot<'_>, ApiError> {
+    fn admit(self: &Arc<Self>, api_key: Option<&str>) -> Result<Slot, ApiError> {
         let busy = |code, message: String| ApiError::new(StatusCode::TOO_MANY_REQUESTS, code, message).with_header("retry-after", "1".into());
         let permit = self
             .running
@@ -112,7 +115,7 @@ impl Orchestration {
             }
             *count += 1;
         }
-        Ok(Slot { orchestration: self, api_key: api_key.map(str::to_owned), _permit: permit })
+        Ok(Slot { orchestration: self.clone(), api_key: api_key.map(str::to_owned), _permit: permit })
     }
 
     pub fn orchestrator(&self) -> &Orchestrator {
@@ -160,13 +163,13 @@ impl Orchestration {
 }
 
 /// A running orchestration's place; given back when dropped.
-struct Slot<'a> {
-    orchestration: &'a Orchestration,
+struct Slot {
+    orchestration: Arc<Orchestration>,
     api_key: Option<String>,
     _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
-impl Drop for Slot<'_> {
+impl Drop for Slot {
     fn drop(&mut self) {
         let Some(api_key) = &self.api_key else { return };
         if let Ok(mut running) = self.orchestration.running_per_key.lock() {
@@ -209,46 +212,55 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
     let fee = state.pricing().orchestrate_fee_rao;
     let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
     let payer = state.pricing().payer(&headers, &body, &state.payer_replays, &paid, state.settlement.is_some())?;
+    let paid_rao = paid.amount_rao;
     let api_key = match &payer {
         Some(Payer::ApiKey(api_key)) => Some(api_key.as_str()),
         _ => None,
     };
-    let _slot = orchestration.admit(api_key)?;
-    let catalog = orchestration.catalog(&state).await?;
-    let orchestrator = orchestration.orchestrator();
-    match payer {
-        None if !orchestration.limits.free => Err(ApiError::new(
+    let slot = orchestration.admit(api_key)?;
+    if payer.is_none() && !orchestration.limits.free {
+        return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "free_orchestrations_disabled",
             "this node listens beyond loopback and charges no fee, so it does not orchestrate for free; its operator sets --orchestrate-fee-rao, or --free-orchestrations to serve anyone",
-        )),
-        None => {
-            let outcome = orchestrator.run(&catalog, request).await.map_err(failure_response)?;
-            Ok(Json(answer(outcome, 0)).into_response())
-        }
-        Some(Payer::ApiKey(api_key)) => {
-            let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({})).await?;
-            let charge = payment["cost_rao"].as_u64().unwrap_or(0);
-            let balance = payment["balance_rao"].as_u64().unwrap_or(0);
-            Ok(with_payment(answer(outcome, fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
-        }
-        Some(Payer::Exact(payment)) => {
-            let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
-            let verified = verify_exact(&state, settlement, &payment, &paid).await?;
-            let carried = u64::try_from(verified.amount).unwrap_or(u64::MAX);
-            let (transaction, header) = settle_exact(&state, settlement, &payment, &paid).await?;
-            // Paid for: from here on the payer's money is its credit, spent as an API key's.
-            let payer = verified.payer.to_string();
-            let account = ledger::hotkey_account(&payer);
-            let deposited = payer.clone();
-            state.read(move |ledger| Ok(ledger.deposit_to_hotkey(&deposited, carried)?)).await?;
-            request.budget_rao = Some(carried.saturating_sub(fee));
-            let settled = json!({ "transaction": transaction, "paid_rao": carried, "credit_of": payer });
-            let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &account, fee, request, settled).await?;
-            let charge = payment["cost_rao"].as_u64().unwrap_or(0);
-            Ok(with_payment(answer(outcome, fee), payment, charge, (PAYMENT_RESPONSE, header)))
-        }
+        ));
     }
+    let catalog = orchestration.catalog(&state).await?;
+    // Paid work runs apart from the request, holding its place: a client that goes away (or a
+    // timeout) cannot cancel a settlement, a credit or a charge half done.
+    let run = async move {
+        let _slot = slot;
+        match payer {
+            None => {
+                let outcome = orchestration.orchestrator().run(&catalog, request).await.map_err(failure_response)?;
+                Ok(Json(answer(outcome, 0)).into_response())
+            }
+            Some(Payer::ApiKey(api_key)) => {
+                let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({})).await?;
+                let charge = payment["cost_rao"].as_u64().unwrap_or(0);
+                let balance = payment["balance_rao"].as_u64().unwrap_or(0);
+                Ok(with_payment(answer(outcome, fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
+            }
+            Some(Payer::Exact(payment)) => {
+                let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
+                let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: paid_rao };
+                let verified = verify_exact(&state, settlement, &payment, &paid).await?;
+                let carried = u64::try_from(verified.amount).unwrap_or(u64::MAX);
+                let (transaction, header) = settle_exact(&state, settlement, &payment, &paid).await?;
+                // Paid for: from here on the payer's money is its credit, spent as an API key's.
+                let payer = verified.payer.to_string();
+                let account = ledger::hotkey_account(&payer);
+                let deposited = payer.clone();
+                state.read(move |ledger| Ok(ledger.deposit_to_hotkey(&deposited, carried)?)).await?;
+                request.budget_rao = Some(carried.saturating_sub(fee));
+                let settled = json!({ "transaction": transaction, "paid_rao": carried, "credit_of": payer });
+                let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &account, fee, request, settled).await?;
+                let charge = payment["cost_rao"].as_u64().unwrap_or(0);
+                Ok(with_payment(answer(outcome, fee), payment, charge, (PAYMENT_RESPONSE, header)))
+            }
+        }
+    };
+    tokio::spawn(run).await.map_err(|_| ApiError::internal("an orchestration panicked"))?
 }
 
 /// Runs `request` on the credit of `account` (an API key or a hotkey's account): the fee and
@@ -285,7 +297,7 @@ async fn on_credit(
 }
 
 /// A validator's challenge, served free and answered signed, errors included.
-async fn challenge(state: &AppState, orchestration: &Orchestration, miner: &MinerAccess, headers: &HeaderMap, body: &[u8]) -> Response {
+async fn challenge(state: &AppState, orchestration: &Arc<Orchestration>, miner: &MinerAccess, headers: &HeaderMap, body: &[u8]) -> Response {
     let validator = match miner.challenger(headers, body) {
         Ok(validator) => validator,
         Err(refused) => return refused.into_response(),

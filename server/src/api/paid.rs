@@ -166,6 +166,9 @@ pub(super) enum Payer {
     Exact(ExactPayment),
 }
 
+/// Longest a settlement may take to reach finality before it is given up.
+pub const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The scheme of `Authorization` that pays from the signing hotkey's credit.
 const HOTKEY_SCHEME: &str = "Hotkey";
 
@@ -202,8 +205,11 @@ impl Pricing {
         }
         let bearer = headers.get("authorization").and_then(|value| value.to_str().ok()).and_then(|value| value.strip_prefix("Bearer "));
         let api_key = bearer.or_else(|| headers.get("x-api-key").and_then(|value| value.to_str().ok()));
-        if let Some(api_key) = api_key {
-            return Ok(Some(Payer::ApiKey(api_key.trim().to_owned())));
+        if let Some(api_key) = api_key.map(str::trim) {
+            if !ledger::is_api_key(api_key) {
+                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown_api_key", "an API key is `ok_` followed by 64 hex digits"));
+            }
+            return Ok(Some(Payer::ApiKey(api_key.to_owned())));
         }
         match headers.get(PAYMENT_SIGNATURE) {
             Some(header) if settles => {
@@ -262,8 +268,13 @@ pub async fn answer(
     match state.pricing().payer(headers, &[], &state.payer_replays, &paid, state.settlement.is_some())? {
         None => Ok(Json(state.read(answer).await?).into_response()),
         Some(Payer::ApiKey(api_key)) => {
-            let held = state.orchestration().map_or(0, |orchestration| orchestration.held(&api_key));
-            let (answer, balance) = state.read(move |ledger| Ok((answer(ledger)?, ledger.debit_keeping(&api_key, price, held)?))).await?;
+            let answer = state.read(answer).await?;
+            let balance = match state.orchestration() {
+                // Under the holds' lock, so that no orchestration takes a hold between the read
+                // of what is held and the debit.
+                Some(orchestration) => orchestration.debit_beside_holds(state, &api_key, price)?,
+                None => state.debit(&api_key, price).await?,
+            };
             Ok(with_payment(answer, json!({ "cost_rao": price, "balance_rao": balance }), price, (BALANCE_HEADER, HeaderValue::from(balance))))
         }
         Some(Payer::Exact(payment)) => {
@@ -329,7 +340,13 @@ pub(super) async fn verify_exact(state: &AppState, settlement: &Settlement, paym
 /// `PAYMENT-RESPONSE` header.
 pub(super) async fn settle_exact(state: &AppState, settlement: &Settlement, payment: &ExactPayment, paid: &Paid<'_>) -> Result<(H256, HeaderValue), ApiError> {
     let pricing = state.pricing();
-    let transaction = settlement.chain.settle(&payment.extrinsic).await.map_err(|error| pricing.payment_required(paid, "settlement_failed", error.to_string()))?;
+    let settled = tokio::time::timeout(SETTLE_TIMEOUT, settlement.chain.settle(&payment.extrinsic)).await;
+    let transaction = match settled {
+        Ok(settled) => settled.map_err(|error| pricing.payment_required(paid, "settlement_failed", error.to_string()))?,
+        // A transfer that does not finalise in time (a nonce gap keeps it in the pool, say) is
+        // given up on: nothing was done for it, and its extrinsic is spent.
+        Err(_) => return Err(pricing.payment_required(paid, "settlement_failed", format!("the transfer was not final within {} s", SETTLE_TIMEOUT.as_secs()))),
+    };
     let payment_response = json!({ "success": true, "transaction": transaction, "network": pricing.network, "payer": payment.from.to_string() });
     let payment_response = base64::engine::general_purpose::STANDARD.encode(payment_response.to_string());
     let header = HeaderValue::from_str(&payment_response).expect("base64 is a valid header value");

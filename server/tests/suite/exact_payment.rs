@@ -293,6 +293,11 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
     let spent: Value = spent.json().await.unwrap();
     assert_eq!(spent["payment"]["balance_rao"], credit - PRICE, "a read spends the credit");
     refused(read(&signed).await.unwrap(), StatusCode::UNAUTHORIZED, "replayed_request").await;
+    // The credit's account name is not an API key: naming it as one spends nothing.
+    let named = Client::new().get(format!("{}{PATH}", node.base)).bearer_auth(ledger::hotkey_account(&payer_hotkey().ss58())).send().await.unwrap();
+    refused(named, StatusCode::UNAUTHORIZED, "unknown_api_key").await;
+    let after = read(&orchestrator::epistula::sign(&payer_hotkey(), b"", None, now_ms())).await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(after["payment"]["balance_rao"], credit - 2 * PRICE, "only the hotkey's own signed reads spent it");
     let stranger = orchestrator::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", None, now_ms());
     refused(read(&stranger).await.unwrap(), StatusCode::UNAUTHORIZED, "unknown_api_key").await;
 }

@@ -202,10 +202,14 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     // served, which hold no endpoint and are attested too.
     assert_eq!(report.attested[0], (3, honest.hotkey.ss58()), "the diff the subnets bear out is attested");
     assert!(report.attested.iter().all(|(_, proposer)| *proposer == honest.hotkey.ss58()), "{:?}", report.attested);
+    // Later versions (the honest node's health diffs) are not attested while the forger's
+    // refused change still stands in their history: attesting them would vouch for it.
     let refused: Vec<u64> = report.refused.iter().map(|(version, _)| *version).collect();
-    assert_eq!(refused, [1, 2, 4], "{:?}", report.refused);
+    assert_eq!(refused[..3], [1, 2, 4], "{:?}", report.refused);
     assert!(report.refused[..2].iter().all(|(_, why)| why.contains("local write")), "{:?}", report.refused);
     assert!(report.refused[2].1.contains("endpoint/web-search"), "{:?}", report.refused);
+    assert!(report.refused[3..].iter().all(|(_, why)| why.contains("still stands")), "{:?}", report.refused);
+    assert_eq!(report.attested.len(), 1, "nothing after the refused proposal is attested: {:?}", report.attested);
 
     let scores = validator_node.scoreboard();
     assert!(scores.miner(&honest.hotkey.ss58()).combined() > scores.miner(&dishonest.hotkey.ss58()).combined());
@@ -267,4 +271,31 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     assert_eq!(proposed["proposer"], miner_key.hotkey.ss58(), "the primary holds the miner's signed diff: {proposed}");
     let record = reqwest::get(format!("{primary}/v1/entries/sn22/health/web-search")).await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(record["record"]["status"], "down", "{record}");
+}
+
+/// A validator's signed challenge captured on the wire and sent again inside its signature's
+/// window is refused: a miner serves each challenge once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_challenge_is_refused() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, miner_key) = (Participant::new(1), Participant::new(2));
+    let (miner_port, _miner_data) = miner(&miner_key, &validator, &[&desearch], |_| {}).await;
+    let body = serde_json::json!({ "objective": "Find recent arxiv papers on mixture of experts", "target_schema": { "papers": [{ "title": "str" }] } }).to_string();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let headers = epistula::sign(&validator.hotkey, body.as_bytes(), Some(&miner_key.hotkey.ss58()), now);
+    let send = || {
+        let mut request = reqwest::Client::new().post(format!("http://127.0.0.1:{miner_port}/v1/orchestrate")).header("content-type", "application/json");
+        for (name, value) in &headers {
+            request = request.header(*name, value);
+        }
+        request.body(body.clone()).send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), 200, "the challenge is served once");
+    let served = desearch.request_count();
+    let replayed = send().await.unwrap();
+    assert_eq!(replayed.status(), 401);
+    let answer: Value = replayed.json().await.unwrap();
+    assert_eq!(answer["error"]["code"], "replayed_request", "{answer}");
+    assert_eq!(desearch.request_count(), served, "the replay made no subnet call");
 }
