@@ -463,7 +463,7 @@ impl Exporter {
     pub fn write(self, out: impl Write, progress: &mut dyn FnMut(Progress)) -> Result<SnapshotSummary> {
         let view = self.db.snapshot();
         let values = cf(&self.db, schema::VALUES);
-        let scan = |visit: &mut dyn FnMut(Key, u64, &[u8]) -> Result<()>| {
+        let scan = |visit: &mut crate::store::Visit<'_>| {
             crate::store::scan_values(view.iterator_cf(values, rocksdb::IteratorMode::Start), &[], self.checkpoint.version, visit)
         };
         let mut entry_count = 0u64;

@@ -92,7 +92,7 @@ pub struct Ledger {
     /// Trees of older versions kept in memory: the trusted version's (see [`crate::reading`]),
     /// which every read of the current ledger proves against, and the last other one proven.
     /// Two slots, so that proofs at other versions never push the trusted one out.
-    historical: std::sync::Mutex<[Option<(u64, Arc<State>)>; 2]>,
+    historical: std::sync::Mutex<[Option<KeptTrees>; 2]>,
 }
 
 impl Ledger {
@@ -708,14 +708,23 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 
+/// One older version's trees, kept in memory with the version.
+type KeptTrees = (u64, Arc<State>);
+
+/// What a scan hands each entry to: its key, the version that set it, and its value.
+pub(crate) type Visit<'a> = dyn FnMut(Key, u64, &[u8]) -> Result<()> + 'a;
+
 /// Visits every key under `prefix` with its value at `version` (and the version that set it),
 /// in key order, from an iterator over the values family positioned at `prefix`.
+#[allow(clippy::type_complexity)] // the iterator's item is RocksDB's, the pending entry a triple
 pub(crate) fn scan_values(
     items: impl Iterator<Item = std::result::Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>>,
     prefix: &[u8],
     version: u64,
     mut visit: impl FnMut(Key, u64, &[u8]) -> Result<()>,
 ) -> Result<()> {
+    // The latest version so far of the key being read: its key, the version that set it, and its
+    // value (`None` when that version deleted it).
     let mut pending: Option<(Key, u64, Option<Box<[u8]>>)> = None;
     for item in items {
         let (stored_key, stored) = item?;

@@ -36,7 +36,7 @@ async fn chain() -> ChainClient {
     let neurons = [account(&dev::alice()), account(&dev::bob()), account(&dev::charlie())];
     put(&mut storage, "SubnetworkN", &[identity(&NETUID)], 3u16);
     for (uid, hotkey) in neurons.iter().enumerate() {
-        put(&mut storage, "Keys", &[identity(&NETUID), identity(&(uid as u16))], hotkey.clone());
+        put(&mut storage, "Keys", &[identity(&NETUID), identity(&(uid as u16))], *hotkey);
         put(&mut storage, "TotalHotkeyAlpha", &[blake2_128_concat(hotkey), identity(&NETUID)], 1_000u64 * (uid as u64 + 1));
     }
     put(&mut storage, "ValidatorPermit", &[identity(&NETUID)], vec![true, true, false]);

@@ -166,7 +166,7 @@ async fn endpoints_at_forbidden_addresses_are_never_connected_to() {
         let (status, answer) = target.orchestrate().await;
         assert_eq!(answer["error"]["code"], "subnets_failed", "{base}: {status} {answer}");
         let calls = answer["error"]["details"]["calls"].as_array().unwrap();
-        assert!(!calls.is_empty() && calls.iter().all(|call| expected(call)), "{base}: {calls:?}");
+        assert!(!calls.is_empty() && calls.iter().all(expected), "{base}: {calls:?}");
     }
     assert_eq!(connections.load(Ordering::SeqCst), 0, "127.0.0.2 was never connected to, directly or through a redirect");
     assert_eq!(keyed(&target.desearch), 0);
