@@ -22,7 +22,7 @@ use serde_json::json;
 use crate::api::{self, miner::MinerAccess};
 use crate::orchestrate_cmd::OutboundArgs;
 use crate::cli::{print_json, CliError};
-use crate::serve::{follow_metagraph, init_logging, registered, runtime, serve, ServeArgs};
+use crate::serve::{follow_metagraph, init_logging, runtime, serve, ServeArgs};
 use crate::{identity, node};
 
 /// Seconds per block on Bittensor.
@@ -52,7 +52,7 @@ impl MinerArgs {
         let (refreshed, gate) = (access.clone(), state.proposers().clone());
         follow_metagraph(&runtime, chain, netuid, self.serve.refresh(), move |metagraph| {
             refreshed.set_validators(validator_set(metagraph));
-            gate.set_registered(registered(metagraph));
+            gate.admit_registered(metagraph);
         });
         runtime.block_on(serve(self.serve.listen, api::router(state.with_miner(access))))
     }

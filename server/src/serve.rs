@@ -1,7 +1,6 @@
 //! `orchestra serve`: the ledger node's HTTP API until Ctrl-C or SIGTERM. Shutdown lets
 //! requests in flight finish; every acknowledged write was committed before its answer.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -78,7 +77,7 @@ impl ServeArgs {
         let (state, chain) = self.state(data, &runtime, true)?;
         if let (Some(chain), Some(netuid)) = (chain, self.netuid) {
             let gate = state.proposers().clone();
-            follow_metagraph(&runtime, chain, netuid, self.refresh(), move |metagraph| gate.set_registered(registered(metagraph)));
+            follow_metagraph(&runtime, chain, netuid, self.refresh(), move |metagraph| gate.admit_registered(metagraph));
         }
         runtime.block_on(serve(self.listen, api::router(state)))
     }
@@ -124,11 +123,6 @@ impl ServeArgs {
         };
         Ok((state, chain))
     }
-}
-
-/// The hotkeys registered on a subnet.
-pub(crate) fn registered(metagraph: &Metagraph) -> BTreeSet<String> {
-    metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect()
 }
 
 /// Reads `netuid`'s metagraph now and every `refresh`, handing each read to `apply`; a failed

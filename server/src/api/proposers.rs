@@ -59,6 +59,11 @@ impl ProposerGate {
         }
     }
 
+    /// Admits the hotkeys registered in `metagraph` (every UID's), in place of the last ones.
+    pub fn admit_registered(&self, metagraph: &orchestrator::chain::Metagraph) {
+        self.set_registered(metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect());
+    }
+
     pub fn is_registered(&self, hotkey: &str) -> bool {
         self.registered.read().is_ok_and(|registered| registered.contains(hotkey))
     }

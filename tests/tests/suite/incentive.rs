@@ -299,3 +299,26 @@ async fn a_replayed_challenge_is_refused() {
     assert_eq!(answer["error"]["code"], "replayed_request", "{answer}");
     assert_eq!(desearch.request_count(), served, "the replay made no subnet call");
 }
+
+/// A node following the chain admits diffs from the hotkeys registered on the subnet, as its
+/// metagraph lists them, and refuses everyone else's.
+#[tokio::test(flavor = "multi_thread")]
+async fn hotkeys_registered_on_the_subnet_may_propose() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, registered, stranger) = (Participant::new(1), Participant::new(2), Participant::new(9));
+    let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, chain_state(&validator, [(&registered, 1), (&Participant::new(3), 2)]))).await.unwrap();
+    let gate = Arc::new(ProposerGate::new(Quota::default()));
+    gate.admit_registered(&chain.metagraph(NETUID, None).await.unwrap());
+    let TestLedger { ledger, dir: _data } = testkit::test_ledger(&[&desearch]);
+    let diff_by = |proposer: &Participant| endpoint_diff(&ledger, &proposer.hotkey, |endpoint| endpoint.timeout_ms = 12_345);
+    let (by_registered, by_stranger) = (diff_by(&registered), diff_by(&stranger));
+    let node = format!("http://127.0.0.1:{}", serve(router(AppState::new(ledger, Pricing::default()).with_proposers(gate))).await);
+    let post = |diff: ledger::SignedDiff| {
+        let url = format!("{node}/v1/diffs");
+        async move { reqwest::Client::new().post(url).json(&diff).send().await.unwrap() }
+    };
+    let refused = post(by_stranger).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "unknown_proposer");
+    assert_eq!(post(by_registered).await.status(), 200, "the metagraph's hotkey is admitted");
+}
