@@ -108,7 +108,7 @@ fn damaged_or_untrusted_snapshots_are_refused_and_leave_no_trace() {
     dropped.extend_from_slice(&good[spans[1].start..]);
     let mut trailing = good.clone();
     trailing.push(0);
-    let resealed = reseal_with_altered_value(&good, &spans);
+    let resealed = reseal_with_altered_value(&good);
 
     let cases: Vec<Refusal> = vec![
         ("a byte flipped", flipped, None, |e| matches!(e, SnapshotError::BrokenChain { index: 1 })),
@@ -169,19 +169,12 @@ fn assert_refused_cleanly(what: &str, bytes: &[u8], trusted: Option<&ValidatorSe
 }
 
 /// Alters one value's bytes and recomputes every chunk hash after it, as a forger would.
-fn reseal_with_altered_value(good: &[u8], spans: &[std::ops::Range<usize>]) -> Vec<u8> {
+fn reseal_with_altered_value(good: &[u8]) -> Vec<u8> {
     let mut bytes = good.to_vec();
-    let header_len = u32::from_be_bytes(bytes[12..16].try_into().unwrap()) as usize;
     let position = bytes.windows(9).position(|window| window == b"value 100").unwrap();
     bytes[position + 6] = b'9';
-    let mut previous = *blake3::Hasher::new().update(&[0x08]).update(b"ORCHSNAP").update(&1u32.to_be_bytes()).update(&bytes[16..16 + header_len]).finalize().as_bytes();
-    for span in spans {
-        let body_end = span.end - 32;
-        let hash = *blake3::Hasher::new().update(&[0x08]).update(&previous).update(&bytes[span.start..span.start + 4]).update(&bytes[span.start + 8..body_end]).finalize().as_bytes();
-        bytes[body_end..span.end].copy_from_slice(&hash);
-        previous = hash;
-    }
-    bytes
+    let header = snapshot::SnapshotReader::new(good).unwrap().header().clone();
+    with_header(&bytes, &header)
 }
 
 /// An import killed before it finished leaves a database without the format marker: it does
