@@ -61,7 +61,7 @@ fn orchestrate() -> Value {
 
 /// Paying from a hotkey's credit: `Authorization: Hotkey` with the Epistula headers.
 fn hotkey_authorization() -> Value {
-    json!({ "name": "Authorization", "in": "header", "required": false, "schema": { "type": "string" }, "description": "`Bearer <API key>`, or `Hotkey` with Epistula v2 headers (Epistula-Version, -Timestamp, -Uuid, -Signed-By, -Request-Signature) signed by a hotkey whose exact payment left it credit; each signature is accepted once" })
+    json!({ "name": "Authorization", "in": "header", "required": false, "schema": { "type": "string" }, "description": "`Bearer <API key>`, or `Hotkey` with Epistula v2 headers (Epistula-Version, -Timestamp, -Uuid, -Signed-By, -Request-Signature) and Epistula-Signed-For the node's hotkey, signed by a hotkey whose exact payment left it credit; each signature is accepted once" })
 }
 
 pub fn spec() -> Value {

@@ -211,7 +211,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
     let Json(mut request) = Json::<Request>::from_bytes(&body)?;
     let fee = state.pricing().orchestrate_fee_rao;
     let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
-    let payer = state.pricing().payer(&headers, &body, &state.payer_replays, &paid, state.settlement.is_some())?;
+    let payer = state.pricing().payer(&state, &headers, &body, &paid)?;
     let paid_rao = paid.amount_rao;
     let api_key = match &payer {
         Some(Payer::ApiKey(api_key)) => Some(api_key.as_str()),

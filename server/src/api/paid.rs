@@ -11,8 +11,8 @@
 //!   What orchestrations in flight hold on the key stays untouched.
 //! - **A hotkey's credit**: what an `exact` payment for an orchestration did not spend is kept as
 //!   the paying hotkey's prepaid credit ([`ledger::hotkey_account`]), spent like an API key by
-//!   requests the hotkey signs Epistula-style with `Authorization: Hotkey`, each signature
-//!   accepted once.
+//!   requests the hotkey signs Epistula-style with `Authorization: Hotkey`, addressed to the
+//!   node's hotkey, each signature accepted once.
 //! - **An `exact` payment**, when the node is connected to the chain ([`Settlement`]):
 //!   `PAYMENT-SIGNATURE: base64({accepted, payload: {signedExtrinsic, extrinsicHash, from},
 //!   extensions})` carrying a signed, unbroadcast `Balances.transfer_keep_alive`. It is
@@ -189,16 +189,20 @@ pub(super) struct Paid<'a> {
 impl Pricing {
     /// How a request for `paid` pays, or the error that says how to pay; `None` when it is
     /// free. `exact` payments are read only when the node can settle them.
-    pub(super) fn payer(&self, headers: &HeaderMap, body: &[u8], replays: &epistula::ReplayCache, paid: &Paid, settles: bool) -> Result<Option<Payer>, ApiError> {
+    pub(super) fn payer(&self, state: &AppState, headers: &HeaderMap, body: &[u8], paid: &Paid) -> Result<Option<Payer>, ApiError> {
+        let settles = state.settlement.is_some();
         if paid.amount_rao == 0 {
             return Ok(None);
         }
         if pays_by_hotkey(headers) {
             let lookup = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
             let now = now_ms();
-            let signed = epistula::verify(lookup, body, None, now, epistula::DEFAULT_MAX_AGE_MS)
-                .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", format!("Authorization: Hotkey needs an Epistula signature: {error}")))?;
-            if !replays.first_use(&signed, now) {
+            // Addressed to this node's hotkey, so that a signature cannot be spent again at
+            // another node where the same hotkey holds credit.
+            let node = state.orchestration().map(|orchestration| orchestration.orchestrator().miner());
+            let signed = epistula::verify(lookup, body, node.as_deref(), now, epistula::DEFAULT_MAX_AGE_MS)
+                .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", format!("Authorization: Hotkey needs an Epistula signature addressed to this node: {error}")))?;
+            if !state.payer_replays.first_use(&signed, now) {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed_request", format!("request {} from {} was already served", signed.uuid, signed.signed_by)));
             }
             return Ok(Some(Payer::ApiKey(ledger::hotkey_account(&signed.signed_by))));
@@ -265,7 +269,7 @@ pub async fn answer(
 ) -> Result<Response, ApiError> {
     let price = state.pricing().proof_read_rao;
     let paid = Paid { resource, description: "a ledger entry with its Merkle proof", amount_rao: price };
-    match state.pricing().payer(headers, &[], &state.payer_replays, &paid, state.settlement.is_some())? {
+    match state.pricing().payer(state, headers, &[], &paid)? {
         None => Ok(Json(state.read(answer).await?).into_response()),
         Some(Payer::ApiKey(api_key)) => {
             let answer = state.read(answer).await?;

@@ -280,7 +280,10 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
     let credit = payment["balance_rao"].as_u64().unwrap();
     assert_eq!(credit, carried - cost, "the rest is the payer's");
 
-    let signed = orchestrator::epistula::sign(&payer_hotkey(), b"", None, now_ms());
+    // Addressed to the node (its receipts' hotkey): a signature for another node is refused.
+    let node_hotkey = ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap().ss58();
+    let elsewhere = orchestrator::epistula::sign(&payer_hotkey(), b"", None, now_ms());
+    let signed = orchestrator::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms());
     let read = |signed: &Vec<(&'static str, String)>| {
         let mut request = Client::new().get(format!("{}{PATH}", node.base)).header("authorization", "Hotkey");
         for (name, value) in signed {
@@ -296,9 +299,10 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
     // The credit's account name is not an API key: naming it as one spends nothing.
     let named = Client::new().get(format!("{}{PATH}", node.base)).bearer_auth(ledger::hotkey_account(&payer_hotkey().ss58())).send().await.unwrap();
     refused(named, StatusCode::UNAUTHORIZED, "unknown_api_key").await;
-    let after = read(&orchestrator::epistula::sign(&payer_hotkey(), b"", None, now_ms())).await.unwrap().json::<Value>().await.unwrap();
+    let after = read(&orchestrator::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms())).await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(after["payment"]["balance_rao"], credit - 2 * PRICE, "only the hotkey's own signed reads spent it");
-    let stranger = orchestrator::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", None, now_ms());
+    refused(read(&elsewhere).await.unwrap(), StatusCode::UNAUTHORIZED, "bad_signature").await;
+    let stranger = orchestrator::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", Some(&node_hotkey), now_ms());
     refused(read(&stranger).await.unwrap(), StatusCode::UNAUTHORIZED, "unknown_api_key").await;
 }
 
