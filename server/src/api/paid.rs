@@ -166,6 +166,9 @@ pub(super) enum Payer {
     Exact(ExactPayment),
 }
 
+/// `exact` payments settled at once; past it a payment is refused before it is recorded.
+pub const SETTLEMENTS_IN_FLIGHT: usize = 16;
+
 /// Longest a settlement may take to reach finality before it is given up.
 pub const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
@@ -283,6 +286,8 @@ pub async fn answer(
         }
         Some(Payer::Exact(payment)) => {
             let settlement = state.settlement.clone().expect("exact payments are read only when the node settles them");
+            // Taken before the payment is recorded, so a busy node refuses without spending it.
+            let slot = state.settlement_slot()?;
             let verified = verify_exact(state, &settlement, &payment, &paid).await?;
             // Settled, answered and kept apart from this request: a client that gives up (or a
             // timeout) cannot lose an answer already paid for.
@@ -295,6 +300,7 @@ pub async fn answer(
                 body["payment"] = json!({ "cost_rao": price, "transaction": transaction });
                 let kept = serde_json::to_vec(&body).expect("answers serialise");
                 state.read(move |ledger| Ok(ledger.keep_payment_answer(verified.extrinsic_hash.0, &kept)?)).await?;
+                drop(slot);
                 Ok::<_, ApiError>((body, header))
             });
             let (body, header) = settled.await.map_err(|_| ApiError::internal("settling the payment panicked"))??;
