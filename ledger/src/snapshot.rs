@@ -455,10 +455,6 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    pub fn version(&self) -> u64 {
-        self.checkpoint.version
-    }
-
     /// Writes the snapshot to `out`: the entries are counted, then written, from one view.
     pub fn write(self, out: impl Write, progress: &mut dyn FnMut(Progress)) -> Result<SnapshotSummary> {
         let view = self.db.snapshot();

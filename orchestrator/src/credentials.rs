@@ -101,11 +101,6 @@ impl Credentials {
         self
     }
 
-    /// Whether the node holds a key for `netuid`, wherever it may be sent.
-    pub fn has_key(&self, netuid: u16) -> bool {
-        self.keys.contains_key(&netuid)
-    }
-
     /// The key to send with a request to `url`: `None` without a key, and a refusal when the
     /// key is not bound to the URL's host.
     pub fn key_for(&self, netuid: u16, url: &str) -> Result<Option<&str>, UnboundHost> {

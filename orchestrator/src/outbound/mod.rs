@@ -184,10 +184,6 @@ impl Guard {
         Ok(Guard { http: builder().build()?, h2c: builder().http2_prior_knowledge().build()?, policy, refused })
     }
 
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-
     /// How many requests the guard refused for their address since it started.
     pub fn refused(&self) -> u64 {
         self.refused.load(Ordering::Relaxed)
