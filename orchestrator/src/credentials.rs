@@ -23,6 +23,13 @@ pub fn key_env(netuid: u16) -> String {
     format!("ORCHESTRA_SN{netuid}_KEY")
 }
 
+/// Every variable that can hold subnet `netuid`'s key: [`key_env`], then the name its operator
+/// documents, if any.
+pub fn key_variables(netuid: u16) -> Vec<String> {
+    let documented = OPERATOR_KEY_NAMES.iter().filter(|(subnet, _)| *subnet == netuid).map(|(_, name)| (*name).to_owned());
+    std::iter::once(key_env(netuid)).chain(documented).collect()
+}
+
 #[derive(Clone, Default)]
 pub struct Credentials {
     keys: BTreeMap<u16, String>,

@@ -18,11 +18,11 @@ use crate::execute::budget::TaoPrice;
 use crate::execute::retry::RetryPolicy;
 use crate::execute::trace::{critical_path, time_in_calls, CallRecord, Timings};
 use crate::outbound::{Guard, Policy};
-use crate::execute::{Context, LearnedCosts, Network, PlanFailure, Session, Stop, TaskError};
+use crate::execute::{Context, Executed, LearnedCosts, Network, PlanFailure, Session, SkippedTask, Stop, TaskError};
 use crate::llm::LLM_CAPABILITY;
 use crate::plan::{Plan, PlanError};
 use crate::receipts::{Nonce, ReceiptBundle};
-use crate::route::{Catalog, Unroutable};
+use crate::route::{key_hints, Catalog, KeyHint, Unroutable};
 use crate::schema::{SchemaError, TargetSchema, Violation};
 use crate::synthesis::{self, Report};
 use crate::planner;
@@ -89,6 +89,8 @@ pub struct Outcome {
     pub cost: Cost,
     pub timings: Timings,
     pub synthesis: Report,
+    /// Supplementary tasks that failed; the result was written without them.
+    pub skipped_tasks: Vec<SkippedTask>,
     /// The ledger version routing read.
     pub ledger_version: u64,
     /// Why routing read that version: the head of a ledger without validators, or the latest
@@ -107,7 +109,7 @@ pub enum Failure {
     Plan { error: PlanError, offered: Vec<String>, unroutable: Vec<Unroutable> },
     #[error("task {task:?} cannot run: {error}")]
     NoRoute { task: String, error: TaskError },
-    #[error("task {task:?} failed: {error}")]
+    #[error("required task {task:?} failed: {error}")]
     TaskFailed { task: String, error: TaskError },
     #[error("stopped at task {task:?}: {stop}; unfinished tasks: {}", .unfinished.join(", "))]
     Stopped { task: String, stop: Stop, unfinished: Vec<String> },
@@ -122,15 +124,17 @@ fn offered_note(offered: &[String], unroutable: &[Unroutable]) -> String {
     if !offered.is_empty() {
         return format!(" (routable capabilities: {})", offered.join(", "));
     }
-    let mut reasons: Vec<String> = unroutable.iter().take(UNROUTABLE_NAMED).map(|listing| format!("SN{} {}: {}", listing.netuid, listing.endpoint, listing.reason)).collect();
-    if unroutable.len() > UNROUTABLE_NAMED {
-        reasons.push(format!("and {} more", unroutable.len() - UNROUTABLE_NAMED));
+    if unroutable.is_empty() {
+        return " (no capability is routable: the ledger lists no endpoints)".into();
     }
-    if reasons.is_empty() {
-        " (no capability is routable: the ledger lists no endpoints)".into()
-    } else {
-        format!(" (no capability is routable: {})", reasons.join("; "))
+    // Keys first, one per subnet: they are what a new node lacks.
+    let mut reasons: Vec<String> = key_hints(unroutable).iter().map(KeyHint::to_string).collect();
+    let others: Vec<&Unroutable> = unroutable.iter().filter(|listing| listing.wants_key.is_none()).collect();
+    reasons.extend(others.iter().take(UNROUTABLE_NAMED).map(|listing| format!("SN{} {}: {}", listing.netuid, listing.endpoint, listing.reason)));
+    if others.len() > UNROUTABLE_NAMED {
+        reasons.push(format!("and {} more", others.len() - UNROUTABLE_NAMED));
     }
+    format!(" (no capability is routable: {})", reasons.join("; "))
 }
 
 impl Failure {
@@ -206,6 +210,11 @@ impl Orchestrator {
         self.network.withheld_keys()
     }
 
+    /// The subnets' keys this node holds.
+    pub fn credentials(&self) -> &Credentials {
+        &self.credentials
+    }
+
     /// The SS58 address receipts are signed by.
     pub fn miner(&self) -> String {
         self.hotkey.ss58()
@@ -249,8 +258,8 @@ impl Orchestrator {
                 return Err(self.fail(session, Some(plan), failure));
             }
         };
-        let outputs = match session.execute_plan(&plan, &order).await {
-            Ok(outputs) => outputs,
+        let Executed { outputs, skipped } = match session.execute_plan(&plan, &order).await {
+            Ok(executed) => executed,
             Err(failure) => return Err(self.fail(session, Some(plan), task_failure(failure))),
         };
         let executed = Instant::now();
@@ -282,6 +291,7 @@ impl Orchestrator {
             cost: Cost { subnet_calls_rao: spent, budget_rao: request.budget_rao },
             timings,
             synthesis,
+            skipped_tasks: skipped,
             ledger_version: catalog.version(),
             ledger_basis: catalog.reading().basis,
         })

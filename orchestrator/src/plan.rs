@@ -12,6 +12,10 @@
 //!   task that summarises search results depends on the searches).
 //! - **plan**: the tasks, forming a directed acyclic graph through their dependencies, and
 //!   which planner made it.
+//! - **required** / **supplementary**: a required task's failure fails the orchestration; a
+//!   supplementary task adds evidence the result can do without, so its failure (and that of
+//!   the tasks depending on it) is reported in the answer and synthesis goes on. Every plan has
+//!   at least one required task, so a result never rests on supplementary evidence alone.
 //!
 //! [`Plan::check`] is what every plan passes before it is executed, whoever made it: task ids
 //! unique, dependencies known, no cycle, every capability one the ledger offers.
@@ -39,6 +43,14 @@ pub struct Task {
     /// Tasks whose outputs this one needs, by id.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<String>,
+    /// Whether the orchestration fails when this task does (see the module documentation).
+    #[serde(default = "required_by_default")]
+    pub required: bool,
+}
+
+/// A task is required unless its planner says it is supplementary.
+fn required_by_default() -> bool {
+    true
 }
 
 /// Which planner made a plan.
@@ -80,6 +92,8 @@ pub enum PlanError {
     Blank(String),
     #[error("task id {0:?} is reserved for the orchestrator's own calls")]
     ReservedId(String),
+    #[error("every task is supplementary; at least one must be required")]
+    NothingRequired,
 }
 
 /// Ids under which the orchestrator records its planning and synthesis calls, which no task
@@ -111,6 +125,9 @@ impl Plan {
             if !offered.contains(&task.capability) {
                 return Err(PlanError::UnknownCapability { task: task.id.clone(), capability: task.capability.clone() });
             }
+        }
+        if !self.tasks.iter().any(|task| task.required) {
+            return Err(PlanError::NothingRequired);
         }
         for task in &self.tasks {
             if let Some(missing) = task.depends_on.iter().find(|dependency| !index.contains_key(dependency.as_str())) {
@@ -165,7 +182,8 @@ pub fn plan_json_schema(offered: &BTreeSet<String>) -> Value {
                         "capability": { "enum": offered.iter().collect::<Vec<_>>() },
                         "query": { "type": "string", "minLength": 1, "maxLength": 2000 },
                         "subject": { "type": "string" },
-                        "depends_on": { "type": "array", "items": { "type": "string" } }
+                        "depends_on": { "type": "array", "items": { "type": "string" } },
+                        "required": { "type": "boolean" }
                     },
                     "required": ["id", "capability", "query"],
                     "additionalProperties": false

@@ -12,8 +12,11 @@
 //! - **chain**: the receipts of one nonce, built with [`ReceiptChain`].
 //! - **root**: the commitment to the whole chain: a Merkle root over the receipt hashes bound to
 //!   the receipt count and the nonce.
-//! - **bundle**: nonce, receipts, root, the miner's SS58 address and its sr25519 signature over the
-//!   root ([`ReceiptBundle`]); a validator checks it with [`verify`].
+//! - **bundle**: the format, nonce, receipts, root, the miner's SS58 address and its sr25519
+//!   signature over the root ([`ReceiptBundle`]); a validator checks it with [`verify`].
+//! - **format**: the version of the layout below, [`FORMAT`]. A later format uses new tags, so
+//!   a bundle relabelled with another format cannot verify under it; verifiers refuse formats
+//!   they do not know. `docs/SPEC.md` (section 15) specifies format 1 with test vectors.
 //!
 //! Hashes are blake3 over byte layouts defined here, never over a serde encoding, so a JSON
 //! round trip or a field reordering in a struct cannot change them. Integers are big-endian,
@@ -47,6 +50,9 @@ const TAG_RECEIPT: &[u8; 14] = b"ORCH-RCPT-CALL";
 const TAG_BODY: &[u8; 14] = b"ORCH-RCPT-BODY";
 const TAG_ROOT: &[u8; 14] = b"ORCH-RCPT-ROOT";
 const TAG_SIGNED: &[u8; 14] = b"ORCH-RCPT-SIGN";
+
+/// The format of the receipts this code makes and verifies.
+pub const FORMAT: u32 = 1;
 
 /// The validator's challenge. Serialised as 64 hex digits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,6 +91,8 @@ pub struct Receipt {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReceiptBundle {
+    /// [`FORMAT`] for every bundle this code makes.
+    pub format: u32,
     pub nonce: Nonce,
     pub receipts: Vec<Receipt>,
     pub root: Hash,
@@ -98,6 +106,8 @@ pub struct ReceiptBundle {
 /// Why a bundle does not verify, at the first check that fails.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ReceiptError {
+    #[error("the bundle is in receipt format {0}; this verifier knows format {FORMAT}")]
+    UnknownFormat(u32),
     #[error("the bundle answers nonce {found}, not the challenge {expected}")]
     WrongNonce { expected: String, found: String },
     #[error("receipt at position {position} claims index {index}")]
@@ -135,6 +145,7 @@ impl ReceiptChain {
     pub fn seal(self, miner: &Hotkey) -> ReceiptBundle {
         let root = root(&self.nonce, &self.receipts);
         ReceiptBundle {
+            format: FORMAT,
             nonce: self.nonce,
             receipts: self.receipts,
             root,
@@ -189,9 +200,12 @@ pub fn signed_message(root: &Hash) -> Vec<u8> {
     [TAG_SIGNED.as_slice(), root.as_bytes()].concat()
 }
 
-/// Checks a bundle against the challenge the validator sent: the nonce, every receipt's index
-/// and link, the root and the miner's signature, in that order.
+/// Checks a bundle against the challenge the validator sent: the format, the nonce, every
+/// receipt's index and link, the root and the miner's signature, in that order.
 pub fn verify(bundle: &ReceiptBundle, expected_nonce: &Nonce) -> Result<(), ReceiptError> {
+    if bundle.format != FORMAT {
+        return Err(ReceiptError::UnknownFormat(bundle.format));
+    }
     if bundle.nonce != *expected_nonce {
         return Err(ReceiptError::WrongNonce { expected: expected_nonce.to_hex(), found: bundle.nonce.to_hex() });
     }

@@ -32,6 +32,8 @@ const USD_MICROS_PER_MS: u64 = 100;
 pub struct Listing {
     pub netuid: u16,
     pub subnet: String,
+    /// The subnet's site, as its ledger identity gives it: where an operator gets a key.
+    pub website: Option<String>,
     pub endpoint: Endpoint,
     pub health: Option<Health>,
 }
@@ -52,6 +54,58 @@ pub struct Unroutable {
     /// Whether the node holds the subnet's key but may not send it to this endpoint's host.
     #[serde(skip)]
     pub withheld_key: bool,
+    /// What setting a key would take: present when a key is all the listing lacks.
+    #[serde(skip)]
+    pub wants_key: Option<WantedKey>,
+}
+
+/// A subnet key that would make a listing a route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WantedKey {
+    pub subnet: String,
+    pub website: Option<String>,
+    pub capability: String,
+    /// The variables any of which can hold the key (see [`crate::credentials::key_variables`]).
+    pub variables: Vec<String>,
+}
+
+/// A subnet whose key would make listings routes, with what they offer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyHint {
+    pub netuid: u16,
+    pub subnet: String,
+    pub website: Option<String>,
+    pub capabilities: BTreeSet<String>,
+    pub variables: Vec<String>,
+}
+
+impl std::fmt::Display for KeyHint {
+    /// `for web-search, x-search set ORCHESTRA_SN22_KEY or DESEARCH_API_KEY (SN22 Desearch, keys at https://desearch.ai)`
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let capabilities: Vec<&str> = self.capabilities.iter().map(String::as_str).collect();
+        write!(formatter, "for {} set {} (SN{} {}", capabilities.join(", "), self.variables.join(" or "), self.netuid, self.subnet)?;
+        if let Some(site) = &self.website {
+            write!(formatter, ", keys at {site}")?;
+        }
+        formatter.write_str(")")
+    }
+}
+
+/// The keys `unroutable` lacks, one hint per subnet, by netuid.
+pub fn key_hints(unroutable: &[Unroutable]) -> Vec<KeyHint> {
+    let mut hints: BTreeMap<u16, KeyHint> = BTreeMap::new();
+    for listing in unroutable {
+        let Some(wanted) = &listing.wants_key else { continue };
+        let hint = hints.entry(listing.netuid).or_insert_with(|| KeyHint {
+            netuid: listing.netuid,
+            subnet: wanted.subnet.clone(),
+            website: wanted.website.clone(),
+            capabilities: BTreeSet::new(),
+            variables: wanted.variables.clone(),
+        });
+        hint.capabilities.insert(wanted.capability.clone());
+    }
+    hints.into_values().collect()
 }
 
 /// The subnet records of one ledger version, by capability.
@@ -76,6 +130,7 @@ impl Catalog {
         for netuid in subnets {
             let namespace = Namespace::Subnet(netuid);
             let mut name = format!("SN{netuid}");
+            let mut website = None;
             let mut endpoints = Vec::new();
             let mut health = BTreeMap::new();
             for (path, value) in ledger.namespace_at(namespace, version)? {
@@ -83,7 +138,10 @@ impl Catalog {
                 // A record that does not decode was refused at commit; skipping keeps routing
                 // alive should an older node have written one.
                 match Record::decode(&key, &value) {
-                    Ok(Record::Identity(SubnetIdentity { name: subnet_name, .. })) => name = subnet_name,
+                    Ok(Record::Identity(SubnetIdentity { name: subnet_name, website: site, .. })) => {
+                        name = subnet_name;
+                        website = site;
+                    }
                     Ok(Record::Endpoint(endpoint)) => endpoints.push(endpoint),
                     Ok(Record::Health(record)) => {
                         health.insert(path.trim_start_matches("health/").to_owned(), record);
@@ -92,7 +150,7 @@ impl Catalog {
                 }
             }
             for endpoint in endpoints {
-                let listing = Listing { netuid, subnet: name.clone(), health: health.remove(&endpoint.name), endpoint };
+                let listing = Listing { netuid, subnet: name.clone(), website: website.clone(), health: health.remove(&endpoint.name), endpoint };
                 by_capability.entry(listing.endpoint.capability.clone()).or_default().push(listing);
             }
         }
@@ -120,6 +178,12 @@ impl Catalog {
                     netuid: listing.netuid,
                     endpoint: listing.endpoint.name.clone(),
                     withheld_key: matches!(refusal, Refusal::UnboundHost(_)),
+                    wants_key: matches!(refusal, Refusal::NoKey(_)).then(|| WantedKey {
+                        subnet: listing.subnet.clone(),
+                        website: listing.website.clone(),
+                        capability: capability.to_owned(),
+                        variables: crate::credentials::key_variables(listing.netuid),
+                    }),
                     reason: refusal.to_string(),
                 }),
             }
@@ -162,6 +226,8 @@ impl Catalog {
 enum Refusal {
     #[error("{0}")]
     Other(String),
+    #[error("it needs an API key: set {}", crate::credentials::key_variables(*.0).join(" or "))]
+    NoKey(u16),
     #[error("its host is not one the key may go to ({0}); bind it with {variable}_HOSTS if the operator trusts it", variable = crate::credentials::key_env(.0.netuid))]
     UnboundHost(UnboundHost),
 }
@@ -177,7 +243,7 @@ fn routability(listing: &Listing, credentials: &Credentials) -> Result<Protocol,
     match endpoint.auth {
         Auth::Header { .. } => match credentials.key_for(listing.netuid, &endpoint.url) {
             Ok(Some(_)) => Ok(protocol),
-            Ok(None) => Err(Refusal::Other(format!("it needs an API key: set {}", crate::credentials::key_env(listing.netuid)))),
+            Ok(None) => Err(Refusal::NoKey(listing.netuid)),
             Err(unbound) => Err(Refusal::UnboundHost(unbound)),
         },
         Auth::Hotkey => Err(Refusal::Other("it needs hotkey-signed requests, which this node does not send".into())),

@@ -43,11 +43,13 @@ impl RecordedRequest {
 }
 
 /// Which requests get an injected failure instead of their answer.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 enum Failure {
     Never,
     Next { remaining: usize, status: StatusCode },
     Always(StatusCode),
+    /// Every request to one of these paths.
+    Paths { paths: Vec<String>, status: StatusCode },
 }
 
 /// The state of one server that tests change and handlers read.
@@ -78,13 +80,14 @@ impl Shared {
         responder(body)
     }
 
-    /// The status to fail the current request with, if a failure is pending.
-    fn take_failure(&self) -> Option<StatusCode> {
+    /// The status to fail a request to `path` with, if a failure is pending.
+    fn take_failure(&self, path: &str) -> Option<StatusCode> {
         let mut failure = self.failure.lock().unwrap();
-        match *failure {
+        match &*failure {
             Failure::Never => None,
-            Failure::Always(status) => Some(status),
-            Failure::Next { remaining, status } => {
+            Failure::Always(status) => Some(*status),
+            Failure::Paths { paths, status } => paths.iter().any(|failing| failing == path).then_some(*status),
+            &Failure::Next { remaining, status } => {
                 *failure = if remaining > 1 { Failure::Next { remaining: remaining - 1, status } } else { Failure::Never };
                 Some(status)
             }
@@ -176,6 +179,13 @@ impl SubnetServer {
         *self.shared.failure.lock().unwrap() = Failure::Always(failure_status(status));
     }
 
+    /// Every request to one of `paths` gets `status` until [`SubnetServer::recover`]; other
+    /// routes answer as usual.
+    pub fn fail_paths(&self, paths: &[&str], status: u16) {
+        let paths = paths.iter().map(|path| path.to_string()).collect();
+        *self.shared.failure.lock().unwrap() = Failure::Paths { paths, status: failure_status(status) };
+    }
+
     /// Stops failing.
     pub fn recover(&self) {
         *self.shared.failure.lock().unwrap() = Failure::Never;
@@ -234,7 +244,7 @@ async fn behave(State(shared): State<Arc<Shared>>, request: Request, next: Next)
         return error_response(kind, StatusCode::HTTP_VERSION_NOT_SUPPORTED, "HTTP/1.1 is not supported: use HTTP/2");
     }
     if parts.uri.path() != "/health" {
-        if let Some(status) = shared.take_failure() {
+        if let Some(status) = shared.take_failure(parts.uri.path()) {
             return error_response(kind, status, status.canonical_reason().unwrap_or("Injected failure"));
         }
     }

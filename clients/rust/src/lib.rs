@@ -17,6 +17,7 @@
 //! error, never a result.
 
 use orchestrator::execute::trace::{CallRecord, Timings};
+use orchestrator::execute::SkippedTask;
 use orchestrator::plan::Plan;
 use orchestrator::receipts::{self, Nonce, ReceiptBundle, ReceiptError};
 use orchestrator::schema::{SchemaError, TargetSchema, Violation};
@@ -46,6 +47,9 @@ pub struct Answer {
     pub cost: Cost,
     pub timings: Timings,
     pub synthesis: Report,
+    /// Supplementary tasks that failed: the result was written without them.
+    #[serde(default)]
+    pub skipped_tasks: Vec<SkippedTask>,
     pub ledger_version: u64,
     /// What was paid and what is left, as the node reports it.
     #[serde(default)]

@@ -12,9 +12,11 @@
 //!   is made, and the orchestration fails saying which.
 //!
 //! Independent tasks run concurrently: a task starts as soon as every task it depends on has
-//! finished. The first task that fails for good stops the plan: no task starts and no attempt
-//! is sent after it, but calls already in flight finish (within the deadline) and get their
-//! receipts, because they were sent and may be charged.
+//! finished or been skipped. The first **required** task that fails for good, or any stop,
+//! ends the plan: no task starts and no attempt is sent after it, but calls already in flight
+//! finish (within the deadline) and get their receipts, because they were sent and may be
+//! charged. A **supplementary** task that fails is skipped, and so is every supplementary
+//! task depending on it; a required task depending on a skipped one fails.
 
 pub mod budget;
 mod call;
@@ -109,6 +111,9 @@ pub enum TaskError {
     /// Every route was tried and failed; one line per route.
     #[error("every subnet offering {capability} failed: {}", .failures.join("; "))]
     AllRoutesFailed { capability: String, failures: Vec<String> },
+    /// A task this one needs was skipped.
+    #[error("it needs task {dependency:?}, which was skipped: {reason}")]
+    DependencySkipped { dependency: String, reason: String },
 }
 
 fn unroutable_reasons(unroutable: &[Unroutable]) -> String {
@@ -118,6 +123,23 @@ fn unroutable_reasons(unroutable: &[Unroutable]) -> String {
     } else {
         format!(" ({})", reasons.join("; "))
     }
+}
+
+/// A supplementary task that produced nothing, and why; the orchestration went on without it.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SkippedTask {
+    pub task: String,
+    pub capability: String,
+    pub reason: String,
+}
+
+/// What a plan's execution produced.
+#[derive(Clone, Debug, Default)]
+pub struct Executed {
+    /// The outputs of the tasks that finished, in plan order.
+    pub outputs: Vec<TaskOutput>,
+    /// The supplementary tasks that did not, in the order they were given up.
+    pub skipped: Vec<SkippedTask>,
 }
 
 /// A task that failed, and the tasks that therefore did not finish.
@@ -204,37 +226,58 @@ impl<'a> Session<'a> {
     }
 
     /// Runs every task of `plan` in `order` (from [`Plan::check`]) as the module documentation
-    /// says, returning the outputs in plan order.
-    pub async fn execute_plan(&self, plan: &Plan, order: &[usize]) -> Result<Vec<TaskOutput>, PlanFailure> {
+    /// says.
+    pub async fn execute_plan(&self, plan: &Plan, order: &[usize]) -> Result<Executed, PlanFailure> {
         let mut outputs: BTreeMap<usize, TaskOutput> = BTreeMap::new();
+        let mut skipped: BTreeMap<usize, SkippedTask> = BTreeMap::new();
+        let mut given_up = Vec::new();
         let mut waiting: Vec<usize> = order.to_vec();
         let mut running = FuturesUnordered::new();
         let index: HashMap<&str, usize> = plan.tasks.iter().enumerate().map(|(position, task)| (task.id.as_str(), position)).collect();
         loop {
-            let (ready, still_waiting): (Vec<usize>, Vec<usize>) = waiting
-                .into_iter()
-                .partition(|&position| plan.tasks[position].depends_on.iter().all(|dependency| outputs.contains_key(&index[dependency.as_str()])));
+            let settled = |position: &usize| outputs.contains_key(position) || skipped.contains_key(position);
+            let (ready, still_waiting): (Vec<usize>, Vec<usize>) =
+                waiting.into_iter().partition(|&position| plan.tasks[position].depends_on.iter().all(|dependency| settled(&index[dependency.as_str()])));
             waiting = still_waiting;
+            let mut finished = Vec::new();
             for position in ready {
                 let task = &plan.tasks[position];
+                let missing = task.depends_on.iter().find_map(|dependency| skipped.get(&index[dependency.as_str()]));
+                if let Some(missing) = missing {
+                    finished.push((position, Err(TaskError::DependencySkipped { dependency: missing.task.clone(), reason: missing.reason.clone() })));
+                    continue;
+                }
                 let context: Vec<TaskOutput> = task.depends_on.iter().map(|dependency| outputs[&index[dependency.as_str()]].clone()).collect();
                 running.push(async move { (position, self.run_task(task, context).await) });
             }
-            let Some((position, result)) = running.next().await else { break };
-            match result {
-                Ok(output) => {
-                    outputs.insert(position, output);
-                }
-                Err(error) => {
-                    self.halted.store(true, Ordering::SeqCst);
-                    // Let the calls in flight finish: their receipts are part of the account.
-                    while running.next().await.is_some() {}
-                    let unfinished = plan.tasks.iter().enumerate().filter(|(other, _)| !outputs.contains_key(other)).map(|(_, task)| task.id.clone()).collect();
-                    return Err(PlanFailure { task: plan.tasks[position].id.clone(), error, unfinished });
+            if finished.is_empty() {
+                let Some(done) = running.next().await else { break };
+                finished.push(done);
+            }
+            for (position, result) in finished {
+                let task = &plan.tasks[position];
+                match result {
+                    Ok(output) => {
+                        outputs.insert(position, output);
+                    }
+                    Err(error) if !task.required && !matches!(error, TaskError::Stopped(_)) => {
+                        tracing::info!(task = %task.id, %error, "supplementary task skipped");
+                        let skip = SkippedTask { task: task.id.clone(), capability: task.capability.clone(), reason: error.to_string() };
+                        given_up.push(position);
+                        skipped.insert(position, skip);
+                    }
+                    Err(error) => {
+                        self.halted.store(true, Ordering::SeqCst);
+                        // Let the calls in flight finish: their receipts are part of the account.
+                        while running.next().await.is_some() {}
+                        let unfinished = plan.tasks.iter().enumerate().filter(|(other, _)| !outputs.contains_key(other)).map(|(_, task)| task.id.clone()).collect();
+                        return Err(PlanFailure { task: task.id.clone(), error, unfinished });
+                    }
                 }
             }
         }
-        Ok(outputs.into_values().collect())
+        let skipped = given_up.into_iter().map(|position| skipped.remove(&position).expect("every task given up was skipped")).collect();
+        Ok(Executed { outputs: outputs.into_values().collect(), skipped })
     }
 
     async fn run_task(&self, task: &Task, context: Vec<TaskOutput>) -> Result<TaskOutput, TaskError> {

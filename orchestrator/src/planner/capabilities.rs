@@ -10,6 +10,10 @@
 //! - **medium word**: a word saying where to look rather than what to look for ("tweets" on X);
 //!   it is dropped from the queries of its family, where it would only narrow the search.
 //!
+//! - **required**: a chosen capability whose tasks the orchestration cannot do without: every
+//!   capability named outright, or, when none is named, the first one chosen (in table order,
+//!   web search before the social searches). The others are supplementary.
+//!
 //! A keyword also matches its plural in `s`. Capabilities without a rule here (`llm-chat`,
 //! which synthesises rather than gathers, or any the table does not know) are never planned.
 
@@ -97,25 +101,34 @@ pub(super) fn is_source_name(word: &str) -> bool {
     RULES.iter().any(|rule| rule.family == Family::Social && rule.named_by(&word))
 }
 
+/// A capability chosen for a plan.
+pub(super) struct Chosen {
+    pub(super) rule: &'static Rule,
+    /// Whether its tasks are required (see the module documentation).
+    pub(super) required: bool,
+}
+
 /// The offered capabilities that `words` (lowercase) call for, in table order. When none is
 /// called for: the default capability if offered, else the first offered capability with a
 /// rule, so that a plan exists whenever one can; empty only when no offered capability has a
-/// rule.
-pub(super) fn select(words: &BTreeSet<String>, offered: &BTreeSet<String>) -> Vec<&'static Rule> {
+/// rule. At least one chosen capability is required whenever one is chosen.
+pub(super) fn select(words: &BTreeSet<String>, offered: &BTreeSet<String>) -> Vec<Chosen> {
     let named: Vec<bool> = RULES.iter().map(|rule| words.iter().any(|word| rule.named_by(word))).collect();
     let hinted: Vec<bool> = RULES.iter().map(|rule| words.iter().any(|word| rule.hinted_by(word))).collect();
     let kin_named = |position: usize| {
         RULES.iter().enumerate().any(|(other, rule)| other != position && rule.family == RULES[position].family && named[other])
     };
     let offered_rules: Vec<(usize, &'static Rule)> = RULES.iter().enumerate().filter(|(_, rule)| offered.contains(rule.capability)).collect();
-    let called: Vec<&'static Rule> = offered_rules
-        .iter()
-        .filter(|&&(position, _)| named[position] || (hinted[position] && !kin_named(position)))
-        .map(|&(_, rule)| rule)
-        .collect();
-    if !called.is_empty() {
-        return called;
+    let called: Vec<(usize, &'static Rule)> =
+        offered_rules.iter().copied().filter(|&(position, _)| named[position] || (hinted[position] && !kin_named(position))).collect();
+    if called.is_empty() {
+        let fallback = offered_rules.iter().find(|(_, rule)| rule.capability == DEFAULT_CAPABILITY).or(offered_rules.first());
+        return fallback.map(|&(_, rule)| Chosen { rule, required: true }).into_iter().collect();
     }
-    let fallback = offered_rules.iter().find(|(_, rule)| rule.capability == DEFAULT_CAPABILITY).or(offered_rules.first());
-    fallback.map(|&(_, rule)| rule).into_iter().collect()
+    let any_named = called.iter().any(|&(position, _)| named[position]);
+    called
+        .iter()
+        .enumerate()
+        .map(|(rank, &(position, rule))| Chosen { rule, required: if any_named { named[position] } else { rank == 0 } })
+        .collect()
 }

@@ -7,6 +7,7 @@
 //!   the objective without its subjects (see `query`). Subjects beyond what [`MAX_TASKS`]
 //!   allows are dropped, the first ones kept.
 //! - Otherwise every chosen capability gets one task querying the objective's key terms.
+//! - A task is required when its capability is (see `capabilities`), supplementary otherwise.
 //!
 //! A search able to find papers asks for "arxiv papers" when the objective or schema wants
 //! papers. Tasks have no dependencies: synthesis, not a task, combines their outputs. A task's
@@ -17,7 +18,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::capabilities::{select, Rule};
+use super::capabilities::{select, Chosen};
 use super::query::{ask_for_papers, asks_for_papers, key_terms};
 use super::schema_terms::schema_words;
 use super::subjects::find;
@@ -33,34 +34,35 @@ const EMPTY_OBJECTIVE_QUERY: &str = "latest news";
 pub fn plan(objective: &str, schema: &Value, offered: &BTreeSet<String>) -> Plan {
     let mut all_words = schema_words(schema);
     all_words.extend(words(objective));
-    let rules = select(&all_words, offered);
+    let chosen = select(&all_words, offered);
     let wants_papers = asks_for_papers(&all_words);
     let tokens = tokens(objective);
     let subjects = find(&tokens);
     let mut ids = BTreeSet::new();
     let mut tasks = Vec::new();
     if subjects.names.is_empty() {
-        for rule in &rules {
-            let mut terms = key_terms(&tokens, rule);
+        for choice in &chosen {
+            let mut terms = key_terms(&tokens, choice.rule);
             if terms.is_empty() {
                 terms = written_words(&tokens);
             }
-            tasks.push(task(rule, None, terms, wants_papers, &mut ids));
+            tasks.push(task(choice, None, terms, wants_papers, &mut ids));
         }
     } else {
-        let subjects_kept = MAX_TASKS / rules.len().max(1);
+        let subjects_kept = MAX_TASKS / chosen.len().max(1);
         for subject in subjects.names.iter().take(subjects_kept) {
-            for rule in &rules {
+            for choice in &chosen {
                 let mut terms = vec![subject.clone()];
-                terms.extend(key_terms(&subjects.rest, rule).into_iter().filter(|term| !term.eq_ignore_ascii_case(subject)));
-                tasks.push(task(rule, Some(subject), terms, wants_papers, &mut ids));
+                terms.extend(key_terms(&subjects.rest, choice.rule).into_iter().filter(|term| !term.eq_ignore_ascii_case(subject)));
+                tasks.push(task(choice, Some(subject), terms, wants_papers, &mut ids));
             }
         }
     }
     Plan { planner: PlannerKind::Deterministic, tasks, fallback_reason: None }
 }
 
-fn task(rule: &Rule, subject: Option<&String>, mut terms: Vec<String>, wants_papers: bool, ids: &mut BTreeSet<String>) -> Task {
+fn task(choice: &Chosen, subject: Option<&String>, mut terms: Vec<String>, wants_papers: bool, ids: &mut BTreeSet<String>) -> Task {
+    let rule = choice.rule;
     if wants_papers && rule.finds_papers {
         ask_for_papers(&mut terms);
     }
@@ -70,7 +72,7 @@ fn task(rule: &Rule, subject: Option<&String>, mut terms: Vec<String>, wants_pap
         None => slug(rule.capability),
     };
     let id = unique_id(base.trim_end_matches('-'), ids);
-    Task { id, capability: rule.capability.to_owned(), query, subject: subject.cloned(), depends_on: Vec::new() }
+    Task { id, capability: rule.capability.to_owned(), query, subject: subject.cloned(), depends_on: Vec::new(), required: choice.required }
 }
 
 /// Every word and quoted text of the objective, as written: the query of last resort.

@@ -19,7 +19,9 @@ const ATTEMPTS: usize = 2;
 const SYSTEM: &str = "You plan work for Orchestra, which answers an objective by calling Bittensor subnets. \
 Decompose the objective into the fewest tasks that gather what the target schema needs. Each task names one capability \
 from the list given and a query for it. Tasks that compare several subjects get one task per subject, with `subject` set. \
-An llm-chat task may analyse other tasks' results: list them in `depends_on`. Task ids are short, lowercase, unique. \
+An llm-chat task may analyse other tasks' results: list them in `depends_on`. \
+Set `required` to false on a task whose results the answer can do without (a supplementary source); \
+the orchestration goes on without it when it fails. At least one task is required. Task ids are short, lowercase, unique. \
 Answer with the JSON document only.";
 
 #[derive(Deserialize)]

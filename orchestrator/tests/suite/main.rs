@@ -15,6 +15,7 @@ mod outbound;
 mod payment;
 mod planner;
 mod probe;
+mod receipt_vectors;
 mod receipts;
 mod review;
 mod schema;

@@ -235,3 +235,38 @@ proptest! {
     }
 }
 
+
+#[test]
+fn the_capability_the_objective_rests_on_is_required_and_the_hinted_ones_supplementary() {
+    let offered = offered(&ALL_CAPABILITIES);
+    let schema = full_form(json!({ "papers": [{ "title": "str", "summary": "str" }], "synthesis": "str" }));
+    // "trending" hints at X; nothing is named, so the first capability chosen (web) is required.
+    let plan = plan("Find trending AI papers and summarize key contributions", &schema, &offered);
+    let required: Vec<(&str, bool)> = plan.tasks.iter().map(|task| (task.capability.as_str(), task.required)).collect();
+    assert_eq!(required, [("web-search", true), ("x-search", false)]);
+    plan.check(&offered).unwrap();
+
+    // A source named outright is required, and a merely hinted one is not.
+    let plan = plan_for("What do tweets and web reviews say about RunPod pricing", &offered);
+    assert!(plan.tasks.iter().filter(|task| task.capability == "x-search").all(|task| task.required), "{plan:?}");
+    let plan = plan_for("What is the sentiment about GPU pricing", &offered);
+    let required: Vec<(&str, bool)> = plan.tasks.iter().map(|task| (task.capability.as_str(), task.required)).collect();
+    assert_eq!(required, [("web-search", true), ("x-search", false)]);
+}
+
+fn plan_for(objective: &str, offered: &BTreeSet<String>) -> Plan {
+    plan(objective, &full_form(json!({ "summary": "str" })), offered)
+}
+
+#[test]
+fn a_plan_of_supplementary_tasks_alone_is_refused() {
+    let offered = offered(&ALL_CAPABILITIES);
+    let task = |id: &str, required| Task { id: id.into(), capability: "web-search".into(), query: "q".into(), subject: None, depends_on: vec![], required };
+    let plan = Plan { planner: PlannerKind::Llm, tasks: vec![task("a", false), task("b", false)], fallback_reason: None };
+    assert_eq!(plan.check(&offered), Err(PlanError::NothingRequired));
+    let plan = Plan { tasks: vec![task("a", false), task("b", true)], ..plan };
+    assert!(plan.check(&offered).is_ok());
+    // An LLM plan that says nothing about it is all required.
+    let parsed: Task = serde_json::from_value(json!({ "id": "a", "capability": "web-search", "query": "q" })).unwrap();
+    assert!(parsed.required);
+}

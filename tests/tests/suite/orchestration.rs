@@ -226,6 +226,47 @@ async fn when_every_provider_fails_the_error_names_each() {
     assert_eq!(body["error"]["details"]["receipts"]["receipts"].as_array().unwrap().len(), 6, "3 attempts on each of the two endpoints");
 }
 
+/// The seed's objective: "trending" adds a supplementary X search beside the web search.
+const SEED_OBJECTIVE: &str = "Find trending AI papers and summarize key contributions";
+
+fn seed_schema() -> Value {
+    json!({ "papers": [{ "title": "str", "summary": "str" }], "synthesis": "str" })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_supplementary_search_is_reported_and_the_result_is_written_without_it() {
+    let stack = Stack::start(Options::default()).await;
+    // Both X routes fail for good; the web routes answer.
+    stack.desearch.fail_paths(&["/twitter", "/desearch/ai/search/links/twitter"], 500);
+    stack.data_universe.fail_paths(&["/sn13.v1.Sn13Service/OnDemandData"], 500);
+    let answer = stack.client().execute(SEED_OBJECTIVE, seed_schema()).await.expect("the web results are enough");
+
+    let x_search = answer.plan.tasks.iter().find(|task| task.capability == "x-search").expect("an X search was planned");
+    assert!(!x_search.required);
+    assert!(answer.plan.tasks.iter().any(|task| task.capability == "web-search" && task.required));
+    assert_eq!(answer.skipped_tasks.len(), 1, "{:?}", answer.skipped_tasks);
+    let skipped = &answer.skipped_tasks[0];
+    assert_eq!((skipped.task.as_str(), skipped.capability.as_str()), (x_search.id.as_str(), "x-search"));
+    assert!(skipped.reason.contains("HTTP 500"), "{}", skipped.reason);
+    assert!(!answer.result["papers"].as_array().unwrap().is_empty());
+    // The failed attempts were made, so they have receipts like the rest.
+    let failed = answer.calls.iter().filter(|call| call.task == x_search.id).count();
+    assert!(failed >= 2, "every X route was tried: {:?}", answer.calls);
+    assert!(answer.calls.iter().filter(|call| call.task == x_search.id).all(|call| call.status == 500));
+    assert_eq!(answer.receipts.receipts.len(), answer.calls.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_required_search_fails_the_request_and_names_the_task() {
+    let stack = Stack::start(Options::default()).await;
+    stack.desearch.fail_paths(&["/web", "/desearch/ai/search", "/desearch/ai/search/links/web"], 503);
+    let (status, body) = stack.orchestrate(json!({ "objective": SEED_OBJECTIVE, "target_schema": seed_schema() })).await;
+    assert_eq!(status, 502, "{body}");
+    assert_eq!(body["error"]["code"], "subnets_failed");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("required task \"web-search\" failed"), "{message}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn reddit_searches_go_to_data_universe_over_http2() {
     let stack = Stack::start(Options::default()).await;
@@ -245,9 +286,11 @@ async fn a_node_without_subnet_keys_says_which_to_set() {
     assert_eq!(status, 422, "{body}");
     assert_eq!(body["error"]["code"], "no_plan");
     let message = body["error"]["message"].as_str().unwrap();
-    for variable in ["ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY"] {
+    for variable in ["ORCHESTRA_SN22_KEY or DESEARCH_API_KEY", "ORCHESTRA_SN13_KEY or MACROCOSMOS_API_KEY"] {
         assert!(message.contains(&format!("set {variable}")), "{variable} is named: {message}");
     }
+    // Where to get each key, from the subnet's ledger identity.
+    assert!(message.contains("SN22 Desearch, keys at https://desearch.ai"), "{message}");
     assert_eq!(stack.desearch.request_count(), 0);
 }
 
