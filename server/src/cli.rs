@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::credits_cmd::CreditsCommand;
+use crate::doctor::DoctorArgs;
 use crate::incentive_cmd::{MinerArgs, ValidatorArgs};
 use crate::ledger_cmd::LedgerCommand;
 use crate::orchestrate_cmd::ExecuteArgs;
@@ -57,6 +58,9 @@ pub enum Command {
     /// Build the genesis snapshot from the subnet source files.
     #[command(subcommand)]
     Genesis(GenesisCommand),
+    /// Check the ledger, hotkey, subnet keys, endpoints, chain connection and settings that
+    /// `serve` would run with, and say what to fix; exits non-zero when something fails.
+    Doctor(DoctorArgs),
 }
 
 #[derive(Subcommand)]
@@ -106,6 +110,7 @@ impl Cli {
             Command::Miner(args) => args.run(&self.data),
             Command::Validator(args) => args.run(&self.data),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
+            Command::Doctor(args) => args.run(&self.data),
         }
     }
 }

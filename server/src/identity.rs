@@ -41,15 +41,24 @@ pub fn node_hotkey(data: &Path, file: Option<&Path>) -> Result<Hotkey, CliError>
     if let Some(hotkey) = configured(file)? {
         return Ok(hotkey);
     }
+    match kept_hotkey(data)? {
+        Some(hotkey) => Ok(hotkey),
+        None => make_hotkey(&kept_hotkey_path(data)),
+    }
+}
+
+/// The hotkey kept beside `data`, if one was made.
+pub fn kept_hotkey(data: &Path) -> Result<Option<Hotkey>, CliError> {
     let path = kept_hotkey_path(data);
     match std::fs::read_to_string(&path) {
-        Ok(seed) => Hotkey::from_hex_seed(seed.trim()).map_err(|error| CliError::Usage(format!("{}: {error}", path.display()))),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => make_hotkey(&path),
+        Ok(seed) => Hotkey::from_hex_seed(seed.trim()).map(Some).map_err(|error| CliError::Usage(format!("{}: {error}", path.display()))),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(CliError::Read { path: path.display().to_string(), source }),
     }
 }
 
-fn kept_hotkey_path(data: &Path) -> PathBuf {
+/// Where the hotkey made for the node on `data` is kept.
+pub fn kept_hotkey_path(data: &Path) -> PathBuf {
     let mut name = data.file_name().map(|name| name.to_os_string()).unwrap_or_else(|| "orchestra-data".into());
     name.push(".hotkey");
     data.with_file_name(name)

@@ -43,7 +43,7 @@ impl MinerArgs {
         init_logging();
         let runtime = runtime()?;
         let hotkey = registered_hotkey(self.serve.orchestrator.hotkey_file.as_deref())?.1;
-        let (state, chain) = self.serve.state(data, &runtime, false)?;
+        let (state, chain, _) = self.serve.state(data, &runtime, false)?;
         let chain = chain.ok_or_else(|| CliError::Usage("a miner reads its validators from the chain: give --chain-url".into()))?;
         let netuid = self.serve.netuid.ok_or_else(|| CliError::Usage("a miner serves one subnet: give --netuid".into()))?;
         let validators = validator_set(&runtime.block_on(chain.metagraph(netuid, None))?);
@@ -54,7 +54,7 @@ impl MinerArgs {
             refreshed.set_validators(validator_set(metagraph));
             gate.admit_registered(metagraph);
         });
-        runtime.block_on(serve(self.serve.listen, api::router(state.with_miner(access))))
+        runtime.block_on(serve(self.serve.listen, api::router(state.with_miner(access)), |_| Vec::new()))
     }
 }
 

@@ -61,6 +61,12 @@ impl OutboundArgs {
 
 impl OrchestratorArgs {
     pub fn orchestrator(&self, data: &Path) -> Result<Orchestrator, CliError> {
+        let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
+        self.orchestrator_signed_by(hotkey)
+    }
+
+    /// The orchestrator these settings make, its receipts signed by `hotkey`.
+    pub fn orchestrator_signed_by(&self, hotkey: ledger::hotkey::Hotkey) -> Result<Orchestrator, CliError> {
         if !(self.tao_usd.is_finite() && self.tao_usd > 0.0) {
             return Err(CliError::Usage(format!("--tao-usd must be a positive price, not {}", self.tao_usd)));
         }
@@ -70,8 +76,12 @@ impl OrchestratorArgs {
             outbound: self.outbound.policy(),
             ..Config::default()
         };
-        let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
         Orchestrator::new(node::credentials(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))
+    }
+
+    /// The TAO price in US dollars these settings use.
+    pub fn tao_usd(&self) -> f64 {
+        self.tao_usd
     }
 }
 

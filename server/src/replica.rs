@@ -78,7 +78,7 @@ impl ReplicaArgs {
             let ledger = open_or_bootstrap(&client, &primary, data).await?;
             let state = AppState::replica(ledger, &primary);
             tokio::spawn(follow(client, primary, data.to_path_buf(), state.clone(), Duration::from_millis(self.poll_ms)));
-            crate::serve::serve(self.listen, api::router(state)).await
+            crate::serve::serve(self.listen, api::router(state), |_| Vec::new()).await
         })
     }
 }

@@ -1,6 +1,7 @@
 //! `orchestra serve`: the ledger node's HTTP API until Ctrl-C or SIGTERM. Shutdown lets
 //! requests in flight finish; every acknowledged write was committed before its answer.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +16,7 @@ use crate::api::paid::Pricing;
 use crate::api::proposers::{ProposerGate, Quota};
 use crate::api::{self, AppState};
 use crate::cli::CliError;
+use crate::greeting::Greeting;
 use crate::node;
 use crate::orchestrate_cmd::OrchestratorArgs;
 
@@ -28,17 +30,17 @@ pub struct ServeArgs {
     retention: Option<u64>,
     /// Price of one proof-carrying read, in rao; 0 makes such reads free.
     #[arg(long, env = "ORCHESTRA_PRICE_PROOF_RAO", default_value_t = 0)]
-    price_proof_rao: u64,
+    pub(crate) price_proof_rao: u64,
     /// SS58 address that on-chain (`exact`) payments are asked to go to.
     #[arg(long, env = "ORCHESTRA_PAY_TO")]
-    pay_to: Option<String>,
+    pub(crate) pay_to: Option<String>,
     /// Network named in payment requirements.
     #[arg(long, env = "ORCHESTRA_NETWORK", default_value = "bittensor:finney")]
     network: String,
     /// Fee of one orchestration in rao, on top of its subnet calls' cost; 0 makes
     /// orchestrations free.
     #[arg(long, env = "ORCHESTRA_ORCHESTRATE_FEE_RAO", default_value_t = 0)]
-    orchestrate_fee_rao: u64,
+    pub(crate) orchestrate_fee_rao: u64,
     #[command(flatten)]
     pub(crate) orchestrator: OrchestratorArgs,
     /// JSON-RPC endpoint of a subtensor node (ws://, wss://, http(s)://): with it (and
@@ -64,7 +66,7 @@ pub struct ServeArgs {
     /// Serve orchestrations without payment although the node listens beyond loopback and
     /// charges no fee (anyone reaching it then spends its subnet keys).
     #[arg(long, env = "ORCHESTRA_FREE_ORCHESTRATIONS")]
-    free_orchestrations: bool,
+    pub(crate) free_orchestrations: bool,
     /// Most bytes of values one proposer may submit per hour.
     #[arg(long, env = "ORCHESTRA_PROPOSER_BYTES_PER_HOUR", default_value_t = Quota::default().bytes)]
     proposer_bytes_per_hour: u64,
@@ -74,22 +76,22 @@ impl ServeArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
         let runtime = runtime()?;
-        let (state, chain) = self.state(data, &runtime, true)?;
+        let (state, chain, greeting) = self.state(data, &runtime, true)?;
         if let (Some(chain), Some(netuid)) = (chain, self.netuid) {
             let gate = state.proposers().clone();
             follow_metagraph(&runtime, chain, netuid, self.refresh(), move |metagraph| gate.admit_registered(metagraph));
         }
-        runtime.block_on(serve(self.listen, api::router(state)))
+        runtime.block_on(serve(self.listen, api::router(state), |address| greeting.lines(address)))
     }
 
     pub(crate) fn refresh(&self) -> Duration {
         Duration::from_secs(self.refresh_secs.max(1))
     }
 
-    /// The node's state (ledger, pricing, orchestrator, settlement) and its chain connection
-    /// when `--chain-url` is given. A chain connection is for settling payments, so it needs
+    /// The node's state (ledger, pricing, orchestrator, settlement), its chain connection
+    /// when `--chain-url` is given, and what it tells on start. A chain connection is for settling payments, so it needs
     /// `--pay-to`, unless `settles_only` is false (a miner also reads the metagraph with it).
-    pub(crate) fn state(&self, data: &Path, runtime: &tokio::runtime::Runtime, settles_only: bool) -> Result<(AppState, Option<ChainClient>), CliError> {
+    pub(crate) fn state(&self, data: &Path, runtime: &tokio::runtime::Runtime, settles_only: bool) -> Result<(AppState, Option<ChainClient>, Greeting), CliError> {
         let (ledger, seeded) = node::open_or_seed(data, Options { retention: self.retention, ..Options::default() })?;
         tracing::info!(version = ledger.head().version, root = %ledger.head().state_root, seeded, "ledger open");
         if let Some(pay_to) = &self.pay_to {
@@ -97,6 +99,7 @@ impl ServeArgs {
         }
         let orchestrator = self.orchestrator.orchestrator(data)?;
         tracing::info!(miner = %orchestrator.miner(), "receipts are signed by this hotkey");
+        let greeting = Greeting::read(&ledger, &orchestrator, seeded)?;
         let pricing = Pricing {
             proof_read_rao: self.price_proof_rao,
             orchestrate_fee_rao: self.orchestrate_fee_rao,
@@ -121,7 +124,7 @@ impl ServeArgs {
             }
             None => None,
         };
-        Ok((state, chain))
+        Ok((state, chain, greeting))
     }
 }
 
@@ -160,14 +163,27 @@ pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_CONNECTIONS: usize = 4096;
 /// The connection's read buffer, and so the largest request head (request line and headers).
 const MAX_HEADER_BYTES: usize = 64 << 10;
+/// The last line printed before serving.
+pub const SERVING: &str = "serving until Ctrl-C or SIGTERM";
 /// How long requests in flight may take to finish once shutdown begins.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 
-/// Serves `router` over HTTP/1.1 on `listen` until Ctrl-C or SIGTERM, with the bounds above.
-pub async fn serve(listen: SocketAddr, router: axum::Router) -> Result<(), CliError> {
+/// Serves `router` over HTTP/1.1 on `listen` until Ctrl-C or SIGTERM, with the bounds above,
+/// after printing `listening on ADDR` and then the `greeting`'s lines for that address.
+pub async fn serve(listen: SocketAddr, router: axum::Router, greeting: impl FnOnce(SocketAddr) -> Vec<String>) -> Result<(), CliError> {
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|error| CliError::Usage(format!("cannot listen on {listen}: {error}")))?;
-    // Printed on stdout so that scripts and tests learn the port when it was 0.
-    println!("listening on {}", listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?);
+    let address = listener.local_addr().map_err(|error| CliError::Usage(error.to_string()))?;
+    // Printed on stdout first so that scripts and tests learn the port when it was 0. A
+    // closed stdout (a supervisor that read the first line and left) must not stop the node,
+    // so write errors are ignored.
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "listening on {address}");
+    for line in greeting(address) {
+        let _ = writeln!(stdout, "{line}");
+    }
+    let _ = writeln!(stdout, "{SERVING}");
+    let _ = stdout.flush();
+    drop(stdout);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(hyper_util::rt::TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT).max_buf_size(MAX_HEADER_BYTES);
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));

@@ -7,10 +7,12 @@ use axum::Json;
 use ledger::{AttestError, CreditError, DiffError, Error};
 use serde_json::json;
 
+pub use super::codes::Code;
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     /// Headers the answer carries besides the body, such as `PAYMENT-REQUIRED` on a 402.
     pub headers: Vec<(&'static str, String)>,
@@ -19,7 +21,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, code: Code, message: impl Into<String>) -> ApiError {
         ApiError { status, code, message: message.into(), headers: Vec::new(), details: None }
     }
 
@@ -42,11 +44,11 @@ impl ApiError {
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        ApiError::new(StatusCode::BAD_REQUEST, Code::BadRequest, message)
     }
 
     pub fn internal(message: impl Into<String>) -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, Code::Internal, message)
     }
 
     pub fn poisoned() -> ApiError {
@@ -57,9 +59,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "request failed");
+            tracing::error!(code = self.code.as_str(), message = %self.message, "request failed");
         }
-        let mut error = json!({ "code": self.code, "message": self.message });
+        let mut error = json!({ "code": self.code.as_str(), "message": self.message });
         if let Some(details) = self.details {
             error["details"] = details;
         }
@@ -77,29 +79,29 @@ impl From<Error> for ApiError {
     fn from(error: Error) -> ApiError {
         let message = error.to_string();
         let (status, code) = match &error {
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Error::UnknownVersion { .. } => (StatusCode::NOT_FOUND, "unknown_version"),
-            Error::Pruned { .. } => (StatusCode::GONE, "pruned"),
-            Error::ReversedRange { .. } => (StatusCode::BAD_REQUEST, "bad_range"),
-            Error::Key(_) => (StatusCode::BAD_REQUEST, "bad_key"),
-            Error::EmptyCommit => (StatusCode::UNPROCESSABLE_ENTITY, "empty_change"),
-            Error::ValueTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "value_too_large"),
-            Error::Record(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_record"),
-            Error::Diff(DiffError::Conflict { .. }) => (StatusCode::CONFLICT, "conflict"),
-            Error::Diff(DiffError::Signature(_)) => (StatusCode::UNAUTHORIZED, "bad_signature"),
-            Error::Diff(DiffError::NotAdmin { .. }) => (StatusCode::FORBIDDEN, "not_admin"),
-            Error::Diff(DiffError::UnknownProposer { .. }) => (StatusCode::FORBIDDEN, "unknown_proposer"),
-            Error::Diff(DiffError::NotProposed { .. }) => (StatusCode::CONFLICT, "not_proposed"),
-            Error::Diff(DiffError::TooManyChanges { .. } | DiffError::TooLarge { .. }) => (StatusCode::PAYLOAD_TOO_LARGE, "diff_too_large"),
-            Error::Diff(DiffError::BaseInFuture { .. } | DiffError::BaseRootMismatch { .. }) => (StatusCode::CONFLICT, "bad_base"),
-            Error::Diff(DiffError::Empty) => (StatusCode::UNPROCESSABLE_ENTITY, "empty_change"),
-            Error::Attest(AttestError::NotAMember { .. }) => (StatusCode::FORBIDDEN, "not_a_validator"),
-            Error::Attest(AttestError::Signature(_)) => (StatusCode::UNAUTHORIZED, "bad_signature"),
-            Error::Attest(AttestError::WrongCheckpoint { .. }) => (StatusCode::CONFLICT, "wrong_checkpoint"),
-            Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            Error::Credit(CreditError::UnknownKey) => (StatusCode::UNAUTHORIZED, "unknown_api_key"),
-            Error::Credit(CreditError::Insufficient { .. }) => (StatusCode::PAYMENT_REQUIRED, "insufficient_credit"),
-            Error::Credit(CreditError::Overflow { .. }) => (StatusCode::BAD_REQUEST, "bad_request"),
+            Error::NotFound(_) => (StatusCode::NOT_FOUND, Code::NotFound),
+            Error::UnknownVersion { .. } => (StatusCode::NOT_FOUND, Code::UnknownVersion),
+            Error::Pruned { .. } => (StatusCode::GONE, Code::Pruned),
+            Error::ReversedRange { .. } => (StatusCode::BAD_REQUEST, Code::BadRange),
+            Error::Key(_) => (StatusCode::BAD_REQUEST, Code::BadKey),
+            Error::EmptyCommit => (StatusCode::UNPROCESSABLE_ENTITY, Code::EmptyChange),
+            Error::ValueTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, Code::ValueTooLarge),
+            Error::Record(_) => (StatusCode::UNPROCESSABLE_ENTITY, Code::InvalidRecord),
+            Error::Diff(DiffError::Conflict { .. }) => (StatusCode::CONFLICT, Code::Conflict),
+            Error::Diff(DiffError::Signature(_)) => (StatusCode::UNAUTHORIZED, Code::BadSignature),
+            Error::Diff(DiffError::NotAdmin { .. }) => (StatusCode::FORBIDDEN, Code::NotAdmin),
+            Error::Diff(DiffError::UnknownProposer { .. }) => (StatusCode::FORBIDDEN, Code::UnknownProposer),
+            Error::Diff(DiffError::NotProposed { .. }) => (StatusCode::CONFLICT, Code::NotProposed),
+            Error::Diff(DiffError::TooManyChanges { .. } | DiffError::TooLarge { .. }) => (StatusCode::PAYLOAD_TOO_LARGE, Code::DiffTooLarge),
+            Error::Diff(DiffError::BaseInFuture { .. } | DiffError::BaseRootMismatch { .. }) => (StatusCode::CONFLICT, Code::BadBase),
+            Error::Diff(DiffError::Empty) => (StatusCode::UNPROCESSABLE_ENTITY, Code::EmptyChange),
+            Error::Attest(AttestError::NotAMember { .. }) => (StatusCode::FORBIDDEN, Code::NotAValidator),
+            Error::Attest(AttestError::Signature(_)) => (StatusCode::UNAUTHORIZED, Code::BadSignature),
+            Error::Attest(AttestError::WrongCheckpoint { .. }) => (StatusCode::CONFLICT, Code::WrongCheckpoint),
+            Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
+            Error::Credit(CreditError::UnknownKey) => (StatusCode::UNAUTHORIZED, Code::UnknownApiKey),
+            Error::Credit(CreditError::Insufficient { .. }) => (StatusCode::PAYMENT_REQUIRED, Code::InsufficientCredit),
+            Error::Credit(CreditError::Overflow { .. }) => (StatusCode::BAD_REQUEST, Code::BadRequest),
             Error::NotInitialised(_)
             | Error::AlreadyInitialised(_)
             | Error::NotALedger(_)
@@ -110,7 +112,7 @@ impl From<Error> for ApiError {
             | Error::Filesystem { .. }
             | Error::NoRandomness(_)
             | Error::Storage(_)
-            | Error::Genesis(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            | Error::Genesis(_) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
         };
         ApiError::new(status, code, message)
     }
@@ -119,9 +121,9 @@ impl From<Error> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> ApiError {
         let code = match rejection.status() {
-            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            _ => "bad_json",
+            StatusCode::PAYLOAD_TOO_LARGE => Code::BodyTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => Code::UnsupportedMediaType,
+            _ => Code::BadJson,
         };
         ApiError::new(rejection.status(), code, rejection.body_text())
     }
@@ -129,10 +131,10 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
-        ApiError::new(StatusCode::BAD_REQUEST, "bad_query", rejection.body_text())
+        ApiError::new(StatusCode::BAD_REQUEST, Code::BadQuery, rejection.body_text())
     }
 }
 
 pub async fn no_route() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such route; the API is described at /openapi.json")
+    ApiError::new(StatusCode::NOT_FOUND, Code::NoRoute, "no such route; the API is described at /openapi.json")
 }

@@ -21,7 +21,7 @@ use axum::response::Response;
 use ledger::hotkey::Hotkey;
 use orchestrator::epistula;
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 
 /// Largest answer a miner signs (a signature covers the whole body, so it is buffered).
 const MAX_SIGNED_BODY: usize = 32 << 20;
@@ -65,13 +65,13 @@ impl MinerAccess {
         let lookup = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_owned);
         let now = now_ms();
         let verified = epistula::verify(lookup, body, Some(&self.hotkey.ss58()), now, epistula::DEFAULT_MAX_AGE_MS)
-            .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", error.to_string()))?;
+            .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, Code::BadSignature, error.to_string()))?;
         let known = self.validators.read().map_err(|_| ApiError::poisoned())?.contains(&verified.signed_by);
         if !known {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "not_a_validator", format!("{} holds no validator permit on this subnet", verified.signed_by)));
+            return Err(ApiError::new(StatusCode::FORBIDDEN, Code::NotAValidator, format!("{} holds no validator permit on this subnet", verified.signed_by)));
         }
         if !self.replays.first_use(&verified, now) {
-            return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed_request", format!("request {} from {} was already served", verified.uuid, verified.signed_by)));
+            return Err(ApiError::new(StatusCode::UNAUTHORIZED, Code::ReplayedRequest, format!("request {} from {} was already served", verified.uuid, verified.signed_by)));
         }
         Ok(verified.signed_by)
     }

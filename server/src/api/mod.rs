@@ -6,7 +6,9 @@
 //! ([`error::ApiError`]). The routes are listed, with their parameters and answers, in the
 //! OpenAPI document served at `/openapi.json`.
 
+pub mod codes;
 pub mod error;
+mod idempotency;
 mod metrics;
 pub mod miner;
 mod openapi;
@@ -27,7 +29,7 @@ use ledger::Ledger;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use error::ApiError;
+use error::{ApiError, Code};
 use orchestrator::chain::ChainClient;
 use paid::{Pricing, Settlement, SettlementError};
 
@@ -91,7 +93,7 @@ impl AppState {
     /// A place for a settlement, or a 429 when all are taken.
     fn settlement_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
         self.settlements.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "settlements_busy", format!("{} payments are being settled; retry shortly (the payment was not used)", paid::SETTLEMENTS_IN_FLIGHT))
+            ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, Code::SettlementsBusy, format!("{} payments are being settled; retry shortly (the payment was not used)", paid::SETTLEMENTS_IN_FLIGHT))
                 .with_header("retry-after", "5".into())
         })
     }
@@ -99,7 +101,7 @@ impl AppState {
     /// A place for a snapshot export, or a 429 when all are taken.
     fn snapshot_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
         self.snapshots.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, "snapshots_busy", format!("{} snapshots are being exported; retry shortly", replication::SNAPSHOTS_IN_FLIGHT))
+            ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, Code::SnapshotsBusy, format!("{} snapshots are being exported; retry shortly", replication::SNAPSHOTS_IN_FLIGHT))
                 .with_header("retry-after", "5".into())
         })
     }
@@ -109,7 +111,7 @@ impl AppState {
         self.historical_proofs.clone().try_acquire_owned().map_err(|_| {
             ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "historical_proofs_busy",
+                Code::HistoricalProofsBusy,
                 format!("{} proofs at older versions are being built; retry shortly, or read at the head", reads::HISTORICAL_PROOFS_IN_FLIGHT),
             )
             .with_header("retry-after", "1".into())
@@ -175,7 +177,7 @@ impl AppState {
             None => Ok(()),
             Some(primary) => Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
-                "read_only_replica",
+                Code::ReadOnlyReplica,
                 format!("this node is a read replica; send diffs and attestations to the primary at {primary}"),
             )),
         }

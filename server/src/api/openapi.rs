@@ -4,6 +4,9 @@
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::codes::Code;
+use super::idempotency;
+
 fn error_responses(codes: &[(&str, &str)]) -> Value {
     let mut responses = serde_json::Map::new();
     for (status, description) in codes {
@@ -37,6 +40,11 @@ fn body(summary: &str, schema: &str, ok: &str, errors: &[(&str, &str)]) -> Value
     operation
 }
 
+/// The `Idempotency-Key` header of `POST /v1/orchestrate`.
+fn idempotency_key() -> Value {
+    json!({ "name": "Idempotency-Key", "in": "header", "required": false, "schema": { "type": "string", "minLength": 1, "maxLength": idempotency::MAX_KEY_BYTES, "pattern": "^[!-~]+$" }, "description": "makes a retry safe: the same request sent again with the same key (by the same payer) is run and charged once and gets the first answer, marked `Idempotent-Replayed: true`; answers are kept 24 hours in memory" })
+}
+
 /// `POST /v1/orchestrate`.
 fn orchestrate() -> Value {
     let mut operation = body(
@@ -48,15 +56,69 @@ fn orchestrate() -> Value {
             ("401", "unknown API key"),
             ("402", "payment required (PAYMENT-REQUIRED header, x402), refused or not settled; or too little credit for the fee and budget (insufficient_credit)"),
             ("403", "the node charges no fee and listens beyond loopback, so it does not orchestrate for free (free_orchestrations_disabled)"),
-            ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), or no result validated (result_invalid, with `details.violations`); `details` holds the calls made and their receipts"),
+            ("409", "a request with this Idempotency-Key is still running (idempotency_key_in_use)"),
+            ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), or no result validated (result_invalid, with `details.violations`); `details` holds the calls made and their receipts; or the Idempotency-Key was sent with another request (idempotency_key_reused)"),
             ("429", "the node, or this API key, runs its limit of orchestrations (too_many_orchestrations, too_many_orchestrations_for_key); Retry-After says when to try again"),
             ("502", "every subnet able to do a task failed (subnets_failed)"),
             ("503", "no subnet can serve a task: missing API key, or all reported down (unroutable)"),
             ("504", "the deadline passed (deadline_exceeded)"),
         ],
     );
-    operation["parameters"] = json!([payment_signature(), hotkey_authorization()]);
+    operation["parameters"] = json!([payment_signature(), hotkey_authorization(), idempotency_key()]);
+    operation["responses"]["200"]["content"]["application/json"]["schema"] = json!({ "$ref": "#/components/schemas/OrchestrateAnswer" });
     operation
+}
+
+/// The error codes, each with its usual status and meaning (`x-codes`), for clients to map.
+fn error_schema() -> Value {
+    let names: Vec<&str> = Code::ALL.iter().map(|code| code.as_str()).collect();
+    let described: Vec<Value> = Code::ALL.iter().map(|code| json!({ "code": code.as_str(), "status": code.status(), "meaning": code.meaning() })).collect();
+    json!({ "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+        "code": { "type": "string", "enum": names, "x-codes": described },
+        "message": { "type": "string" },
+        "details": { "description": "structured facts about the error: for an orchestration, what it did before it failed (`plan`, `calls`, `receipts`, `cost`), `violations` when no result validated, and `payment` when it was paid" } } } } })
+}
+
+/// What `POST /v1/orchestrate` answers on success.
+fn orchestrate_answer() -> Value {
+    let hash = json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" });
+    let count = json!({ "type": "integer", "minimum": 0 });
+    let millis = json!({ "type": "number", "minimum": 0 });
+    json!({
+        "type": "object",
+        "required": ["result", "plan", "calls", "receipts", "cost", "timings", "synthesis", "skipped_tasks", "ledger_version", "ledger_basis"],
+        "properties": {
+            "result": { "description": "the document, valid against the target schema" },
+            "plan": { "type": "object", "required": ["planner", "tasks"], "properties": {
+                "planner": { "enum": ["llm", "deterministic"] },
+                "tasks": { "type": "array", "items": { "type": "object", "required": ["id", "capability", "query", "required"], "properties": {
+                    "id": { "type": "string" }, "capability": { "type": "string" }, "query": { "type": "string" }, "subject": { "type": "string" },
+                    "depends_on": { "type": "array", "items": { "type": "string" } },
+                    "required": { "type": "boolean", "description": "whether the orchestration fails when this task does; a failed supplementary task is listed in `skipped_tasks`" } } } },
+                "fallback_reason": { "type": "string" } } },
+            "calls": { "type": "array", "items": { "type": "object", "required": ["task", "subnet", "endpoint", "attempt", "status", "outcome", "started_ms", "offset_ms", "duration_ms", "cost_rao"], "properties": {
+                "task": { "type": "string" }, "subnet": count, "endpoint": { "type": "string" }, "attempt": { "type": "integer", "minimum": 1 },
+                "status": { "type": "integer", "minimum": 0, "maximum": 999, "description": "the subnet's HTTP status; 0 when no response came" },
+                "outcome": { "enum": ["ok", "retryable", "failed"] }, "error": { "type": "string" },
+                "started_ms": count, "offset_ms": millis, "duration_ms": millis, "cost_rao": count, "cost_usd_micros": count } } },
+            "receipts": { "type": "object", "description": "docs/SPEC.md §15", "required": ["format", "nonce", "receipts", "root", "miner", "signature"], "properties": {
+                "format": { "const": orchestrator::receipts::FORMAT }, "nonce": hash, "root": hash, "miner": { "type": "string" },
+                "signature": { "type": "string", "pattern": "^0x[0-9a-f]{128}$" },
+                "receipts": { "type": "array", "items": { "type": "object", "required": ["index", "call", "previous"], "properties": {
+                    "index": count, "previous": hash,
+                    "call": { "type": "object", "required": ["subnet", "endpoint", "request_hash", "response_hash", "status", "started_ms", "duration_ms", "cost_rao"], "properties": {
+                        "subnet": count, "endpoint": { "type": "string" }, "request_hash": hash, "response_hash": hash, "status": count, "started_ms": count, "duration_ms": count, "cost_rao": count } } } } } } },
+            "cost": { "type": "object", "required": ["subnet_calls_rao", "fee_rao", "total_rao"], "properties": { "subnet_calls_rao": count, "fee_rao": count, "total_rao": count, "budget_rao": count } },
+            "timings": { "type": "object", "required": ["total_ms", "plan_ms", "execute_ms", "synthesis_ms", "in_calls_ms", "overhead_ms", "critical_path_ms"], "properties": {
+                "total_ms": millis, "plan_ms": millis, "execute_ms": millis, "synthesis_ms": millis, "in_calls_ms": millis, "overhead_ms": millis, "critical_path_ms": millis } },
+            "synthesis": { "type": "object", "required": ["method", "attempts"], "properties": { "method": { "enum": ["llm", "deterministic"] }, "attempts": count, "fallback_reason": { "type": "string" } } },
+            "skipped_tasks": { "type": "array", "items": { "type": "object", "required": ["task", "capability", "reason"], "properties": { "task": { "type": "string" }, "capability": { "type": "string" }, "reason": { "type": "string" } } } },
+            "ledger_version": count,
+            "ledger_basis": { "enum": ["head", "final"] },
+            "payment": { "type": "object", "description": "present when the run was paid", "required": ["cost_rao", "balance_rao"], "properties": {
+                "cost_rao": count, "balance_rao": count, "transaction": { "type": "string" }, "paid_rao": count, "credit_of": { "type": "string" } } }
+        }
+    })
 }
 
 /// Paying from a hotkey's credit: `Authorization: Hotkey` with the Epistula headers.
@@ -92,7 +154,8 @@ pub fn spec() -> Value {
             "/": { "get": { "summary": "The explorer page", "responses": { "200": { "description": "an HTML page that reads this API", "content": { "text/html": { "schema": { "type": "string" } } } } } } }
         },
         "components": { "schemas": {
-            "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
+            "Error": error_schema(),
+            "OrchestrateAnswer": orchestrate_answer(),
             "SignedDiff": { "type": "object", "required": ["proposal", "signature"], "properties": {
                 "proposal": { "type": "object", "required": ["base_version", "base_root", "changes", "proposer"], "properties": {
                     "base_version": { "type": "integer" }, "base_root": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "proposer": { "type": "string", "description": "SS58 hotkey" },

@@ -20,6 +20,10 @@
 //!
 //! Routing reads a [`Catalog`] of the ledger, rebuilt when the ledger's head moves.
 //!
+//! **Retries.** A request with an `Idempotency-Key` header is run once per key and caller; the
+//! same request sent again gets the first answer, with `Idempotent-Replayed: true` (see
+//! [`super::idempotency`]).
+//!
 //! **Bounds.** At most [`Limits::overall`] orchestrations run at once on the node and
 //! [`Limits::per_key`] per API key; past them a request is refused at once (429), before any
 //! payment is taken or call made. A node that charges no fee and listens beyond loopback serves
@@ -43,7 +47,8 @@ use orchestrator::route::Catalog;
 use ledger::Hash;
 use serde_json::{json, Value};
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
+use super::idempotency::{self, Begun, Idempotency};
 use super::miner::{is_challenge, MinerAccess};
 use super::paid::{pays_by_hotkey, settle_exact, verify_exact, with_payment, Paid, Payer, BALANCE_HEADER, COST_HEADER, PAYMENT_RESPONSE};
 use super::AppState;
@@ -77,6 +82,8 @@ pub struct Orchestration {
     running: Arc<tokio::sync::Semaphore>,
     /// Orchestrations in flight per API key.
     running_per_key: Mutex<HashMap<String, usize>>,
+    /// Answers kept by `Idempotency-Key`.
+    idempotency: Arc<Idempotency>,
 }
 
 impl Orchestration {
@@ -88,6 +95,7 @@ impl Orchestration {
             holds: Mutex::default(),
             running: Arc::new(tokio::sync::Semaphore::new(limits.overall)),
             running_per_key: Mutex::default(),
+            idempotency: Arc::default(),
         }
     }
 
@@ -106,12 +114,12 @@ impl Orchestration {
             .running
             .clone()
             .try_acquire_owned()
-            .map_err(|_| busy("too_many_orchestrations", format!("the node is running its limit of {} orchestrations; retry shortly", self.limits.overall)))?;
+            .map_err(|_| busy(Code::TooManyOrchestrations, format!("the node is running its limit of {} orchestrations; retry shortly", self.limits.overall)))?;
         if let Some(api_key) = api_key {
             let mut running = self.running_per_key.lock().map_err(|_| ApiError::poisoned())?;
             let count = running.entry(api_key.to_owned()).or_default();
             if *count >= self.limits.per_key {
-                return Err(busy("too_many_orchestrations_for_key", format!("this API key already runs its limit of {} orchestrations", self.limits.per_key)));
+                return Err(busy(Code::TooManyOrchestrationsForKey, format!("this API key already runs its limit of {} orchestrations", self.limits.per_key)));
             }
             *count += 1;
         }
@@ -154,7 +162,7 @@ impl Orchestration {
                 "this orchestration needs {wanted} rao (fee {fee} plus budget {}) and the key has {available} rao available ({held} held by orchestrations in flight)",
                 wanted - fee
             );
-            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, "insufficient_credit", message));
+            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, Code::InsufficientCredit, message));
         }
         request.budget_rao = Some(wanted - fee);
         *holds.entry(api_key.to_owned()).or_default() += wanted;
@@ -204,7 +212,7 @@ impl Drop for Hold<'_> {
 }
 
 pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
-    let orchestration = state.orchestration().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "orchestration_disabled", "this node does not orchestrate"))?;
+    let orchestration = state.orchestration().ok_or_else(|| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, Code::OrchestrationDisabled, "this node does not orchestrate"))?;
     if let (Some(miner), true) = (state.miner(), is_challenge(&headers) && !pays_by_hotkey(&headers)) {
         return Ok(challenge(&state, &orchestration, &miner, &headers, &body).await);
     }
@@ -217,11 +225,18 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         Some(Payer::ApiKey(api_key)) => Some(api_key.as_str()),
         _ => None,
     };
+    let ticket = match idempotency::key_of(&headers)? {
+        None => None,
+        Some(key) => match orchestration.idempotency.begin(&idempotency_scope(payer.as_ref()), key, idempotency::fingerprint(&body, &headers))? {
+            Begun::Replay(answer) => return Ok(answer),
+            Begun::Run(ticket) => Some(ticket),
+        },
+    };
     let slot = orchestration.admit(api_key)?;
     if payer.is_none() && !orchestration.limits.free {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
-            "free_orchestrations_disabled",
+            Code::FreeOrchestrationsDisabled,
             "this node listens beyond loopback and charges no fee, so it does not orchestrate for free; its operator sets --orchestrate-fee-rao, or --free-orchestrations to serve anyone",
         ));
     }
@@ -233,7 +248,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         match payer {
             None => {
                 let outcome = orchestration.orchestrator().run(&catalog, request).await.map_err(failure_response)?;
-                Ok(Json(answer(outcome, 0)).into_response())
+                Ok::<_, ApiError>(Json(answer(outcome, 0)).into_response())
             }
             Some(Payer::ApiKey(api_key)) => {
                 let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({})).await?;
@@ -262,7 +277,25 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
             }
         }
     };
-    tokio::spawn(run).await.map_err(|_| ApiError::internal("an orchestration panicked"))?
+    // The answer is kept for the key inside the detached task, so that it is kept even when
+    // the client is gone before it is ready.
+    let run = async move {
+        let response = run.await.unwrap_or_else(IntoResponse::into_response);
+        match ticket {
+            Some(ticket) => ticket.finish(response).await,
+            None => response,
+        }
+    };
+    tokio::spawn(run).await.map_err(|_| ApiError::internal("an orchestration panicked"))
+}
+
+/// Whose `Idempotency-Key`s a request's are (see [`idempotency`]).
+fn idempotency_scope(payer: Option<&Payer>) -> String {
+    match payer {
+        None => "unpaid".into(),
+        Some(Payer::ApiKey(account)) => format!("account:{account}"),
+        Some(Payer::Exact(payment)) => format!("payer:{}", payment.from()),
+    }
 }
 
 /// Runs `request` on the credit of `account` (an API key or a hotkey's account): the fee and
@@ -368,14 +401,19 @@ fn answer(outcome: Outcome, fee: u64) -> Value {
 
 /// The API error of a failed orchestration, with what it did in `details`.
 fn failure_response(error: OrchestrateError) -> ApiError {
-    let status = match &error.failure {
-        Failure::BadRequest(_) | Failure::Schema(_) => StatusCode::BAD_REQUEST,
-        Failure::Plan { .. } | Failure::ResultInvalid(_) | Failure::Stopped { stop: orchestrator::execute::Stop::BudgetExhausted(_), .. } => StatusCode::UNPROCESSABLE_ENTITY,
-        Failure::NoRoute { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        Failure::TaskFailed { .. } => StatusCode::BAD_GATEWAY,
-        Failure::Stopped { .. } => StatusCode::GATEWAY_TIMEOUT,
+    use orchestrator::execute::Stop;
+    let (status, code) = match &error.failure {
+        Failure::BadRequest(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
+        Failure::Schema(_) => (StatusCode::BAD_REQUEST, Code::BadSchema),
+        Failure::Plan { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Code::NoPlan),
+        Failure::ResultInvalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, Code::ResultInvalid),
+        Failure::Stopped { stop: Stop::BudgetExhausted(_), .. } => (StatusCode::UNPROCESSABLE_ENTITY, Code::BudgetExhausted),
+        Failure::Stopped { stop: Stop::DeadlineExceeded, .. } => (StatusCode::GATEWAY_TIMEOUT, Code::DeadlineExceeded),
+        Failure::NoRoute { .. } => (StatusCode::SERVICE_UNAVAILABLE, Code::Unroutable),
+        Failure::TaskFailed { .. } => (StatusCode::BAD_GATEWAY, Code::SubnetsFailed),
     };
-    let api_error = ApiError::new(status, error.failure.code(), error.failure.to_string());
+    debug_assert_eq!(code.as_str(), error.failure.code());
+    let api_error = ApiError::new(status, code, error.failure.to_string());
     let mut details = match &error.trace {
         Some(trace) => serde_json::to_value(trace).expect("traces serialise"),
         None => json!({}),

@@ -40,7 +40,7 @@ use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient, ChainError, 
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::AppState;
 use orchestrator::epistula;
 
@@ -62,7 +62,7 @@ pub struct Pricing {
 pub const COST_HEADER: &str = "x-orchestra-cost-rao";
 pub const BALANCE_HEADER: &str = "x-orchestra-balance-rao";
 /// The x402 (v2) headers of an `exact` payment and of its receipt.
-const PAYMENT_SIGNATURE: &str = "payment-signature";
+pub(super) const PAYMENT_SIGNATURE: &str = "payment-signature";
 pub(super) const PAYMENT_RESPONSE: &str = "payment-response";
 
 /// What settles `exact` payments: a connection to the chain and the account they must reach.
@@ -157,6 +157,11 @@ impl ExactPayment {
         let from = AccountId32::from_str(&payload.from).map_err(|_| BadPayment::From)?;
         Ok(ExactPayment { accepted, extrinsic, from })
     }
+
+    /// Who claims to pay: checked against the extrinsic's signer only when it is verified.
+    pub(super) fn from(&self) -> &AccountId32 {
+        &self.from
+    }
 }
 
 /// How a request pays.
@@ -204,9 +209,9 @@ impl Pricing {
             // another node where the same hotkey holds credit.
             let node = state.orchestration().map(|orchestration| orchestration.orchestrator().miner());
             let signed = epistula::verify(lookup, body, node.as_deref(), now, epistula::DEFAULT_MAX_AGE_MS)
-                .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, "bad_signature", format!("Authorization: Hotkey needs an Epistula signature addressed to this node: {error}")))?;
+                .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, Code::BadSignature, format!("Authorization: Hotkey needs an Epistula signature addressed to this node: {error}")))?;
             if !state.payer_replays.first_use(&signed, now) {
-                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "replayed_request", format!("request {} from {} was already served", signed.uuid, signed.signed_by)));
+                return Err(ApiError::new(StatusCode::UNAUTHORIZED, Code::ReplayedRequest, format!("request {} from {} was already served", signed.uuid, signed.signed_by)));
             }
             return Ok(Some(Payer::ApiKey(ledger::hotkey_account(&signed.signed_by))));
         }
@@ -214,29 +219,29 @@ impl Pricing {
         let api_key = bearer.or_else(|| headers.get("x-api-key").and_then(|value| value.to_str().ok()));
         if let Some(api_key) = api_key.map(str::trim) {
             if !ledger::is_api_key(api_key) {
-                return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unknown_api_key", "an API key is `ok_` followed by 64 hex digits"));
+                return Err(ApiError::new(StatusCode::UNAUTHORIZED, Code::UnknownApiKey, "an API key is `ok_` followed by 64 hex digits"));
             }
             return Ok(Some(Payer::ApiKey(api_key.to_owned())));
         }
         match headers.get(PAYMENT_SIGNATURE) {
             Some(header) if settles => {
-                let payment = ExactPayment::decode(header).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, "bad_payment", error.to_string()))?;
+                let payment = ExactPayment::decode(header).map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, Code::BadPayment, error.to_string()))?;
                 Ok(Some(Payer::Exact(payment)))
             }
-            Some(_) => Err(self.payment_required(paid, "payment_required", "this node does not settle on-chain payments; pay with an API key holding prepaid credits")),
+            Some(_) => Err(self.payment_required(paid, Code::PaymentRequired, "this node does not settle on-chain payments; pay with an API key holding prepaid credits")),
             None if headers.contains_key("x-payment") => {
-                Err(self.payment_required(paid, "payment_required", "x402 v1 X-PAYMENT is not accepted; pay with PAYMENT-SIGNATURE (x402 v2) or an API key"))
+                Err(self.payment_required(paid, Code::PaymentRequired, "x402 v1 X-PAYMENT is not accepted; pay with PAYMENT-SIGNATURE (x402 v2) or an API key"))
             }
             None => Err(self.payment_required(
                 paid,
-                "payment_required",
+                Code::PaymentRequired,
                 "this resource is paid: send an API key with prepaid credits (Authorization: Bearer <key>) or pay as PAYMENT-REQUIRED says",
             )),
         }
     }
 
     /// A 402 with `code` and `message` that says, in `PAYMENT-REQUIRED`, how to pay for `paid`.
-    pub(super) fn payment_required(&self, paid: &Paid, code: &'static str, message: impl Into<String>) -> ApiError {
+    pub(super) fn payment_required(&self, paid: &Paid, code: Code, message: impl Into<String>) -> ApiError {
         let accepts: Vec<_> = self
             .pay_to
             .iter()
@@ -321,8 +326,8 @@ pub async fn payment_answer(axum::extract::State(state): axum::extract::State<Ap
     let bytes = hex_field("hash", &hash).map_err(|error| ApiError::bad_request(error.to_string()))?;
     let hash: [u8; 32] = bytes.try_into().map_err(|_| ApiError::bad_request("an extrinsic hash is 32 bytes"))?;
     match state.read(move |ledger| Ok(ledger.payment_answer(hash)?)).await? {
-        None => Err(ApiError::new(StatusCode::NOT_FOUND, "unknown_payment", "no payment with this extrinsic hash was accepted here")),
-        Some(None) => Err(ApiError::new(StatusCode::CONFLICT, "no_answer_kept", "the payment was accepted, but no answer is kept for it: it is settling, or it paid an orchestration (whose rest is the payer's credit)")),
+        None => Err(ApiError::new(StatusCode::NOT_FOUND, Code::UnknownPayment, "no payment with this extrinsic hash was accepted here")),
+        Some(None) => Err(ApiError::new(StatusCode::CONFLICT, Code::NoAnswerKept, "the payment was accepted, but no answer is kept for it: it is settling, or it paid an orchestration (whose rest is the payer's credit)")),
         Some(Some(answer)) => Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], answer).into_response()),
     }
 }
@@ -333,7 +338,7 @@ pub(super) async fn verify_exact(state: &AppState, settlement: &Settlement, paym
     let refused = |code, message: String| pricing.payment_required(paid, code, message);
     if payment.accepted.scheme != "exact" || payment.accepted.network != pricing.network {
         let message = format!("this node takes the `exact` scheme on {}, not `{}` on {}", pricing.network, payment.accepted.scheme, payment.accepted.network);
-        return Err(refused("payment_invalid", message));
+        return Err(refused(Code::PaymentInvalid, message));
     }
     let requirement = PaymentRequirement { pay_to: settlement.pay_to, min_amount_rao: paid.amount_rao.into() };
     let mut replay = LedgerReplaySet { ledger: state.ledger.clone(), failure: None };
@@ -341,8 +346,8 @@ pub(super) async fn verify_exact(state: &AppState, settlement: &Settlement, paym
     match (verified, replay.failure) {
         (_, Some(failure)) => Err(failure),
         (Ok(verified), None) => Ok(verified),
-        (Err(ChainError::Payment(error)), None) => Err(refused("payment_invalid", error.to_string())),
-        (Err(error), None) => Err(ApiError::new(StatusCode::BAD_GATEWAY, "chain_unavailable", error.to_string())),
+        (Err(ChainError::Payment(error)), None) => Err(refused(Code::PaymentInvalid, error.to_string())),
+        (Err(error), None) => Err(ApiError::new(StatusCode::BAD_GATEWAY, Code::ChainUnavailable, error.to_string())),
     }
 }
 
@@ -352,10 +357,10 @@ pub(super) async fn settle_exact(state: &AppState, settlement: &Settlement, paym
     let pricing = state.pricing();
     let settled = tokio::time::timeout(SETTLE_TIMEOUT, settlement.chain.settle(&payment.extrinsic)).await;
     let transaction = match settled {
-        Ok(settled) => settled.map_err(|error| pricing.payment_required(paid, "settlement_failed", error.to_string()))?,
+        Ok(settled) => settled.map_err(|error| pricing.payment_required(paid, Code::SettlementFailed, error.to_string()))?,
         // A transfer that does not finalise in time (a nonce gap keeps it in the pool, say) is
         // given up on: nothing was done for it, and its extrinsic is spent.
-        Err(_) => return Err(pricing.payment_required(paid, "settlement_failed", format!("the transfer was not final within {} s", SETTLE_TIMEOUT.as_secs()))),
+        Err(_) => return Err(pricing.payment_required(paid, Code::SettlementFailed, format!("the transfer was not final within {} s", SETTLE_TIMEOUT.as_secs()))),
     };
     let payment_response = json!({ "success": true, "transaction": transaction, "network": pricing.network, "payer": payment.from.to_string() });
     let payment_response = base64::engine::general_purpose::STANDARD.encode(payment_response.to_string());

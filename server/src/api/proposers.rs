@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 
 /// Limits on what one proposer submits per window.
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +80,7 @@ impl ProposerGate {
             let retry_after = self.quota.window.saturating_sub(now.duration_since(used.since)).as_secs().max(1);
             return Err(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "proposer_over_quota",
+                Code::ProposerOverQuota,
                 format!(
                     "{proposer} has used its quota of {} diffs and {} bytes per {} s; retry in {retry_after} s",
                     self.quota.diffs,

@@ -14,7 +14,7 @@ use ledger::{Key, Namespace};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::error::ApiError;
+use super::error::{ApiError, Code};
 use super::{paid, AppState};
 use crate::present;
 
@@ -84,7 +84,7 @@ pub async fn subnet(State(state): State<AppState>, Path(netuid): Path<String>) -
             let version = reading.version;
             let entries = ledger.namespace_at(namespace, version)?;
             if entries.is_empty() {
-                return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", format!("the ledger knows nothing of {namespace}")));
+                return Err(ApiError::new(axum::http::StatusCode::NOT_FOUND, Code::NotFound, format!("the ledger knows nothing of {namespace}")));
             }
             let records: serde_json::Map<String, Value> = entries
                 .into_iter()
@@ -105,7 +105,7 @@ pub struct AtVersion {
 }
 
 fn key(namespace: &str, path: &str) -> Result<Key, ApiError> {
-    let namespace: Namespace = namespace.parse().map_err(|error: ledger::KeyError| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "bad_key", error.to_string()))?;
+    let namespace: Namespace = namespace.parse().map_err(|error: ledger::KeyError| ApiError::new(axum::http::StatusCode::BAD_REQUEST, Code::BadKey, error.to_string()))?;
     Ok(Key::new(namespace, path).map_err(ledger::Error::from)?)
 }
 
@@ -175,7 +175,7 @@ pub async fn diff(State(state): State<AppState>, query: Result<Query<VersionRang
             if to.saturating_sub(range.from) > MAX_DIFF_VERSIONS {
                 return Err(ApiError::new(
                     axum::http::StatusCode::BAD_REQUEST,
-                    "range_too_long",
+                    Code::RangeTooLong,
                     format!("a diff spans at most {MAX_DIFF_VERSIONS} versions; ask for a shorter range, or page through /v1/changes"),
                 ));
             }

@@ -134,7 +134,9 @@ async fn a_node_killed_mid_orchestration_charges_nothing_and_reopens() {
         .send();
     let in_flight = tokio::spawn(request);
     // Kill the node once its calls are out, while the key's hold is in memory.
+    let waiting = std::time::Instant::now();
     while subnets.desearch.request_count() == 0 {
+        assert!(waiting.elapsed() < std::time::Duration::from_secs(60), "the node never called the subnet; it said:\n{}", node.stderr_text());
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     node.child.kill().unwrap();

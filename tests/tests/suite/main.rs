@@ -2,6 +2,7 @@
 
 mod common;
 mod incentive;
+mod contract;
 mod orchestration;
 mod python_client;
 mod testkit;

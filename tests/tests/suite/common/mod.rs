@@ -59,6 +59,8 @@ pub struct Stack {
     pub apex: SubnetServer,
     pub url: String,
     pub api_key: String,
+    /// A second caller's key, holding the same credits.
+    pub other_api_key: String,
     pub miner: String,
     pub data: tempfile::TempDir,
 }
@@ -79,6 +81,7 @@ impl Stack {
         let TestLedger { mut ledger, dir } = testkit::test_ledger(&servers);
         prepare(&mut ledger, &servers);
         let api_key = ledger.issue_api_key(options.credits_rao).unwrap();
+        let other_api_key = ledger.issue_api_key(options.credits_rao).unwrap();
         let orchestrator = Orchestrator::new(credentials(options), node_hotkey(), test_config()).unwrap();
         let miner = orchestrator.miner();
         let pricing = Pricing { orchestrate_fee_rao: options.fee_rao, proof_read_rao: 1, network: "bittensor:finney".into(), pay_to: None };
@@ -86,7 +89,7 @@ impl Stack {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
-        Stack { desearch, data_universe, chutes, apex, url, api_key, miner, data: dir }
+        Stack { desearch, data_universe, chutes, apex, url, api_key, other_api_key, miner, data: dir }
     }
 
     pub fn client(&self) -> orchestra_client::Client {
@@ -142,4 +145,13 @@ pub fn user_message(body: &Value) -> String {
 /// from a result).
 pub fn asks_for_plan(body: &Value) -> bool {
     body["response_format"]["json_schema"]["schema"]["properties"]["tasks"].is_object()
+}
+
+/// Waits, without blocking the runtime, until `condition` holds; fails the test after a minute.
+pub async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
