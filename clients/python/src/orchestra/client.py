@@ -1,53 +1,139 @@
-"""The HTTP client of an Orchestra node's orchestration endpoint.
+"""The HTTP clients of an Orchestra node's orchestration endpoint: :class:`Client` (blocking)
+and :class:`AsyncClient` (asyncio), alike in every argument and answer.
 
 Terms:
 - **objective**: what to find out or do, in plain language.
 - **target schema**: the shape the result must have (see :mod:`orchestra.schema`).
 - **budget**: the most, in rao, the run may spend on subnet calls (``budget_rao``).
 - **deadline**: the most time, in milliseconds, the run may take (``deadline_ms``).
-- **nonce**: 32 bytes as 64 hex digits that the receipts are bound to; the server picks one when
-  it is not given.
+- **nonce**: 32 bytes, as 64 hex digits, that the client sends with each request and the
+  receipts must chain from (see :mod:`orchestra.receipts`): random, or, when the caller names
+  the request with an ``idempotency_key``, derived from that key, so that the same request
+  sent again from another process is the same request and its replayed receipts verify.
+  Such a key should be unpredictable (a UUID), as the nonce is then only as fresh as it.
+- **idempotency key**: a name for one request (``Idempotency-Key``): the node runs and charges
+  it once, and a retry with the same key gets the first answer. The client makes one for
+  every request, so its own retries are safe; pass ``idempotency_key`` to retry across
+  processes.
+- **retry**: the client sends a request again, with the same key and nonce, when it could not
+  reach the node or the node answered that it was busy (429 with ``Retry-After``), up to
+  ``max_retries`` times with exponential backoff. Nothing else is retried: every other answer
+  says what the node did.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import socket
-import urllib.error
-import urllib.request
-from http.client import HTTPException
+import random
+import secrets
+import time
+import uuid
 from typing import Any, Dict, Optional, Tuple, Type
 
+import httpx
+from blake3 import blake3
 from pydantic import BaseModel, ValidationError
 
-from .errors import OrchestraError, error_for
+from .errors import MalformedResponse, OrchestraError, RateLimited, Timeout, Unreachable, error_for
 from .models import Run
+from .receipts import verify_receipts
 from .schema import model_from_schema, validate_result
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 """The node's default listen address, used when neither ``base_url`` nor ``ORCHESTRA_URL`` is set."""
 
 ORCHESTRATE_PATH = "/v1/orchestrate"
+DEFAULT_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+_BACKOFF_BASE = 0.5
+_BACKOFF_CAP = 8.0
 
-_TIMEOUTS = (socket.timeout, TimeoutError)
+
+class _Prepared:
+    """One orchestration request, ready to send (and to send again, unchanged)."""
+
+    def __init__(self, model: Type[BaseModel], body: Dict[str, Any], nonce: str, headers: Dict[str, str], miner: Optional[str]) -> None:
+        self.model = model
+        self.body = body
+        self.nonce = nonce
+        self.headers = headers
+        self.miner = miner
 
 
-class Client:
-    """A client of one Orchestra node.
-
-    ``api_key`` defaults to the environment variable ``ORCHESTRA_API_KEY``, ``base_url`` to
-    ``ORCHESTRA_URL`` (then to :data:`DEFAULT_URL`); ``timeout`` is how long, in seconds, to wait
-    for an answer.
-    """
-
-    def __init__(self, api_key: Optional[str] = None, base_url: Optional[str] = None, timeout: float = 120.0) -> None:
-        key = api_key or os.environ.get("ORCHESTRA_API_KEY")
-        if not key:
-            raise ValueError("no API key: pass api_key= or set ORCHESTRA_API_KEY")
-        self.api_key = key
+class _Base:
+    def __init__(
+        self,
+        api_key: Optional[str],
+        base_url: Optional[str],
+        timeout: float,
+        max_retries: int,
+        node_hotkey: Optional[str],
+    ) -> None:
+        self.api_key = api_key if api_key is not None else os.environ.get("ORCHESTRA_API_KEY")
         self.base_url = (base_url or os.environ.get("ORCHESTRA_URL") or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
+        self.max_retries = max_retries
+        self.node_hotkey = node_hotkey
+
+    def _prepare(
+        self,
+        objective: str,
+        target_schema: Any,
+        budget_rao: Optional[int],
+        deadline_ms: Optional[int],
+        idempotency_key: Optional[str],
+    ) -> _Prepared:
+        model = model_from_schema(target_schema)
+        nonce = _nonce_of(idempotency_key) if idempotency_key else secrets.token_hex(32)
+        body: Dict[str, Any] = {"objective": objective, "target_schema": target_schema, "nonce": nonce}
+        optional = {"budget_rao": budget_rao, "deadline_ms": deadline_ms}
+        body.update({name: value for name, value in optional.items() if value is not None})
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        return _Prepared(model, body, nonce, headers, self.node_hotkey)
+
+    def _retry_delay(self, attempt: int, error: OrchestraError) -> Optional[float]:
+        """Seconds to wait before attempt ``attempt + 1``, or ``None`` when ``error`` is final."""
+        if attempt >= self.max_retries or not isinstance(error, (Unreachable, Timeout, RateLimited)):
+            return None
+        backoff = random.uniform(0, min(_BACKOFF_CAP, _BACKOFF_BASE * 2**attempt))
+        return max(backoff, error.retry_after or 0.0)
+
+
+class Client(_Base):
+    """A blocking client of one Orchestra node.
+
+    ``api_key`` defaults to ``$ORCHESTRA_API_KEY``; without one, requests go unpaid, which a
+    node serving free orchestrations (the default on loopback) answers. ``base_url`` defaults
+    to ``$ORCHESTRA_URL``, then :data:`DEFAULT_URL`; ``timeout`` is how long, in seconds, to
+    wait for an answer; ``node_hotkey`` (SS58), when given, must be the key that signs the
+    receipts. Use it as a context manager, or call :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        node_hotkey: Optional[str] = None,
+        http_client: Optional[httpx.Client] = None,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey)
+        self._http = http_client or httpx.Client(timeout=timeout)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
 
     def execute(
         self,
@@ -56,10 +142,10 @@ class Client:
         *,
         budget_rao: Optional[int] = None,
         deadline_ms: Optional[int] = None,
-        nonce: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> BaseModel:
-        """The result of :meth:`run`, alone."""
-        return self.run(objective, target_schema, budget_rao=budget_rao, deadline_ms=deadline_ms, nonce=nonce).result
+        """The result of :meth:`run`, alone: an instance of the target schema's model."""
+        return self.run(objective, target_schema, budget_rao=budget_rao, deadline_ms=deadline_ms, idempotency_key=idempotency_key).result
 
     def run(
         self,
@@ -68,56 +154,133 @@ class Client:
         *,
         budget_rao: Optional[int] = None,
         deadline_ms: Optional[int] = None,
-        nonce: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> Run:
         """Runs ``objective`` on the node and returns the result, validated against a model of
-        ``target_schema``, with its plan, calls, receipts, cost, timings and payment.
+        ``target_schema``, with its plan, calls, verified receipts, cost, timings and payment.
 
         Raises :class:`~orchestra.errors.SchemaError` before any request when the schema cannot
-        be modelled, and :class:`~orchestra.errors.OrchestraError` (or a subclass) when the run
-        fails.
+        be modelled, and an :class:`~orchestra.errors.OrchestraError` subclass when the run
+        fails or its answer does not check.
         """
-        model = model_from_schema(target_schema)
-        request: Dict[str, Any] = {"objective": objective, "target_schema": target_schema}
-        optional = {"budget_rao": budget_rao, "deadline_ms": deadline_ms, "nonce": nonce}
-        request.update({name: value for name, value in optional.items() if value is not None})
-        status, answer = self._post(ORCHESTRATE_PATH, request)
-        return _run_from_answer(status, answer, model)
+        prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
+        attempt = 0
+        while True:
+            try:
+                return _finish(prepared, *self._send(prepared))
+            except OrchestraError as error:
+                delay = self._retry_delay(attempt, error)
+                if delay is None:
+                    raise
+                attempt += 1
+                time.sleep(delay)
 
-    def _post(self, path: str, body: Dict[str, Any]) -> Tuple[int, Dict[str, Any]]:
-        """Sends ``body`` to ``path``; returns a successful answer's status and JSON object, or
-        raises the error an unsuccessful one (or none) means."""
-        url = self.base_url + path
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={
-                "Authorization": f"Bearer {self.api_key}",
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-            },
-        )
+    def _send(self, prepared: _Prepared) -> Tuple[int, httpx.Headers, bytes]:
+        url = self.base_url + ORCHESTRATE_PATH
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                status, data = response.status, response.read()
-        except urllib.error.HTTPError as error:
-            raise _error_from_answer(error.code, error.read()) from None
-        except _TIMEOUTS as error:
+            response = self._http.post(url, content=json.dumps(prepared.body).encode(), headers=prepared.headers, timeout=self.timeout)
+        except httpx.TimeoutException as error:
             raise _timeout(url, self.timeout) from error
-        except urllib.error.URLError as error:
-            if isinstance(error.reason, _TIMEOUTS):
-                raise _timeout(url, self.timeout) from error
-            raise OrchestraError(None, "unreachable", f"cannot reach {url}: {error.reason}") from error
-        except (HTTPException, OSError) as error:
-            raise OrchestraError(None, "unreachable", f"the connection to {url} failed: {error!r}") from error
-        return status, _json_object(status, data)
+        except httpx.HTTPError as error:
+            raise Unreachable(None, "unreachable", f"cannot reach {url}: {error!r}") from error
+        return response.status_code, response.headers, response.content
+
+
+class AsyncClient(_Base):
+    """The asyncio twin of :class:`Client`: the same arguments, ``await client.run(...)``.
+    Use it as an async context manager, or ``await`` :meth:`aclose`."""
+
+    def __init__(
+        self,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        *,
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        node_hotkey: Optional[str] = None,
+        http_client: Optional[httpx.AsyncClient] = None,
+    ) -> None:
+        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey)
+        self._http = http_client or httpx.AsyncClient(timeout=timeout)
+
+    async def __aenter__(self) -> "AsyncClient":
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def execute(
+        self,
+        objective: str,
+        target_schema: Any,
+        *,
+        budget_rao: Optional[int] = None,
+        deadline_ms: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> BaseModel:
+        """The result of :meth:`run`, alone."""
+        run = await self.run(objective, target_schema, budget_rao=budget_rao, deadline_ms=deadline_ms, idempotency_key=idempotency_key)
+        return run.result
+
+    async def run(
+        self,
+        objective: str,
+        target_schema: Any,
+        *,
+        budget_rao: Optional[int] = None,
+        deadline_ms: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Run:
+        """As :meth:`Client.run`."""
+        prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
+        attempt = 0
+        while True:
+            try:
+                return _finish(prepared, *await self._send(prepared))
+            except OrchestraError as error:
+                delay = self._retry_delay(attempt, error)
+                if delay is None:
+                    raise
+                attempt += 1
+                await asyncio.sleep(delay)
+
+    async def _send(self, prepared: _Prepared) -> Tuple[int, httpx.Headers, bytes]:
+        url = self.base_url + ORCHESTRATE_PATH
+        try:
+            response = await self._http.post(url, content=json.dumps(prepared.body).encode(), headers=prepared.headers, timeout=self.timeout)
+        except httpx.TimeoutException as error:
+            raise _timeout(url, self.timeout) from error
+        except httpx.HTTPError as error:
+            raise Unreachable(None, "unreachable", f"cannot reach {url}: {error!r}") from error
+        return response.status_code, response.headers, response.content
+
+
+def _nonce_of(idempotency_key: str) -> str:
+    """The nonce of a request named by the caller's ``idempotency_key``."""
+    return blake3(b"orchestra/nonce/v1:" + idempotency_key.encode()).hexdigest()
 
 
 def _timeout(url: str, seconds: float) -> OrchestraError:
-    return OrchestraError(
-        None, "timeout", f"no complete answer from {url} within {seconds} s; the server may still run (and charge for) the request"
-    )
+    return Timeout(None, "timeout", f"no complete answer from {url} within {seconds} s; the node may still run (and charge for) the request")
+
+
+def _finish(prepared: _Prepared, status: int, headers: httpx.Headers, data: bytes) -> Run:
+    """The run a successful answer describes, checked; or the error an unsuccessful one means."""
+    if status >= 400:
+        raise _error_from_answer(status, headers, data)
+    answer = _json_object(status, data)
+    try:
+        run = Run.model_validate({**answer, "raw": answer, "replayed": headers.get("idempotent-replayed") == "true"})
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
+        raise MalformedResponse(status, "malformed_response", f"the answer does not have the contract's shape: {problems}") from None
+    verify_receipts(run.receipts, prepared.nonce, prepared.miner)
+    if len(run.receipts["receipts"]) != len(run.calls):
+        raise MalformedResponse(status, "malformed_response", f"{len(run.calls)} calls but {len(run.receipts['receipts'])} receipts")
+    return run.model_copy(update={"result": validate_result(prepared.model, run.result, status)})
 
 
 def _json_object(status: int, data: bytes) -> Dict[str, Any]:
@@ -125,32 +288,30 @@ def _json_object(status: int, data: bytes) -> Dict[str, Any]:
     try:
         body = json.loads(data)
     except ValueError as error:
-        raise OrchestraError(status, "malformed_response", f"the answer is not JSON ({error}): {_excerpt(data)}") from None
+        raise MalformedResponse(status, "malformed_response", f"the answer is not JSON ({error}): {_excerpt(data)}") from None
     if not isinstance(body, dict):
-        raise OrchestraError(status, "malformed_response", f"the answer is not a JSON object: {_excerpt(data)}")
+        raise MalformedResponse(status, "malformed_response", f"the answer is not a JSON object: {_excerpt(data)}")
     return body
 
 
-def _error_from_answer(status: int, data: bytes) -> OrchestraError:
+def _error_from_answer(status: int, headers: httpx.Headers, data: bytes) -> OrchestraError:
     """The error an unsuccessful answer means: from its ``{"error": {"code", "message",
     "details"}}`` body, or named ``http_<status>`` when it has none (a proxy's page, say)."""
+    retry_after = _seconds(headers.get("retry-after"))
     try:
         error = json.loads(data).get("error")
     except (ValueError, AttributeError):
         error = None
     if isinstance(error, dict) and isinstance(error.get("code"), str) and isinstance(error.get("message"), str):
-        return error_for(status, error["code"], error["message"], error.get("details"))
-    return error_for(status, f"http_{status}", f"HTTP {status} without an Orchestra error body: {_excerpt(data)}")
+        return error_for(status, error["code"], error["message"], error.get("details"), retry_after)
+    return error_for(status, f"http_{status}", f"HTTP {status} without an Orchestra error body: {_excerpt(data)}", None, retry_after)
 
 
-def _run_from_answer(status: int, answer: Dict[str, Any], model: Type[BaseModel]) -> Run:
-    """The run a successful answer describes, its result validated against ``model``."""
+def _seconds(value: Optional[str]) -> Optional[float]:
     try:
-        run = Run.model_validate({**answer, "raw": answer})
-    except ValidationError as error:
-        problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
-        raise OrchestraError(status, "malformed_response", f"the answer does not have the contract's shape: {problems}") from None
-    return run.model_copy(update={"result": validate_result(model, run.result, status)})
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
 
 
 def _excerpt(data: bytes, limit: int = 200) -> str:

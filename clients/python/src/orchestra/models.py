@@ -3,13 +3,16 @@
 Terms:
 - **rao**: the smallest unit of TAO (1 TAO = 10^9 rao); every price and balance is in rao.
 - **task**: one unit of work in the plan, naming a capability (``web-search``, ``llm-chat``) and
-  a query; it becomes one or more subnet calls (retries and fallbacks).
+  a query; it becomes one or more subnet calls (retries and fallbacks). A **required** task's
+  failure fails the run; a supplementary one's is listed in ``skipped_tasks`` and the result is
+  written without it.
 - **plan**: the tasks and which planner made them (``llm``, or ``deterministic`` when no LLM
   planner was configured or its answer was unusable, then with a ``fallback_reason``).
 - **call**: one request to a subnet endpoint made for a task.
 - **receipts**: the signed, hash-linked chain of the calls' receipts, kept exactly as the server
-  sent it (a dict) so that it can be verified byte for byte: ``nonce``, ``receipts`` (each with
-  ``index``, ``call`` and ``previous``), ``root``, ``miner`` (SS58) and ``signature``.
+  sent it (a dict) so that it can be verified byte for byte: ``format``, ``nonce``, ``receipts``
+  (each with ``index``, ``call`` and ``previous``), ``root``, ``miner`` (SS58) and
+  ``signature``; the client has verified it (docs/SPEC.md section 15) before returning.
 - **synthesis**: how the result document was assembled from the calls' outputs (``llm`` or
   ``deterministic``) and in how many attempts.
 
@@ -35,6 +38,7 @@ class Task(_Part):
     query: str
     subject: Optional[str] = None
     depends_on: List[str] = []
+    required: bool = True
 
 
 class Plan(_Part):
@@ -67,6 +71,7 @@ class Cost(_Part):
     subnet_calls_rao: int
     fee_rao: int
     total_rao: int
+    budget_rao: Optional[int] = None
 
 
 class Timings(_Part):
@@ -86,18 +91,35 @@ class Timings(_Part):
 class Synthesis(_Part):
     method: str
     attempts: int
+    fallback_reason: Optional[str] = None
+
+
+class SkippedTask(_Part):
+    """A supplementary task that failed; the result was written without it."""
+
+    task: str
+    capability: str
+    reason: str
 
 
 class Payment(_Part):
-    """What the account paid for the run, and its balance afterwards."""
+    """What the run cost the payer and what is left; paid on chain (x402), also the settled
+    ``transaction``, the ``paid_rao`` it carried and the hotkey whose credit the rest is
+    (``credit_of``)."""
 
     cost_rao: int
     balance_rao: int
+    transaction: Optional[str] = None
+    paid_rao: Optional[int] = None
+    credit_of: Optional[str] = None
 
 
 class Run(_Part):
     """One orchestration: the result as an instance of the target schema's model, how it was
-    produced and what it cost, and ``raw``, the server's whole answer as a dict."""
+    produced and what it cost, and ``raw``, the server's whole answer as a dict. ``payment`` is
+    ``None`` on a node that charged nothing; ``replayed`` is true when the node answered an
+    ``idempotency_key`` it had already run; ``ledger_version`` is the ledger version routing
+    read, and ``ledger_basis`` why (``head``, or ``final`` on a ledger with validators)."""
 
     result: Any
     plan: Plan
@@ -106,5 +128,9 @@ class Run(_Part):
     cost: Cost
     timings: Timings
     synthesis: Synthesis
-    payment: Payment
+    skipped_tasks: List[SkippedTask]
+    ledger_version: int
+    ledger_basis: str
+    payment: Optional[Payment] = None
+    replayed: bool = False
     raw: Dict[str, Any]
