@@ -14,6 +14,7 @@ pub mod incentive;
 pub mod ledger_work;
 pub mod plan;
 pub mod planner;
+pub mod progress;
 pub mod receipts;
 pub mod route;
 pub mod schema;

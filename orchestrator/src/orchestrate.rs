@@ -21,6 +21,7 @@ use crate::outbound::{Guard, Policy};
 use crate::execute::{Context, Executed, LearnedCosts, Network, PlanFailure, Session, SkippedTask, Stop, TaskError};
 use crate::llm::LLM_CAPABILITY;
 use crate::plan::{Plan, PlanError};
+use crate::progress::{Event, Watcher};
 use crate::receipts::{Nonce, ReceiptBundle};
 use crate::route::{key_hints, Catalog, KeyHint, Unroutable};
 use crate::schema::{SchemaError, TargetSchema, Violation};
@@ -231,6 +232,12 @@ impl Orchestrator {
 
     /// Runs `request` against the subnets of `catalog`.
     pub async fn run(&self, catalog: &Catalog, request: Request) -> Result<Outcome, OrchestrateError> {
+        self.run_watched(catalog, request, Watcher::none()).await
+    }
+
+    /// Runs `request` as [`Orchestrator::run`] does, telling `watcher` each step (see
+    /// [`crate::progress`]).
+    pub async fn run_watched(&self, catalog: &Catalog, request: Request, watcher: Watcher) -> Result<Outcome, OrchestrateError> {
         let deadline = self.deadline(&request)?;
         let objective = request.objective.trim();
         if objective.is_empty() {
@@ -243,7 +250,7 @@ impl Orchestrator {
         let nonce = request.nonce.unwrap_or_else(random_nonce);
 
         let context = Context { network: &self.network, credentials: &self.credentials, catalog, tao_price: self.config.tao_price, learned: &self.learned };
-        let session = Session::new(context, nonce, deadline, request.budget_rao);
+        let session = Session::new(context, nonce, deadline, request.budget_rao, watcher);
         let offered = catalog.offered(&self.credentials);
         let use_llm = offered.contains(LLM_CAPABILITY);
 
@@ -258,6 +265,7 @@ impl Orchestrator {
                 return Err(self.fail(session, Some(plan), failure));
             }
         };
+        session.report(Event::Plan { plan: plan.clone() });
         let Executed { outputs, skipped } = match session.execute_plan(&plan, &order).await {
             Ok(executed) => executed,
             Err(failure) => return Err(self.fail(session, Some(plan), task_failure(failure))),

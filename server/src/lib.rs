@@ -11,6 +11,7 @@ pub mod identity;
 mod greeting;
 mod incentive_cmd;
 mod ledger_cmd;
+mod live;
 pub mod node;
 mod orchestrate_cmd;
 mod present;

@@ -1,6 +1,6 @@
 //! `orchestra execute`: one orchestration from the command line, run on this machine over the
-//! local ledger, or sent to a node with `--server`; and the orchestrator settings that
-//! `serve` shares.
+//! local ledger (drawing its progress on a terminal), or sent to a node with `--server`; and
+//! the orchestrator settings that `serve` shares.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +12,7 @@ use orchestrator::outbound::address::AddressRange;
 use orchestrator::outbound::{Guard, Policy};
 use orchestrator::execute::budget::TaoPrice;
 use orchestrator::orchestrate::{Config, Orchestrator, Request};
+use orchestrator::progress::Watcher;
 use orchestrator::route::Catalog;
 use serde_json::{json, Value};
 
@@ -126,7 +127,12 @@ impl ExecuteArgs {
             Catalog::read(&ledger)?
         };
         let request = Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms, nonce: None };
-        match orchestrator.run(&catalog, request).await {
+        let (events, received) = tokio::sync::mpsc::unbounded_channel();
+        let drawing = tokio::spawn(crate::live::draw(received));
+        let result = orchestrator.run_watched(&catalog, request, Watcher::new(events)).await;
+        // The run's end closed the channel; the last lines are drawn before the JSON.
+        let _ = drawing.await;
+        match result {
             Ok(outcome) => print_json(&outcome),
             Err(error) => {
                 if let Some(trace) = &error.trace {

@@ -61,6 +61,8 @@ pub(crate) struct Shared {
     responder: RwLock<Arc<Responder>>,
     /// Numbers the ids the server hands out (completion ids, job ids, task ids).
     sequence: AtomicU64,
+    /// While true, requests wait before they are answered.
+    paused: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
@@ -136,6 +138,7 @@ impl SubnetServer {
             requests: Mutex::new(Vec::new()),
             responder: RwLock::new(llm::default_responder()),
             sequence: AtomicU64::new(0),
+            paused: tokio::sync::watch::Sender::new(false),
         });
         let app = routes(kind, shared.clone())
             .fallback(move || async move { error_response(kind, StatusCode::NOT_FOUND, "Not Found") })
@@ -186,6 +189,16 @@ impl SubnetServer {
         *self.shared.failure.lock().unwrap() = Failure::Paths { paths, status: failure_status(status) };
     }
 
+    /// Holds every request (after recording it) until [`SubnetServer::resume`].
+    pub fn pause(&self) {
+        self.shared.paused.send_replace(true);
+    }
+
+    /// Answers the held requests and stops holding new ones.
+    pub fn resume(&self) {
+        self.shared.paused.send_replace(false);
+    }
+
     /// Stops failing.
     pub fn recover(&self) {
         *self.shared.failure.lock().unwrap() = Failure::Never;
@@ -234,6 +247,8 @@ async fn behave(State(shared): State<Arc<Shared>>, request: Request, next: Next)
         return StatusCode::BAD_REQUEST.into_response();
     };
     shared.record(&parts, &body);
+    let mut paused = shared.paused.subscribe();
+    let _ = paused.wait_for(|paused| !paused).await;
     let latency = shared.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

@@ -76,8 +76,8 @@ def _handler_for(stub: Stub) -> type:
             content = reply.body(request) if callable(reply.body) else reply.body
             payload = content if isinstance(content, bytes) else json.dumps(content).encode()
             self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json")
-            for name, value in reply.headers.items():
+            headers = {"Content-Type": "application/json", **reply.headers}
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -211,5 +211,24 @@ def answer(result: Any, tamper: Optional[Callable[[Dict[str, Any]], None]] = Non
         if tamper:
             tamper(built)
         return built
+
+    return build
+
+
+def event_stream(result: Any, final: Optional[Dict[str, Any]] = None, tamper: Optional[Callable[[Dict[str, Any]], None]] = None) -> Callable[[Request], bytes]:
+    """The node's server-sent events for a run of :func:`answer`: the plan, each call started and
+    finished, the synthesis, a keep-alive comment, and the answer (or ``final`` instead)."""
+
+    def build(request: Request) -> bytes:
+        built = answer(result, tamper)(request)
+        events: List[Dict[str, Any]] = [{"event": "plan", "plan": built["plan"]}]
+        for call in built["calls"]:
+            events.append({"event": "call_started", "task": call["task"], "subnet": call["subnet"], "endpoint": call["endpoint"], "attempt": call["attempt"]})
+            events.append({"event": "call_finished", "call": call})
+        events.append({"event": "synthesis", "attempt": 1, "method": "deterministic", "violations": []})
+        events.append(final if final is not None else {"event": "answer", **built})
+        blocks = [f"event: {event['event']}\ndata: {json.dumps(event)}\n\n" for event in events]
+        blocks.insert(2, ": keep-alive\n\n")
+        return "".join(blocks).encode()
 
     return build

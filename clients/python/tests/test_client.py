@@ -12,6 +12,7 @@ import pytest
 
 from orchestra import (
     AsyncClient,
+    Event,
     BudgetExhausted,
     Client,
     DeadlineExceeded,
@@ -31,7 +32,7 @@ from orchestra import (
     Unprocessable,
     Unreachable,
 )
-from stub_server import NODE_HOTKEY, Stub, answer
+from stub_server import NODE_HOTKEY, Stub, answer, event_stream
 
 PAPERS_SCHEMA = {"papers": [{"title": "str", "url": "str", "summary": "str"}]}
 PAPERS = {
@@ -319,3 +320,59 @@ def test_the_async_client_runs_and_checks_alike(stub: Stub) -> None:
     asyncio.run(both())
     assert len(stub.requests) == 2
     assert stub.requests[0].body["nonce"] != stub.requests[1].body["nonce"]
+
+
+SSE = {"Content-Type": "text/event-stream"}
+
+
+def test_a_streamed_run_yields_its_events_and_ends_with_the_checked_run(stub: Stub) -> None:
+    stub.reply(200, event_stream(PAPERS), headers=SSE)
+
+    events = list(Client(api_key="k", base_url=stub.url).stream(OBJECTIVE, PAPERS_SCHEMA))
+
+    assert [event.type for event in events] == ["plan", "call_started", "call_finished", "call_started", "call_finished", "synthesis", "answer"]
+    assert stub.requests[0].headers["accept"] == "text/event-stream"
+    assert events[0].data["plan"]["tasks"][0]["id"] == "search-moe"
+    assert events[2].data["call"]["status"] == 503
+    final = events[-1].run
+    assert final is not None and final.result.papers[0].title == "Switch Transformers"
+    assert all(event.run is None for event in events[:-1])
+
+
+def test_run_with_a_callback_streams_and_returns_the_run(stub: Stub) -> None:
+    stub.reply(200, event_stream(PAPERS), headers=SSE)
+    seen: list = []
+    run = Client(api_key="k", base_url=stub.url).run(OBJECTIVE, PAPERS_SCHEMA, on_event=seen.append)
+    assert run.result.papers[1].title == "Mixtral of Experts"
+    assert [event.type for event in seen][0] == "plan" and seen[-1].type == "answer"
+
+
+def test_a_stream_ending_in_an_error_raises_it_after_the_events_before(stub: Stub) -> None:
+    failed = {"event": "error", "status": 502, "error": {"code": "subnets_failed", "message": "every subnet failed"}}
+    stub.reply(200, event_stream(PAPERS, final=failed), headers=SSE)
+    seen: list = []
+    with pytest.raises(SubnetsFailed) as raised:
+        for event in Client(api_key="k", base_url=stub.url).stream(OBJECTIVE, PAPERS_SCHEMA):
+            seen.append(event.type)
+    assert raised.value.status == 502
+    assert seen[0] == "plan" and "answer" not in seen
+
+
+def test_a_streamed_answer_is_checked_like_any_other(stub: Stub) -> None:
+    stub.reply(200, event_stream(PAPERS, tamper=_cheaper_call), headers=SSE)
+    with pytest.raises(ReceiptsInvalid):
+        list(Client(api_key="k", base_url=stub.url).stream(OBJECTIVE, PAPERS_SCHEMA))
+    stub.reply(402, {"error": {"code": "insufficient_credit", "message": "no credit"}})
+    with pytest.raises(InsufficientCredit):
+        list(Client(api_key="k", base_url=stub.url).stream(OBJECTIVE, PAPERS_SCHEMA))
+
+
+def test_the_async_client_streams_alike(stub: Stub) -> None:
+    stub.reply(200, event_stream(PAPERS), headers=SSE)
+
+    async def collect() -> list:
+        async with AsyncClient(api_key="k", base_url=stub.url) as client:
+            return [event async for event in client.stream(OBJECTIVE, PAPERS_SCHEMA)]
+
+    events = asyncio.run(collect())
+    assert events[0].type == "plan" and isinstance(events[-1], Event) and events[-1].run is not None

@@ -139,3 +139,13 @@ def test_the_models_are_the_documents_schemas() -> None:
             fields["required"] = False
             fields["depends_on"] = False
         assert _model_fields(model) == fields, f"{model.__name__} differs from the document"
+
+
+def test_a_streamed_run_reports_every_call_before_its_answer() -> None:
+    events = list(Client().stream(SEED_OBJECTIVE, SEED_SCHEMA))
+    types = [event.type for event in events]
+    assert types[0] == "plan" and types[-1] == "answer"
+    run = events[-1].run
+    assert run is not None and run.result.papers
+    assert types.count("call_finished") == len(run.calls)
+    assert [event.data["call"] for event in events if event.type == "call_finished"] == [call.model_dump(exclude_none=True) for call in run.calls]

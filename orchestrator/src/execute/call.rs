@@ -12,6 +12,7 @@ use super::trace::{CallOutcome, CallRecord};
 use super::{Session, Stop, MAX_RESPONSE_BYTES};
 use crate::adapters::{Access, CallInput, SubnetRequest, SubnetResponse};
 use crate::outbound::{describe, excerpt, read_capped, BodyError, Origin};
+use crate::progress::Event;
 use crate::receipts::{body_hash, Call};
 use crate::route::{request_price_usd_micros, Route};
 
@@ -68,6 +69,7 @@ impl Session<'_> {
             let endpoint_timeout = Duration::from_millis(u64::from(listing.endpoint.timeout_ms));
             let started_at = Instant::now();
             let started_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+            self.report(Event::CallStarted { task: task.to_owned(), subnet: listing.netuid, endpoint: listing.endpoint.name.clone(), attempt });
             let exchange = self.send(&request, endpoint_timeout, remaining).await;
             let duration = started_at.elapsed();
 
@@ -153,7 +155,9 @@ impl Session<'_> {
     fn record(&self, call: Call, record: CallRecord) {
         let mut log = self.log.lock().expect("session log lock");
         log.chain.push(call);
-        log.calls.push(record);
+        log.calls.push(record.clone());
+        drop(log);
+        self.report(Event::CallFinished { call: record });
     }
 
     /// The route's estimated cost in rao (see [`super::budget`]).

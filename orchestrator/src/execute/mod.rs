@@ -35,6 +35,7 @@ use crate::credentials::Credentials;
 use crate::evidence::TaskOutput;
 use crate::outbound::Guard;
 use crate::plan::{Plan, Task};
+use crate::progress::{Event, Watcher};
 use crate::receipts::{Nonce, ReceiptBundle, ReceiptChain};
 use crate::route::{Catalog, Unroutable};
 use budget::{Budget, Exhausted, TaoPrice};
@@ -168,6 +169,7 @@ pub struct Session<'a> {
     log: Mutex<Log>,
     /// Set when a task of the plan has failed: no further attempt is sent.
     halted: AtomicBool,
+    watcher: Watcher,
 }
 
 struct Log {
@@ -176,9 +178,15 @@ struct Log {
 }
 
 impl<'a> Session<'a> {
-    pub fn new(context: Context<'a>, nonce: Nonce, deadline: Duration, budget_rao: Option<u64>) -> Session<'a> {
+    pub fn new(context: Context<'a>, nonce: Nonce, deadline: Duration, budget_rao: Option<u64>, watcher: Watcher) -> Session<'a> {
         let started = Instant::now();
-        Session { context, started, deadline: started + deadline, budget: Budget::new(budget_rao), log: Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new() }), halted: AtomicBool::new(false) }
+        let log = Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new() });
+        Session { context, started, deadline: started + deadline, budget: Budget::new(budget_rao), log, halted: AtomicBool::new(false), watcher }
+    }
+
+    /// Tells the watcher, if any, what just happened.
+    pub fn report(&self, event: Event) {
+        self.watcher.send(event);
     }
 
     pub fn started(&self) -> Instant {
@@ -263,6 +271,7 @@ impl<'a> Session<'a> {
                     Err(error) if !task.required && !matches!(error, TaskError::Stopped(_)) => {
                         tracing::info!(task = %task.id, %error, "supplementary task skipped");
                         let skip = SkippedTask { task: task.id.clone(), capability: task.capability.clone(), reason: error.to_string() };
+                        self.report(Event::TaskSkipped { skipped: skip.clone() });
                         given_up.push(position);
                         skipped.insert(position, skip);
                     }

@@ -25,6 +25,7 @@ use crate::evidence::TaskOutput;
 use crate::execute::trace::SYNTHESIS_TASK;
 use crate::execute::Session;
 use crate::llm::{ask_json, LlmError, Question};
+use crate::progress::Event;
 use crate::schema::{TargetSchema, Violation};
 
 /// Attempts the LLM gets at a document that validates, the first included.
@@ -79,7 +80,9 @@ pub async fn synthesize(session: &Session<'_>, objective: &str, schema: &TargetS
     };
     let document = mapper::map(objective, schema.json_schema(), outputs);
     let report = Report { method: Method::Deterministic, attempts: 1, fallback_reason };
-    match schema.validate(&document) {
+    let checked = schema.validate(&document);
+    session.report(attempted(1, Method::Deterministic, checked.as_ref().err()));
+    match checked {
         Ok(()) => Ok((document, report)),
         Err(violations) => Err(Invalid { violations, report }),
     }
@@ -103,6 +106,7 @@ async fn with_llm(session: &Session<'_>, objective: &str, schema: &TargetSchema,
                 (Value::String(answer), Some(vec![Violation { path: String::new(), message: format!("the answer is not a JSON document: {reason}") }]))
             }
         };
+        session.report(attempted(attempt, Method::Llm, problems.as_ref()));
         match problems {
             None => return Ok(Ok((document, Report { method: Method::Llm, attempts: attempt, fallback_reason: None }))),
             Some(problems) => {
@@ -112,6 +116,11 @@ async fn with_llm(session: &Session<'_>, objective: &str, schema: &TargetSchema,
         }
     }
     Ok(Err(Invalid { violations, report: Report { method: Method::Llm, attempts: MAX_ATTEMPTS, fallback_reason: None } }))
+}
+
+/// The progress event of synthesis attempt `attempt`.
+fn attempted(attempt: u32, method: Method, violations: Option<&Vec<Violation>>) -> Event {
+    Event::Synthesis { attempt, method, violations: violations.into_iter().flatten().map(Violation::to_string).collect() }
 }
 
 /// The prompt asking to fix `document`, listing every violation.

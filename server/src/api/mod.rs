@@ -17,6 +17,7 @@ pub mod paid;
 pub mod proposers;
 mod reads;
 mod replication;
+mod stream;
 mod writes;
 
 use std::sync::{Arc, RwLock};

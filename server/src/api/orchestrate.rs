@@ -20,6 +20,9 @@
 //!
 //! Routing reads a [`Catalog`] of the ledger, rebuilt when the ledger's head moves.
 //!
+//! **Progress.** With `Accept: text/event-stream` the answer is a stream of the run's events
+//! ending with the same answer (see [`super::stream`]).
+//!
 //! **Retries.** A request with an `Idempotency-Key` header is run once per key and caller; the
 //! same request sent again gets the first answer, with `Idempotent-Replayed: true` (see
 //! [`super::idempotency`]).
@@ -43,12 +46,14 @@ use orchestrator::orchestrate::{Failure, OrchestrateError, Orchestrator, Outcome
 use orchestrator::execute::trace::CallRecord;
 use orchestrator::ledger_work::health::health_changes;
 use orchestrator::ledger_work::{propose, remote};
+use orchestrator::progress::Watcher;
 use orchestrator::route::Catalog;
 use ledger::Hash;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, Code};
 use super::idempotency::{self, Begun, Idempotency};
+use super::stream;
 use super::miner::{is_challenge, MinerAccess};
 use super::paid::{pays_by_hotkey, settle_exact, verify_exact, with_payment, Paid, Payer, BALANCE_HEADER, COST_HEADER, PAYMENT_RESPONSE};
 use super::AppState;
@@ -225,13 +230,16 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         Some(Payer::ApiKey(api_key)) => Some(api_key.as_str()),
         _ => None,
     };
+    let streaming = stream::wants_events(&headers);
     let ticket = match idempotency::key_of(&headers)? {
         None => None,
         Some(key) => match orchestration.idempotency.begin(&idempotency_scope(payer.as_ref()), key, idempotency::fingerprint(&body, &headers))? {
+            Begun::Replay(answer) if streaming => return Ok(stream::replay(answer)),
             Begun::Replay(answer) => return Ok(answer),
             Begun::Run(ticket) => Some(ticket),
         },
     };
+    let (watcher, events) = stream::channel(streaming);
     let slot = orchestration.admit(api_key)?;
     if payer.is_none() && !orchestration.limits.free {
         return Err(ApiError::new(
@@ -247,11 +255,11 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         let _slot = slot;
         match payer {
             None => {
-                let outcome = orchestration.orchestrator().run(&catalog, request).await.map_err(failure_response)?;
+                let outcome = orchestration.orchestrator().run_watched(&catalog, request, watcher).await.map_err(failure_response)?;
                 Ok::<_, ApiError>(Json(answer(outcome, 0)).into_response())
             }
             Some(Payer::ApiKey(api_key)) => {
-                let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({})).await?;
+                let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({}), watcher).await?;
                 let charge = payment["cost_rao"].as_u64().unwrap_or(0);
                 let balance = payment["balance_rao"].as_u64().unwrap_or(0);
                 Ok(with_payment(answer(outcome, fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
@@ -271,7 +279,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
                 state.read(move |ledger| Ok(ledger.deposit_to_hotkey(&deposited, carried)?)).await?;
                 request.budget_rao = Some(carried.saturating_sub(fee));
                 let settled = json!({ "transaction": transaction, "paid_rao": carried, "credit_of": payer });
-                let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &account, fee, request, settled).await?;
+                let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &account, fee, request, settled, watcher).await?;
                 let charge = payment["cost_rao"].as_u64().unwrap_or(0);
                 Ok(with_payment(answer(outcome, fee), payment, charge, (PAYMENT_RESPONSE, header)))
             }
@@ -286,7 +294,11 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
             None => response,
         }
     };
-    tokio::spawn(run).await.map_err(|_| ApiError::internal("an orchestration panicked"))
+    let run = tokio::spawn(run);
+    match events {
+        Some(events) => Ok(stream::respond(events, run)),
+        None => run.await.map_err(|_| ApiError::internal("an orchestration panicked")),
+    }
 }
 
 /// Whose `Idempotency-Key`s a request's are (see [`idempotency`]).
@@ -301,6 +313,7 @@ fn idempotency_scope(payer: Option<&Payer>) -> String {
 /// Runs `request` on the credit of `account` (an API key or a hotkey's account): the fee and
 /// budget are held, the fee and what the calls cost are charged, and the answer's `payment`
 /// (`extra` with the cost and the balance left) says so, failures included.
+#[allow(clippy::too_many_arguments)]
 async fn on_credit(
     state: &AppState,
     orchestration: &Orchestration,
@@ -309,9 +322,10 @@ async fn on_credit(
     fee: u64,
     mut request: Request,
     extra: Value,
+    watcher: Watcher,
 ) -> Result<(Outcome, Value), ApiError> {
     let hold = orchestration.hold(state, account, fee, &mut request)?;
-    let result = orchestration.orchestrator().run(catalog, request).await;
+    let result = orchestration.orchestrator().run_watched(catalog, request, watcher).await;
     let spent = match &result {
         Ok(outcome) => fee.saturating_add(outcome.cost.subnet_calls_rao),
         Err(error) => error.trace.as_ref().map_or(0, |trace| trace.cost.subnet_calls_rao),

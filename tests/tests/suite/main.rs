@@ -4,5 +4,6 @@ mod common;
 mod incentive;
 mod contract;
 mod orchestration;
+mod progress;
 mod python_client;
 mod testkit;

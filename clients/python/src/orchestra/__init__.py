@@ -10,7 +10,7 @@ verifies.
     print(result.papers[0].title)
 """
 
-from .client import DEFAULT_URL, AsyncClient, Client
+from .client import DEFAULT_URL, AsyncClient, Client, Event
 from .errors import (
     AuthenticationError,
     BadBase,
@@ -101,6 +101,7 @@ __all__ = [
     "Client",
     "Call",
     "Cost",
+    "Event",
     "Payment",
     "Plan",
     "Run",

@@ -19,6 +19,10 @@ Terms:
   reach the node or the node answered that it was busy (429 with ``Retry-After``), up to
   ``max_retries`` times with exponential backoff. Nothing else is retried: every other answer
   says what the node did.
+- **events**: the run's progress as the node streams it (``Accept: text/event-stream``):
+  ``plan``, ``call_started``, ``call_finished``, ``task_skipped``, ``synthesis``, then ``answer``
+  (whose :attr:`Event.run` is the checked :class:`~orchestra.models.Run`) or an error, raised.
+  :meth:`Client.stream` yields them; ``run(..., on_event=callback)`` calls back with each.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import random
 import secrets
 import time
 import uuid
-from typing import Any, Dict, Optional, Tuple, Type
+from typing import Any, AsyncIterator, Callable, Dict, Iterator, List, Optional, Tuple, Type
 
 import httpx
 from blake3 import blake3
@@ -49,6 +53,53 @@ DEFAULT_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
 _BACKOFF_BASE = 0.5
 _BACKOFF_CAP = 8.0
+
+
+class Event:
+    """One step of a run as the node streamed it: ``type`` (``plan``, ``call_started``,
+    ``call_finished``, ``task_skipped``, ``synthesis`` or ``answer``), ``data`` (the event's JSON
+    object), and for ``answer`` the checked ``run``."""
+
+    def __init__(self, type: str, data: Dict[str, Any], run: Optional[Run] = None) -> None:
+        self.type = type
+        self.data = data
+        self.run = run
+
+    def __repr__(self) -> str:
+        return f"Event({self.type!r})"
+
+
+class _Events:
+    """Assembles server-sent events from lines and turns each into an :class:`Event`."""
+
+    def __init__(self, prepared: "_Prepared", headers: httpx.Headers) -> None:
+        self.prepared = prepared
+        self.headers = headers
+        self.data: List[str] = []
+
+    def line(self, line: str) -> Optional[Event]:
+        """The event a blank line completes, if any; raises the error an ``error`` event means."""
+        if line.startswith("data:"):
+            self.data.append(line[5:].lstrip(" "))
+            return None
+        if line or not self.data:
+            return None  # a comment, the `event:` line (the data names the event too), or a keep-alive
+        text, self.data = "\n".join(self.data), []
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise MalformedResponse(200, "malformed_response", f"an event is not JSON: {text[:200]}") from None
+        kind = data.get("event") if isinstance(data, dict) else None
+        if kind == "error":
+            raise _error_from_answer(int(data.get("status", 500)), self.headers, json.dumps(data).encode())
+        if kind == "answer":
+            answer = {name: value for name, value in data.items() if name != "event"}
+            replayed = answer.pop("replayed", False) is True
+            headers = {"idempotent-replayed": "true"} if replayed else {}
+            return Event("answer", data, _finish(self.prepared, 200, httpx.Headers(headers), json.dumps(answer).encode()))
+        if not isinstance(kind, str):
+            raise MalformedResponse(200, "malformed_response", f"an event without a type: {text[:200]}")
+        return Event(kind, data)
 
 
 class _Prepared:
@@ -155,14 +206,22 @@ class Client(_Base):
         budget_rao: Optional[int] = None,
         deadline_ms: Optional[int] = None,
         idempotency_key: Optional[str] = None,
+        on_event: Optional[Callable[[Event], None]] = None,
     ) -> Run:
         """Runs ``objective`` on the node and returns the result, validated against a model of
-        ``target_schema``, with its plan, calls, verified receipts, cost, timings and payment.
+        ``target_schema``, with its plan, calls, verified receipts, cost, timings and payment;
+        with ``on_event``, the run is streamed and each event handed to it as it arrives.
 
         Raises :class:`~orchestra.errors.SchemaError` before any request when the schema cannot
         be modelled, and an :class:`~orchestra.errors.OrchestraError` subclass when the run
         fails or its answer does not check.
         """
+        if on_event is not None:
+            for event in self.stream(objective, target_schema, budget_rao=budget_rao, deadline_ms=deadline_ms, idempotency_key=idempotency_key):
+                on_event(event)
+                if event.run is not None:
+                    return event.run
+            raise MalformedResponse(200, "malformed_response", "the stream ended without an answer")
         prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
         attempt = 0
         while True:
@@ -174,6 +233,40 @@ class Client(_Base):
                     raise
                 attempt += 1
                 time.sleep(delay)
+
+    def stream(
+        self,
+        objective: str,
+        target_schema: Any,
+        *,
+        budget_rao: Optional[int] = None,
+        deadline_ms: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> Iterator[Event]:
+        """Runs ``objective`` as :meth:`run` does, yielding its events as the node sends them;
+        the last is ``answer``, whose ``run`` is checked as :meth:`run` checks it. A failed run
+        raises its error after the events before it."""
+        prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
+        headers = {**prepared.headers, "Accept": "text/event-stream"}
+        url = self.base_url + ORCHESTRATE_PATH
+        try:
+            with self._http.stream("POST", url, content=json.dumps(prepared.body).encode(), headers=headers, timeout=self.timeout) as response:
+                if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    response.read()
+                    _finish(prepared, response.status_code, response.headers, response.content)
+                    raise MalformedResponse(response.status_code, "malformed_response", "the node answered without an event stream")
+                events = _Events(prepared, response.headers)
+                for line in response.iter_lines():
+                    event = events.line(line)
+                    if event is not None:
+                        yield event
+                        if event.run is not None:
+                            return
+        except httpx.TimeoutException as error:
+            raise _timeout(url, self.timeout) from error
+        except httpx.HTTPError as error:
+            raise Unreachable(None, "unreachable", f"cannot reach {url}: {error!r}") from error
+        raise MalformedResponse(200, "malformed_response", "the stream ended without an answer")
 
     def _send(self, prepared: _Prepared) -> Tuple[int, httpx.Headers, bytes]:
         url = self.base_url + ORCHESTRATE_PATH
@@ -233,8 +326,15 @@ class AsyncClient(_Base):
         budget_rao: Optional[int] = None,
         deadline_ms: Optional[int] = None,
         idempotency_key: Optional[str] = None,
+        on_event: Optional[Callable[[Event], None]] = None,
     ) -> Run:
         """As :meth:`Client.run`."""
+        if on_event is not None:
+            async for event in self.stream(objective, target_schema, budget_rao=budget_rao, deadline_ms=deadline_ms, idempotency_key=idempotency_key):
+                on_event(event)
+                if event.run is not None:
+                    return event.run
+            raise MalformedResponse(200, "malformed_response", "the stream ended without an answer")
         prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
         attempt = 0
         while True:
@@ -246,6 +346,38 @@ class AsyncClient(_Base):
                     raise
                 attempt += 1
                 await asyncio.sleep(delay)
+
+    async def stream(
+        self,
+        objective: str,
+        target_schema: Any,
+        *,
+        budget_rao: Optional[int] = None,
+        deadline_ms: Optional[int] = None,
+        idempotency_key: Optional[str] = None,
+    ) -> AsyncIterator[Event]:
+        """As :meth:`Client.stream`, an async iterator."""
+        prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
+        headers = {**prepared.headers, "Accept": "text/event-stream"}
+        url = self.base_url + ORCHESTRATE_PATH
+        try:
+            async with self._http.stream("POST", url, content=json.dumps(prepared.body).encode(), headers=headers, timeout=self.timeout) as response:
+                if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/event-stream"):
+                    await response.aread()
+                    _finish(prepared, response.status_code, response.headers, response.content)
+                    raise MalformedResponse(response.status_code, "malformed_response", "the node answered without an event stream")
+                events = _Events(prepared, response.headers)
+                async for line in response.aiter_lines():
+                    event = events.line(line)
+                    if event is not None:
+                        yield event
+                        if event.run is not None:
+                            return
+        except httpx.TimeoutException as error:
+            raise _timeout(url, self.timeout) from error
+        except httpx.HTTPError as error:
+            raise Unreachable(None, "unreachable", f"cannot reach {url}: {error!r}") from error
+        raise MalformedResponse(200, "malformed_response", "the stream ended without an answer")
 
     async def _send(self, prepared: _Prepared) -> Tuple[int, httpx.Headers, bytes]:
         url = self.base_url + ORCHESTRATE_PATH
