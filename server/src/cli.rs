@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::credits_cmd::CreditsCommand;
 use crate::doctor::DoctorArgs;
 use crate::incentive_cmd::{MinerArgs, ValidatorArgs};
+use crate::mcp::McpArgs;
 use crate::ledger_cmd::LedgerCommand;
 use crate::orchestrate_cmd::ExecuteArgs;
 use crate::replica::ReplicaArgs;
@@ -61,6 +62,9 @@ pub enum Command {
     /// Check the ledger, hotkey, subnet keys, endpoints, chain connection and settings that
     /// `serve` would run with, and say what to fix; exits non-zero when something fails.
     Doctor(DoctorArgs),
+    /// Serve the Model Context Protocol over stdio for agents: orchestrate, list subnets, read
+    /// a ledger record with its proof, through the node at --server.
+    Mcp(McpArgs),
 }
 
 #[derive(Subcommand)]
@@ -111,6 +115,7 @@ impl Cli {
             Command::Validator(args) => args.run(&self.data),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
             Command::Doctor(args) => args.run(&self.data),
+            Command::Mcp(args) => args.run(),
         }
     }
 }

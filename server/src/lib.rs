@@ -12,6 +12,7 @@ mod greeting;
 mod incentive_cmd;
 mod ledger_cmd;
 mod live;
+mod mcp;
 pub mod node;
 mod orchestrate_cmd;
 mod present;

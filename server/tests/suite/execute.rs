@@ -14,15 +14,15 @@ use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 const OBJECTIVE: &str = "Research RunPod, Vast.ai and Lambda GPU pricing and recommend a price point";
 const HOTKEY_SEED: &str = "0707070707070707070707070707070707070707070707070707070707070707";
 
-struct Subnets {
-    desearch: SubnetServer,
+pub(crate) struct Subnets {
+    pub(crate) desearch: SubnetServer,
     _data_universe: SubnetServer,
-    ledger_dir: tempfile::TempDir,
+    pub(crate) ledger_dir: tempfile::TempDir,
     files: tempfile::TempDir,
 }
 
 /// Subnet servers and a ledger directory registering them, closed so a process can open it.
-async fn subnets() -> Subnets {
+pub(crate) async fn subnets() -> Subnets {
     let desearch = SubnetServer::start(SubnetKind::Desearch).await;
     let data_universe = SubnetServer::start(SubnetKind::DataUniverse).await;
     let TestLedger { ledger, dir } = testkit::test_ledger(&[&desearch, &data_universe]);
@@ -36,7 +36,7 @@ async fn subnets() -> Subnets {
 
 /// `orchestra --data DATA ARGS...` with the subnets' keys (bound to loopback, where the subnet
 /// servers are), loopback allowed for outbound calls, and the node's hotkey in the environment.
-fn orchestra(data: &Path, args: &[&str]) -> std::process::Command {
+pub(crate) fn orchestra(data: &Path, args: &[&str]) -> std::process::Command {
     let mut command = common::orchestra(data);
     command
         .args(args)
@@ -53,11 +53,11 @@ fn orchestra(data: &Path, args: &[&str]) -> std::process::Command {
 }
 
 /// Runs a command off the async workers, which keep serving the subnets meanwhile.
-async fn run(mut command: std::process::Command) -> Output {
+pub(crate) async fn run(mut command: std::process::Command) -> Output {
     tokio::task::spawn_blocking(move || command.output().unwrap()).await.unwrap()
 }
 
-fn stdout_json(output: &Output) -> Value {
+pub(crate) fn stdout_json(output: &Output) -> Value {
     assert!(output.status.success(), "failed: {}", String::from_utf8_lossy(&output.stderr));
     serde_json::from_slice(&output.stdout).unwrap()
 }

@@ -10,6 +10,7 @@ mod exact_payment;
 mod execute;
 mod explorer;
 mod first_run;
+mod mcp;
 mod paid;
 mod replica;
 mod snapshots;
