@@ -238,15 +238,8 @@ impl Orchestrator {
     /// Runs `request` as [`Orchestrator::run`] does, telling `watcher` each step (see
     /// [`crate::progress`]).
     pub async fn run_watched(&self, catalog: &Catalog, request: Request, watcher: Watcher) -> Result<Outcome, OrchestrateError> {
-        let deadline = self.deadline(&request)?;
+        let (deadline, schema) = self.checked(&request)?;
         let objective = request.objective.trim();
-        if objective.is_empty() {
-            return Err(Failure::BadRequest("the objective is empty".into()).into());
-        }
-        if objective.len() > MAX_OBJECTIVE_BYTES {
-            return Err(Failure::BadRequest(format!("the objective is {} bytes; at most {MAX_OBJECTIVE_BYTES} are accepted", objective.len())).into());
-        }
-        let schema = TargetSchema::parse(request.target_schema).map_err(Failure::Schema)?;
         let nonce = request.nonce.unwrap_or_else(random_nonce);
 
         let context = Context { network: &self.network, credentials: &self.credentials, catalog, tao_price: self.config.tao_price, learned: &self.learned };
@@ -303,6 +296,26 @@ impl Orchestrator {
             ledger_version: catalog.version(),
             ledger_basis: catalog.reading().basis,
         })
+    }
+
+    /// Refuses a request this node would refuse before any call (the objective, the deadline,
+    /// the target schema), so that a caller can check one before it is paid for.
+    pub fn check(&self, request: &Request) -> Result<(), OrchestrateError> {
+        self.checked(request).map(|_| ()).map_err(OrchestrateError::from)
+    }
+
+    /// The request's deadline and target schema, or why it is refused.
+    fn checked(&self, request: &Request) -> Result<(Duration, TargetSchema), Failure> {
+        let deadline = self.deadline(request)?;
+        let objective = request.objective.trim();
+        if objective.is_empty() {
+            return Err(Failure::BadRequest("the objective is empty".into()));
+        }
+        if objective.len() > MAX_OBJECTIVE_BYTES {
+            return Err(Failure::BadRequest(format!("the objective is {} bytes; at most {MAX_OBJECTIVE_BYTES} are accepted", objective.len())));
+        }
+        let schema = TargetSchema::parse(request.target_schema.clone()).map_err(Failure::Schema)?;
+        Ok((deadline, schema))
     }
 
     fn deadline(&self, request: &Request) -> Result<Duration, Failure> {

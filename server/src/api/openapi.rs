@@ -22,7 +22,7 @@ fn operation(summary: &str, parameters: Value, ok: &str, errors: &[(&str, &str)]
 }
 
 fn query(name: &str, required: bool, description: &str) -> Value {
-    json!({ "name": name, "in": "query", "required": required, "schema": { "type": "integer", "minimum": 0 }, "description": description })
+    json!({ "name": name, "in": "query", "required": required, "schema": { "type": "integer", "minimum": 0, "maximum": u64::MAX }, "description": description })
 }
 
 /// The x402 payment header a paid read may carry instead of an API key.
@@ -30,12 +30,40 @@ fn payment_signature() -> Value {
     json!({ "name": "PAYMENT-SIGNATURE", "in": "header", "required": false, "schema": { "type": "string" }, "description": "x402 `exact` payment: base64 of {accepted, payload: {signedExtrinsic, extrinsicHash, from}, extensions}, the payload a signed, unbroadcast Balances.transfer_keep_alive of the price to payTo; settled only by a node started with --chain-url" })
 }
 
-fn path(name: &str, description: &str) -> Value {
-    json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" }, "description": description })
+fn path(name: &str, schema: Value, description: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "schema": schema, "description": description })
 }
 
+/// An SS58 address's shape (its checksum is checked by the node).
+const SS58_PATTERN: &str = "^[1-9A-HJ-NP-Za-km-z]{46,48}$";
+
+/// A netuid, 0 to 65535, with or without `sn`.
+const NETUID_PATTERN: &str = "(sn)?(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[0-9]{1,4})";
+
+/// A namespace as the routes take it: a netuid or a system namespace's name.
+fn namespace_param() -> Value {
+    let pattern = format!("^({NETUID_PATTERN}|validators|pricing|proposers)$");
+    path("namespace", json!({ "type": "string", "pattern": pattern }), "`sn22`, `22`, `validators`, `pricing` or `proposers`")
+}
+
+/// A path in a namespace: 1 to 255 bytes of UTF-8 without a control character (docs/SPEC.md
+/// §2.2). The schema bounds characters; the node counts bytes, so a path of characters beyond
+/// ASCII is refused sooner (`bad_key`).
+fn key_path_param() -> Value {
+    path("path", json!({ "type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$" }), "path inside the namespace, e.g. `endpoint/search`: no control character, at most 255 bytes of UTF-8")
+}
+
+/// Every route with a JSON body refuses another media type and a body that does not parse
+/// into its type.
 fn body(summary: &str, schema: &str, ok: &str, errors: &[(&str, &str)]) -> Value {
     let mut operation = operation(summary, json!([]), ok, errors);
+    let refusals = error_responses(&[("415", "the body is not sent as application/json (unsupported_media_type)")]);
+    for (status, response) in refusals.as_object().expect("responses are an object") {
+        operation["responses"][status] = response.clone();
+    }
+    if operation["responses"].get("422").is_none() {
+        operation["responses"]["422"] = json!({ "description": "the body does not parse into the request's type (bad_json)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    }
     operation["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } });
     operation
 }
@@ -130,7 +158,7 @@ pub fn spec() -> Value {
     let bad = ("400", "malformed request");
     let missing = ("404", "unknown version, key or subnet");
     let pruned = ("410", "the version has been pruned");
-    let key_params = json!([path("namespace", "`sn22`, `22`, `validators`, `pricing` or `proposers`"), path("path", "path inside the namespace, e.g. `endpoint/search`")]);
+    let key_params = json!([namespace_param(), key_path_param()]);
     json!({
         "openapi": "3.1.0",
         "info": { "title": "Orchestra ledger node", "version": env!("CARGO_PKG_VERSION"), "description": "The Subnet Ledger: what every Bittensor subnet accepts and returns, Merkle-committed and versioned. Proofs verify against a state root as docs/SPEC.md describes." },
@@ -139,16 +167,16 @@ pub fn spec() -> Value {
             "/v1/head": { "get": operation("The latest checkpoint and the latest final one", json!([]), "head and finality", &[]) },
             "/v1/checkpoints": { "get": operation("Checkpoints from..=to (the latest hundred by default)", json!([query("from", false, "first version"), query("to", false, "last version")]), "checkpoints oldest first", &[bad, missing, pruned]) },
             "/v1/subnets": { "get": operation("Every subnet with its identity", json!([]), "subnets", &[]) },
-            "/v1/subnets/{netuid}": { "get": operation("One subnet's records", json!([path("netuid", "subnet number")]), "the subnet's records by path", &[bad, missing]) },
+            "/v1/subnets/{netuid}": { "get": operation("One subnet's records", json!([path("netuid", json!({ "type": "string", "pattern": format!("^{NETUID_PATTERN}$") }), "subnet number, e.g. `22` or `sn22`")]), "the subnet's records by path", &[bad, missing]) },
             "/v1/entries/{namespace}/{path}": { "get": operation("An entry's value or absence, with a proof", { let mut p = key_params.clone(); p.as_array_mut().unwrap().extend([query("version", false, "version to read; by default the version reads of the current ledger use (`reading`: the head, or the latest final checkpoint on a ledger with validators)"), payment_signature(), hotkey_authorization()]); p }, "value, record and proof, and without `version` the `reading` it was read at and why; a paid answer adds `payment`: its cost (also in x-orchestra-cost-rao) and, paid by API key or hotkey credit, the balance left (x-orchestra-balance-rao) or, paid on-chain, the settled transaction (PAYMENT-RESPONSE header, x402; the answer is kept at /v1/payments/{hash})", &[("400", "malformed request, or a malformed PAYMENT-SIGNATURE (bad_payment)"), ("401", "unknown API key, or a hotkey signature that does not verify or was used before (bad_signature, replayed_request)"), ("402", "payment required, refused (payment_invalid: wrong payee or amount, expired, used, stale nonce, unfunded) or not settled (settlement_failed), with the PAYMENT-REQUIRED header (x402); or credit short of the price plus what orchestrations hold (insufficient_credit)"), missing, pruned, ("429", "too many proofs at older versions are being built (historical_proofs_busy)"), ("502", "the chain node did not answer while verifying a payment (chain_unavailable)")]) },
             "/v1/history/{namespace}/{path}": { "get": operation("The latest kept versions of a key (at most 1000; `truncated` says when there were more)", key_params.clone(), "versions oldest first", &[bad]) },
             "/v1/diff": { "get": operation("The changes from one version to another (at most 1000 versions apart)", json!([query("from", true, "older version"), query("to", false, "newer version; the head by default")]), "changed keys with their new records", &[("400", "malformed request, or a range longer than 1000 versions (range_too_long)"), missing, pruned]) },
             "/v1/diffs": { "post": body("Propose a signed diff", "SignedDiff", "the checkpoint it made", &[bad, ("401", "bad signature"), ("403", "the proposer is not known (unknown_proposer: neither registered on the subnet nor in the proposer set), or only the admin changes the validator and proposer sets (not_admin)"), ("409", "conflict or stale base"), ("413", "too large"), ("422", "invalid record or empty diff"), ("429", "the proposer has used its quota of diffs or bytes (proposer_over_quota); Retry-After says when it may again")]) },
             "/v1/attestations": { "post": body("Attest a checkpoint", "Attestation", "whether it was recorded and the checkpoint is final", &[bad, ("401", "bad signature"), ("403", "not a validator of that version"), missing, ("409", "another checkpoint")]) },
-            "/v1/changes": { "get": operation("Versions after `since`, with their changes and attestations, for replicas", json!([query("since", true, "last version the replica holds"), query("limit", false, "most versions to return (1 to 500)")]), "versions in order", &[bad, pruned]) },
-            "/v1/snapshot": { "get": { "summary": "A snapshot of a kept version, streamed", "parameters": [query("version", false, "version; the head by default")], "responses": { "200": { "description": "the snapshot file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }, "404": { "description": "unknown version" }, "410": { "description": "pruned" } } } },
+            "/v1/changes": { "get": operation("Versions after `since`, with their changes and attestations, for replicas", json!([query("since", true, "last version the replica holds"), query("limit", false, "most versions to return; 100 by default, taken as 1 to 500")]), "versions in order", &[bad, pruned]) },
+            "/v1/snapshot": { "get": { "summary": "A snapshot of a kept version, streamed", "parameters": [query("version", false, "version; the head by default")], "responses": { "200": { "description": "the snapshot file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } }, "400": { "description": "a version that is not a number (bad_query)" }, "404": { "description": "unknown version" }, "410": { "description": "pruned" } } } },
             "/v1/orchestrate": { "post": orchestrate() },
-            "/v1/payments/{hash}": { "get": operation("What a settled exact payment of a read paid for, fetched again by its extrinsic hash", json!([path("hash", "the extrinsic hash, 0x-prefixed hex")]), "the answer as it was first sent", &[("400", "not a 32-byte hex hash"), ("404", "no such payment was accepted (unknown_payment)"), ("409", "accepted, but no answer is kept: settling, or it paid an orchestration (no_answer_kept)")]) },
+            "/v1/payments/{hash}": { "get": operation("What a settled exact payment of a read paid for, fetched again by its extrinsic hash", json!([path("hash", json!({ "type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$" }), "the extrinsic hash, 64 hex digits, `0x` or not")]), "the answer as it was first sent", &[("400", "not a 32-byte hex hash"), ("404", "no such payment was accepted (unknown_payment)"), ("409", "accepted, but no answer is kept: settling, or it paid an orchestration (no_answer_kept)")]) },
             "/openapi.json": { "get": operation("This document", json!([]), "OpenAPI 3.1", &[]) },
             "/metrics": { "get": { "summary": "Prometheus metrics: requests by route and status, the ledger's head, final version and size", "responses": { "200": { "description": "text exposition format", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
             "/": { "get": { "summary": "The explorer page", "responses": { "200": { "description": "an HTML page that reads this API", "content": { "text/html": { "schema": { "type": "string" } } } } } } }
@@ -158,17 +186,21 @@ pub fn spec() -> Value {
             "OrchestrateAnswer": orchestrate_answer(),
             "SignedDiff": { "type": "object", "required": ["proposal", "signature"], "properties": {
                 "proposal": { "type": "object", "required": ["base_version", "base_root", "changes", "proposer"], "properties": {
-                    "base_version": { "type": "integer" }, "base_root": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "proposer": { "type": "string", "description": "SS58 hotkey" },
-                    "changes": { "type": "array", "items": { "type": "object", "required": ["key", "value"], "properties": { "key": { "type": "object" }, "value": { "type": ["string", "null"], "description": "hex of the canonical record; null deletes" } } } } } },
-                "signature": { "type": "string", "description": "0x-prefixed sr25519 signature over DIFF_DOMAIN || canonical(proposal)" } } },
+                    "base_version": { "type": "integer", "minimum": 0 }, "base_root": { "type": "string", "pattern": "^[0-9a-f]{64}$" }, "proposer": { "type": "string", "pattern": SS58_PATTERN, "description": "SS58 hotkey" },
+                    "changes": { "type": "array", "minItems": 1, "items": { "type": "object", "required": ["key", "value"], "properties": {
+                        "key": { "type": "object", "required": ["namespace", "path"], "properties": { "namespace": { "type": "integer", "minimum": 0 }, "path": { "type": "string", "minLength": 1, "maxLength": 255 } } },
+                        "value": { "type": ["string", "null"], "pattern": "^([0-9a-f]{2})*$", "description": "hex of the canonical record; null deletes" } } } } } },
+                "signature": { "type": "string", "pattern": "^0x[0-9a-fA-F]{128}$", "description": "0x-prefixed sr25519 signature over DIFF_DOMAIN || canonical(proposal)" } } },
             "OrchestrateRequest": { "type": "object", "required": ["objective", "target_schema"], "additionalProperties": false, "properties": {
-                "objective": { "type": "string", "maxLength": 4000, "description": "what to find out or do, in plain words" },
+                "objective": { "type": "string", "minLength": 1, "maxLength": 4000, "pattern": "\\S", "description": "what to find out or do, in plain words (at most 4000 bytes)" },
                 "target_schema": { "type": "object", "description": "the result's shape: full JSON Schema, or the compact form such as {\"papers\": [{\"title\": \"str\"}]}" },
                 "budget_rao": { "type": "integer", "minimum": 0, "description": "most the subnet calls may cost; with an API key, the whole balance when absent" },
                 "deadline_ms": { "type": "integer", "minimum": 1, "description": "time allowed; the node's default (60 s) when absent" },
                 "nonce": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the caller's challenge, which the receipts chain from" } } },
             "Attestation": { "type": "object", "required": ["version", "checkpoint", "validator", "signature"], "properties": {
-                "version": { "type": "integer" }, "checkpoint": { "type": "string" }, "validator": { "type": "string" }, "signature": { "type": "string" } } }
+                "version": { "type": "integer", "minimum": 0 }, "checkpoint": { "type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$" },
+                "validator": { "type": "string", "pattern": SS58_PATTERN, "description": "the validator's SS58 hotkey" },
+                "signature": { "type": "string", "pattern": "^0x[0-9a-fA-F]{128}$" } } }
         } }
     })
 }

@@ -222,6 +222,9 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         return Ok(challenge(&state, &orchestration, &miner, &headers, &body).await);
     }
     let Json(mut request) = Json::<Request>::from_bytes(&body)?;
+    // A request the node would refuse anyway is refused before it is paid for.
+    orchestration.orchestrator().check(&request).map_err(failure_response)?;
+    let idempotency_key = idempotency::key_of(&headers)?;
     let fee = state.pricing().orchestrate_fee_rao;
     let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
     let payer = state.pricing().payer(&state, &headers, &body, &paid)?;
@@ -231,7 +234,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         _ => None,
     };
     let streaming = stream::wants_events(&headers);
-    let ticket = match idempotency::key_of(&headers)? {
+    let ticket = match idempotency_key {
         None => None,
         Some(key) => match orchestration.idempotency.begin(&idempotency_scope(payer.as_ref()), key, idempotency::fingerprint(&body, &headers))? {
             Begun::Replay(answer) if streaming => return Ok(stream::replay(answer)),

@@ -77,7 +77,8 @@ pub async fn subnets(State(state): State<AppState>) -> Answer {
 
 /// One subnet's whole record: every path and its record.
 pub async fn subnet(State(state): State<AppState>, Path(netuid): Path<String>) -> Answer {
-    let namespace = Namespace::Subnet(netuid.parse().map_err(|_| ApiError::bad_request(format!("`{netuid}` is not a netuid (0 to 65535)")))?);
+    let number = netuid.strip_prefix("sn").unwrap_or(&netuid);
+    let namespace = Namespace::Subnet(number.parse().map_err(|_| ApiError::bad_request(format!("`{netuid}` is not a netuid (0 to 65535, `sn` or not)")))?);
     state
         .read(move |ledger| {
             let reading = ledger.reading()?;

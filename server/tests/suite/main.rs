@@ -11,6 +11,7 @@ mod execute;
 mod explorer;
 mod first_run;
 mod mcp;
+mod openapi_fuzz;
 mod paid;
 mod replica;
 mod snapshots;
