@@ -5,9 +5,7 @@ use std::process::Output;
 
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
-use crate::common::orchestra;
-
-const KEY_VARIABLES: [&str; 7] = ["DESEARCH_API_KEY", "MACROCOSMOS_API_KEY", "CHUTES_API_KEY", "ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY", "ORCHESTRA_SN1_KEY", "ORCHESTRA_SN64_KEY"];
+use crate::common::{orchestra, KEY_VARIABLES};
 
 async fn doctor(data: &std::path::Path, args: &[&str], env: &[(&str, String)]) -> (bool, String) {
     let mut command = orchestra(data);

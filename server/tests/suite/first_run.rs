@@ -5,10 +5,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use crate::common::orchestra;
-
-/// Every variable that holds a genesis subnet's key, removed so the node starts without keys.
-const KEY_VARIABLES: [&str; 7] = ["DESEARCH_API_KEY", "MACROCOSMOS_API_KEY", "CHUTES_API_KEY", "ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY", "ORCHESTRA_SN1_KEY", "ORCHESTRA_SN64_KEY"];
+use crate::common::{orchestra, KEY_VARIABLES};
 
 /// What `orchestra serve` prints before it serves, with `keys` set; and the node's URL.
 fn greeting(keys: &[(&str, &str)]) -> (Vec<String>, String) {

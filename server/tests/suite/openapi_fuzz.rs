@@ -7,9 +7,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{self, orchestra};
-
-const KEY_VARIABLES: [&str; 7] = ["DESEARCH_API_KEY", "MACROCOSMOS_API_KEY", "CHUTES_API_KEY", "ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY", "ORCHESTRA_SN1_KEY", "ORCHESTRA_SN64_KEY"];
+use crate::common::{self, orchestra, KEY_VARIABLES};
 
 fn node(data: &Path, extra: &[&str]) -> common::Running {
     let mut command = orchestra(data);

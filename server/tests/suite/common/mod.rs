@@ -33,6 +33,10 @@ impl Drop for Running {
     }
 }
 
+/// Every variable that holds a genesis subnet's key: tests that need a node without keys remove
+/// them from its environment.
+pub const KEY_VARIABLES: [&str; 7] = ["DESEARCH_API_KEY", "MACROCOSMOS_API_KEY", "CHUTES_API_KEY", "ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY", "ORCHESTRA_SN1_KEY", "ORCHESTRA_SN64_KEY"];
+
 /// `orchestra --data DATA`, ready for more arguments.
 pub fn orchestra(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
