@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use super::error::{ApiError, Code};
 
@@ -40,8 +40,9 @@ pub const MAX_KEY_BYTES: usize = 255;
 pub const RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// Most entries kept at once.
 pub const MAX_ENTRIES: usize = 10_000;
-/// Largest answer kept; a larger one is answered but not kept, so its key is forgotten.
-const MAX_KEPT_BODY: usize = 4 << 20;
+/// Largest answer kept: the most an orchestration answer is read back anywhere (the event
+/// stream's final event reads as much).
+const MAX_KEPT_BODY: usize = 16 << 20;
 
 type EntryKey = (String, String);
 
@@ -136,7 +137,7 @@ impl Ticket {
         let (parts, body) = response.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, MAX_KEPT_BODY).await else {
             self.forget(&key);
-            return Response::from_parts(parts, Body::from("an answer too large to keep could not be sent"));
+            return ApiError::internal(format!("the answer is larger than {MAX_KEPT_BODY} bytes and could not be kept")).into_response();
         };
         let kept = Arc::new(Kept { status: parts.status, headers: parts.headers.clone(), body: bytes.clone() });
         if let Ok(mut entries) = self.store.entries.lock() {
