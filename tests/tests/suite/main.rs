@@ -4,6 +4,7 @@ mod common;
 mod incentive;
 mod contract;
 mod orchestration;
+mod playground;
 mod progress;
 mod python_client;
 mod testkit;

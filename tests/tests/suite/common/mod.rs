@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
+
 use std::time::Duration;
 
 use ledger::hotkey::Hotkey;
