@@ -48,6 +48,8 @@ pub mod genesis;
 #[cfg(feature = "storage")]
 pub mod hotkey;
 #[cfg(feature = "storage")]
+pub mod invocation;
+#[cfg(feature = "storage")]
 pub mod record;
 #[cfg(feature = "storage")]
 mod reading;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::codec::{self, CodecError};
 use crate::hotkey;
+use crate::invocation::Invocation;
 use crate::key::{Key, Namespace, SystemNamespace};
 
 /// A JSON value (a schema, an example input) stored with its object keys sorted.
@@ -122,6 +123,15 @@ pub struct Endpoint {
     pub pricing: Option<Pricing>,
     pub rate_limit: Option<RateLimit>,
     pub timeout_ms: u32,
+    /// How to call it and read its answer (docs/SPEC.md §16). Records written before specs
+    /// existed have none and are not routed.
+    /// Boxed: most records are read for their other fields, and a spec is large.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invocation: Option<Box<Invocation>>,
+    /// Why the endpoint is not for orchestration (an account's own data, a rental that spends
+    /// money), in place of an invocation spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_orchestrable: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -313,6 +323,16 @@ impl Record {
                 }
                 if endpoint.timeout_ms == 0 {
                     return invalid("timeout_ms must be positive".into());
+                }
+                match (&endpoint.invocation, &endpoint.not_orchestrable) {
+                    (Some(_), Some(_)) => return invalid("an endpoint has an invocation spec or a reason it is not orchestrable, not both".into()),
+                    (Some(invocation), None) => {
+                        if let Err(error) = invocation.check(endpoint.method, &endpoint.url) {
+                            return invalid(error.to_string());
+                        }
+                    }
+                    (None, Some(reason)) if reason.trim().is_empty() => return invalid("not_orchestrable needs a reason".into()),
+                    _ => {}
                 }
             }
             Record::Health(health) => {

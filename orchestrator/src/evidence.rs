@@ -6,6 +6,8 @@
 //! - **text**: free text a call produced: a search engine's summary or an LLM's answer.
 //! - **task output**: the items and text of one task, with the task's subject.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One thing a call found.
@@ -24,6 +26,9 @@ pub struct Item {
     pub published: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// Named numbers the item carries (a price, a probability), as the subnet wrote them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub numbers: BTreeMap<String, serde_json::Number>,
 }
 
 /// What one task produced.

@@ -1,7 +1,6 @@
 //! The orchestrator: plans, routes and executes an objective across Bittensor subnets, reading
 //! the Subnet Ledger, and synthesises one result in the caller's target schema.
 
-pub mod adapters;
 pub mod chain;
 pub mod credentials;
 pub mod epistula;
@@ -11,6 +10,7 @@ pub mod orchestrate;
 pub mod outbound;
 pub mod execute;
 pub mod incentive;
+pub mod invocation;
 pub mod ledger_work;
 pub mod plan;
 pub mod planner;

@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::adapters::CallInput;
+use crate::invocation::CallInput;
 use crate::evidence::TaskOutput;
 use crate::execute::{Session, TaskError};
 
@@ -40,7 +40,7 @@ pub async fn ask_json(session: &Session<'_>, question: &Question<'_>) -> Result<
         system: Some(question.system),
         context: question.evidence,
         response_schema: Some(question.schema),
-        limit: 0,
+        ..CallInput::default()
     };
     let response = session.call_capability(question.task, LLM_CAPABILITY, &input).await.map_err(LlmError::Call)?;
     let answer = response.text.unwrap_or_default();

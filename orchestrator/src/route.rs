@@ -3,8 +3,9 @@
 //! Terms:
 //! - **catalog**: the ledger's subnet records at one version, grouped by capability: every
 //!   endpoint with its subnet's name and its latest health record.
-//! - **route**: one endpoint that can serve a capability: its protocol is one this node speaks,
-//!   it is not reported down, and the node holds a key for it when it needs one.
+//! - **route**: one endpoint that can serve a capability: its record has an invocation spec
+//!   (see [`crate::invocation`]), it is not reported down, and the node holds a key for it when
+//!   it needs one.
 //! - **ranking**: routes in the order they are tried; the first is the choice, the rest are
 //!   the **fallbacks**. Health comes first (up, then unknown, then degraded); within a health
 //!   tier, the lower **score** wins: expected latency divided by the success rate, plus the
@@ -19,7 +20,6 @@ use ledger::record::{Auth, Endpoint, Health, HealthStatus, Record, SubnetIdentit
 use ledger::{Key, Ledger, Namespace};
 use serde::Serialize;
 
-use crate::adapters::Protocol;
 use crate::credentials::{Credentials, UnboundHost};
 
 /// Latency assumed for an endpoint without a health record: a quarter of its timeout.
@@ -42,7 +42,6 @@ pub struct Listing {
 #[derive(Clone, Debug)]
 pub struct Route<'a> {
     pub listing: &'a Listing,
-    pub protocol: Protocol,
 }
 
 /// Why a listing is not a route.
@@ -173,7 +172,7 @@ impl Catalog {
         let mut unroutable = Vec::new();
         for listing in self.by_capability.get(capability).into_iter().flatten() {
             match routability(listing, credentials) {
-                Ok(protocol) => routes.push(Route { listing, protocol }),
+                Ok(()) => routes.push(Route { listing }),
                 Err(refusal) => unroutable.push(Unroutable {
                     netuid: listing.netuid,
                     endpoint: listing.endpoint.name.clone(),
@@ -232,29 +231,21 @@ enum Refusal {
     UnboundHost(UnboundHost),
 }
 
-/// The protocol a listing is called with, or why it cannot be.
-fn routability(listing: &Listing, credentials: &Credentials) -> Result<Protocol, Refusal> {
+/// Whether a listing can be called now, or why not.
+fn routability(listing: &Listing, credentials: &Credentials) -> Result<(), Refusal> {
     let endpoint = &listing.endpoint;
-    let protocol =
-        Protocol::detect(endpoint).ok_or_else(|| Refusal::Other(format!("this node does not speak {} {}", method_name(endpoint), endpoint.url)))?;
+    crate::invocation::spec(endpoint).map_err(|error| Refusal::Other(error.to_string()))?;
     if let Some(Health { status: HealthStatus::Down, .. }) = listing.health {
         return Err(Refusal::Other("the ledger reports it down".into()));
     }
     match endpoint.auth {
         Auth::Header { .. } => match credentials.key_for(listing.netuid, &endpoint.url) {
-            Ok(Some(_)) => Ok(protocol),
+            Ok(Some(_)) => Ok(()),
             Ok(None) => Err(Refusal::NoKey(listing.netuid)),
             Err(unbound) => Err(Refusal::UnboundHost(unbound)),
         },
         Auth::Hotkey => Err(Refusal::Other("it needs hotkey-signed requests, which this node does not send".into())),
-        _ => Ok(protocol),
-    }
-}
-
-fn method_name(endpoint: &Endpoint) -> &'static str {
-    match endpoint.method {
-        ledger::record::HttpMethod::Get => "GET",
-        ledger::record::HttpMethod::Post => "POST",
+        Auth::None => Ok(()),
     }
 }
 

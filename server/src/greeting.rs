@@ -15,6 +15,7 @@ pub struct Greeting {
     subnets: usize,
     offered: Vec<String>,
     hints: Vec<String>,
+    upgradable: usize,
 }
 
 impl Greeting {
@@ -25,7 +26,7 @@ impl Greeting {
         let offered = catalog.offered(credentials).into_iter().collect();
         let hints = key_hints(&catalog.unroutable(credentials)).iter().map(ToString::to_string).collect();
         let subnets = ledger.state().namespaces().filter(|(namespace, _)| matches!(namespace, ledger::Namespace::Subnet(_))).count();
-        Ok(Greeting { seeded, version: ledger.head().version, subnets, offered, hints })
+        Ok(Greeting { seeded, version: ledger.head().version, subnets, offered, hints, upgradable: crate::upgrade::Upgrade::plan(ledger)?.upgraded.len() })
     }
 
     /// The lines, for a node listening on `address`.
@@ -37,6 +38,12 @@ impl Greeting {
             format!("API: POST {base}/v1/orchestrate, described at {base}/openapi.json"),
             format!("ledger: version {}, {} subnets{origin}", self.version, self.subnets),
         ];
+        if self.upgradable > 0 {
+            lines.push(format!(
+                "ledger: {} endpoint records predate invocation specs and are not routed; stop the node and run `orchestra ledger upgrade`",
+                self.upgradable
+            ));
+        }
         if self.offered.is_empty() {
             lines.push("orchestration: nothing is routable yet; set a subnet key in the environment and restart:".into());
         } else {

@@ -61,6 +61,9 @@ pub enum LedgerCommand {
     /// Bring in what the chain states: new or changed subnet identities and, with --netuid,
     /// the validator set from the metagraph.
     SyncChain(crate::sync_cmd::SyncChainArgs),
+    /// Give endpoint records written before invocation specs existed the built-in genesis'
+    /// spec for the same endpoint; commits one new version.
+    Upgrade,
 }
 
 #[derive(Args)]
@@ -128,6 +131,7 @@ impl LedgerCommand {
                 json!({ "key": key.to_string(), "history": versions })
             }
             LedgerCommand::SyncChain(args) => return args.run(data),
+            LedgerCommand::Upgrade => crate::upgrade::run(&mut open(data)?)?,
             LedgerCommand::Diff { from, to } => {
                 let ledger = open(data)?;
                 let changes: Vec<Value> = ledger

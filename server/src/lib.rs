@@ -20,3 +20,4 @@ mod replica;
 mod serve;
 mod snapshot_cmd;
 mod sync_cmd;
+mod upgrade;

@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ledger::record::Record;
+use ledger::record::{Endpoint, Record};
 use ledger::snapshot::SnapshotReader;
-use ledger::{Error, Ledger, Namespace, Options};
+use ledger::{Error, Key, Ledger, Namespace, Options};
 use orchestrator::credentials::Credentials;
 use serde_json::json;
 
@@ -25,19 +25,28 @@ pub fn open_or_seed(data: &Path, options: Options) -> Result<(Ledger, bool), Cli
     })
 }
 
+/// The built-in genesis' endpoint records, by key.
+pub fn genesis_endpoints() -> BTreeMap<Key, Endpoint> {
+    let mut endpoints = BTreeMap::new();
+    let mut reader = SnapshotReader::new(GENESIS).expect("the built-in genesis is a snapshot");
+    while let Some(chunk) = reader.next_chunk().expect("the built-in genesis reads") {
+        for entry in chunk {
+            if let Ok(Record::Endpoint(endpoint)) = Record::decode(&entry.key, &entry.value) {
+                endpoints.insert(entry.key, endpoint);
+            }
+        }
+    }
+    endpoints
+}
+
 /// The hosts of each subnet's genesis endpoint records: where its key goes unless the operator
 /// binds it elsewhere (`ORCHESTRA_SN<N>_KEY_HOSTS`).
 pub fn genesis_key_hosts() -> BTreeMap<u16, BTreeSet<String>> {
     let mut hosts: BTreeMap<u16, BTreeSet<String>> = BTreeMap::new();
-    let mut reader = SnapshotReader::new(GENESIS).expect("the built-in genesis is a snapshot");
-    while let Some(chunk) = reader.next_chunk().expect("the built-in genesis reads") {
-        for entry in chunk {
-            let Namespace::Subnet(netuid) = entry.key.namespace else { continue };
-            if let Ok(Record::Endpoint(endpoint)) = Record::decode(&entry.key, &entry.value) {
-                if let Some(host) = reqwest::Url::parse(&endpoint.url).ok().and_then(|url| url.host_str().map(str::to_ascii_lowercase)) {
-                    hosts.entry(netuid).or_default().insert(host);
-                }
-            }
+    for (key, endpoint) in genesis_endpoints() {
+        let Namespace::Subnet(netuid) = key.namespace else { continue };
+        if let Some(host) = reqwest::Url::parse(&endpoint.url).ok().and_then(|url| url.host_str().map(str::to_ascii_lowercase)) {
+            hosts.entry(netuid).or_default().insert(host);
         }
     }
     hosts

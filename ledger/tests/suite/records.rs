@@ -68,3 +68,75 @@ fn records_are_checked_against_their_key() {
     let error = Record::decode(&endpoint_key, &common::endpoint("web").encode()).unwrap_err();
     assert!(error.to_string().contains("named `web` but stored at `endpoint/search`"), "{error}");
 }
+
+/// The test endpoint (a GET of `https://api.desearch.ai/web`) with `spec` as its invocation,
+/// read from JSON as a record file or a diff would give it.
+fn with_spec(spec: serde_json::Value) -> Result<Record, RecordError> {
+    let Record::Endpoint(endpoint) = common::endpoint("web") else { unreachable!() };
+    let mut json = serde_json::to_value(&endpoint).unwrap();
+    json["invocation"] = spec;
+    Record::from_json(&Key::new(Namespace::Subnet(22), "endpoint/web").unwrap(), json)
+}
+
+#[test]
+fn an_endpoint_without_a_spec_encodes_as_records_did_before_specs() {
+    // The test endpoint's bytes are pinned by the spec's vectors: a record with neither new field
+    // must keep them, or every older ledger's root would change.
+    let record = common::endpoint("web");
+    let encoded = record.encode();
+    assert!(!encoded.windows(10).any(|window| window == b"invocation"), "an absent spec is not encoded");
+    let Record::Endpoint(endpoint) = record else { unreachable!() };
+    assert!(endpoint.invocation.is_none() && endpoint.not_orchestrable.is_none());
+}
+
+#[test]
+fn a_valid_spec_round_trips_exactly() {
+    let record = with_spec(json!({
+        "request": {"query": {"query": {"$input": "query"}, "count": {"$input": "count", "min": 1, "max": 100}}},
+        "response": {"items": [{"at": ["/data", ""], "source": [{"const": "web"}], "title": ["/title"], "url": ["/link", {"format": "https://x.com/{/user/name}/status/{/id}"}]}]},
+        "errors": {"message": ["/detail"], "retry": [429, 503]},
+        "cost": {"usd_header": "X-Cost-Usd"},
+        "job": {"id": "/id", "poll": {"method": "GET", "url": "https://api.desearch.ai/jobs/{job_id}", "request": {"query": {"id": {"$input": "job_id"}}}},
+                "done": {"at": "/status", "equals": ["done"]}, "interval_ms": 500, "max_polls": 20}
+    }))
+    .unwrap();
+    let key = Key::new(Namespace::Subnet(22), "endpoint/web").unwrap();
+    assert_eq!(Record::decode(&key, &record.encode()).unwrap(), record);
+}
+
+#[test]
+fn specs_that_cannot_be_executed_safely_are_refused_with_the_reason() {
+    let items = json!([{"at": ["/data"], "source": [{"const": "web"}], "title": ["/title"]}]);
+    let job = |url: &str| json!({"id": "/id", "poll": {"method": "GET", "url": url}, "done": {"at": "/status", "equals": ["done"]}, "interval_ms": 500, "max_polls": 20});
+    for (spec, reason) in [
+        (json!({"request": {"query": {"q": {"$input": "password"}}}, "response": {"items": items}}), "`password` is not an input"),
+        (json!({"request": {"query": {"q": {"$input": "job_id"}}}, "response": {"items": items}}), "`job_id` is not an input"),
+        (json!({"request": {"body": {"q": {"$input": "query"}}}, "response": {"items": items}}), "a GET sends no body"),
+        (json!({"request": {"query": {"q": {"$input": "query", "max": 3}}}}), "does not apply to $input `query`"),
+        (json!({"request": {"query": {"q": {"$input": "since", "format": "iso"}}}}), "does not apply"),
+        (json!({"request": {"query": {"q": {"$input": "query", "$present": "schema"}}}}), "one directive"),
+        (json!({"request": {"query": {"q": {"$if": "schema"}}}}), "needs a `then`"),
+        (json!({"response": {"items": [{"at": ["data"], "source": [{"const": "web"}]}]}}), "not a JSON Pointer"),
+        (json!({"response": {"items": [{"at": ["/data"], "source": [{"const": "web"}], "url": [{"format": "https://x/{/id"}]}]}}), "unclosed"),
+        (json!({"response": {"items": [{"at": [], "source": [{"const": "web"}]}]}}), "at least one pointer"),
+        (json!({"response": {"text_required": true}}), "needs `text` pointers"),
+        (json!({"response": {"items": items}, "errors": {"retry": [700]}}), "not an HTTP status"),
+        // A job polled elsewhere would carry the key bound to this host to another one.
+        (json!({"response": {"items": items}, "job": job("https://attacker.example/jobs/{job_id}")}), "not at the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": job("http://api.desearch.ai/jobs/{job_id}")}), "not at the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": job("https://api.desearch.ai:8443/jobs/{job_id}")}), "not at the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": json!({"id": "/id", "poll": {"method": "GET", "url": "https://api.desearch.ai/j"}, "done": {"at": "/s", "equals": [1]}, "interval_ms": 1, "max_polls": 100000})}), "at most 600 times"),
+    ] {
+        match with_spec(spec.clone()) {
+            Err(RecordError::Invalid { reason: refused, .. }) => assert!(refused.contains(reason), "{spec}: `{refused}` does not say `{reason}`"),
+            other => panic!("{spec}: expected a refusal saying `{reason}`, got {other:?}"),
+        }
+    }
+
+    let Record::Endpoint(endpoint) = common::endpoint("web") else { unreachable!() };
+    let mut both = serde_json::to_value(&endpoint).unwrap();
+    both["invocation"] = json!({"response": {"items": items}});
+    both["not_orchestrable"] = json!("a management call");
+    let error = Record::from_json(&Key::new(Namespace::Subnet(22), "endpoint/web").unwrap(), both).unwrap_err();
+    assert!(error.to_string().contains("not both"), "{error}");
+}

@@ -1,16 +1,18 @@
-//! One route: attempts with retries, each sent, timed, charged and given a receipt.
+//! One route: attempts with retries, each sent, timed, charged and given a receipt; for an
+//! asynchronous endpoint, the job's polls too, each its own receipt.
 //!
 //! The receipt's request hash covers `METHOD SP URL LF body` (never the headers, which hold
 //! the key); the response hash covers the body as received, empty when there was none.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use ledger::invocation::Job;
 use ledger::record::HttpMethod;
 
-use super::retry::{is_retryable_status, retry_after};
+use super::retry::retry_after;
 use super::trace::{CallOutcome, CallRecord};
 use super::{Session, Stop, MAX_RESPONSE_BYTES};
-use crate::adapters::{Access, CallInput, SubnetRequest, SubnetResponse};
+use crate::invocation::{self, Access, CallInput, InvocationError, JobState, SubnetRequest, SubnetResponse};
 use crate::outbound::{describe, excerpt, read_capped, BodyError, Origin};
 use crate::progress::Event;
 use crate::receipts::{body_hash, Call};
@@ -44,112 +46,185 @@ enum Transport {
     TooLarge,
 }
 
+/// A failed exchange: whether it is worth another attempt, why, and how long the subnet asked
+/// to wait.
+struct Failure {
+    outcome: CallOutcome,
+    reason: String,
+    retry_after: Option<Duration>,
+}
+
+/// What reading a 2xx answer gave: the value, and the cost the subnet reported, if any.
+type Read<T> = Result<(T, Option<u64>), InvocationError>;
+
 impl Session<'_> {
     pub(super) async fn call_route(&self, task: &str, route: &Route<'_>, input: &CallInput<'_>) -> Result<SubnetResponse, RouteError> {
         let listing = &route.listing;
+        let endpoint = &listing.endpoint;
         let credentials = self.context.credentials;
         // Routing already refused endpoints whose host the key is not bound to; a key that is not
         // bound to this URL is never attached.
-        let key = credentials.key_for(listing.netuid, &listing.endpoint.url).map_err(|unbound| RouteError::Failed(unbound.to_string()))?;
+        let key = credentials.key_for(listing.netuid, &endpoint.url).map_err(|unbound| RouteError::Failed(unbound.to_string()))?;
         let access = Access { netuid: listing.netuid, key, model: credentials.model(listing.netuid) };
-        let request = route.protocol.build(&listing.endpoint, input, &access).map_err(|error| RouteError::Failed(error.to_string()))?;
-        let request_hash = body_hash(&request_preimage(&request));
+        let failed = |error: InvocationError| RouteError::Failed(error.to_string());
+        let request = invocation::request(endpoint, input, &access).map_err(failed)?;
+        let job = invocation::spec(endpoint).map_err(failed)?.job.as_ref();
         let policy = self.context.network.retry;
         let mut last_failure = String::new();
         for attempt in 1..=policy.attempts_per_route {
             if self.halted() {
                 return Err(RouteError::Failed("not attempted: another task of the plan failed".into()));
             }
-            let remaining = self.remaining();
-            if remaining.is_zero() {
+            if self.remaining().is_zero() {
                 return Err(RouteError::Stop(Stop::DeadlineExceeded));
             }
             let estimate = self.estimate_rao(route);
             self.budget.reserve(estimate).map_err(|exhausted| RouteError::Stop(Stop::BudgetExhausted(exhausted)))?;
-            let endpoint_timeout = Duration::from_millis(u64::from(listing.endpoint.timeout_ms));
-            let started_at = Instant::now();
-            let started_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
-            self.report(Event::CallStarted { task: task.to_owned(), subnet: listing.netuid, endpoint: listing.endpoint.name.clone(), attempt });
-            let exchange = self.send(&request, endpoint_timeout, remaining).await;
-            let duration = started_at.elapsed();
-
-            let (status, response_body, retry_wait, result) = match exchange {
-                Ok(exchange) if (200..300).contains(&exchange.status) => {
-                    let parsed = route.protocol.parse(&exchange.headers, &exchange.body);
-                    (exchange.status, exchange.body, None, parsed.map_err(|error| (CallOutcome::Failed, error.to_string())))
+            let answered = match job {
+                None => {
+                    let read = |exchange: &Exchange| invocation::read(endpoint, &exchange.headers, &exchange.body).map(|response| {
+                        let cost = response.reported_cost_usd_micros;
+                        (response, cost)
+                    });
+                    self.exchange(task, route, &request, attempt, estimate, read).await
                 }
-                Ok(exchange) => {
-                    let outcome = if is_retryable_status(exchange.status) { CallOutcome::Retryable } else { CallOutcome::Failed };
-                    let reason = format!("HTTP {}: {}", exchange.status, excerpt(&exchange.body));
-                    (exchange.status, exchange.body, retry_after(&exchange.headers), Err((outcome, reason)))
+                Some(job) => {
+                    let read = |exchange: &Exchange| invocation::job_id(endpoint, job, &exchange.body).map(|id| (id, None));
+                    match self.exchange(task, route, &request, attempt, estimate, read).await {
+                        Ok(job_id) => {
+                            let poll = invocation::poll_request(endpoint, job, &job_id, input, &access).map_err(failed)?;
+                            return self.follow_job(task, route, job, &job_id, &poll, attempt).await;
+                        }
+                        Err(failure) => Err(failure),
+                    }
                 }
-                Err(Transport::Deadline) => (0, Vec::new(), None, Err((CallOutcome::Retryable, "the orchestration's deadline passed during the call".to_owned()))),
-                Err(Transport::TimedOut) => {
-                    (0, Vec::new(), None, Err((CallOutcome::Retryable, format!("no answer within the endpoint's timeout of {} ms", listing.endpoint.timeout_ms))))
-                }
-                Err(Transport::Failed(reason)) => (0, Vec::new(), None, Err((CallOutcome::Retryable, reason))),
-                Err(Transport::Refused(reason)) => (0, Vec::new(), None, Err((CallOutcome::Failed, reason))),
-                Err(Transport::TooLarge) => (0, Vec::new(), None, Err((CallOutcome::Failed, format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes")))),
             };
-            let reported_usd = result.as_ref().ok().and_then(|response| response.reported_cost_usd_micros);
-            let cost_rao = match reported_usd {
-                Some(usd) => self.context.tao_price.rao(usd),
-                // A failed call is not charged unless the subnet says it was.
-                None if result.is_ok() => estimate,
-                None => 0,
-            };
-            self.budget.charge(estimate, cost_rao);
-            if reported_usd.is_some() {
-                self.context.learned.learn(listing.netuid, &listing.endpoint.name, cost_rao);
-            }
-            let record = CallRecord {
-                task: task.to_owned(),
-                subnet: listing.netuid,
-                endpoint: listing.endpoint.name.clone(),
-                attempt,
-                status,
-                outcome: match &result {
-                    Ok(_) => CallOutcome::Ok,
-                    Err((outcome, _)) => *outcome,
-                },
-                error: result.as_ref().err().map(|(_, reason)| reason.clone()),
-                started_ms,
-                offset_ms: started_at.duration_since(self.started).as_secs_f64() * 1000.0,
-                duration_ms: duration.as_secs_f64() * 1000.0,
-                cost_rao,
-                cost_usd_micros: reported_usd,
-            };
-            let call = Call {
-                subnet: listing.netuid,
-                endpoint: listing.endpoint.name.clone(),
-                request_hash,
-                response_hash: body_hash(&response_body),
-                status,
-                started_ms,
-                duration_ms: duration.as_millis() as u64,
-                cost_rao,
-            };
-            self.record(call, record);
-
-            match result {
+            match answered {
                 Ok(response) => return Ok(response),
-                Err((CallOutcome::Retryable, reason)) => {
+                Err(Failure { outcome: CallOutcome::Retryable, reason, retry_after }) => {
                     if self.remaining().is_zero() {
                         return Err(RouteError::Stop(Stop::DeadlineExceeded));
                     }
                     last_failure = reason;
                     if attempt < policy.attempts_per_route {
-                        let wait = policy.backoff(attempt, retry_wait);
+                        let wait = policy.backoff(attempt, retry_after);
                         if wait >= self.remaining() {
                             return Err(RouteError::Failed(format!("{last_failure}; no time left to retry")));
                         }
                         tokio::time::sleep(wait).await;
                     }
                 }
-                Err((_, reason)) => return Err(RouteError::Failed(reason)),
+                Err(Failure { reason, .. }) => return Err(RouteError::Failed(reason)),
             }
         }
         Err(RouteError::Failed(format!("{} attempts failed, the last with {last_failure}", policy.attempts_per_route)))
+    }
+
+    /// Polls `job` until it is done, failed, out of polls or out of time. A poll that fails in
+    /// transit is polled again at the next interval: the job itself goes on at the subnet.
+    async fn follow_job(&self, task: &str, route: &Route<'_>, job: &Job, job_id: &str, poll: &SubnetRequest, attempt: u32) -> Result<SubnetResponse, RouteError> {
+        let endpoint = &route.listing.endpoint;
+        let interval = Duration::from_millis(u64::from(job.interval_ms));
+        let mut last = String::from("it was never polled");
+        for _ in 0..job.max_polls {
+            if interval >= self.remaining() {
+                return Err(RouteError::Stop(Stop::DeadlineExceeded));
+            }
+            tokio::time::sleep(interval).await;
+            if self.halted() {
+                return Err(RouteError::Failed("not polled further: another task of the plan failed".into()));
+            }
+            let read = |exchange: &Exchange| match invocation::job_state(endpoint, job, &exchange.body)? {
+                JobState::Done => invocation::read(endpoint, &exchange.headers, &exchange.body).map(|response| {
+                    let cost = response.reported_cost_usd_micros;
+                    (Some(response), cost)
+                }),
+                JobState::Pending => Ok((None, None)),
+                JobState::Failed(reason) => Err(InvocationError::Reported { endpoint: endpoint.name.clone(), reason }),
+            };
+            match self.exchange(task, route, poll, attempt, 0, read).await {
+                Ok(Some(response)) => return Ok(response),
+                Ok(None) => last = format!("job {job_id} was still running"),
+                Err(Failure { outcome: CallOutcome::Retryable, reason, .. }) => last = reason,
+                Err(Failure { reason, .. }) => return Err(RouteError::Failed(reason)),
+            }
+        }
+        Err(RouteError::Failed(format!("job {job_id} was not done after {} polls: {last}", job.max_polls)))
+    }
+
+    /// Sends one request, reads a 2xx answer with `read`, charges it and records its receipt.
+    /// `estimate` was reserved for it; a failed exchange is charged only what the subnet reports.
+    async fn exchange<T>(&self, task: &str, route: &Route<'_>, request: &SubnetRequest, attempt: u32, estimate: u64, read: impl FnOnce(&Exchange) -> Read<T>) -> Result<T, Failure> {
+        let listing = &route.listing;
+        let endpoint = &listing.endpoint;
+        let remaining = self.remaining();
+        let endpoint_timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
+        let started_at = Instant::now();
+        let started_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+        self.report(Event::CallStarted { task: task.to_owned(), subnet: listing.netuid, endpoint: endpoint.name.clone(), attempt });
+        let exchange = self.send(request, endpoint_timeout, remaining).await;
+        let duration = started_at.elapsed();
+
+        let failure = |outcome, reason: String| Failure { outcome, reason, retry_after: None };
+        let (status, response_body, result) = match exchange {
+            Ok(exchange) if (200..300).contains(&exchange.status) => {
+                let outcome = read(&exchange).map_err(|error| failure(CallOutcome::Failed, error.to_string()));
+                (exchange.status, exchange.body, outcome)
+            }
+            Ok(exchange) => {
+                let outcome = if invocation::is_retryable(endpoint, exchange.status) { CallOutcome::Retryable } else { CallOutcome::Failed };
+                let said = invocation::error_message(endpoint, &exchange.body).unwrap_or_else(|| excerpt(&exchange.body));
+                let failed = Failure { outcome, reason: format!("HTTP {}: {said}", exchange.status), retry_after: retry_after(&exchange.headers) };
+                (exchange.status, exchange.body, Err(failed))
+            }
+            Err(Transport::Deadline) => (0, Vec::new(), Err(failure(CallOutcome::Retryable, "the orchestration's deadline passed during the call".to_owned()))),
+            Err(Transport::TimedOut) => {
+                (0, Vec::new(), Err(failure(CallOutcome::Retryable, format!("no answer within the endpoint's timeout of {} ms", endpoint.timeout_ms))))
+            }
+            Err(Transport::Failed(reason)) => (0, Vec::new(), Err(failure(CallOutcome::Retryable, reason))),
+            Err(Transport::Refused(reason)) => (0, Vec::new(), Err(failure(CallOutcome::Failed, reason))),
+            Err(Transport::TooLarge) => (0, Vec::new(), Err(failure(CallOutcome::Failed, format!("the answer is larger than {MAX_RESPONSE_BYTES} bytes")))),
+        };
+        let reported_usd = result.as_ref().ok().and_then(|(_, cost)| *cost);
+        let cost_rao = match reported_usd {
+            Some(usd) => self.context.tao_price.rao(usd),
+            // A failed call is not charged unless the subnet says it was.
+            None if result.is_ok() => estimate,
+            None => 0,
+        };
+        self.budget.charge(estimate, cost_rao);
+        if reported_usd.is_some() {
+            self.context.learned.learn(listing.netuid, &endpoint.name, cost_rao);
+        }
+        let record = CallRecord {
+            task: task.to_owned(),
+            subnet: listing.netuid,
+            endpoint: endpoint.name.clone(),
+            attempt,
+            status,
+            outcome: match &result {
+                Ok(_) => CallOutcome::Ok,
+                Err(failure) => failure.outcome,
+            },
+            error: result.as_ref().err().map(|failure| failure.reason.clone()),
+            started_ms,
+            offset_ms: started_at.duration_since(self.started).as_secs_f64() * 1000.0,
+            duration_ms: duration.as_secs_f64() * 1000.0,
+            cost_rao,
+            cost_usd_micros: reported_usd,
+        };
+        let call = Call {
+            subnet: listing.netuid,
+            endpoint: endpoint.name.clone(),
+            request_hash: body_hash(&request_preimage(request)),
+            response_hash: body_hash(&response_body),
+            status,
+            started_ms,
+            duration_ms: duration.as_millis() as u64,
+            cost_rao,
+        };
+        self.record(call, record);
+        result.map(|(value, _)| value)
     }
 
     fn record(&self, call: Call, record: CallRecord) {

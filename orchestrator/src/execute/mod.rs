@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 
-use crate::adapters::{CallInput, SubnetResponse};
+use crate::invocation::{CallInput, SubnetResponse};
 use crate::credentials::Credentials;
 use crate::evidence::TaskOutput;
 use crate::outbound::Guard;
@@ -290,7 +290,14 @@ impl<'a> Session<'a> {
     }
 
     async fn run_task(&self, task: &Task, context: Vec<TaskOutput>) -> Result<TaskOutput, TaskError> {
-        let input = CallInput { query: &task.query, system: Some(TASK_SYSTEM_MESSAGE), context: &context, response_schema: None, limit: SEARCH_LIMIT };
+        let input = CallInput {
+            query: &task.query,
+            subject: task.subject.as_deref(),
+            system: Some(TASK_SYSTEM_MESSAGE),
+            context: &context,
+            limit: SEARCH_LIMIT,
+            ..CallInput::default()
+        };
         let response = self.call_capability(&task.id, &task.capability, &input).await?;
         Ok(TaskOutput { task: task.id.clone(), capability: task.capability.clone(), subject: task.subject.clone(), items: response.items, text: response.text })
     }

@@ -1,7 +1,8 @@
 //! When a failed call is tried again, and how long to wait first.
 //!
 //! A call is **retryable** when trying again may succeed: it timed out, the connection failed,
-//! or the subnet answered 429 (rate limited) or a 5xx. Any other status is **final** for that
+//! or the subnet answered a status its invocation spec lists as worth retrying (by default 408,
+//! 429 and the 5xx of overloaded or failing servers). Any other status is **final** for that
 //! endpoint (a 401 will not pass on the next try) and the executor moves to the next route.
 //! The wait before attempt `n + 1` is drawn uniformly from `[0, min(cap, base * 2^n))`
 //! ("full jitter", so that many clients retrying after one outage do not arrive together),
@@ -23,11 +24,6 @@ impl Default for RetryPolicy {
     fn default() -> RetryPolicy {
         RetryPolicy { attempts_per_route: 3, base: Duration::from_millis(200), cap: Duration::from_secs(5) }
     }
-}
-
-/// Whether a response status is worth another attempt.
-pub fn is_retryable_status(status: u16) -> bool {
-    status == 429 || (500..600).contains(&status)
 }
 
 impl RetryPolicy {

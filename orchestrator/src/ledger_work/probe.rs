@@ -25,7 +25,7 @@ use ledger::record::{Endpoint, HttpMethod, Record, RecordError, RecordKind};
 use ledger::{ChangeSet, Key, Namespace};
 use serde_json::Value;
 
-use crate::adapters::{auth_header, Access, AdapterError};
+use crate::invocation::{auth_header, Access, InvocationError};
 use crate::credentials::{Credentials, UnboundHost};
 use crate::outbound::{describe, excerpt, read_capped, BodyError, Guard, Origin, Refusal};
 use crate::schema::Violation;
@@ -53,7 +53,7 @@ pub enum ProbeError {
     ExampleNotObject { endpoint: String },
     /// The record's auth cannot be satisfied: no key configured, or a scheme this node cannot sign.
     #[error(transparent)]
-    Auth(#[from] AdapterError),
+    Auth(#[from] InvocationError),
     #[error("endpoint {endpoint}'s output schema is not a JSON Schema this node can compile: {reason}")]
     InvalidOutputSchema { endpoint: String, reason: String },
     #[error("no answer from {url}: {reason}")]

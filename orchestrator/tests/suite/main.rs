@@ -1,7 +1,8 @@
 //! The crate's integration tests, in one binary so that the suite links once.
 
 mod common;
-mod adapters;
+mod invocation;
+mod invocation_vectors;
 mod chain_reads;
 mod chain_sync;
 mod chain_writes;

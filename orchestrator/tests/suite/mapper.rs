@@ -19,7 +19,7 @@ fn gpu_schema() -> TargetSchema {
 }
 
 fn item(title: &str, url: &str, text: &str, source: &str) -> Item {
-    Item { title: Some(title.to_owned()), text: text.to_owned(), url: Some(url.to_owned()), source: source.to_owned(), published: None, author: None }
+    Item { title: Some(title.to_owned()), text: text.to_owned(), url: Some(url.to_owned()), source: source.to_owned(), published: None, author: None, ..Item::default() }
 }
 
 fn search(task: &str, subject: Option<&str>, items: Vec<Item>) -> TaskOutput {
@@ -412,7 +412,7 @@ fn text() -> impl Strategy<Value = String> {
 fn outputs() -> impl Strategy<Value = Vec<TaskOutput>> {
     let subject = prop::option::of(prop::sample::select(vec!["RunPod", "Vast.ai", "Lambda", " ", ""]));
     let item = (prop::option::of(text()), text(), prop::option::of(prop::sample::select(vec!["https://a", "https://b", "", "https://arxiv.org/abs/1"])), prop::option::of(text()))
-        .prop_map(|(title, text, url, author)| Item { title, text, url: url.map(str::to_owned), source: "web".to_owned(), published: None, author });
+        .prop_map(|(title, text, url, author)| Item { title, text, url: url.map(str::to_owned), source: "web".to_owned(), published: None, author, ..Item::default() });
     let output = (subject, prop::collection::vec(item, 0..5), prop::option::of(text())).prop_map(|(subject, items, text)| TaskOutput {
         task: "task".to_owned(),
         capability: "web-search".to_owned(),

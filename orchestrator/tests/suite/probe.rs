@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use ledger::record::{Endpoint, Record, SubnetIdentity};
 use ledger::{Change, ChangeSet, Key, Namespace};
-use orchestrator::adapters::AdapterError;
+use orchestrator::invocation::InvocationError;
 use orchestrator::credentials::Credentials;
 use orchestrator::ledger_work::probe::{probe, probe_changes, ProbeError};
 use serde_json::json;
@@ -101,7 +101,7 @@ async fn a_missing_key_fails_naming_the_variable_to_set_and_sends_nothing() {
 
     let error = probe(&loopback_guard(), DESEARCH, &endpoint, &Credentials::default(), TIMEOUT).await.expect_err("the probe fails");
 
-    assert!(matches!(error, ProbeError::Auth(AdapterError::MissingKey { netuid: DESEARCH, .. })), "{error}");
+    assert!(matches!(error, ProbeError::Auth(InvocationError::MissingKey { netuid: DESEARCH, .. })), "{error}");
     assert!(error.to_string().contains("ORCHESTRA_SN22_KEY"), "{error}");
     assert_eq!(server.request_count(), 0);
 }

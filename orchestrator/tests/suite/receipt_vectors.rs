@@ -10,7 +10,6 @@
 //! After a deliberate change, run these tests: a block that differs is printed as recomputed.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use ledger::hash::Hash;
 use ledger::hotkey::Hotkey;
@@ -23,17 +22,7 @@ const PREFIX: &str = "receipts_";
 
 /// The spec's vector blocks whose names start with `receipts_`.
 fn receipt_vectors() -> BTreeMap<String, Value> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/SPEC.md");
-    let spec = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-    let mut vectors = BTreeMap::new();
-    let mut lines = spec.lines();
-    while let Some(line) = lines.next() {
-        let Some(name) = line.trim().strip_prefix(BLOCK_TAG).filter(|name| name.starts_with(PREFIX)) else { continue };
-        let body: Vec<&str> = lines.by_ref().take_while(|line| line.trim() != "```").collect();
-        let block = serde_json::from_str(&body.join("\n")).unwrap_or_else(|error| panic!("vector:{name} is not JSON: {error}"));
-        assert!(vectors.insert(name.to_owned(), block).is_none(), "vector:{name} appears twice");
-    }
-    vectors
+    crate::common::spec_vectors(PREFIX)
 }
 
 fn block(name: &str) -> Value {

@@ -15,3 +15,4 @@ mod openapi_fuzz;
 mod paid;
 mod replica;
 mod snapshots;
+mod upgrade;

@@ -29,5 +29,7 @@ pub fn endpoint(name: &str) -> Record {
         pricing: None,
         rate_limit: None,
         timeout_ms: 10_000,
+        invocation: None,
+        not_orchestrable: None,
     })
 }

@@ -1,12 +1,12 @@
-//! Adapters against the genesis ledger's real endpoint records: which endpoints each protocol
-//! claims, requests that validate against the recorded input schemas and carry the right
-//! auth, and answers in the subnets' real shapes read into evidence.
+//! The invocation engine against the genesis ledger's real endpoint records: requests built from
+//! each record's spec validate against the record's own input schema and carry the right auth,
+//! and answers in the subnets' real shapes (from their documentation) are read into evidence.
 
 use std::path::Path;
 
 use ledger::record::{Endpoint, HttpMethod, Record};
 use ledger::Namespace;
-use orchestrator::adapters::{Access, AdapterError, CallInput, Protocol, SubnetRequest, SubnetResponse};
+use orchestrator::invocation::{self, Access, CallInput, InvocationError, SubnetRequest, SubnetResponse};
 use orchestrator::evidence::{Item, TaskOutput};
 use serde_json::{json, Value};
 
@@ -35,24 +35,18 @@ fn endpoint(netuid: u16, name: &str) -> Endpoint {
         .1
 }
 
-/// The endpoints the adapters speak to, as the genesis records them.
-const SPOKEN: [(u16, &str, Protocol); 7] = [
-    (1, "chat-completion", Protocol::ApexChat),
-    (13, "on-demand-reddit", Protocol::DataUniverseOnDemand),
-    (13, "on-demand-x", Protocol::DataUniverseOnDemand),
-    (22, "ai-search", Protocol::DesearchAiSearch),
-    (22, "web-search", Protocol::DesearchWeb),
-    (22, "x-search", Protocol::DesearchTwitter),
-    (64, "chat-completions", Protocol::OpenAiChat),
-];
+/// Every genesis endpoint that has an invocation spec.
+fn invocable() -> Vec<(u16, Endpoint)> {
+    genesis_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_some()).collect()
+}
 
 fn input(query: &str) -> CallInput<'_> {
     CallInput { query, limit: 20, ..CallInput::default() }
 }
 
 /// Builds the request with a key, as the executor does.
-fn build(protocol: Protocol, endpoint: &Endpoint, input: &CallInput, netuid: u16, model: Option<&str>) -> SubnetRequest {
-    protocol.build(endpoint, input, &Access { netuid, key: Some("test-key"), model }).expect("the request builds")
+fn build(endpoint: &Endpoint, input: &CallInput, netuid: u16, model: Option<&str>) -> SubnetRequest {
+    invocation::request(endpoint, input, &Access { netuid, key: Some("test-key"), model }).expect("the request builds")
 }
 
 fn body(request: &SubnetRequest) -> Value {
@@ -84,16 +78,23 @@ fn assert_valid(schema: &Value, instance: &Value) {
     assert!(errors.is_empty(), "{instance} does not validate: {errors:?}");
 }
 
-fn parse(protocol: Protocol, answer: &Value) -> Result<SubnetResponse, AdapterError> {
-    protocol.parse(&http::HeaderMap::new(), answer.to_string().as_bytes())
+fn parse(netuid: u16, name: &str, answer: &Value) -> Result<SubnetResponse, InvocationError> {
+    invocation::read(&endpoint(netuid, name), &http::HeaderMap::new(), answer.to_string().as_bytes())
 }
 
 #[track_caller]
-fn assert_bad_response(result: Result<SubnetResponse, AdapterError>, reason_part: &str) {
+fn assert_bad_response(result: Result<SubnetResponse, InvocationError>, reason_part: &str) {
     match result {
-        Err(AdapterError::BadResponse { reason, .. }) => assert!(reason.contains(reason_part), "reason `{reason}` lacks `{reason_part}`"),
+        Err(InvocationError::BadResponse { reason, .. } | InvocationError::Reported { reason, .. }) => {
+            assert!(reason.contains(reason_part), "reason `{reason}` lacks `{reason_part}`")
+        }
         other => panic!("expected a bad response, got {other:?}"),
     }
+}
+
+#[track_caller]
+fn assert_empty(result: Result<SubnetResponse, InvocationError>) {
+    assert!(matches!(result, Err(InvocationError::Empty { .. })), "expected an empty answer, got {result:?}");
 }
 
 /// The text of the request's last (user) message.
@@ -121,16 +122,19 @@ fn evidence(task: &str, items: usize, text_chars: usize) -> TaskOutput {
     }
 }
 
-// --- Detection and auth ---
+// --- Specs and auth ---
 
 #[test]
-fn every_genesis_endpoint_an_adapter_speaks_is_detected_and_no_other() {
-    let detected: Vec<(u16, String, Protocol)> = genesis_endpoints()
-        .into_iter()
-        .filter_map(|(netuid, endpoint)| Some((netuid, endpoint.name.clone(), Protocol::detect(&endpoint)?)))
-        .collect();
-    let expected: Vec<(u16, String, Protocol)> = SPOKEN.iter().map(|(netuid, name, protocol)| (*netuid, name.to_string(), *protocol)).collect();
-    assert_eq!(detected, expected);
+fn an_endpoint_without_a_spec_is_not_invocable_and_says_why() {
+    for (netuid, endpoint) in genesis_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_none()) {
+        let error = invocation::request(&endpoint, &input("Bittensor"), &Access { netuid, key: Some("test-key"), model: None }).unwrap_err();
+        assert!(matches!(error, InvocationError::NotInvocable { .. }), "{}: {error}", endpoint.name);
+        let reason = match &endpoint.not_orchestrable {
+            Some(reason) => reason.clone(),
+            None => "ledger upgrade".into(),
+        };
+        assert!(error.to_string().contains(&reason), "{error}");
+    }
 }
 
 #[test]
@@ -138,10 +142,10 @@ fn every_built_request_validates_against_the_recorded_input_schema() {
     let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]});
     let context = [evidence("search-web", 3, 50)];
     let full = CallInput { system: Some("Be brief."), context: &context, response_schema: Some(&schema), ..input("Bittensor research papers on subnets") };
-    for (netuid, name, protocol) in SPOKEN {
-        let endpoint = endpoint(netuid, name);
+    for (netuid, endpoint) in invocable() {
+        let name = &endpoint.name;
         for call in [input("Bittensor"), full.clone()] {
-            let request = build(protocol, &endpoint, &call, netuid, Some("deepseek-ai/DeepSeek-V3-0324"));
+            let request = build(&endpoint, &call, netuid, Some("deepseek-ai/DeepSeek-V3-0324"));
             assert_eq!(request.method, endpoint.method, "{name}");
             assert!(request.url.starts_with(&endpoint.url), "{name}: {}", request.url);
             let sent = match endpoint.method {
@@ -161,18 +165,25 @@ fn every_built_request_validates_against_the_recorded_input_schema() {
 
 #[test]
 fn auth_headers_take_each_subnets_form() {
-    for (netuid, name, protocol) in SPOKEN {
-        let request = build(protocol, &endpoint(netuid, name), &input("Bittensor"), netuid, Some("model"));
-        let expected = if netuid == 22 { "test-key" } else { "Bearer test-key" };
-        assert_eq!(header(&request, "authorization"), Some(expected), "{name}");
+    for (netuid, endpoint) in invocable() {
+        let request = build(&endpoint, &input("Bittensor"), netuid, Some("model"));
+        let expected = match &endpoint.auth {
+            ledger::record::Auth::Header { name, prefix } => Some((name.clone(), prefix.as_ref().map_or("test-key".to_owned(), |prefix| format!("{prefix} test-key")))),
+            _ => None,
+        };
+        let sent = expected.as_ref().and_then(|(name, _)| header(&request, name));
+        assert_eq!(sent, expected.as_ref().map(|(_, value)| value.as_str()), "{}", endpoint.name);
+        assert!(!request.url.contains("test-key") && !request.body.as_deref().is_some_and(|body| String::from_utf8_lossy(body).contains("test-key")), "{}: the key travels in its header only", endpoint.name);
     }
+    assert_eq!(header(&build(&endpoint(22, "ai-search"), &input("Bittensor"), 22, None), "authorization"), Some("test-key"));
+    assert_eq!(header(&build(&endpoint(64, "chat-completions"), &input("Bittensor"), 64, None), "authorization"), Some("Bearer test-key"));
 }
 
 #[test]
 fn a_missing_key_names_the_variable_to_set() {
-    for (netuid, name, protocol) in SPOKEN {
-        let error = protocol.build(&endpoint(netuid, name), &input("Bittensor"), &Access { netuid, key: None, model: None }).unwrap_err();
-        let expected = AdapterError::MissingKey { endpoint: name.into(), netuid, env: format!("ORCHESTRA_SN{netuid}_KEY") };
+    for (netuid, endpoint) in invocable().into_iter().filter(|(_, endpoint)| endpoint.auth != ledger::record::Auth::None) {
+        let error = invocation::request(&endpoint, &input("Bittensor"), &Access { netuid, key: None, model: None }).unwrap_err();
+        let expected = InvocationError::MissingKey { endpoint: endpoint.name.clone(), netuid, env: format!("ORCHESTRA_SN{netuid}_KEY") };
         assert_eq!(error, expected);
         assert!(error.to_string().contains(&format!("ORCHESTRA_SN{netuid}_KEY")));
     }
@@ -181,22 +192,16 @@ fn a_missing_key_names_the_variable_to_set() {
 // --- Desearch ---
 
 #[test]
-fn desearch_ai_search_picks_tools_from_the_capability_and_query() {
+fn desearch_ai_search_asks_the_web_sources_for_a_year_of_links_and_a_summary() {
     let web = endpoint(22, "ai-search");
-    let tools = |endpoint: &Endpoint, query: &str| body(&build(Protocol::DesearchAiSearch, endpoint, &input(query), 22, None))["tools"].clone();
-    assert_eq!(tools(&web, "Bittensor subnets"), json!(["web", "hackernews", "reddit", "wikipedia"]));
-    assert_eq!(tools(&web, "Recent research on Bittensor"), json!(["web", "hackernews", "reddit", "wikipedia", "arxiv"]));
-    assert_eq!(tools(&web, "arXiv PAPERS about subnets"), json!(["web", "hackernews", "reddit", "wikipedia", "arxiv"]));
-    let x = Endpoint { capability: "x-search".into(), ..web.clone() };
-    assert_eq!(tools(&x, "research on Bittensor"), json!(["twitter"]));
-
-    let sent = body(&build(Protocol::DesearchAiSearch, &web, &input("Bittensor"), 22, None));
+    let sent = body(&build(&web, &input("Bittensor"), 22, None));
+    assert_eq!(sent["tools"], json!(["web", "hackernews", "reddit", "wikipedia", "arxiv"]));
     assert_eq!(sent["prompt"], "Bittensor");
     assert_eq!(sent["result_type"], "LINKS_WITH_FINAL_SUMMARY");
     assert_eq!(sent["date_filter"], "PAST_YEAR");
     assert_eq!(sent["streaming"], false);
     for (limit, count) in [(0, 10), (3, 10), (50, 50), (5000, 200)] {
-        let sent = body(&build(Protocol::DesearchAiSearch, &web, &CallInput { limit, ..input("Bittensor") }, 22, None));
+        let sent = body(&build(&web, &CallInput { limit, ..input("Bittensor") }, 22, None));
         assert_eq!(sent["count"], count, "limit {limit}");
     }
 }
@@ -221,7 +226,7 @@ fn desearch_ai_search_answers_become_items_and_a_summary() {
         "miner_link_scores": {"https://bittensor.com": "HIGH"}
     });
     assert_valid(&endpoint(22, "ai-search").output_schema.0, &answer);
-    let response = parse(Protocol::DesearchAiSearch, &answer).unwrap();
+    let response = parse(22, "ai-search", &answer).unwrap();
     assert_eq!(response.text.as_deref(), Some("Bittensor is a network of subnets."));
     let web = response.items.iter().find(|item| item.source == "web").expect("a web item");
     assert_eq!(
@@ -247,45 +252,48 @@ fn desearch_ai_search_answers_become_items_and_a_summary() {
             source: "x".into(),
             published: Some("2026-11-20T10:00:00Z".into()),
             author: Some("desearch_ai".into()),
+            numbers: [("likes", 12), ("replies", 1), ("retweets", 3)].into_iter().map(|(name, count)| (name.to_owned(), count.into())).collect(),
         }
     );
     assert_eq!(tweets[1].url.as_deref(), Some("https://x.com/opentensor/status/1890000000000000002"));
 }
 
 #[test]
-fn desearch_ai_search_falls_back_to_text_and_accepts_missing_keys() {
-    let response = parse(Protocol::DesearchAiSearch, &json!({"completion": "", "text": "the summary"})).unwrap();
+fn desearch_ai_search_falls_back_to_text_and_reads_any_source_it_names() {
+    let response = parse(22, "ai-search", &json!({"completion": "", "text": "the summary"})).unwrap();
     assert_eq!(response.text.as_deref(), Some("the summary"));
-    assert_eq!(parse(Protocol::DesearchAiSearch, &json!({})).unwrap(), SubnetResponse::default());
-    let arxiv = parse(Protocol::DesearchAiSearch, &json!({"arxiv_search": [{"title": "Paper", "snippet": "Abstract", "link": "https://arxiv.org/abs/1"}]})).unwrap();
+    let arxiv = parse(22, "ai-search", &json!({"arxiv_search": [{"title": "Paper", "snippet": "Abstract", "link": "https://arxiv.org/abs/1"}]})).unwrap();
     assert_eq!(arxiv.items[0].source, "arxiv");
 }
 
 #[test]
-fn desearch_malformed_answers_are_bad_responses() {
-    assert_bad_response(parse(Protocol::DesearchAiSearch, &json!(["not", "an", "object"])), "object");
-    assert_bad_response(Protocol::DesearchAiSearch.parse(&http::HeaderMap::new(), b"<html>502</html>"), "not JSON");
-    assert_bad_response(parse(Protocol::DesearchWeb, &json!({"results": []})), "data");
-    assert_bad_response(parse(Protocol::DesearchTwitter, &json!({"detail": "rate limited"})), "array");
-    assert_bad_response(parse(Protocol::DesearchTwitter, &json!("text")), "array");
+fn answers_without_evidence_or_not_json_are_failures() {
+    assert_empty(parse(22, "ai-search", &json!({})));
+    assert_empty(parse(22, "ai-search", &json!(["not", "an", "object"])));
+    assert_bad_response(invocation::read(&endpoint(22, "ai-search"), &http::HeaderMap::new(), b"<html>502</html>"), "not JSON");
+    assert_empty(parse(22, "web-search", &json!({"results": []})));
+    assert_empty(parse(22, "web-search", &json!({"data": [{"unrelated": 1}]})));
+    assert_empty(parse(22, "x-search", &json!({"detail": "rate limited"})));
+    assert_empty(parse(22, "x-search", &json!("text")));
 }
 
 #[test]
 fn desearch_web_and_x_search_send_percent_encoded_queries() {
     let query = "rust & tokio = fast? 100% café 東京 a+b #1";
-    let web = build(Protocol::DesearchWeb, &endpoint(22, "web-search"), &input(query), 22, None);
-    let twitter = build(Protocol::DesearchTwitter, &endpoint(22, "x-search"), &CallInput { limit: 500, ..input(query) }, 22, None);
+    let web = build(&endpoint(22, "web-search"), &input(query), 22, None);
+    let twitter = build(&endpoint(22, "x-search"), &CallInput { limit: 500, ..input(query) }, 22, None);
     for request in [&web, &twitter] {
         assert!(request.url.is_ascii() && !request.url.contains(' '), "{}", request.url);
         let url = reqwest::Url::parse(&request.url).unwrap();
         let sent: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        assert_eq!(sent[0], ("query".into(), query.into()), "{}", request.url);
+        assert!(sent.contains(&("query".into(), query.into())), "{}", request.url);
     }
     assert!(web.url.starts_with("https://api.desearch.ai/web?query=rust%20%26%20tokio%20%3D"), "{}", web.url);
     let web_params: Vec<(String, String)> = reqwest::Url::parse(&web.url).unwrap().query_pairs().into_owned().collect();
     assert_eq!(web_params[1..], [("start".to_string(), "0".to_string())]);
-    let twitter_params: Vec<(String, String)> = reqwest::Url::parse(&twitter.url).unwrap().query_pairs().into_owned().collect();
-    assert_eq!(twitter_params[1..], [("sort".to_string(), "Top".to_string()), ("count".to_string(), "100".to_string())]);
+    let mut twitter_params: Vec<(String, String)> = reqwest::Url::parse(&twitter.url).unwrap().query_pairs().into_owned().collect();
+    twitter_params.sort();
+    assert_eq!(twitter_params, [("count".to_string(), "100".to_string()), ("query".to_string(), query.to_string()), ("sort".to_string(), "Top".to_string())]);
 }
 
 #[test]
@@ -295,7 +303,7 @@ fn desearch_web_results_become_web_items() {
         {"title": "Taostats", "snippet": "Explorer.", "link": "https://taostats.io"}
     ]});
     assert_valid(&endpoint(22, "web-search").output_schema.0, &answer);
-    let response = parse(Protocol::DesearchWeb, &answer).unwrap();
+    let response = parse(22, "web-search", &answer).unwrap();
     assert_eq!(response.items.len(), 2);
     assert_eq!(response.items[1].url.as_deref(), Some("https://taostats.io"));
     assert!(response.items.iter().all(|item| item.source == "web"));
@@ -312,14 +320,16 @@ fn desearch_x_search_reads_an_array_or_one_under_data_or_tweets() {
         "user": {"id": "7", "username": "opentensor", "name": "Opentensor", "followers_count": 100000, "verified": true}
     }]);
     assert_valid(&endpoint(22, "x-search").output_schema.0, &posts);
-    let expected = parse(Protocol::DesearchTwitter, &posts).unwrap();
+    let expected = parse(22, "x-search", &posts).unwrap();
     assert_eq!(expected.items.len(), 1);
     assert_eq!(expected.items[0].author.as_deref(), Some("opentensor"));
     assert_eq!(expected.items[0].text, "dTAO is here");
     for wrapped in [json!({"data": posts}), json!({"tweets": posts})] {
-        assert_eq!(parse(Protocol::DesearchTwitter, &wrapped).unwrap(), expected);
+        assert_eq!(parse(22, "x-search", &wrapped).unwrap(), expected);
     }
 }
+
+const ONE_RESULT: &[u8] = br#"{"data": [{"title": "Bittensor", "snippet": "A network.", "link": "https://bittensor.com"}]}"#;
 
 #[test]
 fn desearch_cost_headers_read_exactly_in_micro_usd() {
@@ -329,7 +339,7 @@ fn desearch_cost_headers_read_exactly_in_micro_usd() {
         if let Some(currency) = currency {
             headers.insert("X-Desearch-Currency", currency.parse().unwrap());
         }
-        Protocol::DesearchWeb.parse(&headers, br#"{"data": []}"#).unwrap().reported_cost_usd_micros
+        invocation::read(&endpoint(22, "web-search"), &headers, ONE_RESULT).unwrap().reported_cost_usd_micros
     };
     for (value, micros) in [
         ("0.0025", Some(2_500)),
@@ -353,15 +363,16 @@ fn desearch_cost_headers_read_exactly_in_micro_usd() {
     }
     assert_eq!(cost("0.0025", Some("usd")), Some(2_500));
     assert_eq!(cost("0.0025", Some("EUR")), None);
-    assert_eq!(Protocol::DesearchWeb.parse(&http::HeaderMap::new(), br#"{"data": []}"#).unwrap().reported_cost_usd_micros, None);
+    assert_eq!(invocation::read(&endpoint(22, "web-search"), &http::HeaderMap::new(), ONE_RESULT).unwrap().reported_cost_usd_micros, None);
 }
 
 // --- Data Universe ---
 
 #[test]
-fn data_universe_asks_for_the_capabilitys_source_over_http2() {
+fn data_universe_asks_for_the_capabilitys_source_and_window_over_http2() {
+    let window = invocation::Window { since_ms: 1_793_577_600_000, until_ms: 1_796_203_800_000 };
     for (name, source) in [("on-demand-x", "X"), ("on-demand-reddit", "REDDIT")] {
-        let request = build(Protocol::DataUniverseOnDemand, &endpoint(13, name), &input("#bitcoin ETF flows"), 13, None);
+        let request = build(&endpoint(13, name), &CallInput { window: Some(window), ..input("#bitcoin ETF flows") }, 13, None);
         assert!(request.http2_only);
         let sent = body(&request);
         assert_eq!(sent["source"], source);
@@ -369,16 +380,17 @@ fn data_universe_asks_for_the_capabilitys_source_over_http2() {
         assert_eq!(sent["usernames"], json!([]));
         assert_eq!(sent["keyword_mode"], "any");
         assert_eq!(sent["limit"], 20);
+        assert_eq!((&sent["start_date"], &sent["end_date"]), (&json!("2026-11-02T00:00:00Z"), &json!("2026-12-02T09:30:00Z")), "the task's window, not the API's last day");
     }
-    for (limit, sent) in [(0, 1), (1000, 1000), (5000, 1000)] {
-        let request = build(Protocol::DataUniverseOnDemand, &endpoint(13, "on-demand-x"), &CallInput { limit, ..input("TAO") }, 13, None);
+    for (limit, sent) in [(0, 100), (1, 1), (1000, 1000), (5000, 1000)] {
+        let request = build(&endpoint(13, "on-demand-x"), &CallInput { limit, ..input("TAO") }, 13, None);
         assert_eq!(body(&request)["limit"], sent, "limit {limit}");
     }
 }
 
 #[test]
 fn data_universe_keywords_drop_filler_and_stop_at_ten() {
-    let keywords = |query: &str| body(&build(Protocol::DataUniverseOnDemand, &endpoint(13, "on-demand-x"), &input(query), 13, None))["keywords"].clone();
+    let keywords = |query: &str| body(&build(&endpoint(13, "on-demand-x"), &input(query), 13, None))["keywords"].clone();
     assert_eq!(
         keywords("What are people saying on X about Vast.ai, #GPU pricing and (Bittensor's) subnets? vast.AI again"),
         json!(["Vast.ai", "#GPU", "pricing", "Bittensor", "subnets", "again"])
@@ -426,31 +438,29 @@ fn data_universe_posts_become_items() {
                 "score": 12,
                 "upvote_ratio": 0.9,
                 "num_comments": 4
-            },
-            {
-                "uri": "https://www.reddit.com/r/bittensor_/comments/def/",
-                "datetime": "2026-11-21T09:00:00+00:00",
-                "source": "REDDIT",
-                "content_size_bytes": 300,
-                "content": "{\"title\": \"Older shape\", \"body\": \"Fields inside content\", \"username\": \"old\"}"
             }
         ],
-        "meta": {"miners_queried": 5, "miners_responded": 3, "items_returned": 3, "validation_success_rate": "3/3",
+        "meta": {"miners_queried": 5, "miners_responded": 3, "items_returned": 2, "validation_success_rate": "2/2",
                  "processing_time_ms": 8123, "api_version": "1.0"}
     });
     assert_valid(&endpoint(13, "on-demand-x").output_schema.0, &answer);
-    let items = parse(Protocol::DataUniverseOnDemand, &answer).unwrap().items;
+    let x = parse(13, "on-demand-x", &json!({"status": "success", "data": [answer["data"][0].clone()]})).unwrap().items;
     assert_eq!(
-        items,
+        x,
+        [Item {
+            title: None,
+            text: "Bitcoin ETF inflows hit a record #bitcoin".into(),
+            url: Some("https://x.com/analyst/status/1892".into()),
+            source: "x".into(),
+            published: Some("2026-11-23T14:02:11+00:00".into()),
+            author: Some("analyst".into()),
+            numbers: [("likes", 40), ("replies", 2), ("retweets", 4)].into_iter().map(|(name, count)| (name.to_owned(), count.into())).collect(),
+        }]
+    );
+    let reddit = parse(13, "on-demand-reddit", &json!({"status": "success", "data": [answer["data"][1].clone()]})).unwrap().items;
+    assert_eq!(
+        reddit,
         [
-            Item {
-                title: None,
-                text: "Bitcoin ETF inflows hit a record #bitcoin".into(),
-                url: Some("https://x.com/analyst/status/1892".into()),
-                source: "x".into(),
-                published: Some("2026-11-23T14:02:11+00:00".into()),
-                author: Some("analyst".into()),
-            },
             Item {
                 title: Some("The halving".into()),
                 text: "What does the halving mean for subnets?".into(),
@@ -458,25 +468,18 @@ fn data_universe_posts_become_items() {
                 source: "reddit".into(),
                 published: Some("2026-11-22T09:00:00+00:00".into()),
                 author: Some("taofan".into()),
-            },
-            Item {
-                title: Some("Older shape".into()),
-                text: "Fields inside content".into(),
-                url: Some("https://www.reddit.com/r/bittensor_/comments/def/".into()),
-                source: "reddit".into(),
-                published: Some("2026-11-21T09:00:00+00:00".into()),
-                author: Some("old".into()),
+                ..Item::default()
             },
         ]
     );
 }
 
 #[test]
-fn data_universe_failures_are_bad_responses_naming_the_status() {
-    assert_eq!(parse(Protocol::DataUniverseOnDemand, &json!({"status": "success", "data": []})).unwrap().items, []);
-    assert_bad_response(parse(Protocol::DataUniverseOnDemand, &json!({"status": "error", "message": "no miners available"})), "status error: no miners available");
-    assert_bad_response(parse(Protocol::DataUniverseOnDemand, &json!({"data": []})), "status missing");
-    assert_bad_response(parse(Protocol::DataUniverseOnDemand, &json!({"status": "success", "data": {"text": "x"}})), "data");
+fn data_universe_failures_name_the_status_and_empty_answers_fail() {
+    assert_empty(parse(13, "on-demand-x", &json!({"status": "success", "data": []})));
+    assert_bad_response(parse(13, "on-demand-x", &json!({"status": "error", "message": "no miners available"})), "`/status` is \"error\": no miners available");
+    assert_bad_response(parse(13, "on-demand-x", &json!({"data": []})), "`/status` is missing");
+    assert_empty(parse(13, "on-demand-x", &json!({"status": "success", "data": {"text": "x"}})));
 }
 
 // --- LLMs ---
@@ -486,7 +489,7 @@ fn openai_chat_sends_the_model_messages_and_structured_output() {
     let chutes = endpoint(64, "chat-completions");
     let schema = json!({"type": "object", "properties": {"summary": {"type": "string"}}, "required": ["summary"], "additionalProperties": false});
     let with_schema = CallInput { system: Some("You are an analyst."), response_schema: Some(&schema), ..input("Summarise Bittensor.") };
-    let sent = body(&build(Protocol::OpenAiChat, &chutes, &with_schema, 64, Some("deepseek-ai/DeepSeek-V3-0324")));
+    let sent = body(&build(&chutes, &with_schema, 64, Some("deepseek-ai/DeepSeek-V3-0324")));
     assert_eq!(sent["model"], "deepseek-ai/DeepSeek-V3-0324");
     assert_eq!(sent["temperature"], 0);
     assert_eq!(sent["stream"], false);
@@ -497,7 +500,7 @@ fn openai_chat_sends_the_model_messages_and_structured_output() {
         json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": schema}})
     );
 
-    let plain = body(&build(Protocol::OpenAiChat, &chutes, &input("Say hello."), 64, None));
+    let plain = body(&build(&chutes, &input("Say hello."), 64, None));
     assert!(plain.get("model").is_none() && plain.get("response_format").is_none(), "{plain}");
     assert_eq!(plain["messages"], json!([{"role": "user", "content": "Say hello."}]));
 }
@@ -510,21 +513,21 @@ fn openai_chat_answers_are_read_from_the_first_choice() {
         "usage": {"prompt_tokens": 20, "completion_tokens": 8, "total_tokens": 28}
     });
     assert_valid(&endpoint(64, "chat-completions").output_schema.0, &answer);
-    let response = parse(Protocol::OpenAiChat, &answer).unwrap();
-    assert_eq!(response, SubnetResponse { text: Some("{\"summary\": \"A network.\"}".into()), ..SubnetResponse::default() });
+    let response = parse(64, "chat-completions", &answer).unwrap();
+    assert_eq!(response, SubnetResponse { text: Some("{\"summary\": \"A network.\"}".into()), tokens: Some((20, 8)), ..SubnetResponse::default() });
 
-    assert_bad_response(parse(Protocol::OpenAiChat, &json!({"choices": []})), "no choices");
-    assert_bad_response(parse(Protocol::OpenAiChat, &json!({"error": {"message": "overloaded"}})), "no choices");
+    assert_bad_response(parse(64, "chat-completions", &json!({"choices": []})), "no text");
+    assert_bad_response(parse(64, "chat-completions", &json!({"error": {"message": "overloaded"}})), "no text");
     let null_content = json!({"choices": [{"index": 0, "finish_reason": "length", "message": {"role": "assistant", "content": null}}]});
     assert_valid(&endpoint(64, "chat-completions").output_schema.0, &null_content);
-    assert_bad_response(parse(Protocol::OpenAiChat, &null_content), "content");
+    assert_bad_response(parse(64, "chat-completions", &null_content), "no text");
 }
 
 #[test]
 fn apex_chat_asks_for_json_and_carries_the_schema_in_the_prompt() {
     let apex = endpoint(1, "chat-completion");
     let schema = json!({"type": "object", "properties": {"verdict": {"type": "string", "enum": ["yes", "no"]}}});
-    let request = build(Protocol::ApexChat, &apex, &CallInput { response_schema: Some(&schema), ..input("Is TAO capped?") }, 1, None);
+    let request = build(&apex, &CallInput { response_schema: Some(&schema), ..input("Is TAO capped?") }, 1, None);
     let sent = body(&request);
     assert_eq!(sent["json_format"], true);
     assert_eq!(sent["sampling_parameters"], json!({"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 4096, "do_sample": false}));
@@ -533,7 +536,7 @@ fn apex_chat_asks_for_json_and_carries_the_schema_in_the_prompt() {
     assert!(prompt.starts_with("Is TAO capped?"), "{prompt}");
     assert!(prompt.contains("JSON Schema") && prompt.contains(&serde_json::to_string_pretty(&schema).unwrap()), "{prompt}");
 
-    let plain = body(&build(Protocol::ApexChat, &apex, &input("Is TAO capped?"), 1, None));
+    let plain = body(&build(&apex, &input("Is TAO capped?"), 1, None));
     assert_eq!(plain["json_format"], false);
     assert_eq!(plain["messages"], json!([{"role": "user", "content": "Is TAO capped?"}]));
 }
@@ -546,8 +549,8 @@ fn apex_answers_in_protobuf_json_are_read() {
         "choices": [{"finishReason": "stop", "index": 0, "message": {"content": "Yes: 21 million.", "role": "assistant"}}]
     });
     assert_valid(&endpoint(1, "chat-completion").output_schema.0, &answer);
-    assert_eq!(parse(Protocol::ApexChat, &answer).unwrap().text.as_deref(), Some("Yes: 21 million."));
-    assert_bad_response(parse(Protocol::ApexChat, &json!({"choices": [{"index": 0}]})), "content");
+    assert_eq!(parse(1, "chat-completion", &answer).unwrap().text.as_deref(), Some("Yes: 21 million."));
+    assert_bad_response(parse(1, "chat-completion", &json!({"choices": [{"index": 0}]})), "no text");
 }
 
 #[test]
@@ -556,7 +559,7 @@ fn prompts_list_the_evidence_of_earlier_tasks() {
     output.items[1].title = None;
     output.items[1].text = "line one\nline two".into();
     let context = [output];
-    let request = build(Protocol::OpenAiChat, &endpoint(64, "chat-completions"), &CallInput { context: &context, ..input("Compare.") }, 64, None);
+    let request = build(&endpoint(64, "chat-completions"), &CallInput { context: &context, ..input("Compare.") }, 64, None);
     let prompt = user_message(&request);
     assert!(prompt.starts_with("Compare."), "{prompt}");
     assert!(prompt.contains("search-web") && prompt.contains("Bittensor") && prompt.contains("A summary."), "{prompt}");
@@ -570,8 +573,8 @@ fn prompts_stay_bounded_whatever_the_evidence() {
     let context: Vec<TaskOutput> = (0..40).map(|task| evidence(&format!("task-{task}"), 100, 5000)).collect();
     let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}});
     let call = CallInput { context: &context, response_schema: Some(&schema), ..input("Summarise.") };
-    for (netuid, name, protocol) in [(64, "chat-completions", Protocol::OpenAiChat), (1, "chat-completion", Protocol::ApexChat)] {
-        let prompt = user_message(&build(protocol, &endpoint(netuid, name), &call, netuid, None));
+    for (netuid, name) in [(64, "chat-completions"), (1, "chat-completion")] {
+        let prompt = user_message(&build(&endpoint(netuid, name), &call, netuid, None));
         assert!(prompt.chars().count() <= 25_000, "{name}: {} characters", prompt.chars().count());
         assert!(prompt.contains("task-0") && !prompt.contains("task-39"), "{name}");
         assert!(prompt.contains(&serde_json::to_string_pretty(&schema).unwrap()), "{name}: the schema survives the bound");
@@ -582,7 +585,7 @@ fn prompts_stay_bounded_whatever_the_evidence() {
 
     // One task: its first 25 items only, each text cut to 400 characters.
     let one = [evidence("only", 100, 5000)];
-    let prompt = user_message(&build(Protocol::OpenAiChat, &endpoint(64, "chat-completions"), &CallInput { context: &one, ..input("Summarise.") }, 64, None));
+    let prompt = user_message(&build(&endpoint(64, "chat-completions"), &CallInput { context: &one, ..input("Summarise.") }, 64, None));
     assert!(prompt.contains("\n25. Result 24 — ") && !prompt.contains("\n26. "), "{prompt}");
     let first = prompt.lines().find(|line| line.starts_with("1. ")).unwrap();
     let text = first.split(" — ").nth(1).unwrap();

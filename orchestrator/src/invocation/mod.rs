@@ -1,0 +1,222 @@
+//! The invocation engine: calls any endpoint from the invocation spec in its ledger record
+//! (docs/SPEC.md §16) and reads its answer into evidence, so that a subnet is made callable by a
+//! ledger change rather than by code.
+//!
+//! Terms:
+//! - **call input**: what the executor asks of an endpoint: a query, the task's subject and time
+//!   window, the evidence of the tasks it depends on, how many results, and for LLM calls a
+//!   system message and the JSON Schema the answer must follow.
+//! - **inputs**: the named values a spec's templates draw from, derived from the call input
+//!   ([`inputs::Inputs`]): `query`, `keywords`, `messages` and the rest.
+//! - **subnet request**: the HTTP request the engine builds: method, URL, headers, body, and
+//!   whether the endpoint insists on HTTP/2.
+//! - **reported cost**: what the subnet says a call cost, in millionths of a US dollar, and the
+//!   tokens it used.
+//!
+//! Building and reading do no I/O, so they are tested on recorded shapes; the executor owns
+//! every network concern (timeouts, retries, fallbacks, polling a job).
+
+pub mod inputs;
+mod prompt;
+mod reading;
+mod template;
+
+use std::fmt::Write;
+
+use ledger::invocation::{Condition, Encoding, HttpVersion, Invocation, Job};
+use ledger::record::{Auth, Endpoint, HttpMethod, Json};
+use serde_json::Value;
+
+use crate::evidence::{Item, TaskOutput};
+pub use inputs::Window;
+pub use reading::JobState;
+
+/// What the executor asks of one endpoint.
+#[derive(Clone, Debug, Default)]
+pub struct CallInput<'a> {
+    /// A search query, or an LLM's user instruction.
+    pub query: &'a str,
+    /// The subject the task is about, when the objective compares several.
+    pub subject: Option<&'a str>,
+    /// The period the evidence should come from; the engine's default window when absent.
+    pub window: Option<Window>,
+    /// For LLM calls: a system message.
+    pub system: Option<&'a str>,
+    /// Outputs of the tasks this one depends on; LLM prompts carry them.
+    pub context: &'a [TaskOutput],
+    /// For LLM calls: the JSON Schema the answer must follow (structured output).
+    pub response_schema: Option<&'a Value>,
+    /// How many results a search should return at most.
+    pub limit: u32,
+}
+
+/// An HTTP request ready to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubnetRequest {
+    pub method: HttpMethod,
+    /// Full URL, query string included.
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// JSON body, for POST.
+    pub body: Option<Vec<u8>>,
+    /// The endpoint refuses HTTP/1.1.
+    pub http2_only: bool,
+}
+
+/// A successful response, normalised.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SubnetResponse {
+    pub items: Vec<Item>,
+    pub text: Option<String>,
+    /// What the subnet reported the call cost, in millionths of a US dollar.
+    pub reported_cost_usd_micros: Option<u64>,
+    /// Tokens the call used, as the subnet reported them (input, output).
+    pub tokens: Option<(u64, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvocationError {
+    #[error("endpoint {endpoint} has no invocation spec: {reason}")]
+    NotInvocable { endpoint: String, reason: String },
+    #[error("endpoint {endpoint} needs an API key for subnet {netuid}; set {env}")]
+    MissingKey { endpoint: String, netuid: u16, env: String },
+    #[error("endpoint {endpoint} needs requests signed by a hotkey, which this node does not send")]
+    HotkeyAuth { endpoint: String },
+    #[error("the answer is not what {endpoint}'s record says it answers: {reason}")]
+    BadResponse { endpoint: String, reason: String },
+    #[error("{endpoint} reported a failure: {reason}")]
+    Reported { endpoint: String, reason: String },
+    #[error("{endpoint} answered with no evidence (no items and no text)")]
+    Empty { endpoint: String },
+}
+
+/// The credentials and settings for calling one subnet.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Access<'a> {
+    pub netuid: u16,
+    pub key: Option<&'a str>,
+    /// For LLM endpoints: the model to ask.
+    pub model: Option<&'a str>,
+}
+
+/// The spec of `endpoint`, or why it has none.
+pub fn spec(endpoint: &Endpoint) -> Result<&Invocation, InvocationError> {
+    endpoint.invocation.as_deref().ok_or_else(|| InvocationError::NotInvocable {
+        endpoint: endpoint.name.clone(),
+        reason: match &endpoint.not_orchestrable {
+            Some(reason) => format!("it is not orchestrable: {reason}"),
+            None => "the record predates invocation specs; `orchestra ledger upgrade` brings the built-in genesis' specs".into(),
+        },
+    })
+}
+
+/// The request asking `endpoint` for `input`.
+pub fn request(endpoint: &Endpoint, input: &CallInput, access: &Access) -> Result<SubnetRequest, InvocationError> {
+    let invocation = spec(endpoint)?;
+    let inputs = inputs::Inputs::of(input, access.model);
+    let mut request = render(endpoint.method, &endpoint.url, &invocation.request.query, invocation.request.body.as_ref(), invocation, &inputs);
+    request.headers.extend(auth_header(endpoint, access)?);
+    Ok(request)
+}
+
+/// The request polling `job` for the job `job_id`.
+pub fn poll_request(endpoint: &Endpoint, job: &Job, job_id: &str, input: &CallInput, access: &Access) -> Result<SubnetRequest, InvocationError> {
+    let invocation = spec(endpoint)?;
+    let inputs = inputs::Inputs::of(input, access.model).with_job_id(job_id);
+    let url = job.poll.url.replace("{job_id}", &percent_encode(job_id));
+    let mut request = render(job.poll.method, &url, &job.poll.request.query, job.poll.request.body.as_ref(), invocation, &inputs);
+    request.headers.extend(auth_header(endpoint, access)?);
+    Ok(request)
+}
+
+fn render(method: HttpMethod, url: &str, query: &std::collections::BTreeMap<String, Json>, body: Option<&Json>, invocation: &Invocation, inputs: &inputs::Inputs) -> SubnetRequest {
+    let mut url = url.to_owned();
+    let mut first = !url.contains('?');
+    for (name, template) in query {
+        let Some(value) = template::render(&template.0, inputs) else { continue };
+        let value = match value {
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        let _ = write!(url, "{}{}={}", if first { '?' } else { '&' }, percent_encode(name), percent_encode(&value));
+        first = false;
+    }
+    let mut headers = Vec::new();
+    let body = body.map(|body| {
+        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+        template::render(&body.0, inputs).unwrap_or(Value::Null).to_string().into_bytes()
+    });
+    if invocation.transport.encoding == Encoding::ConnectJson {
+        headers.push(("Connect-Protocol-Version".to_owned(), "1".to_owned()));
+    }
+    SubnetRequest { method, url, headers, body, http2_only: invocation.transport.http == HttpVersion::H2 }
+}
+
+/// Reads a successful (2xx) answer of `endpoint`.
+pub fn read(endpoint: &Endpoint, headers: &http::HeaderMap, body: &[u8]) -> Result<SubnetResponse, InvocationError> {
+    reading::read(&endpoint.name, spec(endpoint)?, headers, body)
+}
+
+/// The job id in a 2xx answer to a job's submission.
+pub fn job_id(endpoint: &Endpoint, job: &Job, body: &[u8]) -> Result<String, InvocationError> {
+    spec(endpoint)?;
+    reading::job_id(&endpoint.name, job, body)
+}
+
+/// Where a job stands, from a 2xx answer to its poll.
+pub fn job_state(endpoint: &Endpoint, job: &Job, body: &[u8]) -> Result<JobState, InvocationError> {
+    reading::job_state(&endpoint.name, spec(endpoint)?, job, body)
+}
+
+/// What an error answer says went wrong, by the spec's pointers, else an excerpt of it.
+pub fn error_message(endpoint: &Endpoint, body: &[u8]) -> Option<String> {
+    reading::error_message(spec(endpoint).ok()?, body)
+}
+
+/// Whether an answer with `status` is worth another attempt.
+pub fn is_retryable(endpoint: &Endpoint, status: u16) -> bool {
+    match spec(endpoint) {
+        Ok(invocation) => invocation.errors.retry.contains(&status),
+        Err(_) => ledger::invocation::DEFAULT_RETRY_STATUSES.contains(&status),
+    }
+}
+
+/// Whether `value` meets `condition`.
+pub(crate) fn holds(condition: &Condition, answer: &Value) -> bool {
+    answer.pointer(&condition.at).is_some_and(|value| condition.equals.iter().any(|wanted| wanted.0 == *value))
+}
+
+/// The header that authenticates a call, if the endpoint needs one. Public so that a call
+/// built outside the engine (a validator's probe) authenticates exactly as it does.
+pub fn auth_header(endpoint: &Endpoint, access: &Access) -> Result<Option<(String, String)>, InvocationError> {
+    match &endpoint.auth {
+        Auth::None => Ok(None),
+        Auth::Header { name, prefix } => {
+            let key = access.key.ok_or_else(|| InvocationError::MissingKey {
+                endpoint: endpoint.name.clone(),
+                netuid: access.netuid,
+                env: crate::credentials::key_env(access.netuid),
+            })?;
+            let value = match prefix {
+                Some(prefix) => format!("{prefix} {key}"),
+                None => key.to_owned(),
+            };
+            Ok(Some((name.clone(), value)))
+        }
+        Auth::Hotkey => Err(InvocationError::HotkeyAuth { endpoint: endpoint.name.clone() }),
+    }
+}
+
+/// Percent-encodes every byte but RFC 3986's unreserved characters, so spaces become `%20`
+/// (not `+`, which only form decoders read as a space) and `&`, `=`, `#` cannot end a value.
+fn percent_encode(value: &str) -> String {
+    let mut encoded = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            let _ = write!(encoded, "%{byte:02X}");
+        }
+    }
+    encoded
+}
