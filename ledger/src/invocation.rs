@@ -13,7 +13,8 @@
 //!   out.
 //! - **pointer**: an RFC 6901 JSON Pointer into an answer (`""` is the whole answer). Where a
 //!   list of **extracts** is given, the first that finds a non-empty value wins; an extract is a
-//!   pointer, `{"const": text}` or `{"format": "text {/pointer} text"}`.
+//!   pointer, `{"const": text}`, `{"format": "text {/pointer} text"}`, or `{"parse": pointer,
+//!   "then": [extracts]}` for JSON carried as text (the extracts read the parsed document).
 //! - **item list**: where an answer holds evidence items (an array found by pointer) and how
 //!   each item's title, text, url, time, author and numbers are found in it.
 //! - **job**: an endpoint that answers with a job id, whose result is then polled for.
@@ -139,13 +140,15 @@ pub struct ItemList {
     pub numbers: BTreeMap<String, String>,
 }
 
-/// One way to find a value: a pointer, a constant, or a format filled from pointers.
+/// One way to find a value: a pointer, a constant, a format filled from pointers, or extracts
+/// of a JSON document carried as text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum Extract {
     Pointer(String),
     Const { r#const: String },
     Format { format: String },
+    Parse { parse: String, then: Vec<Extract> },
 }
 
 /// A test on an answer: the value at `at` is one of `equals`.
@@ -214,11 +217,13 @@ pub struct Job {
     pub max_polls: u32,
 }
 
-/// The poll request; its templates may name `job_id`, and its URL may hold `{job_id}`.
+/// The poll request; its templates may name `job_id`, and its path may hold `{job_id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Poll {
     pub method: HttpMethod,
-    pub url: String,
+    /// A path on the endpoint URL's own origin (scheme, host and port), so that a key bound to
+    /// that host never travels elsewhere and a mirror of the endpoint polls itself.
+    pub path: String,
     #[serde(default, skip_serializing_if = "RequestTemplate::is_empty")]
     pub request: RequestTemplate,
 }
@@ -237,8 +242,7 @@ pub struct SpecError(pub String);
 impl Invocation {
     /// Checks the spec of an endpoint called with `method` at `url`: every pointer is a JSON
     /// Pointer, every template names known inputs with known modifiers, a GET sends no body,
-    /// and a job's poll goes to the endpoint's own origin (so a key bound to that host never
-    /// travels elsewhere).
+    /// and a job's poll is a path (on the endpoint's origin).
     pub fn check(&self, method: HttpMethod, url: &str) -> Result<(), SpecError> {
         check_request(&self.request, method, false)?;
         let response = &self.response;
@@ -278,8 +282,9 @@ impl Invocation {
                 check_pointer(&failed.at)?;
             }
             check_request(&job.poll.request, job.poll.method, true)?;
-            if origin(&job.poll.url.replace("{job_id}", "")) != origin(url) {
-                return Err(SpecError(format!("the job is polled at {}, not at the endpoint's origin {}", job.poll.url, origin(url).unwrap_or("?"))));
+            let path = &job.poll.path;
+            if !path.starts_with('/') || path.starts_with("//") || path.contains(['\\', '#']) || origin(url).is_none() {
+                return Err(SpecError(format!("a job is polled at a path of the endpoint's origin, such as /jobs/{{job_id}}, not at `{path}`")));
             }
             if !(MIN_POLL_INTERVAL_MS..=MAX_POLL_INTERVAL_MS).contains(&job.interval_ms) || !(1..=MAX_POLLS).contains(&job.max_polls) {
                 return Err(SpecError(format!(
@@ -292,7 +297,7 @@ impl Invocation {
 }
 
 /// `scheme://host:port` of an http(s) URL, if it is one.
-fn origin(url: &str) -> Option<&str> {
+pub fn origin(url: &str) -> Option<&str> {
     let (scheme, rest) = url.split_once("://")?;
     if scheme != "https" && scheme != "http" {
         return None;
@@ -328,6 +333,17 @@ fn check_extract(extract: &Extract) -> Result<(), SpecError> {
         Extract::Pointer(pointer) => check_pointer(pointer),
         Extract::Const { .. } => Ok(()),
         Extract::Format { format } => format_pointers(format)?.into_iter().try_for_each(check_pointer),
+        Extract::Parse { parse, then } => {
+            check_pointer(parse)?;
+            if then.is_empty() {
+                return Err(SpecError(format!("`parse: {parse}` needs extracts in `then`")));
+            }
+            // One level only: nesting would let a record make reading recurse without bound.
+            if then.iter().any(|extract| matches!(extract, Extract::Parse { .. })) {
+                return Err(SpecError("a `parse` reads its document with pointers, constants and formats, not another `parse`".into()));
+            }
+            then.iter().try_for_each(check_extract)
+        }
     }
 }
 

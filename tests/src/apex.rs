@@ -29,8 +29,14 @@ const DEFAULT_RESULTS: u64 = 1;
 #[derive(Clone)]
 struct Apex {
     shared: Arc<Shared>,
-    /// Deep-researcher answers by job id.
-    jobs: Arc<Mutex<HashMap<String, String>>>,
+    /// Deep-researcher jobs by id.
+    jobs: Arc<Mutex<HashMap<String, Job>>>,
+}
+
+/// A deep-researcher job: its answer, and whether it was polled yet.
+struct Job {
+    answer: String,
+    polled: bool,
 }
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -102,15 +108,21 @@ async fn submit_job(State(apex): State<Apex>, body: Bytes) -> Result<Response, R
     let answer = apex.shared.answer(&body);
     let number = apex.shared.next_id();
     let job_id = format!("{number:08x}-0000-4000-8000-{number:012x}");
-    apex.jobs.lock().unwrap().insert(job_id.clone(), answer);
+    apex.jobs.lock().unwrap().insert(job_id.clone(), Job { answer, polled: false });
     Ok(Json(json!({ "jobId": job_id, "status": "pending" })).into_response())
 }
 
 async fn get_job(State(apex): State<Apex>, body: Bytes) -> Result<Response, Response> {
     let body = parse_json(KIND, &body)?;
     let job_id = field(&body, "job_id").and_then(Value::as_str).ok_or_else(|| invalid("job_id is required"))?;
-    let answer = apex.jobs.lock().unwrap().get(job_id).cloned();
-    let answer = answer.ok_or_else(|| error_response(KIND, StatusCode::NOT_FOUND, &format!("no deep researcher job {job_id}")))?;
+    let mut jobs = apex.jobs.lock().unwrap();
+    let job = jobs.get_mut(job_id).ok_or_else(|| error_response(KIND, StatusCode::NOT_FOUND, &format!("no deep researcher job {job_id}")))?;
+    // A researcher takes a while: the first poll finds the job still running.
+    if !job.polled {
+        job.polled = true;
+        return Ok(Json(json!({ "jobId": job_id, "status": "running" })).into_response());
+    }
+    let answer = job.answer.clone();
     Ok(Json(json!({
         "jobId": job_id,
         "status": "completed",

@@ -96,7 +96,7 @@ fn a_valid_spec_round_trips_exactly() {
         "response": {"items": [{"at": ["/data", ""], "source": [{"const": "web"}], "title": ["/title"], "url": ["/link", {"format": "https://x.com/{/user/name}/status/{/id}"}]}]},
         "errors": {"message": ["/detail"], "retry": [429, 503]},
         "cost": {"usd_header": "X-Cost-Usd"},
-        "job": {"id": "/id", "poll": {"method": "GET", "url": "https://api.desearch.ai/jobs/{job_id}", "request": {"query": {"id": {"$input": "job_id"}}}},
+        "job": {"id": "/id", "poll": {"method": "GET", "path": "/jobs/{job_id}", "request": {"query": {"id": {"$input": "job_id"}}}},
                 "done": {"at": "/status", "equals": ["done"]}, "interval_ms": 500, "max_polls": 20}
     }))
     .unwrap();
@@ -107,7 +107,7 @@ fn a_valid_spec_round_trips_exactly() {
 #[test]
 fn specs_that_cannot_be_executed_safely_are_refused_with_the_reason() {
     let items = json!([{"at": ["/data"], "source": [{"const": "web"}], "title": ["/title"]}]);
-    let job = |url: &str| json!({"id": "/id", "poll": {"method": "GET", "url": url}, "done": {"at": "/status", "equals": ["done"]}, "interval_ms": 500, "max_polls": 20});
+    let job = |path: &str| json!({"id": "/id", "poll": {"method": "GET", "path": path}, "done": {"at": "/status", "equals": ["done"]}, "interval_ms": 500, "max_polls": 20});
     for (spec, reason) in [
         (json!({"request": {"query": {"q": {"$input": "password"}}}, "response": {"items": items}}), "`password` is not an input"),
         (json!({"request": {"query": {"q": {"$input": "job_id"}}}, "response": {"items": items}}), "`job_id` is not an input"),
@@ -122,10 +122,11 @@ fn specs_that_cannot_be_executed_safely_are_refused_with_the_reason() {
         (json!({"response": {"text_required": true}}), "needs `text` pointers"),
         (json!({"response": {"items": items}, "errors": {"retry": [700]}}), "not an HTTP status"),
         // A job polled elsewhere would carry the key bound to this host to another one.
-        (json!({"response": {"items": items}, "job": job("https://attacker.example/jobs/{job_id}")}), "not at the endpoint's origin"),
-        (json!({"response": {"items": items}, "job": job("http://api.desearch.ai/jobs/{job_id}")}), "not at the endpoint's origin"),
-        (json!({"response": {"items": items}, "job": job("https://api.desearch.ai:8443/jobs/{job_id}")}), "not at the endpoint's origin"),
-        (json!({"response": {"items": items}, "job": json!({"id": "/id", "poll": {"method": "GET", "url": "https://api.desearch.ai/j"}, "done": {"at": "/s", "equals": [1]}, "interval_ms": 1, "max_polls": 100000})}), "at most 600 times"),
+        (json!({"response": {"items": items}, "job": job("https://attacker.example/jobs/{job_id}")}), "a path of the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": job("//attacker.example/jobs/{job_id}")}), "a path of the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": job("@attacker.example/jobs")}), "a path of the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": job("/\\attacker.example/jobs")}), "a path of the endpoint's origin"),
+        (json!({"response": {"items": items}, "job": json!({"id": "/id", "poll": {"method": "GET", "path": "/j"}, "done": {"at": "/s", "equals": [1]}, "interval_ms": 1, "max_polls": 100000})}), "at most 600 times"),
     ] {
         match with_spec(spec.clone()) {
             Err(RecordError::Invalid { reason: refused, .. }) => assert!(refused.contains(reason), "{spec}: `{refused}` does not say `{reason}`"),

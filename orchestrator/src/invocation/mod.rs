@@ -123,7 +123,9 @@ pub fn request(endpoint: &Endpoint, input: &CallInput, access: &Access) -> Resul
 pub fn poll_request(endpoint: &Endpoint, job: &Job, job_id: &str, input: &CallInput, access: &Access) -> Result<SubnetRequest, InvocationError> {
     let invocation = spec(endpoint)?;
     let inputs = inputs::Inputs::of(input, access.model).with_job_id(job_id);
-    let url = job.poll.url.replace("{job_id}", &percent_encode(job_id));
+    // The ledger checked that the endpoint URL has an origin and the poll is a path on it.
+    let origin = ledger::invocation::origin(&endpoint.url).unwrap_or_default();
+    let url = format!("{origin}{}", job.poll.path.replace("{job_id}", &percent_encode(job_id)));
     let mut request = render(job.poll.method, &url, &job.poll.request.query, job.poll.request.body.as_ref(), invocation, &inputs);
     request.headers.extend(auth_header(endpoint, access)?);
     Ok(request)

@@ -106,6 +106,7 @@ fn first(extracts: &[Extract], value: &Value) -> Option<String> {
         Extract::Pointer(at) => text(value.pointer(at)?),
         Extract::Const { r#const } => Some(r#const.clone()),
         Extract::Format { format } => fill(format, value),
+        Extract::Parse { parse, then } => first(then, &serde_json::from_str(value.pointer(parse)?.as_str()?).ok()?),
     })
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod invocation;
+mod jobs;
 mod invocation_vectors;
 mod chain_reads;
 mod chain_sync;
