@@ -222,8 +222,11 @@ async fn when_every_provider_fails_the_error_names_each() {
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], "subnets_failed");
     let message = body["error"]["message"].as_str().unwrap();
-    assert!(message.contains("SN22 web-search") && message.contains("SN22 ai-search") && message.contains("HTTP 503"), "{message}");
-    assert_eq!(body["error"]["details"]["receipts"]["receipts"].as_array().unwrap().len(), 6, "3 attempts on each of the two endpoints");
+    for route in ["SN22 web-search", "SN22 web-links-search", "SN22 ai-search"] {
+        assert!(message.contains(route), "{route} is named: {message}");
+    }
+    assert!(message.contains("HTTP 503"), "{message}");
+    assert_eq!(body["error"]["details"]["receipts"]["receipts"].as_array().unwrap().len(), 9, "3 attempts on each of the three web endpoints");
 }
 
 /// The seed's objective: "trending" adds a supplementary X search beside the web search.
