@@ -10,8 +10,11 @@
 //!   the whole exchange: an endpoint that cannot answer within what its record promises fails.
 //! - **latency**: from sending the request to having read the whole answer.
 //! - **passing**: a 2xx answer, read within the probe limit and at most [`MAX_PROBE_BYTES`]
-//!   long, that is JSON satisfying the record's `output_schema`. A failing answer lists every
-//!   violation, not only the first, so a proposer can fix its record at once.
+//!   long, that is JSON satisfying the record's `output_schema`, from which the record's
+//!   invocation spec, when it has one, reads evidence (or for a job, the job's id) exactly as
+//!   the engine will for real calls: a spec whose pointers miss the live answer fails here,
+//!   before it is attested. A failing answer lists every schema violation, not only the first,
+//!   so a proposer can fix its record at once.
 //!
 //! Probes go through the [outbound guard](crate::outbound) like every call: the record's URL is a
 //! miner's word, so it must be https to a public address, and the validator's key goes with it
@@ -25,7 +28,7 @@ use ledger::record::{Endpoint, HttpMethod, Record, RecordError, RecordKind};
 use ledger::{ChangeSet, Key, Namespace};
 use serde_json::Value;
 
-use crate::invocation::{auth_header, Access, InvocationError};
+use crate::invocation::{self, auth_header, Access, InvocationError};
 use crate::credentials::{Credentials, UnboundHost};
 use crate::outbound::{describe, excerpt, read_capped, BodyError, Guard, Origin, Refusal};
 use crate::schema::Violation;
@@ -68,6 +71,8 @@ pub enum ProbeError {
     NotJson { url: String, reason: String },
     #[error("the answer from {url} does not satisfy the output schema: {}", list(violations))]
     Violations { url: String, violations: Vec<Violation> },
+    #[error("the answer from {url} satisfies the output schema, but the record's invocation spec cannot read it: {reason}")]
+    Unreadable { url: String, reason: String },
     /// A change writes bytes at an endpoint path that are not a valid endpoint record.
     #[error(transparent)]
     InvalidRecord(#[from] RecordError),
@@ -107,13 +112,14 @@ pub async fn probe(
     let exchange = async {
         let response = request.send().await.map_err(|error| ProbeError::Transport { url: url.clone(), reason: describe(&error) })?;
         let status = response.status().as_u16();
+        let headers = response.headers().clone();
         let body = read_capped(response, MAX_PROBE_BYTES).await.map_err(|error| match error {
             BodyError::TooLarge(_) => ProbeError::TooLarge { url: url.clone() },
             BodyError::Transport(reason) => ProbeError::Transport { url: url.clone(), reason },
         })?;
-        Ok::<_, ProbeError>((status, body))
+        Ok::<_, ProbeError>((status, headers, body))
     };
-    let (status, body) = tokio::time::timeout(limit, exchange)
+    let (status, headers, body) = tokio::time::timeout(limit, exchange)
         .await
         // The limit is at most the record's `u32` timeout, so its milliseconds fit.
         .map_err(|_| ProbeError::TimedOut { url: url.clone(), limit_ms: limit.as_millis() as u64 })??;
@@ -129,6 +135,13 @@ pub async fn probe(
         .collect();
     if !violations.is_empty() {
         return Err(ProbeError::Violations { url: url.clone(), violations });
+    }
+    if let Some(spec) = &endpoint.invocation {
+        let read = match &spec.job {
+            Some(job) => invocation::job_id(endpoint, job, &body).map(drop),
+            None => invocation::read(endpoint, &headers, &body).map(drop),
+        };
+        read.map_err(|error| ProbeError::Unreadable { url: url.clone(), reason: error.to_string() })?;
     }
     Ok(ProbeReport { status, latency_ms, answer })
 }

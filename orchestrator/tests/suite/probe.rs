@@ -171,3 +171,18 @@ async fn probing_a_change_set_probes_every_endpoint_record_it_writes() {
     assert_eq!(results[1].1.as_ref().expect("the web search passes").status, 200);
     assert_eq!(server.request_count(), 1);
 }
+
+#[tokio::test]
+async fn a_spec_whose_pointers_miss_the_live_answer_fails_the_probe() {
+    let server = SubnetServer::start(SubnetKind::Desearch).await;
+    let mut endpoint = desearch_endpoint(&server, "web-search");
+    probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.expect("the genesis spec reads the answer");
+
+    // The same record with its items read from a key the API does not answer with: the schema
+    // still passes, but routing would get no evidence from it.
+    let spec = endpoint.invocation.as_mut().unwrap();
+    spec.response.items[0].at = vec!["/results".into()];
+    let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.unwrap_err();
+    assert!(matches!(error, ProbeError::Unreadable { .. }), "{error}");
+    assert!(error.to_string().contains("no evidence"), "{error}");
+}
