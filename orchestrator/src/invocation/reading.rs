@@ -40,7 +40,7 @@ pub fn read(endpoint: &str, invocation: &Invocation, headers: &http::HeaderMap, 
     let items: Vec<Item> = reading.items.iter().flat_map(|list| items(list, &answer)).collect();
     let text = first(&reading.text, &answer);
     if reading.text_required && text.is_none() {
-        let pointers: Vec<String> = reading.text.iter().map(|extract| format!("{extract:?}")).collect();
+        let pointers: Vec<String> = reading.text.iter().map(|extract| serde_json::to_string(extract).unwrap_or_default()).collect();
         return Err(InvocationError::BadResponse { endpoint: endpoint.to_owned(), reason: format!("no text at {}", pointers.join(" or ")) });
     }
     if items.is_empty() && text.is_none() {

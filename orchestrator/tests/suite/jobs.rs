@@ -25,8 +25,25 @@ use testkit::{expected_key, SubnetKind, SubnetServer};
 
 const NETUID: u16 = 1;
 
-fn network() -> Network {
-    Network::new(crate::common::loopback_guard(), RetryPolicy { attempts_per_route: 1, base: Duration::from_millis(1), cap: Duration::from_millis(1) })
+/// What a session borrows: the catalog of a ledger, the keys, and the node's network.
+struct Node {
+    catalog: Catalog,
+    credentials: Credentials,
+    network: Network,
+    learned: LearnedCosts,
+}
+
+impl Node {
+    fn new(ledger: &ledger::Ledger, credentials: Credentials) -> Node {
+        let retry = RetryPolicy { attempts_per_route: 1, base: Duration::from_millis(1), cap: Duration::from_millis(1) };
+        Node { catalog: Catalog::read(ledger).unwrap(), credentials, network: Network::new(crate::common::loopback_guard(), retry), learned: LearnedCosts::default() }
+    }
+
+    fn session(&self) -> Session<'_> {
+        let tao_price = TaoPrice { usd_micros_per_tao: 400_000_000 };
+        let context = Context { network: &self.network, credentials: &self.credentials, catalog: &self.catalog, tao_price, learned: &self.learned };
+        Session::new(context, Nonce([7; 32]), Duration::from_secs(30), None, Watcher::none())
+    }
 }
 
 #[tokio::test]
@@ -34,11 +51,8 @@ async fn a_deep_research_job_is_polled_until_done_and_read_from_the_last_poll() 
     let apex = SubnetServer::start(SubnetKind::Apex).await;
     apex.set_llm(|_| "Data subnets pay miners for fresh, validated scrapes.".to_owned());
     let test = testkit::test_ledger(&[&apex]);
-    let catalog = Catalog::read(&test.ledger).unwrap();
-    let credentials = Credentials::default().with_key(NETUID, expected_key(SubnetKind::Apex), ["127.0.0.1"]);
-    let (network, learned) = (network(), LearnedCosts::default());
-    let context = Context { network: &network, credentials: &credentials, catalog: &catalog, tao_price: TaoPrice { usd_micros_per_tao: 400_000_000 }, learned: &learned };
-    let session = Session::new(context, Nonce([7; 32]), Duration::from_secs(30), None, Watcher::none());
+    let node = Node::new(&test.ledger, Credentials::default().with_key(NETUID, expected_key(SubnetKind::Apex), ["127.0.0.1"]));
+    let session = node.session();
 
     let input = CallInput { query: "Compare the incentive mechanisms of Bittensor data subnets.", ..CallInput::default() };
     let response = session.call_capability("research", "deep-research", &input).await.unwrap();
@@ -102,11 +116,8 @@ async fn a_job_that_never_finishes_costs_its_polls_and_fails_saying_so() {
     let mut test = testkit::test_ledger(&[]);
     let key = Key::new(Namespace::Subnet(200), "endpoint/slow-job").unwrap();
     test.ledger.commit(ChangeSet::new([Change { key, value: Some(Record::Endpoint(endpoint).encode()) }])).unwrap();
-    let catalog = Catalog::read(&test.ledger).unwrap();
-    let credentials = Credentials::default();
-    let (network, learned) = (network(), LearnedCosts::default());
-    let context = Context { network: &network, credentials: &credentials, catalog: &catalog, tao_price: TaoPrice { usd_micros_per_tao: 400_000_000 }, learned: &learned };
-    let session = Session::new(context, Nonce([7; 32]), Duration::from_secs(30), None, Watcher::none());
+    let node = Node::new(&test.ledger, Credentials::default());
+    let session = node.session();
 
     let error = session.call_capability("research", "deep-research", &CallInput { query: "anything", ..CallInput::default() }).await.unwrap_err();
     let TaskError::AllRoutesFailed { failures, .. } = &error else { panic!("{error}") };
