@@ -1,8 +1,10 @@
 //! The genesis ledger: real subnets' records, from reviewable source files to a snapshot.
 //!
-//! Each file in the sources directory describes one subnet (`snNNN-name.json`): its
-//! `identity`, its `endpoints` by name and the `provenance` of the facts. [`read_sources`]
-//! turns them into checked records at `identity`, `endpoint/<name>` and `provenance`;
+//! The sources directory holds `subnets/`, where each file describes one subnet
+//! (`snNNN-name.json`): its `identity`, its `endpoints` by name and the `provenance` of the
+//! facts; and `capabilities/`, where each file (`<name>.json`) is one [`Capability`] record.
+//! [`read_sources`] turns them into checked records at `identity`, `endpoint/<name>` and
+//! `provenance` of each subnet's namespace and at `<name>` of `capabilities`;
 //! [`write_snapshot`] writes them as the snapshot of version 0, whose checkpoint records the
 //! sources' change set as its diff hash. The build is deterministic: the same sources give
 //! the same bytes, so the committed snapshot can be checked against its sources.
@@ -17,8 +19,10 @@ use crate::change::{Change, ChangeSet};
 use crate::checkpoint::Checkpoint;
 use crate::error::{Error, Result};
 use crate::hash::{self, Hash};
-use crate::key::{Key, Namespace};
+use crate::key::{Key, Namespace, SystemNamespace};
 use crate::record::Record;
+#[cfg(doc)]
+use crate::record::Capability;
 use crate::snapshot::{SnapshotHeader, SnapshotSummary, SnapshotWriter};
 use crate::state::{EntryMeta, State};
 
@@ -35,14 +39,38 @@ struct SubnetSource {
     provenance: serde_json::Value,
 }
 
-/// Reads every `*.json` file of `dir` into checked records, in key order.
-pub fn read_sources(dir: &Path) -> Result<ChangeSet> {
+/// The `*.json` files of `dir`, sorted.
+fn json_files(dir: &Path) -> Result<Vec<std::path::PathBuf>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|error| Error::Genesis(format!("cannot read {}: {error}", dir.display())))?
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| path.extension().is_some_and(|extension| extension == "json"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Reads every subnet file of `root/subnets` and capability file of `root/capabilities` (a
+/// ledger may have none) into checked records, in key order.
+pub fn read_sources(root: &Path) -> Result<ChangeSet> {
+    let mut changes = subnet_changes(&root.join("subnets"))?;
+    let capabilities = root.join("capabilities");
+    let capability_files = if capabilities.exists() { json_files(&capabilities)? } else { Vec::new() };
+    for file in capability_files {
+        let name = file.file_name().and_then(|name| name.to_str()).unwrap_or_default().to_owned();
+        let fail = |reason: String| Error::Genesis(format!("capabilities/{name}: {reason}"));
+        let text = std::fs::read_to_string(&file).map_err(|error| fail(error.to_string()))?;
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|error| fail(error.to_string()))?;
+        let path = name.strip_suffix(".json").unwrap_or(&name).to_owned();
+        let key = Key::new(Namespace::System(SystemNamespace::Capabilities), path)?;
+        let value = Record::from_json(&key, json).map_err(|error| fail(error.to_string()))?.encode();
+        changes.push(Change { key, value: Some(value) });
+    }
+    Ok(ChangeSet::new(changes))
+}
+
+fn subnet_changes(dir: &Path) -> Result<Vec<Change>> {
+    let files = json_files(dir)?;
     let mut changes = Vec::new();
     let mut seen = BTreeMap::new();
     for file in files {
@@ -71,7 +99,7 @@ pub fn read_sources(dir: &Path) -> Result<ChangeSet> {
         }
         record("provenance".into(), source.provenance)?;
     }
-    Ok(ChangeSet::new(changes))
+    Ok(changes)
 }
 
 /// The genesis checkpoint of `changes`: version 0 holding exactly them.

@@ -5,9 +5,11 @@
 //! - **input**: a named value the caller supplies for one call: `query`, `keywords` (the
 //!   query's topic words), `subject`, `subjects`, `since` and `until` (the time window),
 //!   `count`, `messages` (chat messages), `schema` (the JSON Schema an answer must follow),
-//!   `model`, and in a job's poll `job_id`. [`INPUTS`] lists them.
+//!   `model`, `url` (the first URL the query holds), `text` (the passage it quotes), and in a
+//!   job's poll `job_id`. [`INPUTS`] lists them.
 //! - **template**: a JSON value in which an object `{"$input": name, ...}` stands for an input
-//!   (clamped or cut by `min` and `max`, formatted by `format`, defaulted by `default`),
+//!   (clamped or cut by `min` and `max`, formatted by `format`, translated by `map`, led by
+//!   fixed values by `prepend`, defaulted by `default`),
 //!   `{"$present": name}` for whether it was given, and `{"$if": name, "then": template}` for
 //!   the template when the input was given. A member or element whose input is absent is left
 //!   out.
@@ -28,7 +30,10 @@ use serde::{Deserialize, Serialize};
 use crate::record::{HttpMethod, Json};
 
 /// The inputs a template may name, outside a job's poll.
-pub const INPUTS: [&str; 10] = ["query", "keywords", "subject", "subjects", "since", "until", "count", "messages", "schema", "model"];
+pub const INPUTS: [&str; 12] =
+    ["query", "keywords", "subject", "subjects", "since", "until", "count", "messages", "schema", "model", "url", "text"];
+/// The inputs that are one text, which `map` may translate.
+pub const TEXT_INPUTS: [&str; 4] = ["query", "subject", "url", "text"];
 /// The input only a job's poll may name: the id the submission answered with.
 pub const JOB_ID_INPUT: &str = "job_id";
 /// Time formats an input `since` or `until` may be written in.
@@ -55,6 +60,10 @@ pub struct Invocation {
     pub cost: Option<CostReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job: Option<Job>,
+    /// The endpoint constrains its answer to the `schema` input the request carries
+    /// (structured output), so a writer's answer needs no repair for its shape.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub schema_enforced: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -389,6 +398,8 @@ fn check_template(template: &serde_json::Value, in_poll: bool) -> Result<(), Spe
             ("$input", "min") => value.is_i64() && name == "count",
             ("$input", "max") => value.is_i64() && matches!(name, "count" | "keywords" | "subjects"),
             ("$input", "format") => matches!(name, "since" | "until") && value.as_str().is_some_and(|format| TIME_FORMATS.contains(&format)),
+            ("$input", "prepend") => matches!(name, "keywords" | "subjects") && value.is_array(),
+            ("$input", "map") => TEXT_INPUTS.contains(&name) && value.as_object().is_some_and(|table| !table.is_empty()),
             ("$input", "default") => true,
             ("$if", "then") => {
                 check_template(value, in_poll)?;

@@ -35,16 +35,19 @@ pub enum SystemNamespace {
     Pricing,
     /// The proposer set: SS58 hotkeys that may propose diffs over the network.
     Proposers,
+    /// What each capability is and the words that call for it: capability name -> description.
+    Capabilities,
 }
 
 impl SystemNamespace {
-    const ALL: [SystemNamespace; 3] = [SystemNamespace::Validators, SystemNamespace::Pricing, SystemNamespace::Proposers];
+    const ALL: [SystemNamespace; 4] = [SystemNamespace::Validators, SystemNamespace::Pricing, SystemNamespace::Proposers, SystemNamespace::Capabilities];
 
     fn name(self) -> &'static str {
         match self {
             SystemNamespace::Validators => "validators",
             SystemNamespace::Pricing => "pricing",
             SystemNamespace::Proposers => "proposers",
+            SystemNamespace::Capabilities => "capabilities",
         }
     }
 
@@ -53,6 +56,7 @@ impl SystemNamespace {
             SystemNamespace::Validators => 0,
             SystemNamespace::Pricing => 1,
             SystemNamespace::Proposers => 2,
+            SystemNamespace::Capabilities => 3,
         }
     }
 }

@@ -12,7 +12,8 @@
 //! In the `validators` namespace each path is an SS58 hotkey holding a [`Stake`], except
 //! [`ADMIN_PATH`], which holds the [`Admin`] whose signature any change to the set needs; in
 //! `pricing` each path is a priced resource holding a [`Price`]; in `proposers` each path is an SS58
-//! hotkey holding a [`Proposer`], a member of the proposer set. Records are stored in the canonical
+//! hotkey holding a [`Proposer`], a member of the proposer set; in `capabilities` each path is a
+//! capability name holding its [`Capability`]. Records are stored in the canonical
 //! encoding of [`crate::codec`]; [`Record::decode`] checks both the encoding and the content.
 
 use std::collections::BTreeMap;
@@ -194,6 +195,72 @@ pub struct Price {
     pub rao: u64,
 }
 
+/// What a capability's tasks do for an orchestration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapabilityRole {
+    /// It gathers evidence (search results, forecasts, detections): planned as tasks.
+    Evidence,
+    /// It plans and writes (an LLM): never a task, chosen by the operator's preference.
+    Writer,
+}
+
+/// Most words a capability's `names` or `hints` may hold: the planner reads every capability
+/// for every objective.
+pub const MAX_CAPABILITY_WORDS: usize = 64;
+
+/// A capability: what its tasks find, and the words of an objective or a target schema that
+/// call for it (docs/SPEC.md §17). The planner plans from these records, so a capability the
+/// ledger gains is planned with no new code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capability {
+    pub name: String,
+    pub description: String,
+    pub role: CapabilityRole,
+    /// Capabilities answering the same kind of question from different sources share a family
+    /// (the social searches): naming one outright is no request for its kin.
+    pub family: String,
+    /// Words naming its source outright (`twitter`, `reddit`): they decide.
+    pub names: Vec<String>,
+    /// Words suggesting it (`sentiment`, `forecast`): they count unless a kin is named.
+    pub hints: Vec<String>,
+    /// The hints describe the medium (posts, threads), so they are left out of its queries.
+    #[serde(default)]
+    pub hints_are_medium_words: bool,
+    /// Its search finds papers when asked for them ("arxiv papers").
+    #[serde(default)]
+    pub finds_papers: bool,
+    /// Planned when nothing in an objective calls for any capability.
+    #[serde(default)]
+    pub fallback: bool,
+    /// Where its tasks come in a plan, lower first; ties by name.
+    pub order: u16,
+}
+
+impl Capability {
+    fn problem(&self, path: &str) -> Option<String> {
+        let kebab = |text: &str| !text.is_empty() && text.split('-').all(|part| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_lowercase() || byte.is_ascii_digit()));
+        if self.name != path {
+            return Some(format!("capability is named `{}` but stored at `{path}`", self.name));
+        }
+        if !kebab(&self.name) || !kebab(&self.family) {
+            return Some("a capability's name and family are kebab-case".into());
+        }
+        if self.description.trim().is_empty() {
+            return Some("a capability needs a description".into());
+        }
+        for (which, words) in [("names", &self.names), ("hints", &self.hints)] {
+            if words.len() > MAX_CAPABILITY_WORDS {
+                return Some(format!("a capability has at most {MAX_CAPABILITY_WORDS} {which}"));
+            }
+            if let Some(word) = words.iter().find(|word| word.is_empty() || word.chars().any(|c| !(c.is_lowercase() || c.is_ascii_digit()))) {
+                return Some(format!("{which} are lowercase words without spaces or punctuation, not `{word}`"));
+            }
+        }
+        None
+    }
+}
+
 /// A typed record; serialises as the record it holds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
@@ -206,6 +273,7 @@ pub enum Record {
     Admin(Admin),
     Price(Price),
     Proposer(Proposer),
+    Capability(Capability),
 }
 
 /// The record type a path holds.
@@ -219,6 +287,7 @@ pub enum RecordKind {
     Admin,
     Price,
     Proposer,
+    Capability,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -242,6 +311,7 @@ impl RecordKind {
             Namespace::System(SystemNamespace::Validators) => Ok(RecordKind::Stake),
             Namespace::System(SystemNamespace::Pricing) => Ok(RecordKind::Price),
             Namespace::System(SystemNamespace::Proposers) => Ok(RecordKind::Proposer),
+            Namespace::System(SystemNamespace::Capabilities) => Ok(RecordKind::Capability),
             Namespace::Subnet(_) => match key.path.split_once('/') {
                 None if key.path == "identity" => Ok(RecordKind::Identity),
                 None if key.path == "provenance" => Ok(RecordKind::Provenance),
@@ -266,6 +336,7 @@ impl Record {
             RecordKind::Admin => Record::Admin(codec::decode(bytes, "admin record").map_err(encoding)?),
             RecordKind::Price => Record::Price(codec::decode(bytes, "price record").map_err(encoding)?),
             RecordKind::Proposer => Record::Proposer(codec::decode(bytes, "proposer record").map_err(encoding)?),
+            RecordKind::Capability => Record::Capability(codec::decode(bytes, "capability record").map_err(encoding)?),
         };
         record.check(key)?;
         Ok(record)
@@ -284,6 +355,7 @@ impl Record {
             RecordKind::Admin => Record::Admin(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Price => Record::Price(serde_json::from_value(json).map_err(failed)?),
             RecordKind::Proposer => Record::Proposer(serde_json::from_value(json).map_err(failed)?),
+            RecordKind::Capability => Record::Capability(serde_json::from_value(json).map_err(failed)?),
         };
         record.check(key)?;
         Ok(record)
@@ -356,6 +428,11 @@ impl Record {
                 }
             }
             Record::Price(_) => {}
+            Record::Capability(capability) => {
+                if let Some(reason) = capability.problem(&key.path) {
+                    return invalid(reason);
+                }
+            }
         }
         Ok(())
     }

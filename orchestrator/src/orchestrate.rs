@@ -6,6 +6,7 @@
 //! hotkey. A failure after the first call still hands back the trace (calls, sealed receipts,
 //! spend), because those calls were made and may have cost money.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ledger::hotkey::Hotkey;
@@ -20,6 +21,8 @@ use crate::execute::trace::{critical_path, time_in_calls, CallRecord, Timings};
 use crate::outbound::{Guard, Policy};
 use crate::execute::{Context, Executed, LearnedCosts, Network, PlanFailure, Session, SkippedTask, Stop, TaskError};
 use crate::llm::LLM_CAPABILITY;
+use crate::ranking::{Ranking, Writer};
+use crate::tao_price::{Feed, Quote, TaoPrices};
 use crate::plan::{Plan, PlanError};
 use crate::progress::{Event, Watcher};
 use crate::receipts::{Nonce, ReceiptBundle};
@@ -34,7 +37,11 @@ pub const MAX_OBJECTIVE_BYTES: usize = 4000;
 /// A node's orchestration settings.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The static TAO price: the fallback when the feed cannot be read, or the price when
+    /// there is no feed.
     pub tao_price: TaoPrice,
+    /// Where the TAO price is read (see [`crate::tao_price`]); none for the static price only.
+    pub tao_feed: Option<Feed>,
     /// Deadline of a request that names none.
     pub default_deadline: Duration,
     /// Longest deadline a request may ask for.
@@ -42,6 +49,8 @@ pub struct Config {
     pub retry: RetryPolicy,
     /// What outbound calls may reach beyond public https hosts.
     pub outbound: Policy,
+    /// The LLM endpoints the operator prefers to plan and write, first first.
+    pub writers: Vec<Writer>,
 }
 
 impl Default for Config {
@@ -49,10 +58,12 @@ impl Default for Config {
         Config {
             // 300 USD per TAO, to be set from the market by the operator (`--tao-usd`).
             tao_price: TaoPrice { usd_micros_per_tao: 300_000_000 },
+            tao_feed: None,
             default_deadline: Duration::from_secs(60),
             max_deadline: Duration::from_secs(300),
             retry: RetryPolicy::default(),
             outbound: Policy::default(),
+            writers: Vec::new(),
         }
     }
 }
@@ -78,6 +89,8 @@ pub struct Cost {
     pub subnet_calls_rao: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub budget_rao: Option<u64>,
+    /// The TAO price dollar prices were converted at, and where it came from.
+    pub tao_price: Quote,
 }
 
 /// A validated result and how it was made.
@@ -193,12 +206,21 @@ pub struct Orchestrator {
     hotkey: Hotkey,
     config: Config,
     learned: LearnedCosts,
+    tao: Arc<TaoPrices>,
 }
 
 impl Orchestrator {
     pub fn new(credentials: Credentials, hotkey: Hotkey, config: Config) -> Result<Orchestrator, reqwest::Error> {
         let guard = Guard::new(config.outbound.clone())?;
-        Ok(Orchestrator { network: Network::new(guard, config.retry), credentials, hotkey, config, learned: LearnedCosts::default() })
+        let network = Network::ranked(guard, config.retry, Ranking::new(config.writers.clone()));
+        let tao = Arc::new(TaoPrices::new(config.tao_price, config.tao_feed.clone()));
+        Ok(Orchestrator { network, credentials, hotkey, config, learned: LearnedCosts::default(), tao })
+    }
+
+    /// The node's TAO price: its feed, over the static price; shared, so the node can keep it
+    /// fresh while it serves.
+    pub fn tao_prices(&self) -> Arc<TaoPrices> {
+        self.tao.clone()
     }
 
     /// The guard every subnet call goes through.
@@ -242,12 +264,13 @@ impl Orchestrator {
         let objective = request.objective.trim();
         let nonce = request.nonce.unwrap_or_else(random_nonce);
 
-        let context = Context { network: &self.network, credentials: &self.credentials, catalog, tao_price: self.config.tao_price, learned: &self.learned };
+        let quote = self.tao.quote();
+        let context = Context { network: &self.network, credentials: &self.credentials, catalog, tao_price: quote.price, learned: &self.learned };
         let session = Session::new(context, nonce, deadline, request.budget_rao, watcher);
         let offered = catalog.offered(&self.credentials);
         let use_llm = offered.contains(LLM_CAPABILITY);
 
-        let plan = planner::plan(&session, objective, &schema, &offered).await;
+        let plan = planner::plan(&session, objective, &schema, catalog.vocabulary(), &offered).await;
         let planned = Instant::now();
         let order = match plan.check(&offered) {
             Ok(order) => order,
@@ -255,18 +278,18 @@ impl Orchestrator {
                 let unroutable = if offered.is_empty() { catalog.unroutable(&self.credentials) } else { Vec::new() };
                 self.network.note_withheld(&unroutable);
                 let failure = Failure::Plan { error, offered: offered.into_iter().collect(), unroutable };
-                return Err(self.fail(session, Some(plan), failure));
+                return Err(self.fail(session, &quote, Some(plan), failure));
             }
         };
         session.report(Event::Plan { plan: plan.clone() });
         let Executed { outputs, skipped } = match session.execute_plan(&plan, &order).await {
             Ok(executed) => executed,
-            Err(failure) => return Err(self.fail(session, Some(plan), task_failure(failure))),
+            Err(failure) => return Err(self.fail(session, &quote, Some(plan), task_failure(failure))),
         };
         let executed = Instant::now();
         let (result, synthesis) = match synthesis::synthesize(&session, objective, &schema, &outputs, use_llm).await {
             Ok(done) => done,
-            Err(invalid) => return Err(self.fail(session, Some(plan), Failure::ResultInvalid(invalid))),
+            Err(invalid) => return Err(self.fail(session, &quote, Some(plan), Failure::ResultInvalid(invalid))),
         };
         let finished = Instant::now();
 
@@ -289,7 +312,7 @@ impl Orchestrator {
             plan,
             calls,
             receipts,
-            cost: Cost { subnet_calls_rao: spent, budget_rao: request.budget_rao },
+            cost: Cost { subnet_calls_rao: spent, budget_rao: request.budget_rao, tao_price: quote },
             timings,
             synthesis,
             skipped_tasks: skipped,
@@ -330,11 +353,11 @@ impl Orchestrator {
     }
 
     /// Seals what was done into the error's trace.
-    fn fail(&self, session: Session<'_>, plan: Option<Plan>, failure: Failure) -> OrchestrateError {
+    fn fail(&self, session: Session<'_>, quote: &Quote, plan: Option<Plan>, failure: Failure) -> OrchestrateError {
         let spent = session.budget().spent_rao();
         let budget = session.budget().limit_rao();
         let (receipts, calls) = session.finish(&self.hotkey);
-        let trace = Trace { plan, calls, receipts, cost: Cost { subnet_calls_rao: spent, budget_rao: budget } };
+        let trace = Trace { plan, calls, receipts, cost: Cost { subnet_calls_rao: spent, budget_rao: budget, tao_price: quote.clone() } };
         OrchestrateError { failure, trace: Some(Box::new(trace)) }
     }
 }

@@ -2,30 +2,26 @@
 //!
 //! Terms:
 //! - **catalog**: the ledger's subnet records at one version, grouped by capability: every
-//!   endpoint with its subnet's name and its latest health record.
+//!   endpoint with its subnet's name and its latest health record; and the capability records
+//!   that describe them (the planner's vocabulary).
 //! - **route**: one endpoint that can serve a capability: its record has an invocation spec
 //!   (see [`crate::invocation`]), it is not reported down, and the node holds a key for it when
 //!   it needs one.
 //! - **ranking**: routes in the order they are tried; the first is the choice, the rest are
-//!   the **fallbacks**. Health comes first (up, then unknown, then degraded); within a health
-//!   tier, the lower **score** wins: expected latency divided by the success rate, plus the
-//!   price, where one US cent weighs as much as 100 ms. Ties go to the lower netuid, then
-//!   the endpoint name, so the same ledger always routes the same way.
+//!   the **fallbacks** (see [`crate::ranking`]: health, then observed latency and success, and
+//!   price).
 //! - **unroutable**: an endpoint offering the capability that is not a route, with the reason,
 //!   so that "no route" errors say what to fix.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ledger::record::{Auth, Endpoint, Health, HealthStatus, Record, SubnetIdentity};
-use ledger::{Key, Ledger, Namespace};
+use ledger::{Key, Ledger, Namespace, SystemNamespace};
 use serde::Serialize;
 
 use crate::credentials::{Credentials, UnboundHost};
-
-/// Latency assumed for an endpoint without a health record: a quarter of its timeout.
-const UNKNOWN_LATENCY_DIVISOR: u32 = 4;
-/// Micro-USD that weigh as much as one millisecond in the score (one cent per 100 ms).
-const USD_MICROS_PER_MS: u64 = 100;
+use crate::planner::Vocabulary;
+use crate::ranking::Ranking;
 
 /// One endpoint of the catalog.
 #[derive(Clone, Debug)]
@@ -112,6 +108,7 @@ pub fn key_hints(unroutable: &[Unroutable]) -> Vec<KeyHint> {
 pub struct Catalog {
     reading: ledger::Reading,
     by_capability: BTreeMap<String, Vec<Listing>>,
+    vocabulary: Vocabulary,
 }
 
 impl Catalog {
@@ -122,10 +119,20 @@ impl Catalog {
         let reading = ledger.reading()?;
         let version = reading.version;
         let mut by_capability: BTreeMap<String, Vec<Listing>> = BTreeMap::new();
-        let subnets: Vec<u16> = ledger.namespaces_at(version)?.into_iter().filter_map(|namespace| match namespace {
-            Namespace::Subnet(netuid) => Some(netuid),
+        let namespaces = ledger.namespaces_at(version)?;
+        let subnets: Vec<u16> = namespaces.iter().filter_map(|namespace| match namespace {
+            Namespace::Subnet(netuid) => Some(*netuid),
             Namespace::System(_) => None,
         }).collect();
+        let capabilities = Namespace::System(SystemNamespace::Capabilities);
+        let mut records = Vec::new();
+        if namespaces.contains(&capabilities) {
+            for (path, value) in ledger.namespace_at(capabilities, version)? {
+                if let Ok(Record::Capability(record)) = Record::decode(&Key { namespace: capabilities, path }, &value) {
+                    records.push(record);
+                }
+            }
+        }
         for netuid in subnets {
             let namespace = Namespace::Subnet(netuid);
             let mut name = format!("SN{netuid}");
@@ -153,7 +160,12 @@ impl Catalog {
                 by_capability.entry(listing.endpoint.capability.clone()).or_default().push(listing);
             }
         }
-        Ok(Catalog { reading, by_capability })
+        Ok(Catalog { reading, by_capability, vocabulary: Vocabulary::new(records) })
+    }
+
+    /// The capability records the ledger holds: what the planner plans from.
+    pub fn vocabulary(&self) -> &Vocabulary {
+        &self.vocabulary
     }
 
     /// The ledger version the catalog was read at.
@@ -166,8 +178,9 @@ impl Catalog {
         self.reading
     }
 
-    /// The ranked routes for `capability`, and the listings that are not routes with why.
-    pub fn routes(&self, capability: &str, credentials: &Credentials) -> (Vec<Route<'_>>, Vec<Unroutable>) {
+    /// The routes for `capability` in `ranking`'s order, and the listings that are not routes
+    /// with why.
+    pub fn routes(&self, capability: &str, credentials: &Credentials, ranking: &Ranking) -> (Vec<Route<'_>>, Vec<Unroutable>) {
         let mut routes = Vec::new();
         let mut unroutable = Vec::new();
         for listing in self.by_capability.get(capability).into_iter().flatten() {
@@ -187,10 +200,7 @@ impl Catalog {
                 }),
             }
         }
-        routes.sort_by_key(|route| {
-            let listing = &route.listing;
-            (health_tier(listing.health.as_ref()), score(listing), listing.netuid, listing.endpoint.name.clone())
-        });
+        ranking.order(capability, &mut routes);
         (routes, unroutable)
     }
 
@@ -207,7 +217,7 @@ impl Catalog {
     /// Every listing that is not a route now, with why.
     pub fn unroutable(&self, credentials: &Credentials) -> Vec<Unroutable> {
         let capabilities: Vec<&String> = self.by_capability.keys().collect();
-        capabilities.into_iter().flat_map(|capability| self.routes(capability, credentials).1).collect()
+        capabilities.into_iter().flat_map(|capability| self.routes(capability, credentials, &Ranking::default()).1).collect()
     }
 
     /// The capabilities with at least one route.
@@ -247,29 +257,4 @@ fn routability(listing: &Listing, credentials: &Credentials) -> Result<(), Refus
         Auth::Hotkey => Err(Refusal::Other("it needs hotkey-signed requests, which this node does not send".into())),
         Auth::None => Ok(()),
     }
-}
-
-fn health_tier(health: Option<&Health>) -> u8 {
-    match health.map(|health| health.status) {
-        Some(HealthStatus::Up) => 0,
-        None => 1,
-        Some(HealthStatus::Degraded) => 2,
-        Some(HealthStatus::Down) => 3,
-    }
-}
-
-/// Expected milliseconds per successful call plus the price in milliseconds' worth.
-fn score(listing: &Listing) -> u64 {
-    let (latency_ms, success_ppm) = match &listing.health {
-        Some(health) if health.samples > 0 => (u64::from(health.latency_ms_p50), u64::from(health.success_ppm.max(1))),
-        _ => (u64::from(listing.endpoint.timeout_ms / UNKNOWN_LATENCY_DIVISOR), 1_000_000),
-    };
-    let expected_ms = latency_ms.saturating_mul(1_000_000) / success_ppm;
-    expected_ms.saturating_add(request_price_usd_micros(&listing.endpoint) / USD_MICROS_PER_MS)
-}
-
-/// The ledger's price of one call, in micro-USD (zero when unknown). A price per thousand
-/// tokens or per item counts as the price of one call: a ranking needs an order, not a bill.
-pub fn request_price_usd_micros(endpoint: &Endpoint) -> u64 {
-    endpoint.pricing.as_ref().map_or(0, |pricing| pricing.usd_micros)
 }

@@ -12,7 +12,7 @@ use crate::ledger_cmd::LedgerCommand;
 use crate::orchestrate_cmd::ExecuteArgs;
 use crate::replica::ReplicaArgs;
 use crate::serve::ServeArgs;
-use crate::snapshot_cmd::{AttestArgs, GenesisArgs, SnapshotCommand};
+use crate::snapshot_cmd::{AttestArgs, GenesisArgs, GenesisCheckArgs, SnapshotCommand};
 
 #[derive(Parser)]
 #[command(name = "orchestra", version, about = "Orchestra: one objective in, one verified result out, over Bittensor subnets")]
@@ -69,8 +69,11 @@ pub enum Command {
 
 #[derive(Subcommand)]
 pub enum GenesisCommand {
-    /// Write `snapshots/genesis.snap` from `snapshots/subnets/`.
+    /// Write `snapshots/genesis.snap` from `snapshots/subnets/` and `snapshots/capabilities/`.
     Build(GenesisArgs),
+    /// Call every endpoint that has an invocation spec, through the engine, against a loopback
+    /// server replaying its subnet's documented request and answer.
+    Check(GenesisCheckArgs),
 }
 
 /// Why a command failed.
@@ -114,6 +117,7 @@ impl Cli {
             Command::Miner(args) => args.run(&self.data),
             Command::Validator(args) => args.run(&self.data),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
+            Command::Genesis(GenesisCommand::Check(args)) => args.run(),
             Command::Doctor(args) => args.run(&self.data),
             Command::Mcp(args) => args.run(),
         }

@@ -218,10 +218,16 @@ fn keys(catalog: &Catalog, orchestrator: &Orchestrator) -> Vec<Finding> {
     let offered = catalog.offered(credentials);
     let unroutable = catalog.unroutable(credentials);
     let mut findings = Vec::new();
-    if offered.is_empty() {
-        findings.push(Finding::fail("keys", "no capability is routable: no subnet key is set", "set one of the keys below in the environment (or the config file) and restart"));
-    } else {
-        findings.push(Finding::ok("keys", format!("routable capabilities: {}", offered.into_iter().collect::<Vec<_>>().join(", "))));
+    let fallbacks: Vec<&str> = catalog.vocabulary().fallbacks().collect();
+    if !offered.is_empty() {
+        findings.push(Finding::ok("keys", format!("routable capabilities: {}", offered.iter().cloned().collect::<Vec<_>>().join(", "))));
+    }
+    if !fallbacks.iter().any(|capability| offered.contains(*capability)) {
+        findings.push(Finding::fail(
+            "keys",
+            format!("no general search is routable ({}): an objective that asks for nothing more specific gets no plan", fallbacks.join(", ")),
+            "set one of the keys below in the environment (or the config file) and restart",
+        ));
     }
     for hint in key_hints(&unroutable) {
         findings.push(Finding::warn("keys", format!("SN{} {} is not routable without a key", hint.netuid, hint.subnet), hint.to_string()));
@@ -238,7 +244,7 @@ async fn reachability(catalog: &Catalog, orchestrator: &Orchestrator) -> Vec<Fin
     let credentials = orchestrator.credentials();
     let mut origins = BTreeSet::new();
     for capability in catalog.offered(credentials) {
-        for route in catalog.routes(&capability, credentials).0 {
+        for route in catalog.routes(&capability, credentials, &orchestrator::ranking::Ranking::default()).0 {
             if let Ok(url) = reqwest::Url::parse(&route.listing.endpoint.url) {
                 origins.insert((route.listing.netuid, url.origin().ascii_serialization()));
             }

@@ -14,6 +14,10 @@ pub struct Greeting {
     version: u64,
     subnets: usize,
     offered: Vec<String>,
+    /// The capabilities planned for objectives that ask for nothing more specific, and whether
+    /// one of them is routable.
+    fallbacks: Vec<String>,
+    general: bool,
     hints: Vec<String>,
     upgradable: usize,
 }
@@ -23,10 +27,12 @@ impl Greeting {
     pub fn read(ledger: &Ledger, orchestrator: &Orchestrator, seeded: bool) -> ledger::Result<Greeting> {
         let catalog = Catalog::read(ledger)?;
         let credentials = orchestrator.credentials();
-        let offered = catalog.offered(credentials).into_iter().collect();
+        let offered: Vec<String> = catalog.offered(credentials).into_iter().collect();
+        let fallbacks: Vec<String> = catalog.vocabulary().fallbacks().map(str::to_owned).collect();
+        let general = fallbacks.iter().any(|capability| offered.contains(capability));
         let hints = key_hints(&catalog.unroutable(credentials)).iter().map(ToString::to_string).collect();
         let subnets = ledger.state().namespaces().filter(|(namespace, _)| matches!(namespace, ledger::Namespace::Subnet(_))).count();
-        Ok(Greeting { seeded, version: ledger.head().version, subnets, offered, hints, upgradable: crate::upgrade::Upgrade::plan(ledger)?.upgraded.len() })
+        Ok(Greeting { seeded, version: ledger.head().version, subnets, offered, fallbacks, general, hints, upgradable: crate::upgrade::Upgrade::plan(ledger)?.upgraded.len() })
     }
 
     /// The lines, for a node listening on `address`.
@@ -44,13 +50,16 @@ impl Greeting {
                 self.upgradable
             ));
         }
-        if self.offered.is_empty() {
-            lines.push("orchestration: nothing is routable yet; set a subnet key in the environment and restart:".into());
-        } else {
+        if !self.offered.is_empty() {
             lines.push(format!("orchestration: routable capabilities: {}", self.offered.join(", ")));
-            if !self.hints.is_empty() {
-                lines.push("more capabilities with these subnet keys (set in the environment, then restart):".into());
-            }
+        }
+        if !self.general {
+            lines.push(format!(
+                "orchestration: no general search is routable yet ({}), so most objectives get no plan; set a subnet key in the environment and restart:",
+                self.fallbacks.join(", ")
+            ));
+        } else if !self.hints.is_empty() {
+            lines.push("more capabilities with these subnet keys (set in the environment, then restart):".into());
         }
         lines.extend(self.hints.iter().map(|hint| format!("  {hint}")));
         lines

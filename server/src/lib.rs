@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 mod credits_cmd;
 mod doctor;
+pub mod documented;
 pub mod identity;
 mod greeting;
 mod incentive_cmd;

@@ -13,6 +13,8 @@ use orchestrator::outbound::{Guard, Policy};
 use orchestrator::execute::budget::TaoPrice;
 use orchestrator::orchestrate::{Config, Orchestrator, Request};
 use orchestrator::progress::Watcher;
+use orchestrator::ranking::Writer;
+use orchestrator::tao_price::Feed;
 use orchestrator::route::Catalog;
 use serde_json::{json, Value};
 
@@ -24,9 +26,17 @@ use crate::{identity, node};
 /// `CHUTES_API_KEY`; an LLM subnet's model from `ORCHESTRA_SN<N>_MODEL`.
 #[derive(Args)]
 pub struct OrchestratorArgs {
-    /// TAO price in US dollars, for turning subnets' dollar prices into rao.
+    /// TAO price in US dollars, for turning subnets' dollar prices into rao when the price feed
+    /// cannot be read (or there is none).
     #[arg(long, env = "ORCHESTRA_TAO_USD", default_value_t = 300.0)]
     tao_usd: f64,
+    /// Where the TAO price is read: a URL answering JSON with the US dollar price of one TAO
+    /// at --tao-price-pointer (Chutes' fair market value by default); `none` for --tao-usd only.
+    #[arg(long, env = "ORCHESTRA_TAO_PRICE_URL", default_value = orchestrator::tao_price::DEFAULT_FEED_URL)]
+    tao_price_url: String,
+    /// Where the feed's JSON answer holds the price (an RFC 6901 pointer).
+    #[arg(long, env = "ORCHESTRA_TAO_PRICE_POINTER", default_value = orchestrator::tao_price::DEFAULT_FEED_POINTER)]
+    tao_price_pointer: String,
     /// File holding the hotkey seed (hex) that signs receipts; without it and without
     /// ORCHESTRA_HOTKEY_SEED, the node makes and keeps one beside its data directory.
     #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
@@ -34,6 +44,11 @@ pub struct OrchestratorArgs {
     /// Longest deadline a request may ask for, in milliseconds.
     #[arg(long, env = "ORCHESTRA_MAX_DEADLINE_MS", default_value_t = 300_000)]
     max_deadline_ms: u64,
+    /// The LLM endpoints that plan and write, in the order preferred: `sn64` for any of a
+    /// subnet's, `sn64/chat-completions` for one; repeat or separate with commas. Without a
+    /// preference, endpoints that enforce JSON schemas come first.
+    #[arg(long = "writer", env = "ORCHESTRA_WRITERS", value_delimiter = ',')]
+    writers: Vec<Writer>,
     #[command(flatten)]
     pub(crate) outbound: OutboundArgs,
 }
@@ -48,11 +63,20 @@ pub struct OutboundArgs {
     /// A host that ledger endpoint URLs may call over plain http; repeat or separate with commas.
     #[arg(long = "allow-http-host", env = "ORCHESTRA_ALLOW_HTTP_HOSTS", value_delimiter = ',')]
     allow_http_hosts: Vec<String>,
+    /// The only hosts subnet calls may reach, whatever the ledger's records say; repeat or
+    /// separate with commas. Unset: any public host (keys still go only to their bound hosts).
+    #[arg(long = "subnet-host", env = "ORCHESTRA_SUBNET_HOSTS", value_delimiter = ',')]
+    subnet_hosts: Option<Vec<String>>,
 }
 
 impl OutboundArgs {
     pub fn policy(&self) -> Policy {
-        Policy { allowed_ranges: self.allow_addresses.clone(), plain_http_hosts: self.allow_http_hosts.iter().map(|host| host.to_ascii_lowercase()).collect() }
+        let lowercase = |hosts: &[String]| hosts.iter().map(|host| host.to_ascii_lowercase()).collect();
+        Policy {
+            allowed_ranges: self.allow_addresses.clone(),
+            plain_http_hosts: lowercase(&self.allow_http_hosts),
+            record_hosts: self.subnet_hosts.as_deref().map(lowercase),
+        }
     }
 
     pub fn guard(&self) -> Result<Guard, CliError> {
@@ -73,11 +97,19 @@ impl OrchestratorArgs {
         }
         let config = Config {
             tao_price: TaoPrice { usd_micros_per_tao: (self.tao_usd * 1e6).round() as u64 },
+            tao_feed: self.tao_feed(),
             max_deadline: Duration::from_millis(self.max_deadline_ms),
             outbound: self.outbound.policy(),
+            writers: self.writers.clone(),
             ..Config::default()
         };
         Orchestrator::new(node::credentials(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))
+    }
+
+    /// The TAO price feed these settings name, if any.
+    fn tao_feed(&self) -> Option<Feed> {
+        let url = self.tao_price_url.trim();
+        (!url.is_empty() && url != "none").then(|| Feed { url: url.to_owned(), pointer: self.tao_price_pointer.clone() })
     }
 
     /// The TAO price in US dollars these settings use.
@@ -122,6 +154,8 @@ impl ExecuteArgs {
 
     async fn run_local(&self, data: &Path, target_schema: Value) -> Result<(), CliError> {
         let orchestrator = self.orchestrator.orchestrator(data)?;
+        // One reading; a feed that cannot be read leaves the static price, which the answer names.
+        let _ = orchestrator.tao_prices().refresh(orchestrator.guard()).await;
         let catalog = {
             let (ledger, _) = node::open_or_seed(data, Options::default())?;
             Catalog::read(&ledger)?

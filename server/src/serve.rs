@@ -10,6 +10,8 @@ use std::time::Duration;
 use clap::Args;
 use ledger::Options;
 use orchestrator::chain::{ChainClient, Metagraph};
+use orchestrator::outbound::Guard;
+use orchestrator::tao_price::TaoPrices;
 
 use crate::api::orchestrate::Limits;
 use crate::api::paid::Pricing;
@@ -99,6 +101,7 @@ impl ServeArgs {
         }
         let orchestrator = self.orchestrator.orchestrator(data)?;
         tracing::info!(miner = %orchestrator.miner(), "receipts are signed by this hotkey");
+        follow_tao_price(runtime, orchestrator.tao_prices(), orchestrator.guard().clone());
         let greeting = Greeting::read(&ledger, &orchestrator, seeded)?;
         let pricing = Pricing {
             proof_read_rao: self.price_proof_rao,
@@ -126,6 +129,25 @@ impl ServeArgs {
         };
         Ok((state, chain, greeting))
     }
+}
+
+/// How often the TAO price feed is read while the node serves.
+const TAO_PRICE_REFRESH: Duration = Duration::from_secs(600);
+
+/// Reads the TAO price feed now and every [`TAO_PRICE_REFRESH`]; a failed reading keeps the
+/// last good one until it is too old (see `orchestrator::tao_price`).
+fn follow_tao_price(runtime: &tokio::runtime::Runtime, prices: Arc<TaoPrices>, guard: Guard) {
+    if prices.feed().is_none() {
+        return;
+    }
+    runtime.spawn(async move {
+        loop {
+            if let Ok(price) = prices.refresh(&guard).await {
+                tracing::info!(usd = price.usd_micros_per_tao as f64 / 1e6, "TAO price read from the feed");
+            }
+            tokio::time::sleep(TAO_PRICE_REFRESH).await;
+        }
+    });
 }
 
 /// Reads `netuid`'s metagraph now and every `refresh`, handing each read to `apply`; a failed

@@ -1,5 +1,5 @@
-//! `orchestra snapshot ...`, `orchestra attest` and `orchestra genesis build`: moving a
-//! trusted ledger between machines and vouching for its checkpoints.
+//! `orchestra snapshot ...`, `orchestra attest` and `orchestra genesis build|check`: moving a
+//! trusted ledger between machines, vouching for its checkpoints, and building the genesis.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -148,7 +148,8 @@ impl AttestArgs {
 /// `orchestra genesis build`: turn the subnet source files into the genesis snapshot.
 #[derive(Args)]
 pub struct GenesisArgs {
-    #[arg(long, default_value = "snapshots/subnets")]
+    /// The sources: `subnets/` and `capabilities/` (see `snapshots/README.md`).
+    #[arg(long, default_value = "snapshots")]
     sources: PathBuf,
     #[arg(long, default_value = "snapshots/genesis.snap")]
     out: PathBuf,
@@ -161,5 +162,28 @@ impl GenesisArgs {
         let summary = genesis::write_snapshot(&changes, &mut bytes)?;
         std::fs::write(&self.out, bytes).map_err(|source| CliError::Read { path: self.out.display().to_string(), source })?;
         print_json(&summary)
+    }
+}
+
+#[derive(Args)]
+pub struct GenesisCheckArgs {
+    /// The sources: `subnets/` and `capabilities/`.
+    #[arg(long, default_value = "snapshots")]
+    sources: PathBuf,
+    /// The documented exchanges (see `snapshots/README.md`).
+    #[arg(long, default_value = "snapshots/documented")]
+    documented: PathBuf,
+}
+
+impl GenesisCheckArgs {
+    /// Replays every routable endpoint against its documented exchange and prints the report;
+    /// fails when any check fails or an endpoint and its exchange are not paired.
+    pub fn run(self) -> Result<(), CliError> {
+        let report = crate::serve::runtime()?.block_on(crate::documented::check(&self.sources, &self.documented))?;
+        print_json(&report)?;
+        match report.ok() {
+            true => Ok(()),
+            false => Err(CliError::Usage(format!("{} documented exchanges failed; {} endpoints or exchanges unpaired", report.failed, report.unpaired.len()))),
+        }
     }
 }

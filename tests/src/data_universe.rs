@@ -21,7 +21,8 @@ use crate::SubnetKind;
 const KIND: SubnetKind = SubnetKind::DataUniverse;
 const MAX_LIMIT: u64 = 1000;
 const DEFAULT_LIMIT: u64 = 100;
-const MAX_KEYWORDS: usize = 10;
+/// Macrocosmos' docs: at most five keywords.
+const MAX_KEYWORDS: usize = 5;
 const MAX_USERNAMES: usize = 10;
 /// Miners the validator queries for one request; in the kit they all answer.
 const MINERS: u64 = 5;
@@ -62,7 +63,12 @@ async fn on_demand_data(State(shared): State<Arc<Shared>>, body: Bytes) -> Resul
             select(&request, posts, |tweet| (tweet.searchable(), tweet.url(), None)).into_iter().map(x_item).collect()
         }
         Platform::Reddit => {
-            let posts = corpus::pages(Source::Reddit);
+            // The docs: a Reddit request's first keyword is the subreddit (`r/all` for every
+            // one); the others are what to look for.
+            let (subreddit, request) = request.split_subreddit();
+            let posts = corpus::pages(Source::Reddit).filter(move |page| {
+                subreddit.as_deref().is_none_or(|wanted| page.subreddit().is_some_and(|label| label.eq_ignore_ascii_case(wanted)))
+            });
             select(&request, posts, |page| (format!("{} {}", page.title, page.snippet), page.link.to_owned(), page.subreddit()))
                 .into_iter()
                 .map(reddit_item)
@@ -78,6 +84,20 @@ async fn on_demand_data(State(shared): State<Arc<Shared>>, body: Bytes) -> Resul
         "api_version": "1.0",
     });
     Ok(Json(json!({ "status": "success", "data": data, "meta": meta })).into_response())
+}
+
+impl OnDemand {
+    /// The subreddit a Reddit request names in its first keyword (`None` for `r/all`), and the
+    /// request with the remaining keywords.
+    fn split_subreddit(mut self) -> (Option<String>, OnDemand) {
+        if self.keywords.is_empty() {
+            return (None, self);
+        }
+        let first = self.keywords.remove(0);
+        let name = first.trim_start_matches("r/").trim_start_matches("R/");
+        let subreddit = (!name.eq_ignore_ascii_case("all")).then(|| format!("r/{name}"));
+        (subreddit, self)
+    }
 }
 
 fn read_on_demand(body: &Value) -> Result<OnDemand, String> {

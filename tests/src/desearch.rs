@@ -62,12 +62,13 @@ async fn ai_search(body: Bytes) -> Result<Response, Response> {
         }
     }
     answer.insert("miner_link_scores".into(), link_scores(&findings));
+    let found = findings.len();
     if result_type.as_deref() != Some("ONLY_LINKS") {
         let summary = summarize(&prompt, findings);
         answer.insert("text".into(), summary.clone().into());
         answer.insert("completion".into(), summary.into());
     }
-    Ok(billed("ai_search", "0.0025", Value::Object(answer)))
+    Ok(billed("ai_search", AI_SEARCH_USD, found, Value::Object(answer)))
 }
 
 async fn web_links(body: Bytes) -> Result<Response, Response> {
@@ -85,7 +86,7 @@ async fn web_links(body: Bytes) -> Result<Response, Response> {
             (format!("{key}_results"), pages_json(&corpus::search_pages(&prompt, source, count)))
         })
         .collect();
-    Ok(billed("web_links_search", "0.0010", Value::Object(answer)))
+    Ok(billed("web_links_search", AI_SEARCH_USD, findings_count(&answer), Value::Object(answer)))
 }
 
 async fn x_links(body: Bytes) -> Result<Response, Response> {
@@ -96,7 +97,8 @@ async fn x_links(body: Bytes) -> Result<Response, Response> {
     fields.finish()?;
 
     let tweets: Vec<Value> = corpus::search_tweets(&prompt, count).iter().map(|hit| tweet_json(hit.item)).collect();
-    Ok(billed("twitter_links_search", "0.0010", json!({ "miner_tweets": tweets })))
+    let found = tweets.len();
+    Ok(billed("twitter_links_search", AI_SEARCH_USD, found, json!({ "miner_tweets": tweets })))
 }
 
 async fn web(Query(params): Query<HashMap<String, String>>) -> Result<Response, Response> {
@@ -108,7 +110,8 @@ async fn web(Query(params): Query<HashMap<String, String>>) -> Result<Response, 
 
     let hits = corpus::search_pages(&query, None, start + num);
     let data: Vec<Value> = hits.iter().skip(start).map(|hit| page_json(hit.item)).collect();
-    Ok(billed("web_search", "0.0005", json!({ "data": data })))
+    let found = data.len();
+    Ok(billed("web_search", WEB_SEARCH_USD, found, json!({ "data": data })))
 }
 
 /// `GET /twitter`: the query, `sort`, `count` and `user` are honoured; the other filters
@@ -131,7 +134,8 @@ async fn twitter(Query(params): Query<HashMap<String, String>>) -> Result<Respon
         tweets.sort_by(|a, b| b.at.cmp(a.at));
     }
     let tweets: Vec<Value> = tweets.into_iter().take(count).map(tweet_json).collect();
-    Ok(billed("twitter_search", "0.0005", Value::Array(tweets)))
+    let found = tweets.len();
+    Ok(billed("twitter_search", X_POST_USD * found as f64, found, Value::Array(tweets)))
 }
 
 /// The corpus source a page tool searches (`None`: all of them) and its key in the AI search answer.
@@ -146,13 +150,26 @@ fn page_tool(tool: &str) -> (Option<Source>, &'static str) {
     }
 }
 
-/// A successful answer with Desearch's billing headers.
-fn billed(service: &'static str, cost_usd: &'static str, body: Value) -> Response {
+/// Desearch's prices (desearch.ai/pricing, and the cost headers its own examples recorded): an
+/// AI or links search $0.004 a call, a web search $0.0025, an X post $0.0003.
+const AI_SEARCH_USD: f64 = 0.004;
+const WEB_SEARCH_USD: f64 = 0.0025;
+const X_POST_USD: f64 = 0.0003;
+
+/// The results an AI or links search answer holds.
+fn findings_count(answer: &Map<String, Value>) -> usize {
+    answer.values().filter_map(Value::as_array).map(Vec::len).sum()
+}
+
+/// A successful answer with Desearch's billing headers. Since 2026-10-05 an answer that found
+/// nothing costs nothing.
+fn billed(service: &'static str, cost_usd: f64, found: usize, body: Value) -> Response {
+    let cost = if found == 0 { 0.0 } else { cost_usd };
     let headers = [
-        ("X-Desearch-Cost-Usd", cost_usd),
-        ("X-Desearch-Usage-Count", "1"),
-        ("X-Desearch-Service", service),
-        ("X-Desearch-Currency", "USD"),
+        ("X-Desearch-Cost-Usd", format!("{cost:.6}")),
+        ("X-Desearch-Usage-Count", found.to_string()),
+        ("X-Desearch-Service", service.to_owned()),
+        ("X-Desearch-Currency", "USD".to_owned()),
     ];
     (headers, Json(body)).into_response()
 }

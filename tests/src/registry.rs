@@ -32,14 +32,23 @@ pub fn test_ledger(servers: &[&SubnetServer]) -> TestLedger {
 
 /// The workspace's `snapshots/subnets` directory.
 pub fn sources_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate sits in the workspace").join("snapshots/subnets")
+    snapshots_dir().join("subnets")
+}
+
+/// The workspace's `snapshots` directory: the genesis sources.
+fn snapshots_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the crate sits in the workspace").join("snapshots")
 }
 
 /// Writes into `ledger`, in one commit, the real records of subnets 1, 13, 22 and 64 (identity,
-/// every endpoint, provenance). Endpoints of a subnet whose kind has a server in `servers` get
-/// that server's scheme, host and port; the others keep their real URLs.
+/// every endpoint, provenance) and the genesis' capability records. Endpoints of a subnet whose
+/// kind has a server in `servers` get that server's scheme, host and port; the others keep their
+/// real URLs.
 pub fn register_subnets(ledger: &mut Ledger, servers: &[&SubnetServer]) -> Checkpoint {
     let changes = source_changes().into_iter().filter_map(|change| {
+        if matches!(change.key.namespace, Namespace::System(_)) {
+            return Some(change);
+        }
         let kind = SubnetKind::ALL.into_iter().find(|kind| change.key.namespace == Namespace::Subnet(kind.netuid()))?;
         let server = servers.iter().find(|server| server.kind() == kind);
         let Some(server) = server.filter(|_| change.key.path.starts_with("endpoint/")) else { return Some(change) };
@@ -107,7 +116,7 @@ pub fn set_health(
 
 /// The checked records of every source file.
 fn source_changes() -> Vec<Change> {
-    let dir = sources_dir();
+    let dir = snapshots_dir();
     ledger::genesis::read_sources(&dir)
         .unwrap_or_else(|error| panic!("read the subnet sources in {}: {error}", dir.display()))
         .into_changes()

@@ -191,7 +191,7 @@ def answer(result: Any, tamper: Optional[Callable[[Dict[str, Any]], None]] = Non
             },
             "calls": calls,
             "receipts": signed_receipts(request.body["nonce"], calls),
-            "cost": {"subnet_calls_rao": 2_000, "fee_rao": 500, "total_rao": 2_500},
+            "cost": {"subnet_calls_rao": 2_000, "fee_rao": 500, "total_rao": 2_500, "tao_price": {"usd": 300.0, "source": "the static price (--tao-usd): no feed is configured"}},
             "timings": {
                 "total_ms": 1250.5,
                 "plan_ms": 3,

@@ -27,13 +27,22 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// What one orchestration cost, in rao.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct Cost {
     pub subnet_calls_rao: u64,
     pub fee_rao: u64,
     pub total_rao: u64,
     #[serde(default)]
     pub budget_rao: Option<u64>,
+    /// The TAO price dollar prices were converted at, and where it came from.
+    pub tao_price: TaoPrice,
+}
+
+/// A TAO price and its source: a feed and when it was read, or the node's static price and why.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct TaoPrice {
+    pub usd: f64,
+    pub source: String,
 }
 
 /// A checked answer.

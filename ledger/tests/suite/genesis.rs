@@ -12,7 +12,7 @@ fn snapshots_dir() -> PathBuf {
 }
 
 fn built() -> Vec<u8> {
-    let changes = genesis::read_sources(&snapshots_dir().join("subnets")).unwrap();
+    let changes = genesis::read_sources(&snapshots_dir()).unwrap();
     let mut bytes = Vec::new();
     genesis::write_snapshot(&changes, &mut bytes).unwrap();
     bytes
@@ -57,8 +57,27 @@ fn genesis_holds_the_subnets_a_node_starts_with() {
 #[test]
 fn a_bad_source_is_refused_with_its_file_and_reason() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("subnets")).unwrap();
     let good = std::fs::read_to_string(snapshots_dir().join("subnets/sn022-desearch.json")).unwrap();
-    std::fs::write(dir.path().join("sn023-desearch.json"), &good).unwrap();
+    std::fs::write(dir.path().join("subnets/sn023-desearch.json"), &good).unwrap();
     let error = genesis::read_sources(dir.path()).unwrap_err().to_string();
     assert!(error.contains("sn023-desearch.json") && error.contains("netuid 22 in namespace sn23"), "{error}");
+}
+
+#[test]
+fn a_capability_stored_under_another_name_or_with_loose_words_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("subnets")).unwrap();
+    std::fs::create_dir_all(dir.path().join("capabilities")).unwrap();
+    let good: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(snapshots_dir().join("capabilities/web-search.json")).unwrap()).unwrap();
+    std::fs::write(dir.path().join("capabilities/news-search.json"), good.to_string()).unwrap();
+    let error = genesis::read_sources(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("capabilities/news-search.json") && error.contains("named `web-search` but stored at `news-search`"), "{error}");
+
+    let mut loose = good.clone();
+    loose["hints"] = serde_json::json!(["price", "Market Share"]);
+    std::fs::remove_file(dir.path().join("capabilities/news-search.json")).unwrap();
+    std::fs::write(dir.path().join("capabilities/web-search.json"), loose.to_string()).unwrap();
+    let error = genesis::read_sources(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("not `Market Share`"), "{error}");
 }

@@ -1,13 +1,15 @@
 //! The budget: how many rao one orchestration may spend on subnet calls.
 //!
 //! Terms:
-//! - **estimate**: what a call is expected to cost before it is made: the ledger's price, or,
-//!   when higher, what the same endpoint last reported for a call on this node.
+//! - **estimate**: what a call is expected to cost before it is made: its expected usage at the
+//!   ledger's price (see [`super::price`]), or, when higher, what the same endpoint last cost
+//!   on this node.
 //! - **reservation**: before a call, its estimate is set aside; a call whose estimate does not
 //!   fit in what is left is not made, and the orchestration stops with "budget exhausted".
 //!   Reserving first is what keeps parallel calls from overspending together.
-//! - **charge**: after the call, the reservation is replaced by its actual cost (the subnet's
-//!   reported cost when it sends one, the estimate otherwise). A subnet that reports more than
+//! - **charge**: after the call, the reservation is replaced by its actual cost: the subnet's
+//!   reported cost when it sends one, else its usage at the ledger's price (the tokens an LLM
+//!   reports, the items returned), else the estimate. A subnet that reports more than
 //!   its estimate is charged as reported, so the spend can pass the budget by at most that
 //!   difference; the answer always states the actual spend.
 //!
@@ -34,11 +36,13 @@ impl TaoPrice {
 }
 
 /// What the budget refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exhausted {
     pub budget_rao: u64,
     pub committed_rao: u64,
     pub needed_rao: u64,
+    /// The call refused and what its estimate rests on: `SN22 ai-search at $0.005 per request`.
+    pub call: String,
 }
 
 /// Spend so far against an optional limit.
@@ -54,12 +58,12 @@ impl Budget {
         Budget { limit_rao, committed_rao: Mutex::new(0) }
     }
 
-    /// Sets `estimate_rao` aside, or refuses when it does not fit.
-    pub fn reserve(&self, estimate_rao: u64) -> Result<(), Exhausted> {
+    /// Sets `estimate_rao` aside for the call `call` describes, or refuses when it does not fit.
+    pub fn reserve(&self, estimate_rao: u64, call: impl FnOnce() -> String) -> Result<(), Exhausted> {
         let mut committed = self.committed_rao.lock().expect("budget lock");
         let after = committed.saturating_add(estimate_rao);
         match self.limit_rao {
-            Some(limit) if after > limit => Err(Exhausted { budget_rao: limit, committed_rao: *committed, needed_rao: estimate_rao }),
+            Some(limit) if after > limit => Err(Exhausted { budget_rao: limit, committed_rao: *committed, needed_rao: estimate_rao, call: call() }),
             _ => {
                 *committed = after;
                 Ok(())

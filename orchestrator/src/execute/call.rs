@@ -16,7 +16,17 @@ use crate::invocation::{self, Access, CallInput, InvocationError, JobState, Subn
 use crate::outbound::{describe, excerpt, read_capped, BodyError, Origin};
 use crate::progress::Event;
 use crate::receipts::{body_hash, Call};
-use crate::route::{request_price_usd_micros, Route};
+use crate::route::Route;
+use super::price;
+
+/// The call a route makes and the price its estimate rests on, for a budget's refusal.
+fn describe_call(route: &Route<'_>) -> String {
+    let listing = &route.listing;
+    match &listing.endpoint.pricing {
+        Some(pricing) => format!("SN{} {} at {}", listing.netuid, listing.endpoint.name, price::describe(pricing)),
+        None => format!("SN{} {} (no ledger price; what it last cost here)", listing.netuid, listing.endpoint.name),
+    }
+}
 
 /// Why a route gave no answer.
 pub(super) enum RouteError {
@@ -78,12 +88,13 @@ impl Session<'_> {
             if self.remaining().is_zero() {
                 return Err(RouteError::Stop(Stop::DeadlineExceeded));
             }
-            let estimate = self.estimate_rao(route);
-            self.budget.reserve(estimate).map_err(|exhausted| RouteError::Stop(Stop::BudgetExhausted(exhausted)))?;
+            let estimate = self.estimate_rao(route, &request, input.limit);
+            self.budget.reserve(estimate, || describe_call(route)).map_err(|exhausted| RouteError::Stop(Stop::BudgetExhausted(exhausted)))?;
             let answered = match job {
                 None => {
                     let read = |exchange: &Exchange| invocation::read(endpoint, &exchange.headers, &exchange.body).map(|response| {
-                        let cost = response.reported_cost_usd_micros;
+                        let priced = endpoint.pricing.as_ref().map(|pricing| price::charged_usd_micros(pricing, &request, input.limit, &response));
+                        let cost = response.reported_cost_usd_micros.or(priced);
                         (response, cost)
                     });
                     self.exchange(task, route, &request, attempt, estimate, read).await
@@ -157,6 +168,13 @@ impl Session<'_> {
     async fn exchange<T>(&self, task: &str, route: &Route<'_>, request: &SubnetRequest, attempt: u32, estimate: u64, read: impl FnOnce(&Exchange) -> Read<T>) -> Result<T, Failure> {
         let listing = &route.listing;
         let endpoint = &listing.endpoint;
+        if let Some(limit) = &endpoint.rate_limit {
+            if let Err(reached) = self.context.network.limits.acquire(listing.netuid, &endpoint.name, limit, self.remaining()).await {
+                // Not sent: nothing to charge, and no receipt.
+                self.budget.charge(estimate, 0);
+                return Err(Failure { outcome: CallOutcome::Failed, reason: reached.to_string(), retry_after: None });
+            }
+        }
         let remaining = self.remaining();
         let endpoint_timeout = Duration::from_millis(u64::from(endpoint.timeout_ms));
         let started_at = Instant::now();
@@ -164,6 +182,7 @@ impl Session<'_> {
         self.report(Event::CallStarted { task: task.to_owned(), subnet: listing.netuid, endpoint: endpoint.name.clone(), attempt });
         let exchange = self.send(request, endpoint_timeout, remaining).await;
         let duration = started_at.elapsed();
+        let sent = !matches!(exchange, Err(Transport::Refused(_)));
 
         let failure = |outcome, reason: String| Failure { outcome, reason, retry_after: None };
         let (status, response_body, result) = match exchange {
@@ -193,6 +212,9 @@ impl Session<'_> {
             None => 0,
         };
         self.budget.charge(estimate, cost_rao);
+        if sent {
+            self.context.network.ranking.observe(listing.netuid, &endpoint.name, result.is_ok(), duration);
+        }
         if reported_usd.is_some() {
             self.context.learned.learn(listing.netuid, &endpoint.name, cost_rao);
         }
@@ -235,11 +257,12 @@ impl Session<'_> {
         self.report(Event::CallFinished { call: record });
     }
 
-    /// The route's estimated cost in rao (see [`super::budget`]).
-    fn estimate_rao(&self, route: &Route<'_>) -> u64 {
+    /// The estimated cost in rao of sending `request`, asking for `count` results, on the route
+    /// (see [`super::budget`]).
+    fn estimate_rao(&self, route: &Route<'_>, request: &SubnetRequest, count: u32) -> u64 {
         let listing = &route.listing;
-        let priced = self.context.tao_price.rao(request_price_usd_micros(&listing.endpoint));
-        priced.max(self.context.learned.get(listing.netuid, &listing.endpoint.name))
+        let expected = listing.endpoint.pricing.as_ref().map_or(0, |pricing| price::expected_usd_micros(pricing, request, count));
+        self.context.tao_price.rao(expected).max(self.context.learned.get(listing.netuid, &listing.endpoint.name))
     }
 
     /// Sends `request`, waiting at most the endpoint's timeout and never past the deadline.

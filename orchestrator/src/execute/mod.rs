@@ -20,6 +20,8 @@
 
 pub mod budget;
 mod call;
+pub mod limits;
+pub mod price;
 pub mod retry;
 pub mod trace;
 
@@ -37,7 +39,9 @@ use crate::outbound::Guard;
 use crate::plan::{Plan, Task};
 use crate::progress::{Event, Watcher};
 use crate::receipts::{Nonce, ReceiptBundle, ReceiptChain};
+use crate::ranking::Ranking;
 use crate::route::{Catalog, Unroutable};
+use limits::RateLimits;
 use budget::{Budget, Exhausted, TaoPrice};
 use retry::RetryPolicy;
 use trace::CallRecord;
@@ -47,18 +51,26 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 /// How many results a search task asks for.
 const SEARCH_LIMIT: u32 = 10;
 
-/// The outbound guard and retry policy shared by all orchestrations of a node.
+/// The outbound guard, retry policy, route ranking and outbound rate limits shared by all
+/// orchestrations of a node.
 #[derive(Debug)]
 pub struct Network {
     pub guard: Guard,
     pub retry: RetryPolicy,
+    pub ranking: Ranking,
+    pub limits: RateLimits,
     /// Routes passed over because the subnet's key is not bound to their host.
     withheld_keys: AtomicU64,
 }
 
 impl Network {
     pub fn new(guard: Guard, retry: RetryPolicy) -> Network {
-        Network { guard, retry, withheld_keys: AtomicU64::new(0) }
+        Network::ranked(guard, retry, Ranking::default())
+    }
+
+    /// A network whose routes are ranked by `ranking` (an operator's writer preference).
+    pub fn ranked(guard: Guard, retry: RetryPolicy, ranking: Ranking) -> Network {
+        Network { guard, retry, ranking, limits: RateLimits::default(), withheld_keys: AtomicU64::new(0) }
     }
 
     /// How many routes were passed over because their subnet's key is not bound to their host.
@@ -93,11 +105,11 @@ impl LearnedCosts {
 }
 
 /// Why no more calls are made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Stop {
     #[error("the deadline passed")]
     DeadlineExceeded,
-    #[error("the budget of {} rao cannot cover the next call (estimated at {} rao, with {} rao already spent or reserved)", .0.budget_rao, .0.needed_rao, .0.committed_rao)]
+    #[error("the budget of {} rao cannot cover the next call, to {} (estimated at {} rao, with {} rao already spent or reserved)", .0.budget_rao, .0.call, .0.needed_rao, .0.committed_rao)]
     BudgetExhausted(Exhausted),
 }
 
@@ -215,7 +227,7 @@ impl<'a> Session<'a> {
 
     /// Serves `input` with the best route for `capability`, falling back down the ranking.
     pub async fn call_capability(&self, task: &str, capability: &str, input: &CallInput<'_>) -> Result<SubnetResponse, TaskError> {
-        let (routes, unroutable) = self.context.catalog.routes(capability, self.context.credentials);
+        let (routes, unroutable) = self.context.catalog.routes(capability, self.context.credentials, &self.context.network.ranking);
         self.context.network.note_withheld(&unroutable);
         if routes.is_empty() {
             return Err(TaskError::NoRoute { capability: capability.to_owned(), unroutable });

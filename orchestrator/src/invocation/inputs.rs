@@ -3,7 +3,8 @@
 //! Each input is a JSON value or absent: `query` (text), `keywords` (the query's topic words),
 //! `subject` and `subjects`, `since` and `until` (the window's bounds), `count` (absent for
 //! calls that list nothing), `messages` (a system message when given, then the user message
-//! with the evidence and the schema), `schema`, `model`, and in a poll `job_id`.
+//! with the evidence and the schema), `schema`, `model`, `url` (the first http(s) URL in the
+//! query), `text` (the passage the query quotes between double quotes), and in a poll `job_id`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -55,6 +56,12 @@ impl Inputs {
         if let Some(model) = model {
             values.insert("model".into(), json!(model));
         }
+        if let Some(url) = first_url(input.query) {
+            values.insert("url".into(), json!(url));
+        }
+        if let Some(passage) = quoted(input.query) {
+            values.insert("text".into(), json!(passage));
+        }
         Inputs { values, window: input.window.unwrap_or_else(Window::recent) }
     }
 
@@ -67,6 +74,25 @@ impl Inputs {
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.values.get(name)
     }
+}
+
+/// The first `http://` or `https://` URL in `query`, without the punctuation that ends a
+/// sentence after it.
+pub fn first_url(query: &str) -> Option<&str> {
+    let start = query.find("https://").into_iter().chain(query.find("http://")).min()?;
+    let rest = &query[start..];
+    let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | '“' | '”')).unwrap_or(rest.len());
+    let url = rest[..end].trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?']);
+    (url.len() > "https://".len()).then_some(url)
+}
+
+/// The first passage `query` quotes between double quotes (straight or curly), trimmed, if
+/// it is not empty.
+pub fn quoted(query: &str) -> Option<&str> {
+    let open = query.find(['"', '“'])?;
+    let after = &query[open + query[open..].chars().next()?.len_utf8()..];
+    let close = after.find(['"', '”'])?;
+    Some(after[..close].trim()).filter(|passage| !passage.is_empty())
 }
 
 /// Words that carry no topic. APIs that match keywords in `any` mode widen the search with

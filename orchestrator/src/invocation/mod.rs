@@ -29,6 +29,7 @@ use serde_json::Value;
 
 use crate::evidence::{Item, TaskOutput};
 pub use inputs::Window;
+pub use template::datetime;
 pub use reading::JobState;
 
 /// What the executor asks of one endpoint.
@@ -88,6 +89,10 @@ pub enum InvocationError {
     Reported { endpoint: String, reason: String },
     #[error("{endpoint} answered with no evidence (no items and no text)")]
     Empty { endpoint: String },
+    /// The request the task makes does not satisfy the record's input schema (the task lacks
+    /// something the endpoint needs, such as a URL or a symbol it knows): it is not sent.
+    #[error("the task gives {endpoint} no request its input schema accepts: {reason}")]
+    Unsatisfiable { endpoint: String, reason: String },
 }
 
 /// The credentials and settings for calling one subnet.
@@ -114,9 +119,29 @@ pub fn spec(endpoint: &Endpoint) -> Result<&Invocation, InvocationError> {
 pub fn request(endpoint: &Endpoint, input: &CallInput, access: &Access) -> Result<SubnetRequest, InvocationError> {
     let invocation = spec(endpoint)?;
     let inputs = inputs::Inputs::of(input, access.model);
-    let mut request = render(endpoint.method, &endpoint.url, &invocation.request.query, invocation.request.body.as_ref(), invocation, &inputs);
-    request.headers.extend(auth_header(endpoint, access)?);
+    // A missing key is said first: it is what the operator can fix.
+    let auth = auth_header(endpoint, access)?;
+    let rendered = Rendered::of(&invocation.request.query, invocation.request.body.as_ref(), &inputs);
+    satisfies_input_schema(endpoint, &rendered)?;
+    let mut request = rendered.into_request(endpoint.method, &endpoint.url, invocation);
+    request.headers.extend(auth);
     Ok(request)
+}
+
+/// Checks the request's body (POST) or query parameters (GET) against the record's input
+/// schema, so that a task the endpoint cannot serve fails here, before anything is sent.
+fn satisfies_input_schema(endpoint: &Endpoint, rendered: &Rendered) -> Result<(), InvocationError> {
+    let unsatisfiable = |reason: String| InvocationError::Unsatisfiable { endpoint: endpoint.name.clone(), reason };
+    let validator = jsonschema::validator_for(&endpoint.input_schema.0).map_err(|error| unsatisfiable(format!("its input schema does not compile: {error}")))?;
+    let instance = match endpoint.method {
+        HttpMethod::Get => Value::Object(rendered.query.iter().cloned().collect()),
+        HttpMethod::Post => rendered.body.clone().unwrap_or(Value::Null),
+    };
+    let violations: Vec<String> = validator.iter_errors(&instance).map(|error| format!("{} at `{}`", error, error.instance_path())).collect();
+    match violations.is_empty() {
+        true => Ok(()),
+        false => Err(unsatisfiable(violations.join("; "))),
+    }
 }
 
 /// The request polling `job` for the job `job_id`.
@@ -126,32 +151,48 @@ pub fn poll_request(endpoint: &Endpoint, job: &Job, job_id: &str, input: &CallIn
     // The ledger checked that the endpoint URL has an origin and the poll is a path on it.
     let origin = ledger::invocation::origin(&endpoint.url).unwrap_or_default();
     let url = format!("{origin}{}", job.poll.path.replace("{job_id}", &percent_encode(job_id)));
-    let mut request = render(job.poll.method, &url, &job.poll.request.query, job.poll.request.body.as_ref(), invocation, &inputs);
+    let rendered = Rendered::of(&job.poll.request.query, job.poll.request.body.as_ref(), &inputs);
+    let mut request = rendered.into_request(job.poll.method, &url, invocation);
     request.headers.extend(auth_header(endpoint, access)?);
     Ok(request)
 }
 
-fn render(method: HttpMethod, url: &str, query: &std::collections::BTreeMap<String, Json>, body: Option<&Json>, invocation: &Invocation, inputs: &inputs::Inputs) -> SubnetRequest {
-    let mut url = url.to_owned();
-    let mut first = !url.contains('?');
-    for (name, template) in query {
-        let Some(value) = template::render(&template.0, inputs) else { continue };
-        let value = match value {
-            Value::String(text) => text,
-            other => other.to_string(),
-        };
-        let _ = write!(url, "{}{}={}", if first { '?' } else { '&' }, percent_encode(name), percent_encode(&value));
-        first = false;
+/// A request's templates with the inputs in place: the query parameters that have a value, in
+/// name order, and the body.
+struct Rendered {
+    query: Vec<(String, Value)>,
+    body: Option<Value>,
+}
+
+impl Rendered {
+    fn of(query: &std::collections::BTreeMap<String, Json>, body: Option<&Json>, inputs: &inputs::Inputs) -> Rendered {
+        Rendered {
+            query: query.iter().filter_map(|(name, template)| Some((name.clone(), template::render(&template.0, inputs)?))).collect(),
+            body: body.map(|body| template::render(&body.0, inputs).unwrap_or(Value::Null)),
+        }
     }
-    let mut headers = Vec::new();
-    let body = body.map(|body| {
-        headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-        template::render(&body.0, inputs).unwrap_or(Value::Null).to_string().into_bytes()
-    });
-    if invocation.transport.encoding == Encoding::ConnectJson {
-        headers.push(("Connect-Protocol-Version".to_owned(), "1".to_owned()));
+
+    fn into_request(self, method: HttpMethod, url: &str, invocation: &Invocation) -> SubnetRequest {
+        let mut url = url.to_owned();
+        let mut first = !url.contains('?');
+        for (name, value) in self.query {
+            let value = match value {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            let _ = write!(url, "{}{}={}", if first { '?' } else { '&' }, percent_encode(&name), percent_encode(&value));
+            first = false;
+        }
+        let mut headers = Vec::new();
+        let body = self.body.map(|body| {
+            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+            body.to_string().into_bytes()
+        });
+        if invocation.transport.encoding == Encoding::ConnectJson {
+            headers.push(("Connect-Protocol-Version".to_owned(), "1".to_owned()));
+        }
+        SubnetRequest { method, url, headers, body, http2_only: invocation.transport.http == HttpVersion::H2 }
     }
-    SubnetRequest { method, url, headers, body, http2_only: invocation.transport.http == HttpVersion::H2 }
 }
 
 /// Reads a successful (2xx) answer of `endpoint`.

@@ -1,6 +1,8 @@
 //! Rendering a template (docs/SPEC.md §16.2): every `{"$input": name}` replaced by the input's
 //! value, every `{"$present": name}` by whether it was given, every `{"$if": name, "then": t}`
-//! by `t` when it was, and every member or element whose input is absent left out. The ledger checked the template's directives when it stored it.
+//! by `t` when it was, and every member or element whose input is absent left out. A `map`
+//! translates a text input by its table (a text the table lacks is absent). The ledger checked
+//! the template's directives when it stored it.
 
 use serde_json::{json, Map, Value};
 
@@ -39,6 +41,10 @@ fn input(directive: &Map<String, Value>, inputs: &Inputs) -> Option<Value> {
         }
         _ => inputs.get(name).cloned(),
     };
+    let value = match (value, directive.get("map").and_then(Value::as_object)) {
+        (Some(Value::String(text)), Some(table)) => translate(&text, table),
+        (value, _) => value,
+    };
     let value = value.or_else(|| directive.get("default").cloned())?;
     let (min, max) = (directive.get("min").and_then(Value::as_i64), directive.get("max").and_then(Value::as_i64));
     Some(match value {
@@ -46,7 +52,8 @@ fn input(directive: &Map<String, Value>, inputs: &Inputs) -> Option<Value> {
             let clamped = number.as_i64().unwrap_or_default().max(min.unwrap_or(i64::MIN)).min(max.unwrap_or(i64::MAX));
             json!(clamped)
         }
-        Value::Array(mut elements) => {
+        Value::Array(elements) => {
+            let mut elements: Vec<Value> = directive.get("prepend").and_then(Value::as_array).into_iter().flatten().cloned().chain(elements).collect();
             if let Some(max) = max {
                 elements.truncate(usize::try_from(max).unwrap_or(0));
             }
@@ -54,6 +61,37 @@ fn input(directive: &Map<String, Value>, inputs: &Inputs) -> Option<Value> {
         }
         other => other,
     })
+}
+
+/// The value `table` gives `text`: that of the key equal to it, else of the longest key it
+/// holds as whole words, keys compared without regard to case ("NBA odds tonight" finds
+/// `nba`); none when no key matches, so that a text the API has no word for is not sent as if
+/// it had. Ties between keys of one length go to the first in key order.
+fn translate(text: &str, table: &Map<String, Value>) -> Option<Value> {
+    let text = text.trim().to_lowercase();
+    if let Some((_, value)) = table.iter().find(|(key, _)| key.to_lowercase() == text) {
+        return Some(value.clone());
+    }
+    let mut keys: Vec<(&String, &Value)> = table.iter().collect();
+    keys.sort_by_key(|(key, _)| std::cmp::Reverse(key.chars().count()));
+    keys.into_iter().find(|(key, _)| holds_words(&text, &key.to_lowercase())).map(|(_, value)| value.clone())
+}
+
+/// Whether `phrase` occurs in `text` with no letter or digit right before or after it.
+fn holds_words(text: &str, phrase: &str) -> bool {
+    if phrase.is_empty() {
+        return false;
+    }
+    text.match_indices(phrase).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + phrase.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
+/// Unix milliseconds as an RFC 3339 time in UTC: `2026-11-02T09:30:00Z`.
+pub fn datetime(ms: u64) -> String {
+    time(ms, "datetime").as_str().unwrap_or_default().to_owned()
 }
 
 /// `ms` as `date` (`2026-11-02`), `datetime` (`2026-11-02T09:30:00Z`) or `unix` (seconds).
@@ -86,7 +124,18 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::{civil_from_days, time};
+    use super::{civil_from_days, time, translate};
+
+    #[test]
+    fn a_map_finds_its_longest_key_as_whole_words() {
+        let table = serde_json::json!({"nba": "basketball_nba", "ncaab": "basketball_ncaab", "premier league": "soccer_epl", "eth": "ETH"});
+        let table = table.as_object().unwrap();
+        assert_eq!(translate("NBA", table), Some("basketball_nba".into()));
+        assert_eq!(translate("What are the odds for tonight's NBA games?", table), Some("basketball_nba".into()));
+        assert_eq!(translate("Premier League odds this weekend", table), Some("soccer_epl".into()));
+        assert_eq!(translate("Ethereum's price", table), None, "eth inside a word is no match");
+        assert_eq!(translate("tennis", table), None);
+    }
 
     #[test]
     fn dates_are_gregorian() {

@@ -70,6 +70,9 @@ pub struct Policy {
     /// Hosts (lowercase; an IP literal without brackets) that ledger endpoint URLs may call
     /// over plain http.
     pub plain_http_hosts: BTreeSet<String>,
+    /// When set, the only hosts (lowercase) ledger endpoint URLs may call: an operator who
+    /// names them confines every subnet call, keyed or not, whatever a record says.
+    pub record_hosts: Option<BTreeSet<String>>,
 }
 
 impl Policy {
@@ -81,7 +84,7 @@ impl Policy {
 
     /// A policy that allows loopback and plain http to it: for tests, which serve on 127.0.0.1.
     pub fn loopback() -> Policy {
-        Policy { allowed_ranges: vec!["127.0.0.1".parse().expect("an address")], plain_http_hosts: BTreeSet::from(["127.0.0.1".to_owned()]) }
+        Policy { allowed_ranges: vec!["127.0.0.1".parse().expect("an address")], plain_http_hosts: BTreeSet::from(["127.0.0.1".to_owned()]), record_hosts: None }
     }
 }
 
@@ -96,6 +99,8 @@ pub enum Refusal {
     PlainHttp { origin: Origin, host: String },
     #[error("URLs may not carry a user name or password")]
     Credentials,
+    #[error("{host} is not among the hosts the operator lets subnet calls reach")]
+    UnlistedHost { host: String },
     #[error("{host} resolves to {address}, {class}, which the node does not call unless the operator allows it")]
     Address { host: String, address: IpAddr, class: &'static str },
 }
@@ -217,6 +222,9 @@ impl Guard {
         };
         if !allowed {
             return refuse(Refusal::Scheme { origin, scheme: scheme.to_owned() });
+        }
+        if origin == Origin::Record && self.policy.record_hosts.as_ref().is_some_and(|hosts| !hosts.contains(&host)) {
+            return refuse(Refusal::UnlistedHost { host });
         }
         if let Ok(address) = host.parse::<IpAddr>() {
             if let Some(class) = self.policy.refuses(address) {

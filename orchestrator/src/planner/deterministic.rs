@@ -1,7 +1,8 @@
 //! The deterministic planner: a plan made from keywords, for when no LLM subnet plans.
 //!
 //! - Capabilities are chosen by keyword from the objective's words and the target schema's
-//!   (see `capabilities` and `schema_terms`), among those offered.
+//!   (see `capabilities` and `schema_terms`), among those offered, by the ledger's capability
+//!   records (the vocabulary): a capability the ledger gains is planned with no new code.
 //! - When the objective names subjects to compare (see `subjects`), every chosen capability
 //!   gets one task per subject, querying "<subject> <topic>", the topic being the key terms of
 //!   the objective without its subjects (see `query`). Subjects beyond what [`MAX_TASKS`]
@@ -18,7 +19,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use super::capabilities::{select, Chosen};
+use super::capabilities::{select, Chosen, Vocabulary};
 use super::query::{ask_for_papers, asks_for_papers, key_terms};
 use super::schema_terms::schema_words;
 use super::subjects::find;
@@ -29,20 +30,20 @@ use crate::plan::{Plan, PlannerKind, Task, MAX_TASKS};
 /// Searched for when an objective gives nothing to search for.
 const EMPTY_OBJECTIVE_QUERY: &str = "latest news";
 
-/// Plans `objective` for a target in full JSON Schema form, using only `offered` capabilities.
-/// The plan has no task only when no offered capability has a rule.
-pub fn plan(objective: &str, schema: &Value, offered: &BTreeSet<String>) -> Plan {
+/// Plans `objective` for a target in full JSON Schema form, using only `offered` capabilities of
+/// `vocabulary`. The plan has no task only when the vocabulary holds no offered capability.
+pub fn plan(objective: &str, schema: &Value, vocabulary: &Vocabulary, offered: &BTreeSet<String>) -> Plan {
     let mut all_words = schema_words(schema);
     all_words.extend(words(objective));
-    let chosen = select(&all_words, offered);
+    let chosen = select(vocabulary, &all_words, offered);
     let wants_papers = asks_for_papers(&all_words);
     let tokens = tokens(objective);
-    let subjects = find(&tokens);
+    let subjects = find(&tokens, vocabulary);
     let mut ids = BTreeSet::new();
     let mut tasks = Vec::new();
     if subjects.names.is_empty() {
         for choice in &chosen {
-            let mut terms = key_terms(&tokens, choice.rule);
+            let mut terms = key_terms(&tokens, &choice.rule);
             if terms.is_empty() {
                 terms = written_words(&tokens);
             }
@@ -53,7 +54,7 @@ pub fn plan(objective: &str, schema: &Value, offered: &BTreeSet<String>) -> Plan
         for subject in subjects.names.iter().take(subjects_kept) {
             for choice in &chosen {
                 let mut terms = vec![subject.clone()];
-                terms.extend(key_terms(&subjects.rest, choice.rule).into_iter().filter(|term| !term.eq_ignore_ascii_case(subject)));
+                terms.extend(key_terms(&subjects.rest, &choice.rule).into_iter().filter(|term| !term.eq_ignore_ascii_case(subject)));
                 tasks.push(task(choice, Some(subject), terms, wants_papers, &mut ids));
             }
         }
@@ -61,18 +62,18 @@ pub fn plan(objective: &str, schema: &Value, offered: &BTreeSet<String>) -> Plan
     Plan { planner: PlannerKind::Deterministic, tasks, fallback_reason: None }
 }
 
-fn task(choice: &Chosen, subject: Option<&String>, mut terms: Vec<String>, wants_papers: bool, ids: &mut BTreeSet<String>) -> Task {
-    let rule = choice.rule;
-    if wants_papers && rule.finds_papers {
+fn task(choice: &Chosen<'_>, subject: Option<&String>, mut terms: Vec<String>, wants_papers: bool, ids: &mut BTreeSet<String>) -> Task {
+    let capability = choice.rule.capability;
+    if wants_papers && capability.finds_papers {
         ask_for_papers(&mut terms);
     }
     let query = if terms.is_empty() { EMPTY_OBJECTIVE_QUERY.to_owned() } else { terms.join(" ") };
     let base = match subject {
-        Some(subject) => format!("{}-{}", slug(rule.capability), slug(subject)),
-        None => slug(rule.capability),
+        Some(subject) => format!("{}-{}", slug(&capability.name), slug(subject)),
+        None => slug(&capability.name),
     };
     let id = unique_id(base.trim_end_matches('-'), ids);
-    Task { id, capability: rule.capability.to_owned(), query, subject: subject.cloned(), depends_on: Vec::new(), required: choice.required }
+    Task { id, capability: capability.name.clone(), query, subject: subject.cloned(), depends_on: Vec::new(), required: choice.required }
 }
 
 /// Every word and quoted text of the objective, as written: the query of last resort.

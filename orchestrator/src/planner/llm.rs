@@ -13,6 +13,8 @@ use crate::llm::{ask_json, LlmError, Question};
 use crate::plan::{plan_json_schema, Plan, PlannerKind, Task};
 use crate::schema::TargetSchema;
 
+use super::Vocabulary;
+
 /// Attempts at a plan that checks: the first and one repair.
 const ATTEMPTS: usize = 2;
 
@@ -30,14 +32,22 @@ struct Tasks {
 }
 
 /// The LLM's checked plan, or why there is none.
-pub(super) async fn plan(session: &Session<'_>, objective: &str, schema: &TargetSchema, offered: &BTreeSet<String>) -> Result<Plan, String> {
+pub(super) async fn plan(session: &Session<'_>, objective: &str, schema: &TargetSchema, vocabulary: &Vocabulary, offered: &BTreeSet<String>) -> Result<Plan, String> {
     let plan_schema = plan_json_schema(offered);
     let validator = jsonschema::validator_for(&plan_schema).expect("the plan schema is valid JSON Schema");
-    let capabilities: Vec<&str> = offered.iter().map(String::as_str).collect();
+    // Each capability with what its tasks find, from the ledger's record, so the LLM knows
+    // what to ask of a capability it has never seen.
+    let capabilities: Vec<String> = offered
+        .iter()
+        .map(|capability| match vocabulary.get(capability) {
+            Some(record) => format!("- {capability}: {}", record.description),
+            None => format!("- {capability}"),
+        })
+        .collect();
     let mut prompt = format!(
-        "Objective: {objective}\n\nTarget schema of the final answer:\n{}\n\nCapabilities on offer: {}\n",
+        "Objective: {objective}\n\nTarget schema of the final answer:\n{}\n\nCapabilities on offer:\n{}\n",
         serde_json::to_string_pretty(schema.json_schema()).expect("schemas serialise"),
-        capabilities.join(", "),
+        capabilities.join("\n"),
     );
     let mut last_problem = String::new();
     for _ in 0..ATTEMPTS {

@@ -20,14 +20,15 @@ use crate::execute::Session;
 use crate::llm::LLM_CAPABILITY;
 use crate::plan::Plan;
 use crate::schema::TargetSchema;
+pub use capabilities::Vocabulary;
 
-/// Plans `objective` with the capabilities `offered`.
-pub async fn plan(session: &Session<'_>, objective: &str, schema: &TargetSchema, offered: &BTreeSet<String>) -> Plan {
+/// Plans `objective` with the capabilities `offered`, described by `vocabulary`.
+pub async fn plan(session: &Session<'_>, objective: &str, schema: &TargetSchema, vocabulary: &Vocabulary, offered: &BTreeSet<String>) -> Plan {
     if !offered.contains(LLM_CAPABILITY) {
-        return deterministic::plan(objective, schema.json_schema(), offered);
+        return deterministic::plan(objective, schema.json_schema(), vocabulary, offered);
     }
-    match llm::plan(session, objective, schema, offered).await {
+    match llm::plan(session, objective, schema, vocabulary, offered).await {
         Ok(plan) => plan,
-        Err(reason) => Plan { fallback_reason: Some(reason), ..deterministic::plan(objective, schema.json_schema(), offered) },
+        Err(reason) => Plan { fallback_reason: Some(reason), ..deterministic::plan(objective, schema.json_schema(), vocabulary, offered) },
     }
 }

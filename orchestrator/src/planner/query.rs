@@ -8,7 +8,8 @@
 //!   point").
 //! - **key terms**: the words left once filler, instruction clauses and the capability's medium
 //!   words are gone, in their order, each once. An objective that is all instruction ("Suggest
-//!   cheap GPU clouds") keeps its clause, which is then all there is to search for.
+//!   cheap GPU clouds") keeps its clause, which is then all there is to search for. A quoted
+//!   text stays quoted: it is a phrase to match, or a passage a task must carry whole.
 //! - **paper words**: words showing papers are wanted; a search that can find papers then asks
 //!   for "arxiv papers".
 
@@ -47,7 +48,7 @@ pub(super) fn asks_for_papers(words: &BTreeSet<String>) -> bool {
 }
 
 /// The key terms of `tokens` for searches of `rule`'s capability.
-pub(super) fn key_terms(tokens: &[Token], rule: &Rule) -> Vec<String> {
+pub(super) fn key_terms(tokens: &[Token], rule: &Rule<'_>) -> Vec<String> {
     let terms = terms_outside_instructions(tokens, rule, true);
     if terms.is_empty() {
         terms_outside_instructions(tokens, rule, false)
@@ -56,7 +57,7 @@ pub(super) fn key_terms(tokens: &[Token], rule: &Rule) -> Vec<String> {
     }
 }
 
-fn terms_outside_instructions(tokens: &[Token], rule: &Rule, drop_instructions: bool) -> Vec<String> {
+fn terms_outside_instructions(tokens: &[Token], rule: &Rule<'_>, drop_instructions: bool) -> Vec<String> {
     let mut terms = Vec::new();
     let mut in_instruction = false;
     for token in tokens {
@@ -66,7 +67,7 @@ fn terms_outside_instructions(tokens: &[Token], rule: &Rule, drop_instructions: 
                 continue;
             }
             Token::Comma => continue,
-            Token::Quoted(text) => text,
+            Token::Quoted(text) => format!("\"{text}\""),
             Token::Word(word) => {
                 let lower = word.to_lowercase();
                 if drop_instructions && INSTRUCTION_WORDS.iter().any(|instruction| is_keyword(&lower, instruction)) {
@@ -75,11 +76,11 @@ fn terms_outside_instructions(tokens: &[Token], rule: &Rule, drop_instructions: 
                 if is_filler(&lower) || rule.is_medium_word(&lower) {
                     continue;
                 }
-                word
+                word.clone()
             }
         };
         if !in_instruction {
-            push_once(&mut terms, term);
+            push_once(&mut terms, &term);
         }
     }
     terms

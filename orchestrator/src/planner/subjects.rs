@@ -14,7 +14,7 @@
 //! - **rest**: the objective without its list, from which the topic of every subject's query is
 //!   taken.
 
-use super::capabilities::is_source_name;
+use super::capabilities::Vocabulary;
 use super::query::is_filler;
 use super::tokens::Token;
 
@@ -30,18 +30,18 @@ pub(super) struct Subjects {
     pub(super) rest: Vec<Token>,
 }
 
-pub(super) fn find(tokens: &[Token]) -> Subjects {
+pub(super) fn find(tokens: &[Token], vocabulary: &Vocabulary) -> Subjects {
     let mut best: Option<List> = None;
     let mut position = 0;
     while position < tokens.len() {
-        match list_at(tokens, position) {
+        match list_at(tokens, position, vocabulary) {
             Some(list) => {
                 position = list.end;
                 if best.as_ref().is_none_or(|best| list.names.len() > best.names.len()) {
                     best = Some(list);
                 }
             }
-            None => position = name_at(tokens, position).map_or(position + 1, |(_, end)| end),
+            None => position = name_at(tokens, position, vocabulary).map_or(position + 1, |(_, end)| end),
         }
     }
     match best {
@@ -63,12 +63,12 @@ struct List {
 }
 
 /// The list starting at `start`, if two or more names start there.
-fn list_at(tokens: &[Token], start: usize) -> Option<List> {
-    let (first, mut end) = name_at(tokens, start)?;
+fn list_at(tokens: &[Token], start: usize, vocabulary: &Vocabulary) -> Option<List> {
+    let (first, mut end) = name_at(tokens, start, vocabulary)?;
     let mut names = vec![first];
     loop {
         let after_separators = end + tokens[end..].iter().take_while(|token| is_separator(token)).count();
-        match name_at(tokens, after_separators) {
+        match name_at(tokens, after_separators, vocabulary) {
             Some((name, name_end)) if after_separators > end => {
                 if !names.iter().any(|known: &String| known.eq_ignore_ascii_case(&name)) {
                     names.push(name);
@@ -82,15 +82,15 @@ fn list_at(tokens: &[Token], start: usize) -> Option<List> {
 }
 
 /// The name starting at `start` and the position after it.
-fn name_at(tokens: &[Token], start: usize) -> Option<(String, usize)> {
+fn name_at(tokens: &[Token], start: usize, vocabulary: &Vocabulary) -> Option<(String, usize)> {
     match tokens.get(start)? {
         Token::Quoted(text) => Some((text.clone(), start + 1)),
-        Token::Word(word) if starts_name(word) => {
+        Token::Word(word) if starts_name(word, vocabulary) => {
             let mut parts = vec![word.as_str()];
             let mut end = start + 1;
             while let Some(Token::Word(next)) = tokens.get(end) {
                 let before_separator = tokens.get(end + 1).is_none_or(|after| is_separator(after) || *after == Token::Break);
-                if !(continues_name(next) || (is_acronym(next) && before_separator && may_be_in_name(next))) {
+                if !(continues_name(next, vocabulary) || (is_acronym(next) && before_separator && may_be_in_name(next, vocabulary))) {
                     break;
                 }
                 parts.push(next);
@@ -111,24 +111,24 @@ fn is_separator(token: &Token) -> bool {
 }
 
 /// Whether `word` can be part of a name at all.
-fn may_be_in_name(word: &str) -> bool {
+fn may_be_in_name(word: &str, vocabulary: &Vocabulary) -> bool {
     let lower = word.to_lowercase();
     word.chars().all(|c| c.is_alphanumeric() || NAME_MARKS.contains(c))
         && word.chars().any(char::is_alphanumeric)
         && !is_filler(&lower)
         && !SEPARATOR_WORDS.contains(&lower.as_str())
-        && !is_source_name(word)
+        && !vocabulary.is_source_name(word)
 }
 
-fn starts_name(word: &str) -> bool {
+fn starts_name(word: &str, vocabulary: &Vocabulary) -> bool {
     let capitalised = word.chars().next().is_some_and(char::is_uppercase);
     let dotted = word.trim_matches('.').contains('.');
     let model_number = word.chars().any(char::is_alphabetic) && word.chars().any(|c| c.is_ascii_digit());
-    may_be_in_name(word) && (capitalised || dotted || model_number)
+    may_be_in_name(word, vocabulary) && (capitalised || dotted || model_number)
 }
 
-fn continues_name(word: &str) -> bool {
-    word.chars().next().is_some_and(char::is_uppercase) && word.chars().any(char::is_lowercase) && may_be_in_name(word)
+fn continues_name(word: &str, vocabulary: &Vocabulary) -> bool {
+    word.chars().next().is_some_and(char::is_uppercase) && word.chars().any(char::is_lowercase) && may_be_in_name(word, vocabulary)
 }
 
 fn is_acronym(word: &str) -> bool {

@@ -6,6 +6,8 @@
 //!   (`Vast.ai`, `GPT-4`, `AT&T`, `$2/hr`), as written; a trailing full stop or a possessive
 //!   `'s` is not part of it.
 //! - **quoted**: text between double quotes (straight or curly), taken whole: `"Hugging Face"`.
+//! - **link**: an `http://` or `https://` URL, taken whole to the next space (without the
+//!   punctuation that ends a sentence after it) as one word.
 //! - **break**: what ends a phrase: a sentence's end, a colon, a bracket, a line break.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +39,17 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
     let mut position = 0;
     while position < characters.len() {
         let character = characters[position];
+        if starts_link(&characters[position..]) {
+            let length = characters[position..].iter().position(|c| c.is_whitespace() || matches!(c, '"' | '“' | '”')).unwrap_or(characters.len() - position);
+            let link: String = characters[position..position + length].iter().collect();
+            let trimmed = link.trim_end_matches(['.', ',', ';', ':', ')', ']', '!', '?']);
+            tokens.push(Token::Word(trimmed.to_owned()));
+            if trimmed.len() < link.len() {
+                tokens.push(Token::Break);
+            }
+            position += length;
+            continue;
+        }
         if is_word_character(character) {
             let start = position;
             while position < characters.len() && is_word_character(characters[position]) {
@@ -64,6 +77,11 @@ pub(super) fn tokens(text: &str) -> Vec<Token> {
         }
     }
     tokens
+}
+
+fn starts_link(characters: &[char]) -> bool {
+    let starts = |prefix: &str| prefix.chars().enumerate().all(|(at, wanted)| characters.get(at).is_some_and(|c| c.eq_ignore_ascii_case(&wanted)));
+    starts("https://") || starts("http://")
 }
 
 /// Pushes a raw word, without its trailing punctuation and possessive, followed by a break

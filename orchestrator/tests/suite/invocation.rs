@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 /// Every endpoint record of the genesis sources, with its netuid.
 fn genesis_endpoints() -> Vec<(u16, Endpoint)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots/subnets");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
     let changes = ledger::genesis::read_sources(&dir).expect("the genesis sources read");
     changes
         .changes()
@@ -40,6 +40,17 @@ fn invocable() -> Vec<(u16, Endpoint)> {
     genesis_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_some()).collect()
 }
 
+/// The task an endpoint's documented exchange asks (a subject it knows, a URL or a passage it
+/// needs), else a general one: what every endpoint can be asked.
+fn task_for(netuid: u16, endpoint: &Endpoint) -> (String, Option<String>) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../snapshots/documented/sn{netuid:03}-{}.json", endpoint.name));
+    let exchange: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()))).unwrap();
+    match exchange.get("task") {
+        Some(task) => (task["query"].as_str().unwrap().to_owned(), task["subject"].as_str().map(str::to_owned)),
+        None => ("Bittensor".to_owned(), None),
+    }
+}
+
 fn input(query: &str) -> CallInput<'_> {
     CallInput { query, limit: 20, ..CallInput::default() }
 }
@@ -59,8 +70,12 @@ fn query_params(request: &SubnetRequest, schema: &Value) -> Value {
     let params = url
         .query_pairs()
         .map(|(name, value)| {
-            let wants_integer = schema["properties"][name.as_ref()]["type"] == "integer";
-            let value = if wants_integer { json!(value.parse::<i64>().expect("an integer parameter")) } else { json!(value) };
+            let value = match schema["properties"][name.as_ref()]["type"].as_str() {
+                Some("integer") => json!(value.parse::<i64>().expect("an integer parameter")),
+                Some("number") => json!(value.parse::<f64>().expect("a number parameter")),
+                Some("boolean") => json!(value.parse::<bool>().expect("a boolean parameter")),
+                _ => json!(value),
+            };
             (name.into_owned(), value)
         })
         .collect();
@@ -144,7 +159,9 @@ fn every_built_request_validates_against_the_recorded_input_schema() {
     let full = CallInput { system: Some("Be brief."), context: &context, response_schema: Some(&schema), ..input("Bittensor research papers on subnets") };
     for (netuid, endpoint) in invocable() {
         let name = &endpoint.name;
-        for call in [input("Bittensor"), full.clone()] {
+        let (query, subject) = task_for(netuid, &endpoint);
+        let asked = CallInput { subject: subject.as_deref(), ..input(&query) };
+        for call in [asked.clone(), CallInput { query: &query, subject: subject.as_deref(), ..full.clone() }] {
             let request = build(&endpoint, &call, netuid, Some("deepseek-ai/DeepSeek-V3-0324"));
             assert_eq!(request.method, endpoint.method, "{name}");
             assert!(request.url.starts_with(&endpoint.url), "{name}: {}", request.url);
@@ -166,7 +183,8 @@ fn every_built_request_validates_against_the_recorded_input_schema() {
 #[test]
 fn auth_headers_take_each_subnets_form() {
     for (netuid, endpoint) in invocable() {
-        let request = build(&endpoint, &input("Bittensor"), netuid, Some("model"));
+        let (query, subject) = task_for(netuid, &endpoint);
+        let request = build(&endpoint, &CallInput { subject: subject.as_deref(), ..input(&query) }, netuid, Some("model"));
         let expected = match &endpoint.auth {
             ledger::record::Auth::Header { name, prefix } => Some((name.clone(), prefix.as_ref().map_or("test-key".to_owned(), |prefix| format!("{prefix} test-key")))),
             _ => None,
@@ -176,13 +194,14 @@ fn auth_headers_take_each_subnets_form() {
         assert!(!request.url.contains("test-key") && !request.body.as_deref().is_some_and(|body| String::from_utf8_lossy(body).contains("test-key")), "{}: the key travels in its header only", endpoint.name);
     }
     assert_eq!(header(&build(&endpoint(22, "ai-search"), &input("Bittensor"), 22, None), "authorization"), Some("test-key"));
-    assert_eq!(header(&build(&endpoint(64, "chat-completions"), &input("Bittensor"), 64, None), "authorization"), Some("Bearer test-key"));
+    assert_eq!(header(&build(&endpoint(64, "chat-completions"), &input("Bittensor"), 64, Some("deepseek-ai/DeepSeek-V3-0324")), "authorization"), Some("Bearer test-key"));
 }
 
 #[test]
 fn a_missing_key_names_the_variable_to_set() {
     for (netuid, endpoint) in invocable().into_iter().filter(|(_, endpoint)| endpoint.auth != ledger::record::Auth::None) {
-        let error = invocation::request(&endpoint, &input("Bittensor"), &Access { netuid, key: None, model: None }).unwrap_err();
+        let (query, subject) = task_for(netuid, &endpoint);
+        let error = invocation::request(&endpoint, &CallInput { subject: subject.as_deref(), ..input(&query) }, &Access { netuid, key: None, model: None }).unwrap_err();
         let expected = InvocationError::MissingKey { endpoint: endpoint.name.clone(), netuid, env: format!("ORCHESTRA_SN{netuid}_KEY") };
         assert_eq!(error, expected);
         assert!(error.to_string().contains(&format!("ORCHESTRA_SN{netuid}_KEY")));
@@ -376,7 +395,8 @@ fn data_universe_asks_for_the_capabilitys_source_and_window_over_http2() {
         assert!(request.http2_only);
         let sent = body(&request);
         assert_eq!(sent["source"], source);
-        assert_eq!(sent["keywords"], json!(["#bitcoin", "ETF", "flows"]));
+        let subreddit = if source == "REDDIT" { vec!["r/all"] } else { Vec::new() };
+        assert_eq!(sent["keywords"], json!([subreddit, vec!["#bitcoin", "ETF", "flows"]].concat()), "a Reddit search's first keyword is its subreddit");
         assert_eq!(sent["usernames"], json!([]));
         assert_eq!(sent["keyword_mode"], "any");
         assert_eq!(sent["limit"], 20);
@@ -389,17 +409,16 @@ fn data_universe_asks_for_the_capabilitys_source_and_window_over_http2() {
 }
 
 #[test]
-fn data_universe_keywords_drop_filler_and_stop_at_ten() {
+fn data_universe_keywords_drop_filler_and_stop_at_five() {
     let keywords = |query: &str| body(&build(&endpoint(13, "on-demand-x"), &input(query), 13, None))["keywords"].clone();
     assert_eq!(
         keywords("What are people saying on X about Vast.ai, #GPU pricing and (Bittensor's) subnets? vast.AI again"),
-        json!(["Vast.ai", "#GPU", "pricing", "Bittensor", "subnets", "again"])
+        json!(["Vast.ai", "#GPU", "pricing", "Bittensor", "subnets"])
     );
     let many = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu alpha";
-    let sent = keywords(many);
-    assert_eq!(sent.as_array().unwrap().len(), 10);
-    assert_eq!(sent[0], "alpha");
-    assert_eq!(sent[9], "kappa");
+    assert_eq!(keywords(many), json!(["alpha", "beta", "gamma", "delta", "epsilon"]), "the docs allow five");
+    let reddit = body(&build(&endpoint(13, "on-demand-reddit"), &input(many), 13, None))["keywords"].clone();
+    assert_eq!(reddit, json!(["r/all", "alpha", "beta", "gamma", "delta"]), "the subreddit counts among the five");
     assert_eq!(keywords("the latest on r/MachineLearning"), json!(["r/MachineLearning"]));
 }
 
@@ -500,8 +519,10 @@ fn openai_chat_sends_the_model_messages_and_structured_output() {
         json!({"type": "json_schema", "json_schema": {"name": "answer", "strict": true, "schema": schema}})
     );
 
-    let plain = body(&build(&chutes, &input("Say hello."), 64, None));
-    assert!(plain.get("model").is_none() && plain.get("response_format").is_none(), "{plain}");
+    let plain = body(&build(&chutes, &input("Say hello."), 64, Some("deepseek-ai/DeepSeek-V3-0324")));
+    assert!(plain.get("response_format").is_none(), "{plain}");
+    let no_model = invocation::request(&chutes, &input("Say hello."), &Access { netuid: 64, key: Some("test-key"), model: None }).unwrap_err();
+    assert!(matches!(&no_model, InvocationError::Unsatisfiable { reason, .. } if reason.contains("\"model\" is a required property")), "a request the API would refuse is not sent: {no_model}");
     assert_eq!(plain["messages"], json!([{"role": "user", "content": "Say hello."}]));
 }
 
@@ -559,7 +580,7 @@ fn prompts_list_the_evidence_of_earlier_tasks() {
     output.items[1].title = None;
     output.items[1].text = "line one\nline two".into();
     let context = [output];
-    let request = build(&endpoint(64, "chat-completions"), &CallInput { context: &context, ..input("Compare.") }, 64, None);
+    let request = build(&endpoint(64, "chat-completions"), &CallInput { context: &context, ..input("Compare.") }, 64, Some("deepseek-ai/DeepSeek-V3-0324"));
     let prompt = user_message(&request);
     assert!(prompt.starts_with("Compare."), "{prompt}");
     assert!(prompt.contains("search-web") && prompt.contains("Bittensor") && prompt.contains("A summary."), "{prompt}");
@@ -574,7 +595,7 @@ fn prompts_stay_bounded_whatever_the_evidence() {
     let schema = json!({"type": "object", "properties": {"answer": {"type": "string"}}});
     let call = CallInput { context: &context, response_schema: Some(&schema), ..input("Summarise.") };
     for (netuid, name) in [(64, "chat-completions"), (1, "chat-completion")] {
-        let prompt = user_message(&build(&endpoint(netuid, name), &call, netuid, None));
+        let prompt = user_message(&build(&endpoint(netuid, name), &call, netuid, Some("deepseek-ai/DeepSeek-V3-0324")));
         assert!(prompt.chars().count() <= 25_000, "{name}: {} characters", prompt.chars().count());
         assert!(prompt.contains("task-0") && !prompt.contains("task-39"), "{name}");
         assert!(prompt.contains(&serde_json::to_string_pretty(&schema).unwrap()), "{name}: the schema survives the bound");
@@ -585,7 +606,7 @@ fn prompts_stay_bounded_whatever_the_evidence() {
 
     // One task: its first 25 items only, each text cut to 400 characters.
     let one = [evidence("only", 100, 5000)];
-    let prompt = user_message(&build(&endpoint(64, "chat-completions"), &CallInput { context: &one, ..input("Summarise.") }, 64, None));
+    let prompt = user_message(&build(&endpoint(64, "chat-completions"), &CallInput { context: &one, ..input("Summarise.") }, 64, Some("deepseek-ai/DeepSeek-V3-0324")));
     assert!(prompt.contains("\n25. Result 24 — ") && !prompt.contains("\n26. "), "{prompt}");
     let first = prompt.lines().find(|line| line.starts_with("1. ")).unwrap();
     let text = first.split(" — ").nth(1).unwrap();

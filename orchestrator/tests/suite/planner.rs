@@ -4,12 +4,35 @@
 use std::collections::BTreeSet;
 
 use orchestrator::plan::{Plan, PlanError, PlannerKind, Task, MAX_TASKS};
-use orchestrator::planner::deterministic::plan;
+use orchestrator::planner::{deterministic, Vocabulary};
 use orchestrator::schema::TargetSchema;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 const ALL_CAPABILITIES: [&str; 4] = ["web-search", "x-search", "reddit-search", "llm-chat"];
+
+/// The genesis' capability records.
+fn vocabulary_records() -> Vec<ledger::record::Capability> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
+    let changes = ledger::genesis::read_sources(&dir).expect("the genesis sources read");
+    changes
+        .changes()
+        .iter()
+        .filter_map(|change| match ledger::record::Record::decode(&change.key, change.value.as_deref()?).ok()? {
+            ledger::record::Record::Capability(capability) => Some(capability),
+            _ => None,
+        })
+        .collect()
+}
+
+fn vocabulary() -> Vocabulary {
+    Vocabulary::new(vocabulary_records())
+}
+
+/// The deterministic plan on the genesis' vocabulary.
+fn plan(objective: &str, schema: &Value, offered: &BTreeSet<String>) -> Plan {
+    deterministic::plan(objective, schema, &vocabulary(), offered)
+}
 
 fn offered(capabilities: &[&str]) -> BTreeSet<String> {
     capabilities.iter().map(|capability| capability.to_string()).collect()
@@ -141,7 +164,7 @@ fn papers_already_asked_for_are_not_asked_twice() {
 }
 
 #[test]
-fn web_search_is_the_default_and_any_ruled_capability_the_last_resort() {
+fn web_search_is_the_default_and_the_other_general_searches_the_last_resort() {
     let objective = "Cheap flights to Lisbon in May";
     let web = offered(&["web-search", "x-search", "llm-chat"]);
     assert_eq!(capabilities(&plan(objective, &json!({}), &web)), ["web-search"]);
@@ -149,6 +172,10 @@ fn web_search_is_the_default_and_any_ruled_capability_the_last_resort() {
     let fallback = plan(objective, &json!({}), &social);
     assert_eq!(capabilities(&fallback), ["x-search"]);
     fallback.check(&social).unwrap();
+    // A specialised capability answers only what asks for it.
+    let specialised = offered(&["sports-odds", "vpn-coverage", "compute-rental"]);
+    assert!(plan(objective, &json!({}), &specialised).tasks.is_empty());
+    assert_eq!(capabilities(&plan("NBA moneyline odds for tonight", &json!({}), &specialised)), ["sports-odds"]);
 }
 
 #[test]
@@ -161,10 +188,42 @@ fn a_capability_not_offered_is_replaced_by_the_default() {
 
 #[test]
 fn llm_chat_is_never_planned_and_alone_gives_an_empty_plan() {
-    let offered = offered(&["llm-chat", "deep-research"]);
+    let offered = offered(&["llm-chat"]);
     let plan = plan("Research RunPod and Lambda pricing", &gpu_schema(), &offered);
     assert!(plan.tasks.is_empty());
     assert_eq!(plan.check(&offered), Err(PlanError::Empty));
+    let with_research = self::offered(&["llm-chat", "deep-research"]);
+    let plan = self::plan("Research RunPod and Lambda pricing", &gpu_schema(), &with_research);
+    assert!(plan.tasks.iter().all(|task| task.capability == "deep-research") && !plan.tasks.is_empty(), "deep research has a ledger record, so it is planned: {plan:?}");
+}
+
+#[test]
+fn a_capability_the_ledger_gains_is_planned_from_its_record_alone() {
+    let record = |name: &str, hints: &[&str], order: u16| ledger::record::Capability {
+        name: name.into(),
+        description: format!("{name} readings"),
+        role: ledger::record::CapabilityRole::Evidence,
+        family: name.into(),
+        names: vec![],
+        hints: hints.iter().map(|hint| hint.to_string()).collect(),
+        hints_are_medium_words: false,
+        finds_papers: false,
+        fallback: false,
+        order,
+    };
+    let mut records: Vec<_> = vocabulary_records();
+    records.push(record("air-quality", &["pollution", "smog", "aqi"], 5));
+    let vocabulary = Vocabulary::new(records);
+    let offered = offered(&["web-search", "air-quality"]);
+    let plan = deterministic::plan("How bad is the smog in Delhi and Lahore this week?", &json!({}), &vocabulary, &offered);
+    let planned: BTreeSet<&str> = capabilities(&plan).into_iter().collect();
+    assert!(planned.contains("air-quality"), "{plan:?}");
+    assert!(plan.tasks.iter().filter(|task| task.capability == "air-quality").all(|task| task.required), "first in order and hinted: required");
+    assert_eq!(subjects(&plan).into_iter().collect::<BTreeSet<_>>(), BTreeSet::from(["Delhi", "Lahore"]), "{plan:?}");
+    plan.check(&offered).unwrap();
+    // Without its record, the same capability is never planned.
+    let plan = self::plan("How bad is the smog in Delhi and Lahore this week?", &json!({}), &offered);
+    assert!(!capabilities(&plan).contains(&"air-quality"), "{plan:?}");
 }
 
 #[test]
@@ -218,9 +277,9 @@ fn offered_sets() -> impl Strategy<Value = BTreeSet<String>> {
 
 proptest! {
     #[test]
-    fn every_plan_checks_when_a_ruled_capability_is_offered(objective in objective(), schema in schema(), offered in offered_sets()) {
+    fn every_plan_checks_when_a_capability_with_a_record_is_offered(objective in objective(), schema in schema(), offered in offered_sets()) {
         let plan = plan(&objective, &schema, &offered);
-        let ruled = ["web-search", "x-search", "reddit-search"].iter().any(|capability| offered.contains(*capability));
+        let ruled = ["web-search", "x-search", "reddit-search", "deep-research"].iter().any(|capability| offered.contains(*capability));
         if ruled {
             prop_assert!(plan.check(&offered).is_ok(), "{:?}", plan.check(&offered));
         } else {
@@ -231,7 +290,7 @@ proptest! {
             prop_assert!(task.id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'), "{}", task.id);
             prop_assert!(task.depends_on.is_empty());
         }
-        prop_assert_eq!(orchestrator::planner::deterministic::plan(&objective, &schema, &offered), plan);
+        prop_assert_eq!(self::plan(&objective, &schema, &offered), plan);
     }
 }
 

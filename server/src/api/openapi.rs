@@ -136,7 +136,8 @@ fn orchestrate_answer() -> Value {
                     "index": count, "previous": hash,
                     "call": { "type": "object", "required": ["subnet", "endpoint", "request_hash", "response_hash", "status", "started_ms", "duration_ms", "cost_rao"], "properties": {
                         "subnet": count, "endpoint": { "type": "string" }, "request_hash": hash, "response_hash": hash, "status": count, "started_ms": count, "duration_ms": count, "cost_rao": count } } } } } } },
-            "cost": { "type": "object", "required": ["subnet_calls_rao", "fee_rao", "total_rao"], "properties": { "subnet_calls_rao": count, "fee_rao": count, "total_rao": count, "budget_rao": count } },
+            "cost": { "type": "object", "required": ["subnet_calls_rao", "fee_rao", "total_rao", "tao_price"], "properties": { "subnet_calls_rao": count, "fee_rao": count, "total_rao": count, "budget_rao": count,
+                "tao_price": { "type": "object", "description": "the TAO price dollar prices were converted at, and its source: a feed and when it was read, or the static price and why", "required": ["usd", "source"], "properties": { "usd": { "type": "number" }, "source": { "type": "string" } } } } },
             "timings": { "type": "object", "required": ["total_ms", "plan_ms", "execute_ms", "synthesis_ms", "in_calls_ms", "overhead_ms", "critical_path_ms"], "properties": {
                 "total_ms": millis, "plan_ms": millis, "execute_ms": millis, "synthesis_ms": millis, "in_calls_ms": millis, "overhead_ms": millis, "critical_path_ms": millis } },
             "synthesis": { "type": "object", "required": ["method", "attempts"], "properties": { "method": { "enum": ["llm", "deterministic"] }, "attempts": count, "fallback_reason": { "type": "string" } } },

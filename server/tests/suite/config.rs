@@ -6,7 +6,7 @@ use std::process::Command;
 
 fn serve(config: &std::path::Path, env: &[(&str, &str)], flags: &[&str]) -> common::Running {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
-    command.arg("--config").arg(config).arg("serve").args(flags);
+    command.arg("--config").arg(config).arg("serve").args(flags).env("ORCHESTRA_TAO_PRICE_URL", "none");
     for variable in ["ORCHESTRA_DATA", "ORCHESTRA_LISTEN", "ORCHESTRA_PRICE_PROOF_RAO", "ORCHESTRA_CONFIG"] {
         command.env_remove(variable);
     }

@@ -24,9 +24,9 @@ async fn a_fresh_machine_without_keys_is_told_which_variables_to_set_and_nothing
     let data = home.path().join("orchestra-data");
     let (passed, report) = doctor(&data, &["--offline"], &[]).await;
 
-    assert!(!passed, "no routable capability is a failure: {report}");
+    assert!(!passed, "no routable general search is a failure: {report}");
     assert!(report.contains("ok    ledger: no ledger yet at"), "{report}");
-    assert!(report.contains("FAIL  keys: no capability is routable"), "{report}");
+    assert!(report.contains("FAIL  keys: no general search is routable (web-search, x-search"), "{report}");
     assert!(report.contains("fix: for web-search, x-search set ORCHESTRA_SN22_KEY or DESEARCH_API_KEY (SN22 Desearch, keys at https://desearch.ai)"), "{report}");
     assert!(report.contains("CHUTES_API_KEY"), "{report}");
     assert!(report.contains("ok    hotkey: none yet"), "{report}");

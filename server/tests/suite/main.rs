@@ -6,6 +6,7 @@ mod api;
 mod cli;
 mod config;
 mod doctor;
+mod documented;
 mod exact_payment;
 mod execute;
 mod explorer;

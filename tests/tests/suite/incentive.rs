@@ -23,8 +23,8 @@ use orchestra_server::api::miner::MinerAccess;
 use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::proposers::{ProposerGate, Quota};
 use orchestra_server::api::{router, AppState};
-use orchestrator::chain::testing::{blake2_128_concat, decode_signed_call, identity, mock_node_with_storage, storage_key, Storage, Submitted};
-use orchestrator::chain::{keypair_from_seed, AccountId32, ChainClient, Keypair, WeightsAction};
+use orchestrator::chain::testing::{decode_signed_call, mock_node_with_storage, Submitted};
+use orchestrator::chain::{ChainClient, WeightsAction};
 use orchestrator::credentials::Credentials;
 use orchestrator::epistula;
 use orchestrator::orchestrate::{Config, Orchestrator};
@@ -33,47 +33,12 @@ use orchestrator::route::Catalog;
 use orchestrator::validator::challenge;
 use orchestrator::validator::{Settings, Validator};
 use serde_json::Value;
-use subxt::ext::codec::Encode;
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
-const NETUID: u16 = 7;
-
-/// A participant's key, the same for the chain (subxt) and off chain (Epistula, receipts).
-struct Participant {
-    seed: [u8; 32],
-    chain: Keypair,
-    hotkey: Hotkey,
-}
-
-impl Participant {
-    fn new(byte: u8) -> Participant {
-        let seed = [byte; 32];
-        let chain = keypair_from_seed(&format!("0x{}", hex::encode(seed))).unwrap();
-        let hotkey = Hotkey::from_seed(&seed).unwrap();
-        assert_eq!(AccountId32(chain.public_key().0).to_string(), hotkey.ss58(), "one key, two libraries");
-        Participant { seed, chain, hotkey }
-    }
-
-    /// Another handle on the hotkey, for a component that keeps its own.
-    fn hotkey(&self) -> Hotkey {
-        Hotkey::from_seed(&self.seed).unwrap()
-    }
-
-    fn account(&self) -> AccountId32 {
-        AccountId32(self.chain.public_key().0)
-    }
-}
+use crate::common::chain::{chain_state, serve, Participant, NETUID};
 
 fn credentials() -> Credentials {
     Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]).with_key(13, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"])
-}
-
-/// Serves `app` on a loopback port; its port.
-async fn serve(app: axum::Router) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    port
 }
 
 /// A miner's node: its own ledger over the local subnets, answering `validator`'s challenges.
@@ -120,35 +85,6 @@ async fn forger(node_port: u16, forger: Hotkey) -> u16 {
         }),
     );
     serve(proxy).await
-}
-
-fn put(storage: &mut Storage, item: &str, parts: &[Vec<u8>], value: impl Encode) {
-    storage.insert(storage_key("SubtensorModule", item, parts), value.encode());
-}
-
-/// Subnet 7: the validator at uid 0 with a permit, the honest miner at 1 and the forger at 2,
-/// both serving axons on loopback; weights set directly, no rate limit.
-fn chain_state(validator: &Participant, miners: [(&Participant, u16); 2]) -> Storage {
-    let mut storage = Storage::new();
-    let account = Participant::account;
-    put(&mut storage, "NetworksAdded", &[identity(&NETUID)], true);
-    put(&mut storage, "SubnetworkN", &[identity(&NETUID)], 3u16);
-    put(&mut storage, "Keys", &[identity(&NETUID), identity(&0u16)], account(validator));
-    for (uid, (miner, port)) in miners.iter().enumerate() {
-        let uid = uid as u16 + 1;
-        put(&mut storage, "Keys", &[identity(&NETUID), identity(&uid)], account(miner));
-        let axon = (900u64, 1u32, u128::from(0x7f00_0001u32), *port, 4u8, 4u8, 0u8, 0u8);
-        put(&mut storage, "Axons", &[identity(&NETUID), blake2_128_concat(&account(miner))], axon);
-    }
-    put(&mut storage, "TotalHotkeyAlpha", &[blake2_128_concat(&account(validator)), identity(&NETUID)], 1_000_000_000_000u64);
-    put(&mut storage, "ValidatorPermit", &[identity(&NETUID)], vec![true, false, false]);
-    put(&mut storage, "LastUpdate", &[identity(&NETUID)], vec![0u64, 0, 0]);
-    put(&mut storage, "CommitRevealWeightsEnabled", &[identity(&NETUID)], false);
-    put(&mut storage, "WeightsSetRateLimit", &[identity(&NETUID)], 0u64);
-    put(&mut storage, "WeightsVersionKey", &[identity(&NETUID)], 3u64);
-    put(&mut storage, "MinAllowedWeights", &[identity(&NETUID)], 1u16);
-    put(&mut storage, "MaxWeightsLimit", &[identity(&NETUID)], u16::MAX);
-    storage
 }
 
 /// A signed diff from `proposer` changing Desearch's `web-search` endpoint with `change`.

@@ -2,6 +2,7 @@
 
 mod common;
 mod incentive;
+mod new_subnet;
 mod contract;
 mod orchestration;
 mod playground;

@@ -298,11 +298,27 @@ async fn a_node_without_subnet_keys_says_which_to_set() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_budget_below_one_calls_ledger_price_makes_no_call_and_says_why() {
+    let stack = Stack::start(Options::default()).await;
+    let before = stack.balance().await;
+    // A fresh node: nothing learned yet, so only the ledger's prices bind.
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "budget_rao": 1 })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "budget_exhausted");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("budget of 1 rao") && message.contains("SN22") && message.contains("per request"), "names the call and its price: {message}");
+    assert!(body["error"]["details"]["calls"].as_array().unwrap().is_empty(), "{body}");
+    assert_eq!(stack.desearch.request_count(), 0, "no request left the node");
+    assert_eq!(stack.balance().await, before - 1, "only the fee is charged");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_exhausted_budget_stops_work_and_says_so() {
     let stack = Stack::start(Options::default()).await;
-    // A first run teaches the node what a Desearch call costs (its cost header).
-    let first = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap();
-    let per_call = first.calls[0].cost_rao;
+    // What the first call is reserved at, as the refusal of a one-rao budget states it.
+    let (_, refused) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "budget_rao": 1 })).await;
+    let message = refused["error"]["message"].as_str().unwrap();
+    let per_call: u64 = message.split("estimated at ").nth(1).and_then(|rest| rest.split(' ').next()).and_then(|rao| rao.parse().ok()).unwrap_or_else(|| panic!("{message}"));
     let before = stack.balance().await;
     let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "budget_rao": per_call + per_call / 2 })).await;
     assert_eq!(status, 422, "{body}");

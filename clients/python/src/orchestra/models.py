@@ -65,6 +65,14 @@ class Call(_Part):
     cost_usd_micros: Optional[int] = None
 
 
+class TaoPrice(_Part):
+    """The TAO price subnets' dollar prices were converted at, and where it came from (a
+    price feed and when it was read, or the node's static price and why)."""
+
+    usd: float
+    source: str
+
+
 class Cost(_Part):
     """What the run cost: the subnet calls plus the node's fee make the total."""
 
@@ -72,6 +80,7 @@ class Cost(_Part):
     fee_rao: int
     total_rao: int
     budget_rao: Optional[int] = None
+    tao_price: TaoPrice
 
 
 class Timings(_Part):

@@ -38,9 +38,11 @@ impl Drop for Running {
 pub const KEY_VARIABLES: [&str; 7] = ["DESEARCH_API_KEY", "MACROCOSMOS_API_KEY", "CHUTES_API_KEY", "ORCHESTRA_SN22_KEY", "ORCHESTRA_SN13_KEY", "ORCHESTRA_SN1_KEY", "ORCHESTRA_SN64_KEY"];
 
 /// `orchestra --data DATA`, ready for more arguments.
+/// The `orchestra` binary on `data`, reading no TAO price feed: tests call nothing off the
+/// machine.
 pub fn orchestra(data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_orchestra"));
-    command.arg("--data").arg(data);
+    command.arg("--data").arg(data).env("ORCHESTRA_TAO_PRICE_URL", "none");
     command
 }
 

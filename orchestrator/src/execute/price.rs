@@ -1,0 +1,104 @@
+//! Prices: what a call is expected to cost before it is made and what it cost once answered,
+//! from the endpoint record's public price (a price per request, per thousand tokens or per
+//! item, in micro-USD).
+//!
+//! Terms:
+//! - **expected usage**: per request, the one request; per thousand tokens, the request's input
+//!   tokens (its body's bytes over [`BYTES_PER_TOKEN`], rounded up: generous for English, so
+//!   that the reservation rarely falls short) plus [`OUTPUT_TOKEN_ALLOWANCE`] output tokens;
+//!   per item, the count the call asks for (one when it asks for none).
+//! - **usage**: per request, the one request; per thousand tokens, the tokens the answer reports
+//!   (the expected usage when it reports none: a subnet that hides its usage is charged the
+//!   reservation); per item, the items the answer holds.
+//!
+//! Costs round up to the micro-USD, so that a price never under-counts.
+
+use ledger::record::{PriceUnit, Pricing};
+
+use crate::invocation::{SubnetRequest, SubnetResponse};
+
+/// Bytes of a request counted as one input token.
+pub const BYTES_PER_TOKEN: u64 = 3;
+/// Output tokens reserved for a call priced by the token.
+pub const OUTPUT_TOKEN_ALLOWANCE: u64 = 1024;
+
+/// The tokens `request` is expected to use, input and output.
+fn expected_tokens(request: &SubnetRequest) -> u64 {
+    let body = request.body.as_ref().map_or(0, Vec::len) as u64;
+    body.div_ceil(BYTES_PER_TOKEN) + OUTPUT_TOKEN_ALLOWANCE
+}
+
+fn per_thousand(tokens: u64, usd_micros: u64) -> u64 {
+    u64::try_from((u128::from(tokens) * u128::from(usd_micros)).div_ceil(1000)).unwrap_or(u64::MAX)
+}
+
+/// What `request`, asking for `count` results, is expected to cost at `pricing`.
+pub fn expected_usd_micros(pricing: &Pricing, request: &SubnetRequest, count: u32) -> u64 {
+    match pricing.unit {
+        PriceUnit::Request => pricing.usd_micros,
+        PriceUnit::ThousandTokens => per_thousand(expected_tokens(request), pricing.usd_micros),
+        PriceUnit::Item => pricing.usd_micros.saturating_mul(u64::from(count.max(1))),
+    }
+}
+
+/// What the call that sent `request` and got `response` cost at `pricing`.
+pub fn charged_usd_micros(pricing: &Pricing, request: &SubnetRequest, count: u32, response: &SubnetResponse) -> u64 {
+    match (pricing.unit, response.tokens) {
+        (PriceUnit::Request, _) => pricing.usd_micros,
+        (PriceUnit::ThousandTokens, Some((input, output))) => per_thousand(input.saturating_add(output), pricing.usd_micros),
+        (PriceUnit::ThousandTokens, None) => expected_usd_micros(pricing, request, count),
+        (PriceUnit::Item, _) => pricing.usd_micros.saturating_mul(response.items.len() as u64),
+    }
+}
+
+/// A call's price in words: `$0.005 per request`.
+pub fn describe(pricing: &Pricing) -> String {
+    let unit = match pricing.unit {
+        PriceUnit::Request => "request",
+        PriceUnit::ThousandTokens => "thousand tokens",
+        PriceUnit::Item => "item",
+    };
+    format!("${} per {unit}", usd(pricing.usd_micros))
+}
+
+/// Micro-USD as dollars, without trailing zeros: `0.005`, `1.2`, `3`.
+fn usd(micros: u64) -> String {
+    let fraction = format!("{:06}", micros % 1_000_000);
+    let fraction = fraction.trim_end_matches('0');
+    match fraction.is_empty() {
+        true => format!("{}", micros / 1_000_000),
+        false => format!("{}.{fraction}", micros / 1_000_000),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ledger::record::{HttpMethod, PriceUnit, Pricing};
+
+    use super::*;
+
+    fn request(body_bytes: usize) -> SubnetRequest {
+        SubnetRequest { method: HttpMethod::Post, url: "https://api.example/x".into(), headers: Vec::new(), body: Some(vec![b'a'; body_bytes]), http2_only: false }
+    }
+
+    #[test]
+    fn token_prices_reserve_the_prompt_and_an_allowance_and_charge_what_was_used() {
+        let pricing = Pricing { unit: PriceUnit::ThousandTokens, usd_micros: 2_000 };
+        // 3000 bytes are 1000 input tokens, plus the 1024-token allowance.
+        assert_eq!(expected_usd_micros(&pricing, &request(3000), 10), 4_048);
+        let used = SubnetResponse { tokens: Some((700, 300)), ..SubnetResponse::default() };
+        assert_eq!(charged_usd_micros(&pricing, &request(3000), 10, &used), 2_000);
+        let unreported = SubnetResponse::default();
+        assert_eq!(charged_usd_micros(&pricing, &request(3000), 10, &unreported), 4_048);
+    }
+
+    #[test]
+    fn item_prices_reserve_the_count_asked_and_charge_the_items_returned() {
+        let pricing = Pricing { unit: PriceUnit::Item, usd_micros: 300 };
+        assert_eq!(expected_usd_micros(&pricing, &request(10), 20), 6_000);
+        let answered = SubnetResponse { items: vec![Default::default(); 3], ..SubnetResponse::default() };
+        assert_eq!(charged_usd_micros(&pricing, &request(10), 20, &answered), 900);
+        assert_eq!(describe(&pricing), "$0.0003 per item");
+        assert_eq!(describe(&Pricing { unit: PriceUnit::Request, usd_micros: 5_000_000 }), "$5 per request");
+    }
+}

@@ -1,0 +1,174 @@
+//! A new subnet is a data change, end to end on loopback: a registered miner proposes a subnet
+//! it found (its identity, an endpoint with its invocation spec and example, the capability it
+//! brings, the sources) as one signed diff; the node takes it but does not route to it while it
+//! is not final; the validator probes the endpoint with its example through the same engine and
+//! attests; the attestation makes it final, and the node plans for the new capability and calls
+//! the new subnet, with no code that knows either.
+//!
+//! The subnet is Djinn (SN103), whose sports odds no part of the node's code names; its API on
+//! loopback is the replay server of its documented exchange, as strict as the real one.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ledger::record::{Endpoint, Record, Stake};
+use ledger::{Change, ChangeSet, DiffProposal, Key, Namespace, SystemNamespace};
+use orchestra_server::api::paid::Pricing;
+use orchestra_server::api::proposers::{ProposerGate, Quota};
+use orchestra_server::api::{router, AppState};
+use orchestra_server::documented::{read_exchange, repoint, ReplayServer};
+use orchestrator::chain::testing::mock_node_with_storage;
+use orchestrator::chain::ChainClient;
+use orchestrator::credentials::Credentials;
+use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::outbound::{Guard, Policy};
+use orchestrator::route::Catalog;
+use orchestrator::validator::{Settings, Validator};
+use serde_json::{json, Value};
+use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
+
+use crate::common::chain::{chain_state, serve, Participant, NETUID};
+use crate::common::node_hotkey;
+
+const DJINN: u16 = 103;
+const CAPABILITY: &str = "sports-odds";
+const OBJECTIVE: &str = "What are the betting odds for the upcoming NBA games?";
+
+fn snapshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots")
+}
+
+fn capability_key() -> Key {
+    Key::new(Namespace::System(SystemNamespace::Capabilities), CAPABILITY).unwrap()
+}
+
+/// Djinn's records and its capability's, as the genesis sources hold them, with each endpoint
+/// changed by `change` (pointed at the loopback API).
+fn djinn_changes(change: impl Fn(&mut Endpoint)) -> ChangeSet {
+    let sources = ledger::genesis::read_sources(&snapshots()).unwrap();
+    let changes = sources.changes().iter().filter(|source| source.key.namespace == Namespace::Subnet(DJINN) || source.key == capability_key()).map(|source| {
+        let value = source.value.clone().unwrap();
+        match Record::decode(&source.key, &value).unwrap() {
+            Record::Endpoint(mut endpoint) => {
+                change(&mut endpoint);
+                Change { key: source.key.clone(), value: Some(Record::Endpoint(endpoint).encode()) }
+            }
+            _ => source.clone(),
+        }
+    });
+    ChangeSet::new(changes.collect::<Vec<_>>())
+}
+
+/// A node on the kit's subnets whose ledger knows nothing of Djinn or its capability, with
+/// `validator` as its validator set and `miner` registered on the subnet.
+struct Node {
+    url: String,
+    base: ledger::Checkpoint,
+    _data: tempfile::TempDir,
+    _desearch: SubnetServer,
+}
+
+impl Node {
+    async fn start(validator: &Participant, miner: &Participant) -> Node {
+        let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+        let TestLedger { mut ledger, dir } = testkit::test_ledger(&[&desearch]);
+        let stake = Key::new(Namespace::System(SystemNamespace::Validators), validator.hotkey.ss58()).unwrap();
+        ledger.commit(ChangeSet::new([Change { key: capability_key(), value: None }, Change { key: stake, value: Some(Record::Stake(Stake { rao: 1_000_000 }).encode()) }])).unwrap();
+        assert!(ledger.namespaces_at(ledger.head().version).unwrap().iter().all(|namespace| *namespace != Namespace::Subnet(DJINN)));
+        let base = *ledger.head();
+        let gate = Arc::new(ProposerGate::new(Quota::default()));
+        gate.set_registered(BTreeSet::from([miner.hotkey.ss58()]));
+        let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]);
+        let orchestrator = Orchestrator::new(credentials, node_hotkey(), Config { outbound: Policy::loopback(), ..Config::default() }).unwrap();
+        let state = AppState::new(ledger, Pricing::default()).with_orchestrator(orchestrator).with_proposers(gate);
+        let url = format!("http://127.0.0.1:{}", serve(router(state)).await);
+        Node { url, base, _data: dir, _desearch: desearch }
+    }
+
+    async fn propose(&self, miner: &Participant, changes: ChangeSet) -> reqwest::Response {
+        let diff = DiffProposal { base_version: self.base.version, base_root: self.base.state_root, changes, proposer: miner.hotkey.ss58() }.sign(&miner.hotkey);
+        reqwest::Client::new().post(format!("{}/v1/diffs", self.url)).json(&diff).send().await.unwrap()
+    }
+
+    async fn orchestrate(&self) -> (u16, Value) {
+        let body = json!({ "objective": OBJECTIVE, "target_schema": { "summary": "str" } });
+        let response = reqwest::Client::new().post(format!("{}/v1/orchestrate", self.url)).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap())
+    }
+
+    /// One validator round against the node: challenges (which this node, no miner, fails) and
+    /// the review of its new versions.
+    async fn validate(&self, validator: &Participant, miner: &Participant) -> orchestrator::validator::RoundReport {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
+        let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();
+        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger_url: Some(self.url.clone()) };
+        let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), Credentials::default(), settings);
+        let TestLedger { ledger, dir: _dir } = testkit::test_ledger(&[]);
+        let listed = Catalog::read(&ledger).unwrap().listed();
+        validator_node.round(&listed).await.unwrap()
+    }
+}
+
+fn planned(body: &Value) -> Vec<String> {
+    let plan = if body["plan"].is_object() { &body["plan"] } else { &body["error"]["details"]["plan"] };
+    plan["tasks"].as_array().map(|tasks| tasks.iter().map(|task| task["capability"].as_str().unwrap().to_owned()).collect()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proposed_subnet_is_probed_attested_and_then_routed_with_no_new_code() {
+    let djinn = ReplayServer::start(read_exchange(&snapshots().join("documented/sn103-sports-odds.json")).unwrap()).await.unwrap();
+    let (validator, miner) = (Participant::new(1), Participant::new(2));
+    let node = Node::start(&validator, &miner).await;
+
+    let accepted = node.propose(&miner, djinn_changes(|endpoint| endpoint.url = repoint(&endpoint.url, &djinn.base))).await;
+    assert_eq!(accepted.status(), 200, "{}", accepted.text().await.unwrap());
+
+    // Proposed, not final: routing reads the final ledger, which has neither Djinn nor sports odds.
+    let (status, before) = node.orchestrate().await;
+    assert!(!planned(&before).contains(&CAPABILITY.to_owned()), "{status} {before}");
+    assert_eq!(djinn.requests(), 0, "nothing is sent to a proposal's endpoint before it is final");
+
+    let report = node.validate(&validator, &miner).await;
+    let proposal = report.attested.iter().find(|(_, proposer)| *proposer == miner.hotkey.ss58());
+    assert!(proposal.is_some(), "the diff is attested: {:?} refused {:?}", report.attested, report.refused);
+    assert_eq!(djinn.requests(), 1, "the validator probed the endpoint with its example");
+    assert!(djinn.refusals().is_empty(), "the probe asked as the documentation does: {:?}", djinn.refusals());
+
+    let (status, after) = node.orchestrate().await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(planned(&after), [CAPABILITY], "planned from the capability's record alone");
+    let calls = after["calls"].as_array().unwrap();
+    assert!(calls.iter().any(|call| call["subnet"] == DJINN && call["status"] == 200), "{calls:?}");
+    assert!(after["receipts"]["receipts"].as_array().unwrap().iter().any(|receipt| receipt["call"]["subnet"] == DJINN));
+    assert_eq!(djinn.requests(), 2);
+    assert!(djinn.refusals().is_empty(), "{:?}", djinn.refusals());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proposed_subnet_whose_example_its_api_refuses_is_never_attested_nor_routed() {
+    let djinn = ReplayServer::start(read_exchange(&snapshots().join("documented/sn103-sports-odds.json")).unwrap()).await.unwrap();
+    let (validator, miner) = (Participant::new(1), Participant::new(2));
+    let node = Node::start(&validator, &miner).await;
+
+    // The example asks for a parameter the API does not document: its probe is refused.
+    let changes = djinn_changes(|endpoint| {
+        endpoint.url = repoint(&endpoint.url, &djinn.base);
+        if let Some(example) = endpoint.example_input.as_mut().and_then(|example| example.0.as_object_mut()) {
+            example.insert("bookmaker".into(), json!("every"));
+        }
+    });
+    let accepted = node.propose(&miner, changes).await;
+    assert_eq!(accepted.status(), 200);
+
+    let report = node.validate(&validator, &miner).await;
+    assert!(report.attested.iter().all(|(_, proposer)| *proposer != miner.hotkey.ss58()), "{:?}", report.attested);
+    assert!(report.refused.iter().any(|(_, why)| why.contains("endpoint/sports-odds") && why.contains("422")), "{:?}", report.refused);
+    assert_eq!(djinn.requests(), 1, "only the probe reached the subnet");
+
+    let (_, after) = node.orchestrate().await;
+    assert!(!planned(&after).contains(&CAPABILITY.to_owned()), "{after}");
+    assert_eq!(djinn.requests(), 1, "a refused proposal is never routed");
+}
