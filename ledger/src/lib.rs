@@ -67,7 +67,7 @@ mod tree;
 #[cfg(feature = "storage")]
 pub use attest::{AttestError, Attestation, Attested, Finality, ValidatorSet, ATTESTATION_DOMAIN};
 #[cfg(feature = "storage")]
-pub use credits::{hotkey_account, is_api_key, CreditError};
+pub use credits::{hotkey_account, is_api_key, CreditError, DailySpend};
 #[cfg(feature = "storage")]
 pub use diff::{DiffError, DiffProposal, SignedDiff, DIFF_DOMAIN, MAX_DIFF_BYTES, MAX_DIFF_CHANGES};
 #[cfg(feature = "storage")]

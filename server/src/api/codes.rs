@@ -57,6 +57,7 @@ codes! {
     UnknownApiKey = "unknown_api_key", 401, "the API key is not known to this node";
     ReplayedRequest = "replayed_request", 401, "this signed request was already served";
     InsufficientCredit = "insufficient_credit", 402, "the account cannot cover the price, the fee or the budget";
+    DailyCapReached = "daily_cap_reached", 402, "the API key has spent what its daily cap allows today; it may spend again after 00:00 UTC";
     PaymentRequired = "payment_required", 402, "the route is paid and the request carries no payment it takes";
     PaymentInvalid = "payment_invalid", 402, "the payment does not pay for this request (amount, recipient, network, nonce or balance)";
     SettlementFailed = "settlement_failed", 402, "the payment could not be settled on chain";

@@ -101,6 +101,7 @@ impl From<Error> for ApiError {
             Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
             Error::Credit(CreditError::UnknownKey) => (StatusCode::UNAUTHORIZED, Code::UnknownApiKey),
             Error::Credit(CreditError::Insufficient { .. }) => (StatusCode::PAYMENT_REQUIRED, Code::InsufficientCredit),
+            Error::Credit(CreditError::DailyCap { .. }) => (StatusCode::PAYMENT_REQUIRED, Code::DailyCapReached),
             Error::Credit(CreditError::Overflow { .. }) => (StatusCode::BAD_REQUEST, Code::BadRequest),
             Error::NotInitialised(_)
             | Error::AlreadyInitialised(_)

@@ -158,6 +158,11 @@ impl AppState {
         Ok(self.ledger.read().map_err(|_| ApiError::poisoned())?.balance(api_key)?)
     }
 
+    /// What an API key may spend now: its balance, or less when its daily cap leaves less.
+    fn spendable(&self, api_key: &str) -> Result<u64, ApiError> {
+        Ok(self.ledger.read().map_err(|_| ApiError::poisoned())?.spendable(api_key)?)
+    }
+
     /// Debits `rao` from an API key; the balance left.
     async fn debit(&self, api_key: &str, rao: u64) -> Result<u64, ApiError> {
         let api_key = api_key.to_owned();

@@ -155,19 +155,22 @@ impl Orchestration {
     fn hold<'a>(&'a self, state: &AppState, api_key: &str, fee: u64, request: &mut Request) -> Result<Hold<'a>, ApiError> {
         let mut holds = self.holds.lock().map_err(|_| ApiError::poisoned())?;
         // Read under the lock, so that a debit cannot land between the read and the hold.
-        let balance = tokio::task::block_in_place(|| state.balance(api_key))?;
+        let (balance, spendable) = tokio::task::block_in_place(|| Ok::<_, ApiError>((state.balance(api_key)?, state.spendable(api_key)?)))?;
         let held = holds.get(api_key).copied().unwrap_or(0);
-        let available = balance.saturating_sub(held);
+        let available = spendable.saturating_sub(held);
         let wanted = match request.budget_rao {
             Some(budget) => fee.saturating_add(budget),
             None => available.max(fee),
         };
         if wanted > available {
-            let message = format!(
-                "this orchestration needs {wanted} rao (fee {fee} plus budget {}) and the key has {available} rao available ({held} held by orchestrations in flight)",
-                wanted - fee
-            );
-            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, Code::InsufficientCredit, message));
+            let needs = format!("this orchestration needs {wanted} rao (fee {fee} plus budget {})", wanted - fee);
+            // The cap binds when it leaves less than the balance does.
+            let (code, message) = if spendable < balance {
+                (Code::DailyCapReached, format!("{needs} and the key's daily cap leaves {available} rao today ({held} held by orchestrations in flight)"))
+            } else {
+                (Code::InsufficientCredit, format!("{needs} and the key has {available} rao available ({held} held by orchestrations in flight)"))
+            };
+            return Err(ApiError::new(StatusCode::PAYMENT_REQUIRED, code, message));
         }
         request.budget_rao = Some(wanted - fee);
         *holds.entry(api_key.to_owned()).or_default() += wanted;

@@ -333,6 +333,34 @@ async fn an_exhausted_budget_stops_work_and_says_so() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_keys_daily_cap_bounds_what_it_spends_whatever_its_balance() {
+    let cap = 300_000;
+    let stack = Stack::start(Options { daily_cap_rao: Some(cap), ..Options::default() }).await;
+    let first = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.expect("within the cap");
+    let spent = first.cost.total_rao;
+    assert!(spent > 0 && spent < cap, "{spent}");
+    let (before, served) = (stack.balance().await, stack.desearch.request_count());
+
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "budget_rao": cap })).await;
+    assert_eq!(status, 402, "{body}");
+    assert_eq!(body["error"]["code"], "daily_cap_reached");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("daily cap leaves"), "{message}");
+    assert_eq!(stack.desearch.request_count(), served, "nothing was called");
+    assert_eq!(stack.balance().await, before - 1, "nothing was charged but the balance read");
+    // The other key, uncapped and as funded, runs the same request.
+    let (status, body) = reqwest::Client::new()
+        .post(format!("{}/v1/orchestrate", stack.url))
+        .bearer_auth(&stack.other_api_key)
+        .json(&json!({ "objective": GPU_OBJECTIVE, "target_schema": gpu_schema(), "budget_rao": cap }))
+        .send()
+        .await
+        .map(|response| (response.status().as_u16(), response))
+        .unwrap();
+    assert_eq!(status, 200, "{:?}", body.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_passed_deadline_stops_work_and_says_so() {
     let stack = Stack::start(Options::default()).await;
     stack.desearch.set_latency(std::time::Duration::from_secs(5));

@@ -29,8 +29,10 @@ from .errors import (
     ChainUnavailable,
     Conflict,
     ConflictError,
+    DailyCapReached,
     DeadlineExceeded,
     DiffTooLarge,
+    ERRORS,
     EmptyChange,
     FreeOrchestrationsDisabled,
     GatewayTimeout,
@@ -86,9 +88,8 @@ from .errors import (
     UnsupportedMediaTypeError,
     ValueTooLarge,
     WrongCheckpoint,
-    ERRORS,
 )
-from .models import Call, Cost, Payment, Plan, Run, SkippedTask, Synthesis, Task, Timings
+from .models import Call, Cost, Payment, Plan, Run, SkippedTask, Synthesis, TaoPrice, Task, Timings
 from .receipts import verify_receipts
 from .schema import model_from_schema, validate_result
 
@@ -107,6 +108,7 @@ __all__ = [
     "Run",
     "SkippedTask",
     "Synthesis",
+    "TaoPrice",
     "Task",
     "Timings",
     "AuthenticationError",
@@ -126,6 +128,7 @@ __all__ = [
     "ChainUnavailable",
     "Conflict",
     "ConflictError",
+    "DailyCapReached",
     "DeadlineExceeded",
     "DiffTooLarge",
     "EmptyChange",

@@ -218,6 +218,13 @@ class InsufficientCredit(PaymentRequired):
     code_name = "insufficient_credit"
 
 
+class DailyCapReached(PaymentRequired):
+    """``daily_cap_reached``: the API key has spent what its daily cap allows today; it may
+    spend again after 00:00 UTC."""
+
+    code_name = "daily_cap_reached"
+
+
 class PaymentRequiredError(PaymentRequired):
     """``payment_required``: the route is paid and the request carries no payment it takes."""
 
@@ -477,6 +484,7 @@ ERRORS: Dict[str, Type[OrchestraError]] = {
     "unknown_api_key": UnknownApiKey,
     "replayed_request": ReplayedRequest,
     "insufficient_credit": InsufficientCredit,
+    "daily_cap_reached": DailyCapReached,
     "payment_required": PaymentRequiredError,
     "payment_invalid": PaymentInvalid,
     "settlement_failed": SettlementFailed,

@@ -47,11 +47,13 @@ pub struct Options {
     pub fee_rao: u64,
     /// Credits of the API key the stack issues.
     pub credits_rao: u64,
+    /// The most that key may spend in one day.
+    pub daily_cap_rao: Option<u64>,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { keys: true, llm: false, fee_rao: 1_000, credits_rao: 10_000_000_000 }
+        Options { keys: true, llm: false, fee_rao: 1_000, credits_rao: 10_000_000_000, daily_cap_rao: None }
     }
 }
 
@@ -84,6 +86,7 @@ impl Stack {
         let TestLedger { mut ledger, dir } = testkit::test_ledger(&servers);
         prepare(&mut ledger, &servers);
         let api_key = ledger.issue_api_key(options.credits_rao).unwrap();
+        ledger.set_daily_cap(&api_key, options.daily_cap_rao).unwrap();
         let other_api_key = ledger.issue_api_key(options.credits_rao).unwrap();
         let orchestrator = Orchestrator::new(credentials(options), node_hotkey(), test_config()).unwrap();
         let miner = orchestrator.miner();
