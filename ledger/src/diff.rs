@@ -65,7 +65,7 @@ pub enum DiffError {
     BaseInFuture { base: u64, head: u64 },
     #[error("the diff's base root {claimed} is not the root of version {base} ({actual})")]
     BaseRootMismatch { base: u64, claimed: Hash, actual: Hash },
-    #[error("only the validator set's admin ({}) may change the validator or proposer set; {proposer} is not it", admin.as_deref().unwrap_or("none is set"))]
+    #[error("only the validator set's admin ({}) may change the validator or proposer set or the prices; {proposer} is not it", admin.as_deref().unwrap_or("none is set"))]
     NotAdmin { proposer: String, admin: Option<String> },
     #[error("{proposer} may not propose diffs: it is neither registered on the subnet nor in the ledger's proposer set")]
     UnknownProposer { proposer: String },
@@ -134,6 +134,8 @@ impl SignedDiff {
 
 /// The namespace of the proposer set.
 pub(crate) const PROPOSERS: Namespace = Namespace::System(SystemNamespace::Proposers);
+/// The namespace of the node's prices: the operator's, like the sets.
+const PRICING: Namespace = Namespace::System(SystemNamespace::Pricing);
 
 impl Ledger {
     /// Checks a signed diff and commits it as the next version, rebased on the head when its
@@ -177,10 +179,10 @@ impl Ledger {
     }
 
     /// Refuses a proposer the ledger does not know, and a change to the validator or proposer
-    /// set by anyone but the admin.
+    /// set or to the prices by anyone but the admin.
     fn admit(&self, proposal: &DiffProposal, registered: &dyn Fn(&str) -> bool) -> Result<()> {
         let proposer = &proposal.proposer;
-        let touches_sets = proposal.changes.changes().iter().any(|change| matches!(change.key.namespace, VALIDATORS | PROPOSERS));
+        let touches_sets = proposal.changes.changes().iter().any(|change| matches!(change.key.namespace, VALIDATORS | PROPOSERS | PRICING));
         if touches_sets {
             let admin = self.validator_set(self.head().version)?.admin;
             if admin.as_ref() != Some(proposer) {

@@ -157,6 +157,18 @@ fn only_the_admin_changes_the_proposer_set() {
     assert_eq!(*ledger.head(), head);
 }
 
+/// The prices of paid reads and orchestration are the operator's: a registered miner cannot
+/// make them free.
+#[test]
+fn only_the_admin_changes_the_prices() {
+    let (_dir, mut ledger) = ledger();
+    let price = Change { key: Key::new(Namespace::System(ledger::SystemNamespace::Pricing), "orchestrate").unwrap(), value: Some(ledger::record::Record::Price(ledger::record::Price { rao: 0 }).encode()) };
+    let head = *ledger.head();
+    let diff = proposal(&ledger, vec![price]).sign(&miner());
+    assert!(matches!(ledger.apply_diff(&diff, &registered), Err(Error::Diff(DiffError::NotAdmin { .. }))));
+    assert_eq!(*ledger.head(), head, "nothing was written");
+}
+
 #[test]
 fn a_replayed_diff_is_refused() {
     let (_dir, mut ledger) = ledger();

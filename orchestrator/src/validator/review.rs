@@ -92,12 +92,14 @@ pub(super) async fn anchor(guard: &Guard, url: &str, version: u64) -> Result<Che
 }
 
 /// Why `proposer` should not have been admitted at `previous` to write `changes`, or `None`
-/// when it was entitled: changes to the validator or proposer set need the admin; others a
-/// registered hotkey, a member of the proposer set, or the admin.
+/// when it was entitled: changes to the validator or proposer set (or the prices) need the admin; others a
+/// registered hotkey, a member of the proposer set, or the admin. The prices, like the sets,
+/// are the admin's.
 pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Checkpoint, changes: &ChangeSet, proposer: &str, registered: &BTreeSet<String>) -> Option<String> {
     let proposers = Namespace::System(SystemNamespace::Proposers);
     let validators = Namespace::System(SystemNamespace::Validators);
-    let touches_sets = changes.changes().iter().any(|change| change.key.namespace == proposers || change.key.namespace == validators);
+    let admin_only = [proposers, validators, Namespace::System(SystemNamespace::Pricing)];
+    let touches_sets = changes.changes().iter().any(|change| admin_only.contains(&change.key.namespace));
     if registered.contains(proposer) && !touches_sets {
         return None;
     }
@@ -115,7 +117,7 @@ pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Chec
     let admin_key = Key::new(validators, ledger::record::ADMIN_PATH).expect("a valid path");
     match admin.map(|value| Record::decode(&admin_key, &value)) {
         Some(Ok(Record::Admin(admin))) if admin.hotkey == proposer => None,
-        _ if touches_sets => Some(format!("it changes the validator or proposer set, and {proposer} is not the admin at version {}", previous.version)),
+        _ if touches_sets => Some(format!("it changes the validator or proposer set or the prices, and {proposer} is not the admin at version {}", previous.version)),
         _ => Some(format!("{proposer} is neither registered on the subnet, nor in the proposer set, nor the admin at version {}", previous.version)),
     }
 }
