@@ -122,6 +122,15 @@ impl DoctorArgs {
                 let finality = ledger.finality()?;
                 let final_note = finality.latest_final.map_or_else(|| "no validator set".to_owned(), |checkpoint| format!("final at version {}", checkpoint.version));
                 findings.push(Finding::ok("ledger", format!("{} opens and checks: version {}, root {}, {final_note}", data.display(), head.version, head.state_root)));
+                let upgrade = crate::upgrade::Upgrade::plan(&ledger)?;
+                if !upgrade.upgraded.is_empty() || !upgrade.capabilities.is_empty() {
+                    let text = format!(
+                        "{} endpoint records predate invocation specs and {} capabilities predate capability records: they are not routed or planned",
+                        upgrade.upgraded.len(),
+                        upgrade.capabilities.len()
+                    );
+                    findings.push(Finding::warn("ledger", text, "stop the node and run `orchestra ledger upgrade`"));
+                }
                 Ok((ledger, None))
             }
             Err(error) if error.to_string().to_lowercase().contains("lock") => {

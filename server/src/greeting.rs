@@ -20,6 +20,8 @@ pub struct Greeting {
     general: bool,
     hints: Vec<String>,
     upgradable: usize,
+    /// Capabilities the ledger's endpoints offer without a record, which the upgrade brings.
+    undescribed: usize,
 }
 
 impl Greeting {
@@ -32,7 +34,8 @@ impl Greeting {
         let general = fallbacks.iter().any(|capability| offered.contains(capability));
         let hints = key_hints(&catalog.unroutable(credentials)).iter().map(ToString::to_string).collect();
         let subnets = ledger.state().namespaces().filter(|(namespace, _)| matches!(namespace, ledger::Namespace::Subnet(_))).count();
-        Ok(Greeting { seeded, version: ledger.head().version, subnets, offered, fallbacks, general, hints, upgradable: crate::upgrade::Upgrade::plan(ledger)?.upgraded.len() })
+        let upgrade = crate::upgrade::Upgrade::plan(ledger)?;
+        Ok(Greeting { seeded, version: ledger.head().version, subnets, offered, fallbacks, general, hints, upgradable: upgrade.upgraded.len(), undescribed: upgrade.capabilities.len() })
     }
 
     /// The lines, for a node listening on `address`.
@@ -48,6 +51,12 @@ impl Greeting {
             lines.push(format!(
                 "ledger: {} endpoint records predate invocation specs and are not routed; stop the node and run `orchestra ledger upgrade`",
                 self.upgradable
+            ));
+        }
+        if self.undescribed > 0 {
+            lines.push(format!(
+                "ledger: {} capabilities predate capability records and are not planned; stop the node and run `orchestra ledger upgrade`",
+                self.undescribed
             ));
         }
         if !self.offered.is_empty() {

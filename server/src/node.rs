@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use ledger::record::{Endpoint, Record};
+use ledger::record::{Capability, Endpoint, Record};
 use ledger::snapshot::SnapshotReader;
 use ledger::{Error, Key, Ledger, Namespace, Options};
 use orchestrator::credentials::Credentials;
@@ -27,16 +27,32 @@ pub fn open_or_seed(data: &Path, options: Options) -> Result<(Ledger, bool), Cli
 
 /// The built-in genesis' endpoint records, by key.
 pub fn genesis_endpoints() -> BTreeMap<Key, Endpoint> {
-    let mut endpoints = BTreeMap::new();
+    genesis_records().into_iter().filter_map(|(key, record)| match record {
+        Record::Endpoint(endpoint) => Some((key, endpoint)),
+        _ => None,
+    }).collect()
+}
+
+/// The built-in genesis' capability records, by name.
+pub fn genesis_capabilities() -> BTreeMap<String, Capability> {
+    genesis_records().into_iter().filter_map(|(_, record)| match record {
+        Record::Capability(capability) => Some((capability.name.clone(), capability)),
+        _ => None,
+    }).collect()
+}
+
+/// Every record of the built-in genesis.
+fn genesis_records() -> Vec<(Key, Record)> {
+    let mut records = Vec::new();
     let mut reader = SnapshotReader::new(GENESIS).expect("the built-in genesis is a snapshot");
     while let Some(chunk) = reader.next_chunk().expect("the built-in genesis reads") {
         for entry in chunk {
-            if let Ok(Record::Endpoint(endpoint)) = Record::decode(&entry.key, &entry.value) {
-                endpoints.insert(entry.key, endpoint);
+            if let Ok(record) = Record::decode(&entry.key, &entry.value) {
+                records.push((entry.key, record));
             }
         }
     }
-    endpoints
+    records
 }
 
 /// The hosts of each subnet's genesis endpoint records: where its key goes unless the operator

@@ -95,3 +95,40 @@ fn a_ledger_from_before_invocation_specs_is_upgraded_from_the_genesis_once() {
     let ledger = Ledger::open(&data, Options::default()).unwrap();
     assert_eq!((ledger.head().version, ledger.head().state_root), (upgraded.version, upgraded.state_root), "a second upgrade commits nothing");
 }
+
+#[test]
+fn a_ledger_from_before_capability_records_gets_the_genesis_records_of_the_capabilities_it_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ledger");
+    assert!(orchestra(&data).arg("node").output().unwrap().status.success(), "the genesis seeds");
+    let capabilities = Namespace::System(ledger::SystemNamespace::Capabilities);
+    let removed: Vec<String> = {
+        let mut ledger = Ledger::open(&data, Options::default()).unwrap();
+        let head = ledger.head().version;
+        let paths: Vec<String> = ledger.namespace_at(capabilities, head).unwrap().into_iter().map(|(path, _)| path).collect();
+        assert!(paths.iter().any(|path| path == "web-search"), "{paths:?}");
+        ledger.commit(ChangeSet::new(paths.iter().map(|path| Change { key: Key::new(capabilities, path.clone()).unwrap(), value: None }))).unwrap();
+        paths
+    };
+
+    let mut serve = orchestra(&data).args(["serve", "--listen", "127.0.0.1:0"]).env("RUST_LOG", "warn").stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let lines: Vec<String> = BufReader::new(serve.stdout.take().unwrap()).lines().map(Result::unwrap).take_while(|line| line != "serving until Ctrl-C or SIGTERM").collect();
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(lines.iter().any(|line| line.contains("capabilities predate capability records and are not planned") && line.contains("orchestra ledger upgrade")), "{lines:#?}");
+    let doctor = orchestra(&data).args(["doctor", "--offline"]).output().unwrap();
+    let report = String::from_utf8_lossy(&doctor.stdout);
+    assert!(report.contains(&format!("warn  ledger: 0 endpoint records predate invocation specs and {} capabilities predate capability records", removed.len())), "{report}");
+    assert!(report.contains("fix: stop the node and run `orchestra ledger upgrade`"), "{report}");
+
+    let report = upgrade(&data);
+    let added: Vec<&str> = report["capabilities_added"].as_array().unwrap().iter().map(|name| name.as_str().unwrap()).collect();
+    assert!(added.contains(&"web-search") && added.contains(&"x-search"), "{report:#}");
+    assert!(added.iter().all(|name| removed.iter().any(|path| path == name)), "only capabilities the ledger offers: {report:#}");
+    let ledger = Ledger::open(&data, Options::default()).unwrap();
+    let key = Key::new(capabilities, "web-search").unwrap();
+    assert!(matches!(Record::decode(&key, &ledger.get(&key).unwrap().unwrap()).unwrap(), Record::Capability(_)));
+    drop(ledger);
+    let again = upgrade(&data);
+    assert!(again["capabilities_added"].as_array().unwrap().is_empty() && again["checkpoint"].is_null(), "{again:#}");
+}
