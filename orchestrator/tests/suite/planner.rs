@@ -329,3 +329,16 @@ fn a_plan_of_supplementary_tasks_alone_is_refused() {
     let parsed: Task = serde_json::from_value(json!({ "id": "a", "capability": "web-search", "query": "q" })).unwrap();
     assert!(parsed.required);
 }
+
+#[test]
+fn a_link_and_a_quoted_passage_reach_the_task_whole() {
+    let offered = offered(&["deepfake-detection", "ai-text-detection"]);
+    let plan = plan("Is the photo at https://example.com/a/photo.jpg?size=2 a deepfake?", &json!({}), &offered);
+    let image = plan.tasks.iter().find(|task| task.capability == "deepfake-detection").unwrap_or_else(|| panic!("{plan:?}"));
+    assert!(image.query.contains("https://example.com/a/photo.jpg?size=2"), "the URL is one term, untouched: {}", image.query);
+    assert!(!image.query.contains("jpg?size=2?"), "the sentence's question mark is not part of it: {}", image.query);
+
+    let plan = self::plan("Was \"the quick brown fox jumps over the lazy dog\" written by ChatGPT? Detect it.", &json!({}), &offered);
+    let text = plan.tasks.iter().find(|task| task.capability == "ai-text-detection").unwrap_or_else(|| panic!("{plan:?}"));
+    assert!(text.query.contains("\"the quick brown fox jumps over the lazy dog\""), "the passage stays quoted: {}", text.query);
+}
