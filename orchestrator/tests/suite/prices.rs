@@ -139,8 +139,10 @@ async fn a_records_rate_limit_holds_across_orchestrations() {
     }
     let times = arrivals.lock().unwrap().clone();
     assert_eq!(times.len(), 3);
-    assert!(times[2].duration_since(times[0]) >= Duration::from_secs(1), "the third waited for the window: {:?}", times[2].duration_since(times[0]));
-    assert!(started.elapsed() >= Duration::from_secs(1));
+    // The third takes its slot a full window after the first; arrivals are seen later than
+    // slots are taken, so they only show that it waited most of a second.
+    assert!(started.elapsed() >= Duration::from_secs(1), "the third waited for the window");
+    assert!(times[2].duration_since(times[1]) >= Duration::from_millis(500), "{:?}", times[2].duration_since(times[1]));
 
     // A limit that leaves no slot before the deadline fails the route at once, sending nothing.
     let (base, arrivals) = api(json!({"items": [{"text": "ok"}]})).await;
