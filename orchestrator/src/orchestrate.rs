@@ -21,6 +21,7 @@ use crate::execute::trace::{critical_path, time_in_calls, CallRecord, Timings};
 use crate::outbound::{Guard, Policy};
 use crate::execute::{Context, Executed, LearnedCosts, Network, PlanFailure, Session, SkippedTask, Stop, TaskError};
 use crate::llm::LLM_CAPABILITY;
+use crate::execute::price::{OperatorPrice, OperatorPrices};
 use crate::ranking::{Ranking, Writer};
 use crate::tao_price::{Feed, Quote, TaoPrices};
 use crate::plan::{Plan, PlanError};
@@ -51,6 +52,8 @@ pub struct Config {
     pub outbound: Policy,
     /// The LLM endpoints the operator prefers to plan and write, first first.
     pub writers: Vec<Writer>,
+    /// The operator's prices for endpoints the ledger leaves unpriced.
+    pub prices: Vec<OperatorPrice>,
 }
 
 impl Default for Config {
@@ -64,6 +67,7 @@ impl Default for Config {
             retry: RetryPolicy::default(),
             outbound: Policy::default(),
             writers: Vec::new(),
+            prices: Vec::new(),
         }
     }
 }
@@ -212,7 +216,7 @@ pub struct Orchestrator {
 impl Orchestrator {
     pub fn new(credentials: Credentials, hotkey: Hotkey, config: Config) -> Result<Orchestrator, reqwest::Error> {
         let guard = Guard::new(config.outbound.clone())?;
-        let network = Network::ranked(guard, config.retry, Ranking::new(config.writers.clone()));
+        let network = Network::ranked(guard, config.retry, Ranking::new(config.writers.clone())).with_prices(OperatorPrices::new(config.prices.clone()));
         let tao = Arc::new(TaoPrices::new(config.tao_price, config.tao_feed.clone()));
         Ok(Orchestrator { network, credentials, hotkey, config, learned: LearnedCosts::default(), tao })
     }

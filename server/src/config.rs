@@ -2,7 +2,7 @@
 //!
 //! The file (`--config FILE` or `$ORCHESTRA_CONFIG`) is TOML whose keys are the settings'
 //! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`,
-//! `chain_url`, `orchestrate_fee_rao`, `tao_usd`, `hotkey_file`, `max_deadline_ms`, `server`, `writers`, `subnet_hosts`, `tao_price_url`, `tao_price_pointer`,
+//! `chain_url`, `orchestrate_fee_rao`, `tao_usd`, `hotkey_file`, `max_deadline_ms`, `server`, `writers`, `subnet_hosts`, `tao_price_url`, `tao_price_pointer`, `prices`,
 //! and the subnets' API keys, the hosts they are bound to and models as `sn<N>_key`,
 //! `sn<N>_key_hosts` and `sn<N>_model`. Each setting also has an environment variable and a flag; clap reads those.
 //! The file is applied by filling in the environment variables that are not already set,
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 
 /// Settings a file may hold, with the environment variable each one fills.
-const SETTINGS: [(&str, &str); 23] = [
+const SETTINGS: [(&str, &str); 24] = [
     ("data", "ORCHESTRA_DATA"),
     ("listen", "ORCHESTRA_LISTEN"),
     ("retention", "ORCHESTRA_RETENTION"),
@@ -38,6 +38,7 @@ const SETTINGS: [(&str, &str); 23] = [
     ("subnet_hosts", "ORCHESTRA_SUBNET_HOSTS"),
     ("tao_price_url", "ORCHESTRA_TAO_PRICE_URL"),
     ("tao_price_pointer", "ORCHESTRA_TAO_PRICE_POINTER"),
+    ("prices", "ORCHESTRA_PRICES"),
 ];
 
 /// The environment variable of a subnet setting, `sn<N>_key`, `sn<N>_key_hosts` or `sn<N>_model`, which the file

@@ -13,6 +13,7 @@ use orchestrator::outbound::{Guard, Policy};
 use orchestrator::execute::budget::TaoPrice;
 use orchestrator::orchestrate::{Config, Orchestrator, Request};
 use orchestrator::progress::Watcher;
+use orchestrator::execute::price::OperatorPrice;
 use orchestrator::ranking::Writer;
 use orchestrator::tao_price::Feed;
 use orchestrator::route::Catalog;
@@ -49,6 +50,11 @@ pub struct OrchestratorArgs {
     /// preference, endpoints that enforce JSON schemas come first.
     #[arg(long = "writer", env = "ORCHESTRA_WRITERS", value_delimiter = ',')]
     writers: Vec<Writer>,
+    /// A price for an endpoint its ledger record leaves unpriced, so that budgets bind on it:
+    /// `sn13/on-demand-x=item:0.00005` (per request, thousand_tokens or item, in US dollars);
+    /// repeat or separate with commas. A record's own price always wins.
+    #[arg(long = "price", env = "ORCHESTRA_PRICES", value_delimiter = ',')]
+    prices: Vec<OperatorPrice>,
     #[command(flatten)]
     pub(crate) outbound: OutboundArgs,
 }
@@ -101,6 +107,7 @@ impl OrchestratorArgs {
             max_deadline: Duration::from_millis(self.max_deadline_ms),
             outbound: self.outbound.policy(),
             writers: self.writers.clone(),
+            prices: self.prices.clone(),
             ..Config::default()
         };
         Orchestrator::new(node::credentials(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))

@@ -20,11 +20,12 @@ use crate::route::Route;
 use super::price;
 
 /// The call a route makes and the price its estimate rests on, for a budget's refusal.
-fn describe_call(route: &Route<'_>) -> String {
+fn describe_call(route: &Route<'_>, pricing: Option<(&ledger::record::Pricing, bool)>) -> String {
     let listing = &route.listing;
-    match &listing.endpoint.pricing {
-        Some(pricing) => format!("SN{} {} at {}", listing.netuid, listing.endpoint.name, price::describe(pricing)),
-        None => format!("SN{} {} (no ledger price; what it last cost here)", listing.netuid, listing.endpoint.name),
+    match pricing {
+        Some((pricing, false)) => format!("SN{} {} at {}", listing.netuid, listing.endpoint.name, price::describe(pricing)),
+        Some((pricing, true)) => format!("SN{} {} at {} (the operator's price)", listing.netuid, listing.endpoint.name, price::describe(pricing)),
+        None => format!("SN{} {} (no price; what it last cost here)", listing.netuid, listing.endpoint.name),
     }
 }
 
@@ -88,12 +89,13 @@ impl Session<'_> {
             if self.remaining().is_zero() {
                 return Err(RouteError::Stop(Stop::DeadlineExceeded));
             }
-            let estimate = self.estimate_rao(route, &request, input.limit);
-            self.budget.reserve(estimate, || describe_call(route)).map_err(|exhausted| RouteError::Stop(Stop::BudgetExhausted(exhausted)))?;
+            let pricing = self.context.network.prices.of(listing.netuid, endpoint);
+            let estimate = self.estimate_rao(route, pricing.map(|(pricing, _)| pricing), &request, input.limit);
+            self.budget.reserve(estimate, || describe_call(route, pricing)).map_err(|exhausted| RouteError::Stop(Stop::BudgetExhausted(exhausted)))?;
             let answered = match job {
                 None => {
                     let read = |exchange: &Exchange| invocation::read(endpoint, &exchange.headers, &exchange.body).map(|response| {
-                        let priced = endpoint.pricing.as_ref().map(|pricing| price::charged_usd_micros(pricing, &request, input.limit, &response));
+                        let priced = pricing.map(|(pricing, _)| price::charged_usd_micros(pricing, &request, input.limit, &response));
                         let cost = response.reported_cost_usd_micros.or(priced);
                         (response, cost)
                     });
@@ -258,10 +260,10 @@ impl Session<'_> {
     }
 
     /// The estimated cost in rao of sending `request`, asking for `count` results, on the route
-    /// (see [`super::budget`]).
-    fn estimate_rao(&self, route: &Route<'_>, request: &SubnetRequest, count: u32) -> u64 {
+    /// at `pricing` (see [`super::budget`]).
+    fn estimate_rao(&self, route: &Route<'_>, pricing: Option<&ledger::record::Pricing>, request: &SubnetRequest, count: u32) -> u64 {
         let listing = &route.listing;
-        let expected = listing.endpoint.pricing.as_ref().map_or(0, |pricing| price::expected_usd_micros(pricing, request, count));
+        let expected = pricing.map_or(0, |pricing| price::expected_usd_micros(pricing, request, count));
         self.context.tao_price.rao(expected).max(self.context.learned.get(listing.netuid, &listing.endpoint.name))
     }
 

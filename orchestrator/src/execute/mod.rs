@@ -59,6 +59,8 @@ pub struct Network {
     pub retry: RetryPolicy,
     pub ranking: Ranking,
     pub limits: RateLimits,
+    /// The operator's prices for endpoints the ledger leaves unpriced.
+    pub prices: price::OperatorPrices,
     /// Routes passed over because the subnet's key is not bound to their host.
     withheld_keys: AtomicU64,
 }
@@ -68,9 +70,14 @@ impl Network {
         Network::ranked(guard, retry, Ranking::default())
     }
 
+    /// The network with the operator's `prices` for unpriced endpoints.
+    pub fn with_prices(self, prices: price::OperatorPrices) -> Network {
+        Network { prices, ..self }
+    }
+
     /// A network whose routes are ranked by `ranking` (an operator's writer preference).
     pub fn ranked(guard: Guard, retry: RetryPolicy, ranking: Ranking) -> Network {
-        Network { guard, retry, ranking, limits: RateLimits::default(), withheld_keys: AtomicU64::new(0) }
+        Network { guard, retry, ranking, limits: RateLimits::default(), prices: price::OperatorPrices::default(), withheld_keys: AtomicU64::new(0) }
     }
 
     /// How many routes were passed over because their subnet's key is not bound to their host.

@@ -11,9 +11,15 @@
 //!   (the expected usage when it reports none: a subnet that hides its usage is charged the
 //!   reservation); per item, the items the answer holds.
 //!
+//! - **operator's price**: a price the operator sets for an endpoint whose record has none (a
+//!   subnet that publishes no price still bills its key), so that budgets bind there too. The
+//!   ledger's public price, where there is one, always wins.
+//!
 //! Costs round up to the micro-USD, so that a price never under-counts.
 
-use ledger::record::{PriceUnit, Pricing};
+use std::collections::BTreeMap;
+
+use ledger::record::{Endpoint, PriceUnit, Pricing};
 
 use crate::invocation::{SubnetRequest, SubnetResponse};
 
@@ -48,6 +54,57 @@ pub fn charged_usd_micros(pricing: &Pricing, request: &SubnetRequest, count: u32
         (PriceUnit::ThousandTokens, Some((input, output))) => per_thousand(input.saturating_add(output), pricing.usd_micros),
         (PriceUnit::ThousandTokens, None) => expected_usd_micros(pricing, request, count),
         (PriceUnit::Item, _) => pricing.usd_micros.saturating_mul(response.items.len() as u64),
+    }
+}
+
+/// One operator's price: `sn13/on-demand-x=item:0.00005` (an endpoint, a unit of `request`,
+/// `thousand_tokens` or `item`, and US dollars).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorPrice {
+    pub netuid: u16,
+    pub endpoint: String,
+    pub pricing: Pricing,
+}
+
+impl std::str::FromStr for OperatorPrice {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<OperatorPrice, String> {
+        let usage = || format!("`{text}` is not a price: write sn<netuid>/<endpoint>=<request|thousand_tokens|item>:<US dollars>, e.g. sn13/on-demand-x=item:0.00005");
+        let (target, price) = text.split_once('=').ok_or_else(usage)?;
+        let (subnet, endpoint) = target.trim().split_once('/').ok_or_else(usage)?;
+        let netuid = subnet.trim_start_matches("sn").trim_start_matches("SN").parse().map_err(|_| usage())?;
+        let (unit, usd) = price.trim().split_once(':').ok_or_else(usage)?;
+        let unit = match unit {
+            "request" => PriceUnit::Request,
+            "thousand_tokens" => PriceUnit::ThousandTokens,
+            "item" => PriceUnit::Item,
+            _ => return Err(usage()),
+        };
+        let usd: f64 = usd.parse().map_err(|_| usage())?;
+        if !(usd.is_finite() && usd >= 0.0) || endpoint.is_empty() {
+            return Err(usage());
+        }
+        Ok(OperatorPrice { netuid, endpoint: endpoint.to_owned(), pricing: Pricing { unit, usd_micros: (usd * 1e6).ceil() as u64 } })
+    }
+}
+
+/// The operator's prices, by netuid and endpoint name.
+#[derive(Clone, Debug, Default)]
+pub struct OperatorPrices(BTreeMap<(u16, String), Pricing>);
+
+impl OperatorPrices {
+    pub fn new(prices: impl IntoIterator<Item = OperatorPrice>) -> OperatorPrices {
+        OperatorPrices(prices.into_iter().map(|price| ((price.netuid, price.endpoint), price.pricing)).collect())
+    }
+
+    /// The price a call to subnet `netuid`'s `endpoint` is reserved and charged at: the
+    /// record's, else the operator's; whether it is the operator's.
+    pub fn of<'a>(&'a self, netuid: u16, endpoint: &'a Endpoint) -> Option<(&'a Pricing, bool)> {
+        match &endpoint.pricing {
+            Some(pricing) => Some((pricing, false)),
+            None => self.0.get(&(netuid, endpoint.name.clone())).map(|pricing| (pricing, true)),
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use ledger::record::{Auth, Endpoint, HttpMethod, Json as RecordJson, PriceUnit, 
 use ledger::{Change, ChangeSet, Key, Namespace};
 use orchestrator::credentials::Credentials;
 use orchestrator::execute::budget::TaoPrice;
+use orchestrator::execute::price::{OperatorPrice, OperatorPrices};
 use orchestrator::execute::retry::RetryPolicy;
 use orchestrator::execute::{Context, LearnedCosts, Network, Session, Stop, TaskError};
 use orchestrator::invocation::CallInput;
@@ -81,11 +82,16 @@ struct Node {
 
 impl Node {
     fn new(endpoint: Endpoint) -> Node {
+        Node::priced(endpoint, OperatorPrices::default())
+    }
+
+    /// A node whose operator prices what the ledger leaves unpriced with `prices`.
+    fn priced(endpoint: Endpoint, prices: OperatorPrices) -> Node {
         let mut test = testkit::test_ledger(&[]);
         let key = Key::new(Namespace::Subnet(200), "endpoint/search").unwrap();
         test.ledger.commit(ChangeSet::new([Change { key, value: Some(Record::Endpoint(endpoint).encode()) }])).unwrap();
         let retry = RetryPolicy { attempts_per_route: 1, base: Duration::from_millis(1), cap: Duration::from_millis(1) };
-        let network = Network::new(crate::common::loopback_guard(), retry);
+        let network = Network::new(crate::common::loopback_guard(), retry).with_prices(prices);
         Node { catalog: Catalog::read(&test.ledger).unwrap(), credentials: Credentials::default(), network, learned: LearnedCosts::default(), _ledger: test }
     }
 
@@ -127,6 +133,27 @@ async fn a_call_priced_by_the_item_is_charged_for_the_items_returned() {
     session.call_capability("search", "web-search", &search("subnets")).await.unwrap();
     // Reserved for the 20 asked (15000 rao), charged for the 3 returned: 900 micro-USD.
     assert_eq!(session.budget().spent_rao(), 2_250);
+}
+
+#[tokio::test]
+async fn the_operator_prices_what_the_ledger_leaves_unpriced_and_the_ledgers_price_wins() {
+    let (base, arrivals) = api(json!({"items": [{"text": "ok"}]})).await;
+    let price: OperatorPrice = "sn200/search=request:0.01".parse().unwrap();
+    let node = Node::priced(search_endpoint(&base, None, None), OperatorPrices::new([price.clone()]));
+    let error = node.session(Some(1), Duration::from_secs(10)).call_capability("search", "web-search", &search("subnets")).await.unwrap_err();
+    assert!(error.to_string().contains("SN200 search at $0.01 per request (the operator's price)"), "{error}");
+    assert!(arrivals.lock().unwrap().is_empty(), "an unpriced endpoint binds once the operator prices it");
+    let session = node.session(Some(100_000), Duration::from_secs(10));
+    session.call_capability("search", "web-search", &search("subnets")).await.unwrap();
+    assert_eq!(session.budget().spent_rao(), 25_000, "$0.01 at 400 USD per TAO");
+
+    let ledger_priced = Node::priced(search_endpoint(&base, Some(Pricing { unit: PriceUnit::Request, usd_micros: 1_000 }), None), OperatorPrices::new([price]));
+    let session = ledger_priced.session(Some(100_000), Duration::from_secs(10));
+    session.call_capability("search", "web-search", &search("subnets")).await.unwrap();
+    assert_eq!(session.budget().spent_rao(), 2_500, "the record's public price wins");
+    for refused in ["sn200/search", "sn200/search=minute:1", "x/search=item:1", "sn200/=item:1", "sn200/search=item:-1"] {
+        assert!(refused.parse::<OperatorPrice>().is_err(), "{refused}");
+    }
 }
 
 #[tokio::test]
