@@ -192,8 +192,10 @@ fn llm_chat_is_never_planned_and_alone_gives_an_empty_plan() {
     let plan = plan("Research RunPod and Lambda pricing", &gpu_schema(), &offered);
     assert!(plan.tasks.is_empty());
     assert_eq!(plan.check(&offered), Err(PlanError::Empty));
+    // Deep research, a job of minutes, is planned when asked for, never as the fallback.
     let with_research = self::offered(&["llm-chat", "deep-research"]);
-    let plan = self::plan("Research RunPod and Lambda pricing", &gpu_schema(), &with_research);
+    assert!(self::plan("Research RunPod and Lambda pricing", &gpu_schema(), &with_research).tasks.is_empty());
+    let plan = self::plan("Write an investigation report on RunPod and Lambda pricing", &gpu_schema(), &with_research);
     assert!(plan.tasks.iter().all(|task| task.capability == "deep-research") && !plan.tasks.is_empty(), "deep research has a ledger record, so it is planned: {plan:?}");
 }
 
@@ -271,7 +273,7 @@ fn schema() -> impl Strategy<Value = Value> {
 }
 
 fn offered_sets() -> impl Strategy<Value = BTreeSet<String>> {
-    prop::collection::btree_set(prop::sample::select(vec!["web-search", "x-search", "reddit-search", "llm-chat", "deep-research"]), 0..5)
+    prop::collection::btree_set(prop::sample::select(vec!["web-search", "x-search", "reddit-search", "web-retrieval", "llm-chat", "deep-research"]), 0..6)
         .prop_map(|set| set.into_iter().map(str::to_owned).collect())
 }
 
@@ -279,11 +281,13 @@ proptest! {
     #[test]
     fn every_plan_checks_when_a_capability_with_a_record_is_offered(objective in objective(), schema in schema(), offered in offered_sets()) {
         let plan = plan(&objective, &schema, &offered);
-        let ruled = ["web-search", "x-search", "reddit-search", "deep-research"].iter().any(|capability| offered.contains(*capability));
+        let ruled = ["web-search", "x-search", "reddit-search", "web-retrieval"].iter().any(|capability| offered.contains(*capability));
         if ruled {
             prop_assert!(plan.check(&offered).is_ok(), "{:?}", plan.check(&offered));
         } else {
-            prop_assert!(plan.tasks.is_empty());
+            // Without a general search, only a capability the words ask for is planned.
+            prop_assert!(plan.tasks.iter().all(|task| task.capability == "deep-research"), "{:?}", plan);
+            prop_assert!(plan.tasks.is_empty() || plan.check(&offered).is_ok());
         }
         for task in &plan.tasks {
             prop_assert!(task.capability != "llm-chat");

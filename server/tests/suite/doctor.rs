@@ -26,7 +26,7 @@ async fn a_fresh_machine_without_keys_is_told_which_variables_to_set_and_nothing
 
     assert!(!passed, "no routable general search is a failure: {report}");
     assert!(report.contains("ok    ledger: no ledger yet at"), "{report}");
-    assert!(report.contains("FAIL  keys: no general search is routable (web-search, x-search"), "{report}");
+    assert!(report.contains("FAIL  keys: no general search is routable (web-search, web-retrieval, x-search"), "{report}");
     assert!(report.contains("fix: for web-search, x-search set ORCHESTRA_SN22_KEY or DESEARCH_API_KEY (SN22 Desearch, keys at https://desearch.ai)"), "{report}");
     assert!(report.contains("CHUTES_API_KEY"), "{report}");
     assert!(report.contains("ok    hotkey: none yet"), "{report}");

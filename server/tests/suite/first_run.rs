@@ -41,7 +41,7 @@ fn a_node_without_keys_says_where_it_is_and_which_variable_each_subnet_needs() {
     assert_eq!(lines[2], format!("API: POST {url}/v1/orchestrate, described at {url}/openapi.json"));
     let subnets = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../snapshots/subnets")).unwrap().count();
     assert!(lines[3].starts_with("ledger: version ") && lines[3].ends_with(&format!("{subnets} subnets, seeded from the built-in genesis")), "{}", lines[3]);
-    let general = lines.iter().position(|line| line.starts_with("orchestration: no general search is routable yet (web-search, x-search")).unwrap_or_else(|| panic!("{lines:#?}"));
+    let general = lines.iter().position(|line| line.starts_with("orchestration: no general search is routable yet (web-search, web-retrieval, x-search")).unwrap_or_else(|| panic!("{lines:#?}"));
     let hints = &lines[general + 1..];
     for (variables, site) in [
         ("ORCHESTRA_SN22_KEY or DESEARCH_API_KEY", "SN22 Desearch, keys at https://desearch.ai"),
