@@ -94,7 +94,7 @@ impl Ranking {
 
     /// Puts `routes` of `capability` in the order they are tried (see the module documentation).
     pub fn order(&self, capability: &str, routes: &mut [Route<'_>]) {
-        let observed = self.observed.lock().expect("observations lock").clone();
+        let observed = self.observed.lock().expect("observations lock");
         let writing = capability == LLM_CAPABILITY;
         routes.sort_by_cached_key(|route| {
             let listing = route.listing;

@@ -25,20 +25,22 @@ pub fn open_or_seed(data: &Path, options: Options) -> Result<(Ledger, bool), Cli
     })
 }
 
-/// The built-in genesis' endpoint records, by key.
-pub fn genesis_endpoints() -> BTreeMap<Key, Endpoint> {
-    genesis_records().into_iter().filter_map(|(key, record)| match record {
-        Record::Endpoint(endpoint) => Some((key, endpoint)),
-        _ => None,
-    }).collect()
-}
-
-/// The built-in genesis' capability records, by name.
-pub fn genesis_capabilities() -> BTreeMap<String, Capability> {
-    genesis_records().into_iter().filter_map(|(_, record)| match record {
-        Record::Capability(capability) => Some((capability.name.clone(), capability)),
-        _ => None,
-    }).collect()
+/// The built-in genesis' endpoint records by key, and its capability records by name, from one
+/// read of the snapshot.
+pub fn genesis_endpoints_and_capabilities() -> (BTreeMap<Key, Endpoint>, BTreeMap<String, Capability>) {
+    let (mut endpoints, mut capabilities) = (BTreeMap::new(), BTreeMap::new());
+    for (key, record) in genesis_records() {
+        match record {
+            Record::Endpoint(endpoint) => {
+                endpoints.insert(key, endpoint);
+            }
+            Record::Capability(capability) => {
+                capabilities.insert(capability.name.clone(), capability);
+            }
+            _ => {}
+        }
+    }
+    (endpoints, capabilities)
 }
 
 /// Every record of the built-in genesis.
@@ -59,7 +61,7 @@ fn genesis_records() -> Vec<(Key, Record)> {
 /// binds it elsewhere (`ORCHESTRA_SN<N>_KEY_HOSTS`).
 pub fn genesis_key_hosts() -> BTreeMap<u16, BTreeSet<String>> {
     let mut hosts: BTreeMap<u16, BTreeSet<String>> = BTreeMap::new();
-    for (key, endpoint) in genesis_endpoints() {
+    for (key, endpoint) in genesis_endpoints_and_capabilities().0 {
         let Namespace::Subnet(netuid) = key.namespace else { continue };
         if let Some(host) = reqwest::Url::parse(&endpoint.url).ok().and_then(|url| url.host_str().map(str::to_ascii_lowercase)) {
             hosts.entry(netuid).or_default().insert(host);

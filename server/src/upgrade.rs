@@ -34,7 +34,7 @@ pub struct Upgrade {
 impl Upgrade {
     /// Reads the head's endpoint records and matches those without a spec with the genesis'.
     pub fn plan(ledger: &Ledger) -> ledger::Result<Upgrade> {
-        let genesis = node::genesis_endpoints();
+        let (genesis, genesis_capabilities) = node::genesis_endpoints_and_capabilities();
         let head = ledger.head().version;
         let mut upgrade = Upgrade { upgraded: Vec::new(), unmatched: Vec::new(), capabilities: Vec::new(), undescribed: Vec::new(), changes: Vec::new() };
         let namespaces = ledger.namespaces_at(head)?;
@@ -70,9 +70,8 @@ impl Upgrade {
             true => ledger.namespace_at(capabilities, head)?.into_iter().map(|(path, _)| path).collect(),
             false => BTreeSet::new(),
         };
-        let genesis = node::genesis_capabilities();
         for name in offered.difference(&described) {
-            match genesis.get(name) {
+            match genesis_capabilities.get(name) {
                 Some(capability) => {
                     let key = Key::new(capabilities, name.clone())?;
                     upgrade.changes.push(Change { key, value: Some(Record::Capability(capability.clone()).encode()) });
