@@ -6,6 +6,7 @@
 //! ([`error::ApiError`]). The routes are listed, with their parameters and answers, in the
 //! OpenAPI document served at `/openapi.json`.
 
+mod body_limit;
 pub mod codes;
 pub mod error;
 mod idempotency;
@@ -245,6 +246,7 @@ pub fn router(state: AppState) -> Router {
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, REQUEST_TIMEOUT))
         .merge(orchestration)
         .fallback(error::no_route)
+        .layer(axum::middleware::from_fn(body_limit::refuse_declared_oversize))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::record))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
