@@ -94,9 +94,9 @@ pub enum CliError {
     #[error("the proof does not hold: {0}")]
     Verify(#[from] ledger::VerifyError),
     #[error(transparent)]
-    Chain(#[from] orchestrator::chain::ChainError),
+    Chain(#[from] subnet::chain::ChainError),
     #[error(transparent)]
-    Validator(#[from] orchestrator::validator::ValidatorError),
+    Validator(#[from] subnet::validator::ValidatorError),
     #[error(transparent)]
     Settlement(#[from] crate::api::paid::SettlementError),
     #[error("{0}")]

@@ -181,7 +181,7 @@ impl DoctorArgs {
         let Some(url) = &self.serve.chain_url else {
             return Finding::ok("chain", "not configured: x402 payments, registered proposers and the metagraph need --chain-url");
         };
-        match tokio::time::timeout(CHECK_TIMEOUT, orchestrator::chain::ChainClient::connect(url)).await {
+        match tokio::time::timeout(CHECK_TIMEOUT, subnet::chain::ChainClient::connect(url)).await {
             Ok(Ok(chain)) => Finding::ok("chain", format!("connected to {url}, genesis {:?}", chain.genesis_hash())),
             Ok(Err(error)) => Finding::fail("chain", format!("cannot connect to {url}: {error}"), "check --chain-url (a subtensor node's ws:// or wss:// URL) and that the node runs"),
             Err(_) => Finding::fail("chain", format!("no answer from {url} within {} s", CHECK_TIMEOUT.as_secs()), "check --chain-url and the network"),

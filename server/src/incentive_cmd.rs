@@ -3,7 +3,7 @@
 //! A miner is a node (`serve`) that also answers validators' challenges (see
 //! `api::miner`), its validator set read from the subnet's metagraph (the hotkeys holding a
 //! validator permit) and refreshed every `--refresh-secs`. A validator runs a round once per
-//! tempo (see `orchestrator::validator`) and prints what each round did.
+//! tempo (see `subnet::validator`) and prints what each round did.
 //! Both need the hotkey registered on the subnet: `--hotkey-file` or `ORCHESTRA_HOTKEY_SEED`.
 
 use std::collections::BTreeSet;
@@ -14,9 +14,9 @@ use std::time::Duration;
 use clap::Args;
 use ledger::hotkey::Hotkey;
 use ledger::Options;
-use orchestrator::chain::{keypair_from_seed, ChainClient, Metagraph};
+use subnet::chain::{keypair_from_seed, ChainClient, Metagraph};
 use orchestrator::route::Catalog;
-use orchestrator::validator::{Settings, Validator};
+use subnet::validator::{Settings, Validator};
 use serde_json::json;
 
 use crate::api::{self, miner::MinerAccess};

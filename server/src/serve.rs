@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use clap::Args;
 use ledger::Options;
-use orchestrator::chain::{ChainClient, Metagraph};
+use subnet::chain::{ChainClient, Metagraph};
 use orchestrator::outbound::Guard;
 use orchestrator::tao_price::TaoPrices;
 

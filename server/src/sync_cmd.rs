@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use ledger::record::{Record, SubnetIdentity};
 use ledger::{ChangeSet, Key, Ledger, Namespace, Options};
-use orchestrator::chain::ChainClient;
-use orchestrator::ledger_work::chain_sync::sync_changes;
-use orchestrator::ledger_work::from_chain::{chain_subnets, validator_set_changes};
-use orchestrator::ledger_work::remote;
+use subnet::chain::ChainClient;
+use subnet::ledger_work::chain_sync::sync_changes;
+use subnet::ledger_work::from_chain::{chain_subnets, validator_set_changes};
+use subnet::ledger_work::remote;
 use serde_json::{json, Value};
 
 use crate::cli::{print_json, CliError};

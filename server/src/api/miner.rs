@@ -19,7 +19,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use ledger::hotkey::Hotkey;
-use orchestrator::epistula;
+use subnet::epistula;
 
 use super::error::{ApiError, Code};
 

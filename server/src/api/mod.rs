@@ -32,7 +32,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use error::{ApiError, Code};
-use orchestrator::chain::ChainClient;
+use subnet::chain::ChainClient;
 use paid::{Pricing, Settlement, SettlementError};
 
 /// Largest request body: a diff at its limit of values plus its JSON overhead.
@@ -55,7 +55,7 @@ pub struct AppState {
     miner: Option<Arc<miner::MinerAccess>>,
     proposers: Arc<proposers::ProposerGate>,
     /// Hotkey-signed payments already served (see [`paid`]).
-    payer_replays: Arc<orchestrator::epistula::ReplayCache>,
+    payer_replays: Arc<subnet::epistula::ReplayCache>,
     /// Places for proofs at older versions being built (see [`reads`]).
     historical_proofs: Arc<tokio::sync::Semaphore>,
     /// Places for snapshot exports (see [`replication`]).
@@ -75,7 +75,7 @@ impl AppState {
             orchestration: None,
             miner: None,
             proposers: Arc::new(proposers::ProposerGate::new(proposers::Quota::default())),
-            payer_replays: Arc::new(orchestrator::epistula::ReplayCache::new(orchestrator::epistula::DEFAULT_MAX_AGE_MS)),
+            payer_replays: Arc::new(subnet::epistula::ReplayCache::new(subnet::epistula::DEFAULT_MAX_AGE_MS)),
             historical_proofs: Arc::new(tokio::sync::Semaphore::new(reads::HISTORICAL_PROOFS_IN_FLIGHT)),
             snapshots: Arc::new(tokio::sync::Semaphore::new(replication::SNAPSHOTS_IN_FLIGHT)),
             settlements: Arc::new(tokio::sync::Semaphore::new(paid::SETTLEMENTS_IN_FLIGHT)),

@@ -36,13 +36,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine;
 use ledger::Ledger;
-use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient, ChainError, Payment, PaymentRequirement, ReplaySet, VerifiedPayment, H256};
+use subnet::chain::{extrinsic_hash, AccountId32, ChainClient, ChainError, Payment, PaymentRequirement, ReplaySet, VerifiedPayment, H256};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, Code};
 use super::AppState;
-use orchestrator::epistula;
+use subnet::epistula;
 
 /// Prices and where payments go, from configuration.
 #[derive(Clone, Debug, Default)]

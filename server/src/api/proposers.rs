@@ -60,7 +60,7 @@ impl ProposerGate {
     }
 
     /// Admits the hotkeys registered in `metagraph` (every UID's), in place of the last ones.
-    pub fn admit_registered(&self, metagraph: &orchestrator::chain::Metagraph) {
+    pub fn admit_registered(&self, metagraph: &subnet::chain::Metagraph) {
         self.set_registered(metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect());
     }
 

@@ -1,6 +1,6 @@
 //! x402 `exact` payments settled by the node, end to end over real HTTP: the router runs
 //! in-process on a loopback port with a `ChainClient` over a mock subtensor node
-//! (`orchestrator::chain::testing`), and real sr25519-signed `Balances.transfer_keep_alive`
+//! (`subnet::chain::testing`), and real sr25519-signed `Balances.transfer_keep_alive`
 //! extrinsics, built for finney's real runtime metadata, pay for proof-carrying reads.
 //!
 //! This proves encoding, decoding and signing against the real runtime, the x402 headers and
@@ -14,8 +14,8 @@ use base64::Engine;
 use ledger::{Hash, Options, Proven};
 use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::{router, AppState};
-use orchestrator::chain::testing::{account, account_entry, dev, expired_transfer, immortal_transfer, mock_node_with_storage, transfer, transfer_by, Keypair, Submitted};
-use orchestrator::chain::{extrinsic_hash, AccountId32, ChainClient};
+use subnet::chain::testing::{account, account_entry, dev, expired_transfer, immortal_transfer, mock_node_with_storage, transfer, transfer_by, Keypair, Submitted};
+use subnet::chain::{extrinsic_hash, AccountId32, ChainClient};
 use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator};
 use orchestrator::outbound::Policy;
@@ -282,8 +282,8 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
 
     // Addressed to the node (its receipts' hotkey): a signature for another node is refused.
     let node_hotkey = ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap().ss58();
-    let elsewhere = orchestrator::epistula::sign(&payer_hotkey(), b"", None, now_ms());
-    let signed = orchestrator::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms());
+    let elsewhere = subnet::epistula::sign(&payer_hotkey(), b"", None, now_ms());
+    let signed = subnet::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms());
     let read = |signed: &Vec<(&'static str, String)>| {
         let mut request = Client::new().get(format!("{}{PATH}", node.base)).header("authorization", "Hotkey");
         for (name, value) in signed {
@@ -299,10 +299,10 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
     // The credit's account name is not an API key: naming it as one spends nothing.
     let named = Client::new().get(format!("{}{PATH}", node.base)).bearer_auth(ledger::hotkey_account(&payer_hotkey().ss58())).send().await.unwrap();
     refused(named, StatusCode::UNAUTHORIZED, "unknown_api_key").await;
-    let after = read(&orchestrator::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms())).await.unwrap().json::<Value>().await.unwrap();
+    let after = read(&subnet::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms())).await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(after["payment"]["balance_rao"], credit - 2 * PRICE, "only the hotkey's own signed reads spent it");
     refused(read(&elsewhere).await.unwrap(), StatusCode::UNAUTHORIZED, "bad_signature").await;
-    let stranger = orchestrator::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", Some(&node_hotkey), now_ms());
+    let stranger = subnet::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", Some(&node_hotkey), now_ms());
     refused(read(&stranger).await.unwrap(), StatusCode::UNAUTHORIZED, "unknown_api_key").await;
 }
 

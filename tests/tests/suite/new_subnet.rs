@@ -19,13 +19,13 @@ use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::proposers::{ProposerGate, Quota};
 use orchestra_server::api::{router, AppState};
 use orchestra_server::documented::{read_exchange, repoint, ReplayServer};
-use orchestrator::chain::testing::mock_node_with_storage;
-use orchestrator::chain::ChainClient;
+use subnet::chain::testing::mock_node_with_storage;
+use subnet::chain::ChainClient;
 use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator};
 use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
-use orchestrator::validator::{Settings, Validator};
+use subnet::validator::{Settings, Validator};
 use serde_json::{json, Value};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
@@ -100,7 +100,7 @@ impl Node {
 
     /// One validator round against the node: challenges (which this node, no miner, fails) and
     /// the review of its new versions.
-    async fn validate(&self, validator: &Participant, miner: &Participant) -> orchestrator::validator::RoundReport {
+    async fn validate(&self, validator: &Participant, miner: &Participant) -> subnet::validator::RoundReport {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
         let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();

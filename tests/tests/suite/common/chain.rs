@@ -3,8 +3,8 @@
 //! loopback serving.
 
 use ledger::hotkey::Hotkey;
-use orchestrator::chain::testing::{blake2_128_concat, identity, storage_key, Storage};
-use orchestrator::chain::{keypair_from_seed, AccountId32, Keypair};
+use subnet::chain::testing::{blake2_128_concat, identity, storage_key, Storage};
+use subnet::chain::{keypair_from_seed, AccountId32, Keypair};
 use subxt::ext::codec::Encode;
 
 /// The Orchestra subnet's netuid on the stand-in chain.

@@ -2,17 +2,17 @@
 //! metadata (spec 393, `$ORCHESTRA_SUBTENSOR_METADATA` or `../shared/subtensor/`), with no
 //! network.
 //!
-//! The mock node (`orchestrator::chain::testing`, feature `test-support`) serves storage that
+//! The mock node (`subnet::chain::testing`, feature `test-support`) serves storage that
 //! these tests write: values SCALE-encoded here, under storage keys built here with the
 //! runtime's hashers. A read of the wrong item, key order or hasher finds nothing, and a value
 //! decoded as the wrong type fails. So these tests prove encoding of keys and decoding of values
 //! against the real runtime metadata; not that a live chain holds such state, which only a live
 //! node can show.
 
-use orchestrator::chain::testing::{
+use subnet::chain::testing::{
     block_hash, blake2_128_concat, dev, identity, mock_node_with_storage, storage_key, Keypair, Storage, CURRENT,
 };
-use orchestrator::chain::{AccountId32, AxonInfo, BlockId, ChainClient, Hyperparameters, Metagraph, Neuron, SubnetIdentity};
+use subnet::chain::{AccountId32, AxonInfo, BlockId, ChainClient, Hyperparameters, Metagraph, Neuron, SubnetIdentity};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, Mutex};
 use subxt::ext::codec::Encode;

@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 
-use orchestrator::incentive::score::{OrchestrationObservation, Round, ScoreError, Scoreboard, DEFAULT_ALPHA};
-use orchestrator::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid};
+use subnet::incentive::score::{OrchestrationObservation, Round, ScoreError, Scoreboard, DEFAULT_ALPHA};
+use subnet::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid};
 
 const HONEST: &str = "honest";
 const FORGER: &str = "forger";

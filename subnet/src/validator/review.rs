@@ -21,7 +21,7 @@ use ledger::record::Record;
 use ledger::{ChangeSet, Checkpoint, Hash, Key, Namespace, Proven, SignedDiff, SystemNamespace};
 use serde::Deserialize;
 
-use crate::outbound::{describe, read_capped, Guard, Origin};
+use orchestrator::outbound::{describe, read_capped, Guard, Origin};
 
 /// Largest answer read for one entry with its proof.
 const MAX_ENTRY_BYTES: usize = 1 << 20;

@@ -5,7 +5,7 @@ use ledger::{ChangeSet, SignedDiff};
 use serde_json::Value;
 
 use super::{propose, Base};
-use crate::outbound::{excerpt, Guard, Origin};
+use orchestrator::outbound::{excerpt, Guard, Origin};
 use ledger::hotkey::Hotkey;
 
 /// Why a proposal did not reach the primary's ledger.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use ledger::record::{Record, SubnetIdentity};
 use ledger::{ChangeSet, Key, Namespace};
-use orchestrator::ledger_work::chain_sync::{sync_changes, ChainSubnet, OnChainIdentity, MAX_SUMMARY_CHARS};
+use subnet::ledger_work::chain_sync::{sync_changes, ChainSubnet, OnChainIdentity, MAX_SUMMARY_CHARS};
 use testkit::test_ledger;
 
 const DESEARCH: u16 = 22;

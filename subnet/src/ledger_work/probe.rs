@@ -16,7 +16,7 @@
 //!   before it is attested. A failing answer lists every schema violation, not only the first,
 //!   so a proposer can fix its record at once.
 //!
-//! Probes go through the [outbound guard](crate::outbound) like every call: the record's URL is a
+//! Probes go through the [outbound guard](orchestrator::outbound) like every call: the record's URL is a
 //! miner's word, so it must be https to a public address, and the validator's key goes with it
 //! only to a host the key is bound to. At most [`PROBES_IN_FLIGHT`] probes of one change set run
 //! at once, so a diff of many endpoints costs time, not memory.
@@ -28,10 +28,10 @@ use ledger::record::{Endpoint, HttpMethod, Record, RecordError, RecordKind};
 use ledger::{ChangeSet, Key, Namespace};
 use serde_json::Value;
 
-use crate::invocation::{self, auth_header, Access, InvocationError};
-use crate::credentials::{Credentials, UnboundHost};
-use crate::outbound::{describe, excerpt, read_capped, BodyError, Guard, Origin, Refusal};
-use crate::schema::Violation;
+use orchestrator::invocation::{self, auth_header, Access, InvocationError};
+use orchestrator::credentials::{Credentials, UnboundHost};
+use orchestrator::outbound::{describe, excerpt, read_capped, BodyError, Guard, Origin, Refusal};
+use orchestrator::schema::Violation;
 
 /// Largest probe answer read: an example's answer is small, and probes of one diff run together.
 pub const MAX_PROBE_BYTES: usize = 1 << 20;

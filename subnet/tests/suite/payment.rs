@@ -2,16 +2,16 @@
 //! `$ORCHESTRA_SUBTENSOR_METADATA` or `../shared/subtensor/`), with no network.
 //!
 //! The extrinsics are real and settlement goes through a mock node: see
-//! `orchestrator::chain::testing` (feature `test-support`). These tests therefore prove encoding,
+//! `subnet::chain::testing` (feature `test-support`). These tests therefore prove encoding,
 //! decoding and signing against the real runtime, and the reading of the payer's account; they
 //! do not prove the runtime's own checks at inclusion (fees, weights), which only a live node
 //! performs.
 
-use orchestrator::chain::testing::{
+use subnet::chain::testing::{
     account, account_entry, block_hash, dev, genesis, immortal_transfer, metadata, mock_node_with_storage, offline_client, sign, transfer, CHECKPOINT,
     CURRENT, PERIOD, SPEC_VERSION, TX_VERSION,
 };
-use orchestrator::chain::{
+use subnet::chain::{
     funding_problem, read_metadata_file, verify_payment, Account, AccountId32, ChainClient, ChainState, MemoryReplaySet, Payment, PaymentError,
     PaymentRequirement, VerifiedPayment, H256,
 };

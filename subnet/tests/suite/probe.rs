@@ -8,7 +8,7 @@ use ledger::record::{Endpoint, Record, SubnetIdentity};
 use ledger::{Change, ChangeSet, Key, Namespace};
 use orchestrator::invocation::InvocationError;
 use orchestrator::credentials::Credentials;
-use orchestrator::ledger_work::probe::{probe, probe_changes, ProbeError};
+use subnet::ledger_work::probe::{probe, probe_changes, ProbeError};
 use serde_json::json;
 use testkit::{expected_key, test_ledger, SubnetKind, SubnetServer};
 

@@ -17,8 +17,8 @@ use ledger::record::{Endpoint, Health, HealthStatus, Record};
 use ledger::{ChangeSet, Key, Namespace};
 
 use super::probe::{probe, PROBES_IN_FLIGHT};
-use crate::credentials::Credentials;
-use crate::outbound::Guard;
+use orchestrator::credentials::Credentials;
+use orchestrator::outbound::Guard;
 
 /// Checks, [`PROBES_IN_FLIGHT`] at a time, every health record `changes` writes; an error says
 /// why a claim does not hold. Changes that write no health record are not listed.

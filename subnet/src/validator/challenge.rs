@@ -24,11 +24,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::epistula;
-use crate::execute::trace::CallRecord;
+use orchestrator::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
-use crate::outbound::{describe, read_capped, Guard, Origin};
-use crate::receipts::{self, Nonce, ReceiptBundle};
-use crate::schema::TargetSchema;
+use orchestrator::outbound::{describe, read_capped, Guard, Origin};
+use orchestrator::receipts::{self, Nonce, ReceiptBundle};
+use orchestrator::schema::TargetSchema;
 
 /// Time a miner gets beyond the challenge's deadline for the answer to travel back.
 const ANSWER_MARGIN: Duration = Duration::from_secs(5);

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use ledger::hotkey::{Hotkey, HotkeyError};
-use orchestrator::epistula::{sign, signing_message, verify, EpistulaError, ReplayCache, Verified, DEFAULT_MAX_AGE_MS};
+use subnet::epistula::{sign, signing_message, verify, EpistulaError, ReplayCache, Verified, DEFAULT_MAX_AGE_MS};
 
 const BODY: &[u8] = br#"{"query":"abc"}"#;
 const NOW_MS: u64 = 1_700_000_000_000;

@@ -3,7 +3,7 @@
 //! `../shared/subtensor/`), with no network; and the pure rules beside them (the commit hash,
 //! when weights may be set).
 //!
-//! The chain client signs and submits to the mock node (`orchestrator::chain::testing`, feature
+//! The chain client signs and submits to the mock node (`subnet::chain::testing`, feature
 //! `test-support`), which captures the extrinsic; each test decodes it back with the runtime
 //! metadata and checks the call, its arguments and its signer. These tests therefore prove
 //! encoding, decoding and signing against the real runtime; not the runtime's own checks (rate
@@ -11,8 +11,8 @@
 
 use blake2::digest::consts::U32;
 use blake2::{Blake2b, Digest};
-use orchestrator::chain::testing::{account, decode_signed_call, dev, mock_node, SignedCall, Submitted};
-use orchestrator::chain::{
+use subnet::chain::testing::{account, decode_signed_call, dev, mock_node, SignedCall, Submitted};
+use subnet::chain::{
     extrinsic_hash, keypair_from_seed, ledger_root_commitment, weights_action, weights_commit_hash, ChainClient, ChainError,
     Hyperparameters, Keypair, WeightsAction, H256, MAX_COMMITMENT_BYTES,
 };

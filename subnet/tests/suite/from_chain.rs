@@ -7,10 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use ledger::record::{Record, Stake, SubnetIdentity};
 use ledger::{Key, Namespace, SystemNamespace};
-use orchestrator::chain::testing::{blake2_128_concat, dev, identity, mock_node_with_storage, storage_key, Keypair, Storage};
-use orchestrator::chain::{AccountId32, ChainClient};
-use orchestrator::ledger_work::chain_sync::sync_changes;
-use orchestrator::ledger_work::from_chain::{chain_subnets, validator_set_changes};
+use subnet::chain::testing::{blake2_128_concat, dev, identity, mock_node_with_storage, storage_key, Keypair, Storage};
+use subnet::chain::{AccountId32, ChainClient};
+use subnet::ledger_work::chain_sync::sync_changes;
+use subnet::ledger_work::from_chain::{chain_subnets, validator_set_changes};
 use subxt::ext::codec::Encode;
 
 const NETUID: u16 = 7;

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use ledger::record::{Health, HealthStatus, Record};
 use ledger::{Change, ChangeSet, Key, Namespace};
 
-use crate::execute::trace::{CallOutcome, CallRecord};
+use orchestrator::execute::trace::{CallOutcome, CallRecord};
 
 /// A move of the success rate worth a diff: 10 percentage points, in parts per million.
 pub const SIGNIFICANT_SHIFT_PPM: u32 = 100_000;

@@ -33,12 +33,12 @@ use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
 
 use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
-use crate::credentials::Credentials;
+use orchestrator::credentials::Credentials;
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
 use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
-use crate::outbound::{describe, excerpt, Guard, Origin};
+use orchestrator::outbound::{describe, excerpt, Guard, Origin};
 use challenge::{Challenge, MinerAxon, Verdict};
 use review::LedgerVersion;
 

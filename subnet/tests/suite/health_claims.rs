@@ -7,7 +7,7 @@ use std::time::Duration;
 use ledger::record::{Endpoint, Health, HealthStatus, Record};
 use ledger::{Change, ChangeSet, Key, Namespace};
 use orchestrator::credentials::Credentials;
-use orchestrator::ledger_work::health_claims::check_health_claims;
+use subnet::ledger_work::health_claims::check_health_claims;
 use testkit::{expected_key, test_ledger, SubnetKind, SubnetServer};
 
 const TIMEOUT: Duration = Duration::from_secs(10);

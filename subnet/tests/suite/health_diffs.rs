@@ -5,8 +5,8 @@ use ledger::hotkey::{verify_signature, Hotkey};
 use ledger::record::{Health, HealthStatus, Record};
 use ledger::{ChangeSet, Key, Namespace};
 use orchestrator::execute::trace::{CallOutcome, CallRecord, PLANNING_TASK};
-use orchestrator::ledger_work::health::health_changes;
-use orchestrator::ledger_work::propose;
+use subnet::ledger_work::health::health_changes;
+use subnet::ledger_work::propose;
 use testkit::test_ledger;
 
 const DESEARCH: u16 = 22;

@@ -2,9 +2,9 @@
 //! bodies, and payment extrinsics checked against the real runtime metadata. Each answers with
 //! an error, never a panic.
 
-use orchestrator::chain::testing::{account, dev, genesis, metadata, CURRENT, SPEC_VERSION, TX_VERSION};
-use orchestrator::chain::{check_payment, ChainState, Payment, PaymentRequirement, H256};
-use orchestrator::epistula;
+use subnet::chain::testing::{account, dev, genesis, metadata, CURRENT, SPEC_VERSION, TX_VERSION};
+use subnet::chain::{check_payment, ChainState, Payment, PaymentRequirement, H256};
+use subnet::epistula;
 use proptest::prelude::*;
 
 fn header_text() -> impl Strategy<Value = Option<String>> {

@@ -5,7 +5,7 @@
 use ledger::hotkey::Hotkey;
 use ledger::record::{Health, HealthStatus, Record};
 use ledger::{Change, ChangeSet, Checkpoint, DiffProposal, Hash, Key, Namespace};
-use orchestrator::validator::review::{problems, LedgerVersion};
+use subnet::validator::review::{problems, LedgerVersion};
 
 fn miner() -> Hotkey {
     Hotkey::from_seed(&[12; 32]).unwrap()

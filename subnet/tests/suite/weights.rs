@@ -1,7 +1,7 @@
 //! The SDK's weight processing: vectors worked out by hand from `bittensor.utils.weight_utils`
 //! and NumPy's rules, and the properties of the emit form.
 
-use orchestrator::incentive::weights::{
+use subnet::incentive::weights::{
     convert_weights_and_uids_for_emit, normalize_max_weight, process_weights_for_netuid, WeightsError,
 };
 use proptest::prelude::*;

@@ -1,0 +1,16 @@
+//! The crate's integration tests, in one binary so that the suite links once.
+
+mod common;
+mod chain_reads;
+mod chain_sync;
+mod chain_writes;
+mod epistula;
+mod from_chain;
+mod health_claims;
+mod health_diffs;
+mod hostile_input;
+mod payment;
+mod probe;
+mod review;
+mod score;
+mod weights;
