@@ -12,6 +12,7 @@ pub mod invocation;
 pub mod plan;
 pub mod planner;
 pub mod progress;
+pub mod provenance;
 pub mod ranking;
 pub mod receipts;
 pub mod route;

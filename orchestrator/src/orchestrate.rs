@@ -29,6 +29,7 @@ use crate::progress::{Event, Watcher};
 use crate::receipts::{Nonce, ReceiptBundle};
 use crate::route::{key_hints, Catalog, KeyHint, Unroutable};
 use crate::schema::{SchemaError, TargetSchema, Violation};
+use crate::provenance::Provenance;
 use crate::synthesis::{self, Report};
 use crate::planner;
 
@@ -86,6 +87,18 @@ pub struct Request {
     /// The caller's challenge; a random one when absent.
     #[serde(default)]
     pub nonce: Option<Nonce>,
+    /// Whether the answer carries the response bodies its citations point into.
+    #[serde(default)]
+    pub include_evidence: bool,
+}
+
+/// A response body a citation may point into, as received.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceBody {
+    /// The index of the receipt whose `response_hash` covers it.
+    pub receipt: u64,
+    /// The body, base64 (standard alphabet, padded).
+    pub base64: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -107,6 +120,12 @@ pub struct Outcome {
     pub cost: Cost,
     pub timings: Timings,
     pub synthesis: Report,
+    /// Every value's citation (docs/SPEC.md §18), checked against the response bodies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<Provenance>,
+    /// The response bodies of the calls that answered, when the request asked for them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Vec<EvidenceBody>>,
     /// Supplementary tasks that failed; the result was written without them.
     pub skipped_tasks: Vec<SkippedTask>,
     /// The ledger version routing read.
@@ -132,7 +151,7 @@ pub enum Failure {
     #[error("stopped at task {task:?}: {stop}; unfinished tasks: {}", .unfinished.join(", "))]
     Stopped { task: String, stop: Stop, unfinished: Vec<String> },
     #[error(transparent)]
-    ResultInvalid(#[from] synthesis::Invalid),
+    Synthesis(#[from] synthesis::Failure),
 }
 
 /// Listings named in a "no capability is routable" note; the rest are counted.
@@ -166,14 +185,24 @@ impl Failure {
             Failure::TaskFailed { .. } => "subnets_failed",
             Failure::Stopped { stop: Stop::DeadlineExceeded, .. } => "deadline_exceeded",
             Failure::Stopped { stop: Stop::BudgetExhausted(_), .. } => "budget_exhausted",
-            Failure::ResultInvalid(_) => "result_invalid",
+            Failure::Synthesis(synthesis::Failure::Invalid { .. }) => "result_invalid",
+            Failure::Synthesis(synthesis::Failure::Insufficient { .. }) => "insufficient_evidence",
+            Failure::Synthesis(synthesis::Failure::Uncited(_)) => "internal",
         }
     }
 
     /// Violations, when the result did not validate.
     pub fn violations(&self) -> &[Violation] {
         match self {
-            Failure::ResultInvalid(invalid) => &invalid.violations,
+            Failure::Synthesis(synthesis::Failure::Invalid { violations, .. }) => violations,
+            _ => &[],
+        }
+    }
+
+    /// Pointers of the values the schema requires that no evidence supports.
+    pub fn missing(&self) -> &[String] {
+        match self {
+            Failure::Synthesis(synthesis::Failure::Insufficient { insufficient, .. }) => &insufficient.fields,
             _ => &[],
         }
     }
@@ -291,15 +320,16 @@ impl Orchestrator {
             Err(failure) => return Err(self.fail(session, &quote, Some(plan), task_failure(failure))),
         };
         let executed = Instant::now();
-        let (result, synthesis) = match synthesis::synthesize(&session, objective, &schema, &outputs, use_llm).await {
+        let synthesized = match synthesis::synthesize(&session, objective, &schema, &outputs, use_llm).await {
             Ok(done) => done,
-            Err(invalid) => return Err(self.fail(session, &quote, Some(plan), Failure::ResultInvalid(invalid))),
+            Err(failure) => return Err(self.fail(session, &quote, Some(plan), Failure::Synthesis(failure))),
         };
         let finished = Instant::now();
 
         let started = session.started();
         let spent = session.budget().spent_rao();
-        let (receipts, calls) = session.finish(&self.hotkey);
+        let (receipts, calls, bodies) = session.finish(&self.hotkey);
+        let evidence = request.include_evidence.then(|| evidence_bodies(&receipts, bodies));
         let total_ms = millis(finished - started);
         let in_calls_ms = time_in_calls(&calls);
         let timings = Timings {
@@ -312,13 +342,15 @@ impl Orchestrator {
             critical_path_ms: critical_path(&plan, &order, &calls),
         };
         Ok(Outcome {
-            result,
+            result: synthesized.document,
             plan,
             calls,
             receipts,
             cost: Cost { subnet_calls_rao: spent, budget_rao: request.budget_rao, tao_price: quote },
             timings,
-            synthesis,
+            synthesis: synthesized.report,
+            provenance: synthesized.provenance,
+            evidence,
             skipped_tasks: skipped,
             ledger_version: catalog.version(),
             ledger_basis: catalog.reading().basis,
@@ -360,10 +392,23 @@ impl Orchestrator {
     fn fail(&self, session: Session<'_>, quote: &Quote, plan: Option<Plan>, failure: Failure) -> OrchestrateError {
         let spent = session.budget().spent_rao();
         let budget = session.budget().limit_rao();
-        let (receipts, calls) = session.finish(&self.hotkey);
+        let (receipts, calls, _) = session.finish(&self.hotkey);
         let trace = Trace { plan, calls, receipts, cost: Cost { subnet_calls_rao: spent, budget_rao: budget, tao_price: quote.clone() } };
         OrchestrateError { failure, trace: Some(Box::new(trace)) }
     }
+}
+
+/// The bodies of the calls that answered (status 2xx), for the caller to check citations
+/// against.
+fn evidence_bodies(receipts: &ReceiptBundle, bodies: Vec<Vec<u8>>) -> Vec<EvidenceBody> {
+    use base64::Engine as _;
+    receipts
+        .receipts
+        .iter()
+        .zip(bodies)
+        .filter(|(receipt, _)| (200..300).contains(&receipt.call.status))
+        .map(|(receipt, body)| EvidenceBody { receipt: receipt.index, base64: base64::engine::general_purpose::STANDARD.encode(body) })
+        .collect()
 }
 
 fn task_failure(PlanFailure { task, error, unfinished }: PlanFailure) -> Failure {

@@ -96,7 +96,7 @@ impl Tools {
 
     #[tool(description = "Run an objective across Bittensor subnets into a JSON result that validates against target_schema. Answers the result with its cost, calls, skipped supplementary tasks and verified receipts.")]
     async fn orchestrate(&self, Parameters(params): Parameters<OrchestrateParams>) -> Result<CallToolResult, McpError> {
-        let request = Request { objective: params.objective, target_schema: params.target_schema, budget_rao: params.budget_rao, deadline_ms: params.deadline_ms };
+        let request = Request { objective: params.objective, target_schema: params.target_schema, budget_rao: params.budget_rao, deadline_ms: params.deadline_ms, include_evidence: false };
         Ok(match self.client.run(&request).await {
             Ok(answer) => CallToolResult::structured(json!({
                 "result": answer.result,
@@ -193,5 +193,6 @@ fn client_code(error: &ClientError) -> &'static str {
         ClientError::Malformed(_) => "malformed_response",
         ClientError::Receipts(_) => "receipts_invalid",
         ClientError::ResultInvalid(_) => "result_invalid",
+        ClientError::Evidence(_) | ClientError::Provenance(_) => "provenance_invalid",
     }
 }

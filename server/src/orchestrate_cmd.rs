@@ -167,7 +167,7 @@ impl ExecuteArgs {
             let (ledger, _) = node::open_or_seed(data, Options::default())?;
             Catalog::read(&ledger)?
         };
-        let request = Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms, nonce: None };
+        let request = Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms, nonce: None, include_evidence: false };
         let (events, received) = tokio::sync::mpsc::unbounded_channel();
         let drawing = tokio::spawn(crate::live::draw(received));
         let result = orchestrator.run_watched(&catalog, request, Watcher::new(events)).await;
@@ -189,7 +189,7 @@ impl ExecuteArgs {
             Some(api_key) => Client::new(url, api_key),
             None => Client::without_key(url),
         };
-        let request = orchestra_client::Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms };
+        let request = orchestra_client::Request { objective: self.objective.clone(), target_schema, budget_rao: self.budget_rao, deadline_ms: self.deadline_ms, include_evidence: false };
         match client.run(&request).await {
             Ok(answer) => print_json(&json!({
                 "result": answer.result,

@@ -67,7 +67,7 @@ fn gpu_schema() -> Value {
 }
 
 fn worked_example() -> Request {
-    Request { objective: GPU_OBJECTIVE.into(), target_schema: gpu_schema(), budget_rao: None, deadline_ms: None, nonce: None }
+    Request { objective: GPU_OBJECTIVE.into(), target_schema: gpu_schema(), budget_rao: None, deadline_ms: None, nonce: None, include_evidence: false }
 }
 
 fn main() {
@@ -192,9 +192,7 @@ fn searches_and_reddit() -> Vec<Value> {
 /// Chutes' answers: `tasks` as the plan, and a result that validates against the schema.
 fn llm_responder(tasks: Vec<Value>) -> impl Fn(&Value) -> String + Send + Sync + 'static {
     let plan = json!({ "tasks": tasks }).to_string();
-    let competitors: Vec<Value> = COMPETITORS.iter().map(|name| json!({ "name": name, "pricing": { "H100": 2.5 }, "strengths": ["on-demand H100s"] })).collect();
-    let result = json!({ "competitors": competitors, "recommendation": { "price_point": 2.39, "rationale": "Below the three providers' H100 prices." } }).to_string();
-    move |request| if asks_for_plan(request) { plan.clone() } else { result.clone() }
+    move |request| if asks_for_plan(request) { plan.clone() } else { testkit::cited::gpu_answer(request, &COMPETITORS).expect("the searches' evidence to cite") }
 }
 
 /// Whether an LLM request asks for a plan (its structured output has `tasks`) or the result.

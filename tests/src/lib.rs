@@ -31,6 +31,7 @@ mod data_universe;
 mod desearch;
 mod errors;
 mod fastapi;
+pub mod cited;
 mod llm;
 mod registry;
 mod server;

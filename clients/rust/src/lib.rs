@@ -13,13 +13,17 @@
 //! The client does not take the node's word for its answer: it sends a fresh challenge nonce
 //! with every request and checks that the receipts answer that nonce, link up, commit to the
 //! stated root and carry the node's signature ([`orchestrator::receipts::verify`]), and that
-//! the result validates against the target schema. An answer that fails either check is an
-//! error, never a result.
+//! the result validates against the target schema. Asked to (`include_evidence`), it checks
+//! every citation of a cited result against the response bodies the node sends, each body
+//! against its receipt's hash ([`orchestrator::provenance::check`], docs/SPEC.md §18). An answer
+//! that fails a check is an error, never a result.
 
 use orchestrator::execute::trace::{CallRecord, Timings};
 use orchestrator::execute::SkippedTask;
+use orchestrator::orchestrate::EvidenceBody;
 use orchestrator::plan::Plan;
-use orchestrator::receipts::{self, Nonce, ReceiptBundle, ReceiptError};
+use orchestrator::provenance::{self, Provenance, ProvenanceError};
+use orchestrator::receipts::{self, body_hash, Nonce, ReceiptBundle, ReceiptError};
 use orchestrator::schema::{SchemaError, TargetSchema, Violation};
 use orchestrator::synthesis::Report;
 use rand::RngCore;
@@ -56,6 +60,12 @@ pub struct Answer {
     pub cost: Cost,
     pub timings: Timings,
     pub synthesis: Report,
+    /// Every value's citation (docs/SPEC.md §18).
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
+    /// The response bodies the citations point into, when the request asked for them.
+    #[serde(default)]
+    pub evidence: Option<Vec<EvidenceBody>>,
     /// Supplementary tasks that failed: the result was written without them.
     #[serde(default)]
     pub skipped_tasks: Vec<SkippedTask>,
@@ -75,6 +85,9 @@ pub struct Request {
     pub budget_rao: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_ms: Option<u64>,
+    /// Whether to ask for the response bodies and check the result's citations against them.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub include_evidence: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +105,11 @@ pub enum ClientError {
     Receipts(#[from] ReceiptError),
     #[error("the answer's result does not validate against the target schema: {}", .0.iter().map(Violation::to_string).collect::<Vec<_>>().join("; "))]
     ResultInvalid(Vec<Violation>),
+    /// A body the answer gives does not hash to its receipt, or is missing where asked for.
+    #[error("the answer's evidence does not match its receipts: {0}")]
+    Evidence(String),
+    #[error("the result's citations do not hold: {0}")]
+    Provenance(#[from] ProvenanceError),
 }
 
 /// A node's URL and the API key that pays for its answers.
@@ -135,7 +153,7 @@ impl Client {
 
     /// Runs `objective` into `target_schema` (full JSON Schema or the compact form).
     pub async fn execute(&self, objective: &str, target_schema: Value) -> Result<Answer, ClientError> {
-        self.run(&Request { objective: objective.to_owned(), target_schema, budget_rao: None, deadline_ms: None }).await
+        self.run(&Request { objective: objective.to_owned(), target_schema, budget_rao: None, deadline_ms: None, include_evidence: false }).await
     }
 
     /// Runs `request` and checks the answer as the crate documentation says.
@@ -161,6 +179,26 @@ impl Client {
         let answer: Answer = serde_json::from_slice(&body).map_err(|error| ClientError::Malformed(error.to_string()))?;
         receipts::verify(&answer.receipts, &nonce)?;
         schema.validate(&answer.result).map_err(ClientError::ResultInvalid)?;
+        if let (Some(provenance), Some(evidence)) = (&answer.provenance, &answer.evidence) {
+            provenance::check(&answer.result, provenance, &checked_bodies(&answer.receipts, evidence)?, &request.objective)?;
+        } else if request.include_evidence && answer.provenance.is_some() {
+            return Err(ClientError::Evidence("the cited result came without the bodies asked for".into()));
+        }
         Ok(answer)
     }
+}
+
+/// The bodies by receipt index, each checked against its receipt's response hash.
+fn checked_bodies(bundle: &ReceiptBundle, evidence: &[EvidenceBody]) -> Result<std::collections::BTreeMap<u64, Vec<u8>>, ClientError> {
+    use base64::Engine as _;
+    let mut bodies = std::collections::BTreeMap::new();
+    for given in evidence {
+        let body = base64::engine::general_purpose::STANDARD.decode(&given.base64).map_err(|error| ClientError::Evidence(format!("receipt {}'s body is not base64: {error}", given.receipt)))?;
+        let receipt = bundle.receipts.get(given.receipt as usize).ok_or_else(|| ClientError::Evidence(format!("a body for receipt {}, which does not exist", given.receipt)))?;
+        if body_hash(&body) != receipt.call.response_hash {
+            return Err(ClientError::Evidence(format!("the body given for receipt {} does not hash to its response_hash", given.receipt)));
+        }
+        bodies.insert(given.receipt, body);
+    }
+    Ok(bodies)
 }

@@ -99,12 +99,12 @@ impl Session<'_> {
                         let cost = response.reported_cost_usd_micros.or(priced);
                         (response, cost)
                     });
-                    self.exchange(task, route, &request, attempt, estimate, read).await
+                    self.exchange(task, route, &request, attempt, estimate, read).await.map(|(response, receipt)| response.at_receipt(receipt))
                 }
                 Some(job) => {
                     let read = |exchange: &Exchange| invocation::job_id(endpoint, job, &exchange.body).map(|id| (id, None));
                     match self.exchange(task, route, &request, attempt, estimate, read).await {
-                        Ok(job_id) => {
+                        Ok((job_id, _)) => {
                             let poll = invocation::poll_request(endpoint, job, &job_id, input, &access).map_err(failed)?;
                             return self.follow_job(task, route, job, &job_id, &poll, attempt).await;
                         }
@@ -156,8 +156,8 @@ impl Session<'_> {
                 JobState::Failed(reason) => Err(InvocationError::Reported { endpoint: endpoint.name.clone(), reason }),
             };
             match self.exchange(task, route, poll, attempt, 0, read).await {
-                Ok(Some(response)) => return Ok(response),
-                Ok(None) => last = format!("job {job_id} was still running"),
+                Ok((Some(response), receipt)) => return Ok(response.at_receipt(receipt)),
+                Ok((None, _)) => last = format!("job {job_id} was still running"),
                 Err(Failure { outcome: CallOutcome::Retryable, reason, .. }) => last = reason,
                 Err(Failure { reason, .. }) => return Err(RouteError::Failed(reason)),
             }
@@ -165,9 +165,10 @@ impl Session<'_> {
         Err(RouteError::Failed(format!("job {job_id} was not done after {} polls: {last}", job.max_polls)))
     }
 
-    /// Sends one request, reads a 2xx answer with `read`, charges it and records its receipt.
-    /// `estimate` was reserved for it; a failed exchange is charged only what the subnet reports.
-    async fn exchange<T>(&self, task: &str, route: &Route<'_>, request: &SubnetRequest, attempt: u32, estimate: u64, read: impl FnOnce(&Exchange) -> Read<T>) -> Result<T, Failure> {
+    /// Sends one request, reads a 2xx answer with `read`, charges it and records its receipt,
+    /// whose index comes back with the value. `estimate` was reserved for it; a failed exchange
+    /// is charged only what the subnet reports.
+    async fn exchange<T>(&self, task: &str, route: &Route<'_>, request: &SubnetRequest, attempt: u32, estimate: u64, read: impl FnOnce(&Exchange) -> Read<T>) -> Result<(T, u64), Failure> {
         let listing = &route.listing;
         let endpoint = &listing.endpoint;
         if let Some(limit) = &endpoint.rate_limit {
@@ -247,16 +248,19 @@ impl Session<'_> {
             duration_ms: duration.as_millis() as u64,
             cost_rao,
         };
-        self.record(call, record);
-        result.map(|(value, _)| value)
+        let receipt = self.record(call, record, response_body);
+        result.map(|(value, _)| (value, receipt))
     }
 
-    fn record(&self, call: Call, record: CallRecord) {
+    /// Adds a call's receipt, record and response body to the log; its receipt index.
+    fn record(&self, call: Call, record: CallRecord, body: Vec<u8>) -> u64 {
         let mut log = self.log.lock().expect("session log lock");
-        log.chain.push(call);
+        let receipt = log.chain.push(call).index;
         log.calls.push(record.clone());
+        log.bodies.push(body);
         drop(log);
         self.report(Event::CallFinished { call: record });
+        receipt
     }
 
     /// The estimated cost in rao of sending `request`, asking for `count` results, on the route

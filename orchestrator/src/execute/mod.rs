@@ -194,12 +194,14 @@ pub struct Session<'a> {
 struct Log {
     chain: ReceiptChain,
     calls: Vec<CallRecord>,
+    /// Each receipt's response body, by receipt index: the evidence citations point into.
+    bodies: Vec<Vec<u8>>,
 }
 
 impl<'a> Session<'a> {
     pub fn new(context: Context<'a>, nonce: Nonce, deadline: Duration, budget_rao: Option<u64>, watcher: Watcher) -> Session<'a> {
         let started = Instant::now();
-        let log = Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new() });
+        let log = Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new(), bodies: Vec::new() });
         Session { context, started, deadline: started + deadline, budget: Budget::new(budget_rao), log, halted: AtomicBool::new(false), watcher }
     }
 
@@ -226,10 +228,17 @@ impl<'a> Session<'a> {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// Seals the receipts with the miner's hotkey and hands back the call records.
-    pub fn finish(self, miner: &ledger::hotkey::Hotkey) -> (ReceiptBundle, Vec<CallRecord>) {
+    /// The response bodies so far, by receipt index.
+    pub fn bodies(&self) -> std::collections::BTreeMap<u64, Vec<u8>> {
+        let log = self.log.lock().expect("session log lock");
+        log.bodies.iter().cloned().enumerate().map(|(index, body)| (index as u64, body)).collect()
+    }
+
+    /// Seals the receipts with the miner's hotkey and hands back the call records and the
+    /// response bodies, by receipt index.
+    pub fn finish(self, miner: &ledger::hotkey::Hotkey) -> (ReceiptBundle, Vec<CallRecord>, Vec<Vec<u8>>) {
         let log = self.log.into_inner().expect("session log lock");
-        (log.chain.seal(miner), log.calls)
+        (log.chain.seal(miner), log.calls, log.bodies)
     }
 
     /// Serves `input` with the best route for `capability`, falling back down the ranking.
@@ -318,7 +327,7 @@ impl<'a> Session<'a> {
             ..CallInput::default()
         };
         let response = self.call_capability(&task.id, &task.capability, &input).await?;
-        Ok(TaskOutput { task: task.id.clone(), capability: task.capability.clone(), subject: task.subject.clone(), items: response.items, text: response.text })
+        Ok(TaskOutput { task: task.id.clone(), capability: task.capability.clone(), subject: task.subject.clone(), items: response.items, text: response.text, text_located: response.text_located })
     }
 }
 

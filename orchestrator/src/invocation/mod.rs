@@ -27,7 +27,7 @@ use ledger::invocation::{Condition, Encoding, HttpVersion, Invocation, Job};
 use ledger::record::{Auth, Endpoint, HttpMethod, Json};
 use serde_json::Value;
 
-use crate::evidence::{Item, TaskOutput};
+use crate::evidence::{Item, Located, TaskOutput};
 pub use inputs::Window;
 pub use template::datetime;
 pub use reading::JobState;
@@ -69,10 +69,23 @@ pub struct SubnetRequest {
 pub struct SubnetResponse {
     pub items: Vec<Item>,
     pub text: Option<String>,
+    /// Where the text is in the body (its `text` pointer).
+    pub text_located: Located,
     /// What the subnet reported the call cost, in millionths of a US dollar.
     pub reported_cost_usd_micros: Option<u64>,
     /// Tokens the call used, as the subnet reported them (input, output).
     pub tokens: Option<(u64, u64)>,
+}
+
+impl SubnetResponse {
+    /// The response with its values located in the body of receipt `receipt`.
+    pub fn at_receipt(mut self, receipt: u64) -> SubnetResponse {
+        self.text_located.receipt = Some(receipt);
+        for item in &mut self.items {
+            item.located.receipt = Some(receipt);
+        }
+        self
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,14 +4,16 @@
 //!
 //! Evidence is bounded so that a prompt stays small whatever the searches returned: LLM
 //! endpoints charge by the token, answer slower as prompts grow, and refuse prompts beyond
-//! their context window.
+//! their context window. Each value read by pointer is tagged with where it is (`[receipt 1:
+//! title /data/0/title, text /data/0/snippet]`), so that an answer can cite it
+//! ([`crate::provenance`]).
 
 use std::fmt::Write;
 
 use serde_json::{json, Value};
 
 use super::CallInput;
-use crate::evidence::{Item, TaskOutput};
+use crate::evidence::{Item, Located, Spot, TaskOutput};
 
 /// Items listed per task; search results past the first 25 add little.
 const MAX_ITEMS_PER_TASK: usize = 25;
@@ -70,18 +72,36 @@ fn task_lines(output: &TaskOutput) -> Vec<String> {
     if let Some(subject) = &output.subject {
         let _ = write!(heading, " ({subject})");
     }
-    let text = output.text.as_deref().map(|text| clip(text, MAX_TASK_TEXT_CHARS));
+    let text = output.text.as_deref().map(|text| format!("{}{}", tag(&output.text_located, &[("text", &output.text_located.text)]), clip(text, MAX_TASK_TEXT_CHARS)));
     let items = output.items.iter().take(MAX_ITEMS_PER_TASK).enumerate().map(|(index, item)| format!("{}. {}", index + 1, item_line(item)));
     let omitted = output.items.len().saturating_sub(MAX_ITEMS_PER_TASK);
     let omitted = (omitted > 0).then(|| format!("({omitted} more items left out)"));
     [heading].into_iter().chain(text).chain(items).chain(omitted).collect()
 }
 
-/// `title — text — url`, leaving out the parts the item lacks.
+/// `[tag] title — text — url`, leaving out the parts the item lacks.
 fn item_line(item: &Item) -> String {
+    let located = &item.located;
+    let tag = tag(located, &[("title", &located.title), ("text", &located.text), ("url", &located.url), ("published", &located.published), ("author", &located.author)]);
     let title = item.title.as_deref().map(|title| clip(title, MAX_ITEM_CHARS));
     let text = Some(clip(&item.text, MAX_ITEM_CHARS)).filter(|text| !text.is_empty());
-    [title, text, item.url.clone()].into_iter().flatten().collect::<Vec<_>>().join(" — ")
+    format!("{tag}{}", [title, text, item.url.clone()].into_iter().flatten().collect::<Vec<_>>().join(" — "))
+}
+
+/// `[receipt R: name pointer, ...] ` for the fields read by pointer, or nothing.
+fn tag(located: &Located, fields: &[(&str, &Option<Spot>)]) -> String {
+    let Some(receipt) = located.receipt else { return String::new() };
+    let spots: Vec<String> = fields
+        .iter()
+        .filter_map(|(name, spot)| match spot {
+            Some(Spot::At(at)) => Some(format!("{name} {at}")),
+            _ => None,
+        })
+        .collect();
+    if spots.is_empty() {
+        return String::new();
+    }
+    format!("[receipt {receipt}: {}] ", spots.join(", "))
 }
 
 /// `text` on one line and at most `max_chars` characters: when longer, cut on a character

@@ -7,7 +7,8 @@ use ledger::invocation::{CostReport, Extract, Invocation, ItemList, Job};
 use serde_json::Value;
 
 use super::{holds, InvocationError, SubnetResponse};
-use crate::evidence::Item;
+use crate::evidence::{Item, Located, Spot};
+use crate::provenance::{fill, text};
 
 /// Where an asynchronous job stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub fn read(endpoint: &str, invocation: &Invocation, headers: &http::HeaderMap, 
         }
     }
     let items: Vec<Item> = reading.items.iter().flat_map(|list| items(list, &answer)).collect();
-    let text = first(&reading.text, &answer);
+    let (text, text_at) = first(&reading.text, &answer, "").unzip();
     if reading.text_required && text.is_none() {
         let pointers: Vec<String> = reading.text.iter().map(|extract| serde_json::to_string(extract).unwrap_or_default()).collect();
         return Err(InvocationError::BadResponse { endpoint: endpoint.to_owned(), reason: format!("no text at {}", pointers.join(" or ")) });
@@ -50,6 +51,7 @@ pub fn read(endpoint: &str, invocation: &Invocation, headers: &http::HeaderMap, 
     Ok(SubnetResponse {
         items,
         text,
+        text_located: Located { text: text_at.flatten(), ..Located::default() },
         reported_cost_usd_micros: cost.and_then(|cost| reported_usd(cost, headers)),
         tokens: cost.and_then(|cost| tokens(cost, &answer)),
     })
@@ -82,70 +84,58 @@ fn message(invocation: &Invocation, answer: &Value) -> Option<String> {
 }
 
 /// The items of one list: the first `at` that holds an array; an element needs a title, a text
-/// or a URL to be evidence.
+/// or a URL to be evidence. Each field is located at its element's pointer joined to the
+/// extract's.
 fn items(list: &ItemList, answer: &Value) -> Vec<Item> {
-    let Some(elements) = list.at.iter().find_map(|at| answer.pointer(at)?.as_array()) else { return Vec::new() };
+    let Some((at, elements)) = list.at.iter().find_map(|at| Some((at, answer.pointer(at)?.as_array()?))) else { return Vec::new() };
     elements
         .iter()
-        .map(|element| Item {
-            title: first(&list.title, element),
-            text: first(&list.text, element).unwrap_or_default(),
-            url: first(&list.url, element),
-            source: first(&list.source, element).unwrap_or_default(),
-            published: first(&list.published, element),
-            author: first(&list.author, element),
-            numbers: numbers(&list.numbers, element),
+        .enumerate()
+        .map(|(index, element)| {
+            let base = format!("{at}/{index}");
+            let (title, title_at) = first(&list.title, element, &base).unzip();
+            let (text, text_at) = first(&list.text, element, &base).unzip();
+            let (url, url_at) = first(&list.url, element, &base).unzip();
+            let (published, published_at) = first(&list.published, element, &base).unzip();
+            let (author, author_at) = first(&list.author, element, &base).unzip();
+            let (numbers, number_locations) = numbers(&list.numbers, element, &base);
+            let located = Located { receipt: None, title: title_at.flatten(), text: text_at.flatten(), url: url_at.flatten(), published: published_at.flatten(), author: author_at.flatten(), numbers: number_locations };
+            let source = first(&list.source, element, &base).map(|(source, _)| source).unwrap_or_default();
+            Item { title, text: text.unwrap_or_default(), url, source, published, author, numbers, located }
         })
         .filter(|item| item.title.is_some() || !item.text.is_empty() || item.url.is_some())
         .collect()
 }
 
-/// The first extract that finds a non-empty value.
-fn first(extracts: &[Extract], value: &Value) -> Option<String> {
+/// The first extract that finds a non-empty value, and its spot when a pointer or a format read
+/// it (`base` is the pointer of `value` in the body).
+fn first(extracts: &[Extract], value: &Value, base: &str) -> Option<(String, Option<Spot>)> {
     extracts.iter().find_map(|extract| match extract {
-        Extract::Pointer(at) => text(value.pointer(at)?),
-        Extract::Const { r#const } => Some(r#const.clone()),
-        Extract::Format { format } => fill(format, value),
-        Extract::Parse { parse, then } => first(then, &serde_json::from_str(value.pointer(parse)?.as_str()?).ok()?),
+        Extract::Pointer(at) => Some((text(value.pointer(at)?)?, Some(Spot::At(format!("{base}{at}"))))),
+        Extract::Const { r#const } => Some((r#const.clone(), None)),
+        Extract::Format { format } => Some((fill(format, value)?, Some(Spot::Filled { at: base.to_owned(), format: format.clone() }))),
+        Extract::Parse { parse, then } => Some((first(then, &serde_json::from_str(value.pointer(parse)?.as_str()?).ok()?, "")?.0, None)),
     })
 }
 
-/// A string, or a number written as text; empty text is none.
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
+/// Numbers by name: JSON numbers, or decimal text (protobuf JSON writes 64-bit integers so),
+/// and where each is.
+fn numbers(pointers: &BTreeMap<String, String>, element: &Value, base: &str) -> (BTreeMap<String, serde_json::Number>, BTreeMap<String, String>) {
+    let mut numbers = BTreeMap::new();
+    let mut located = BTreeMap::new();
+    for (name, at) in pointers {
+        let number = match element.pointer(at) {
+            Some(Value::Number(number)) => number.clone(),
+            Some(Value::String(text)) => match serde_json::from_str::<serde_json::Number>(text.trim()) {
+                Ok(number) => number,
+                Err(_) => continue,
+            },
+            _ => continue,
+        };
+        numbers.insert(name.clone(), number);
+        located.insert(name.clone(), format!("{base}{at}"));
     }
-}
-
-/// `format` with each `{pointer}` replaced by the value there; none when one is missing.
-fn fill(format: &str, value: &Value) -> Option<String> {
-    let mut filled = String::new();
-    let mut rest = format;
-    while let Some(open) = rest.find('{') {
-        let close = open + rest[open..].find('}')?;
-        filled.push_str(&rest[..open]);
-        filled.push_str(&text(value.pointer(&rest[open + 1..close])?)?);
-        rest = &rest[close + 1..];
-    }
-    filled.push_str(rest);
-    Some(filled)
-}
-
-/// Numbers by name: JSON numbers, or decimal text (protobuf JSON writes 64-bit integers so).
-fn numbers(pointers: &BTreeMap<String, String>, element: &Value) -> BTreeMap<String, serde_json::Number> {
-    pointers
-        .iter()
-        .filter_map(|(name, at)| {
-            let number = match element.pointer(at)? {
-                Value::Number(number) => number.clone(),
-                Value::String(text) => serde_json::from_str::<serde_json::Number>(text.trim()).ok()?,
-                _ => return None,
-            };
-            Some((name.clone(), number))
-        })
-        .collect()
+    (numbers, located)
 }
 
 /// The cost in a USD header, in micro-USD. A cost in another currency is not a USD cost: none.

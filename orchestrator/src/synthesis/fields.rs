@@ -80,7 +80,8 @@ const ROLES: &[(Role, &[&str])] = &[
         Role::Text,
         &[
             "summary", "description", "rationale", "reason", "reasoning", "analysis", "text", "abstract", "content", "snippet", "body",
-            "explanation", "justification", "overview", "detail", "comment", "note", "conclusion", "answer", "verdict",
+            "explanation", "justification", "overview", "detail", "comment", "note", "conclusion", "answer", "verdict", "synthesis",
+            "report", "insight", "discussion", "commentary", "assessment", "evaluation", "outlook", "review",
         ],
     ),
     (Role::Pricing, &["pricing", "prices", "pricelist", "rates", "tariff"]),
@@ -100,6 +101,23 @@ pub(crate) struct Source {
     pub(crate) hosts: &'static [&'static str],
     /// Words of field names asking for such items.
     field_words: &'static [&'static str],
+}
+
+impl Source {
+    /// Whether `item` comes from this source: by its `source`, or its URL's host (or a
+    /// subdomain of it).
+    pub(crate) fn holds(&self, item: &crate::evidence::Item) -> bool {
+        let within = |host: &str| self.hosts.iter().any(|known| host == *known || host.strip_suffix(known).is_some_and(|prefix| prefix.ends_with('.')));
+        item.source.eq_ignore_ascii_case(self.name) || item.url.as_deref().and_then(host).is_some_and(|host| within(&host))
+    }
+}
+
+/// The lowercased host of `url`: `https://www.arxiv.org/abs/1` gives `www.arxiv.org`.
+fn host(url: &str) -> Option<String> {
+    let (_, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host = authority.rsplit('@').next()?.split(':').next()?;
+    Some(host.to_lowercase())
 }
 
 const SOURCES: [Source; 3] = [

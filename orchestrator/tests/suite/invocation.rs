@@ -7,7 +7,7 @@ use std::path::Path;
 use ledger::record::{Endpoint, HttpMethod, Record};
 use ledger::Namespace;
 use orchestrator::invocation::{self, Access, CallInput, InvocationError, SubnetRequest, SubnetResponse};
-use orchestrator::evidence::{Item, TaskOutput};
+use orchestrator::evidence::{Item, Spot, TaskOutput};
 use serde_json::{json, Value};
 
 /// Every endpoint record of the genesis sources, with its netuid.
@@ -93,8 +93,37 @@ fn assert_valid(schema: &Value, instance: &Value) {
     assert!(errors.is_empty(), "{instance} does not validate: {errors:?}");
 }
 
+/// The answer read by the record's spec. Every value read through a pointer or a format must be
+/// located at a spot in `answer` that holds it (what citations rest on); the locations are then
+/// cleared, so that the tests below compare values alone.
 fn parse(netuid: u16, name: &str, answer: &Value) -> Result<SubnetResponse, InvocationError> {
-    invocation::read(&endpoint(netuid, name), &http::HeaderMap::new(), answer.to_string().as_bytes())
+    let mut response = invocation::read(&endpoint(netuid, name), &http::HeaderMap::new(), answer.to_string().as_bytes())?;
+    for item in &mut response.items {
+        let located = std::mem::take(&mut item.located);
+        assert_eq!(located.receipt, None, "no receipt before the call has one");
+        for (value, at) in [(item.title.as_deref(), &located.title), (Some(item.text.as_str()), &located.text), (item.url.as_deref(), &located.url), (item.published.as_deref(), &located.published), (item.author.as_deref(), &located.author)] {
+            assert_holds(answer, at, value);
+        }
+        assert_eq!(located.numbers.keys().collect::<Vec<_>>(), item.numbers.keys().collect::<Vec<_>>(), "every number is located");
+        for (name, at) in &located.numbers {
+            assert_eq!(answer.pointer(at).and_then(|found| found.as_f64().or_else(|| found.as_str()?.trim().parse().ok())), item.numbers[name].as_f64(), "{name} at {at}");
+        }
+    }
+    let located = std::mem::take(&mut response.text_located);
+    assert_holds(answer, &located.text, response.text.as_deref());
+    Ok(response)
+}
+
+/// A located value is what the answer holds at its spot: the value at its pointer (a number
+/// as the text it reads as), or its format filled from the element there.
+#[track_caller]
+fn assert_holds(answer: &Value, spot: &Option<Spot>, value: Option<&str>) {
+    let found = match spot {
+        None => return,
+        Some(Spot::At(at)) => answer.pointer(at).map(|found| found.as_str().map_or_else(|| found.to_string(), str::to_owned)),
+        Some(Spot::Filled { at, format }) => answer.pointer(at).and_then(|element| orchestrator::provenance::fill(format, element)),
+    };
+    assert_eq!(found.as_deref(), value, "the value located at {spot:?}");
 }
 
 #[track_caller]
@@ -134,6 +163,7 @@ fn evidence(task: &str, items: usize, text_chars: usize) -> TaskOutput {
             })
             .collect(),
         text: Some("A summary.".into()),
+        ..TaskOutput::default()
     }
 }
 
@@ -272,6 +302,7 @@ fn desearch_ai_search_answers_become_items_and_a_summary() {
             published: Some("2026-11-20T10:00:00Z".into()),
             author: Some("desearch_ai".into()),
             numbers: [("likes", 12), ("replies", 1), ("retweets", 3)].into_iter().map(|(name, count)| (name.to_owned(), count.into())).collect(),
+            ..Item::default()
         }
     );
     assert_eq!(tweets[1].url.as_deref(), Some("https://x.com/opentensor/status/1890000000000000002"));
@@ -474,6 +505,7 @@ fn data_universe_posts_become_items() {
             published: Some("2026-11-23T14:02:11+00:00".into()),
             author: Some("analyst".into()),
             numbers: [("likes", 40), ("replies", 2), ("retweets", 4)].into_iter().map(|(name, count)| (name.to_owned(), count.into())).collect(),
+            ..Item::default()
         }]
     );
     let reddit = parse(13, "on-demand-reddit", &json!({"status": "success", "data": [answer["data"][1].clone()]})).unwrap().items;

@@ -60,7 +60,7 @@ async fn a_deep_research_job_is_polled_until_done_and_read_from_the_last_poll() 
     assert_eq!(response.items[0].text, "Data subnets pay miners for fresh, validated scrapes.");
     assert_eq!(response.items[0].source, "apex-deep-research");
 
-    let (bundle, calls) = session.finish(&Hotkey::from_seed(&[3; 32]).unwrap());
+    let (bundle, calls, _) = session.finish(&Hotkey::from_seed(&[3; 32]).unwrap());
     let paths: Vec<String> = apex.requests().iter().map(|request| request.path.clone()).collect();
     assert_eq!(paths, ["/apex.v1.ApexService/SubmitDeepResearcherJob", "/apex.v1.ApexService/GetDeepResearcherJob", "/apex.v1.ApexService/GetDeepResearcherJob"]);
     assert_eq!(calls.len(), 3, "the submission and both polls are calls: {calls:#?}");
@@ -123,6 +123,6 @@ async fn a_job_that_never_finishes_costs_its_polls_and_fails_saying_so() {
     let TaskError::AllRoutesFailed { failures, .. } = &error else { panic!("{error}") };
     assert!(failures[0].contains("was not done after 3 polls"), "{error}");
     assert_eq!(*polled.lock().unwrap(), ["../admin?x=1#"; 3], "three polls, each of the job's own path with the id encoded into it");
-    let (bundle, calls) = session.finish(&Hotkey::from_seed(&[3; 32]).unwrap());
+    let (bundle, calls, _) = session.finish(&Hotkey::from_seed(&[3; 32]).unwrap());
     assert_eq!((calls.len(), bundle.receipts.len()), (4, 4), "the submission and three polls, each with a receipt");
 }

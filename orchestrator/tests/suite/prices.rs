@@ -121,7 +121,7 @@ async fn a_call_priced_by_the_token_is_reserved_for_its_prompt_and_charged_for_w
     let session = node.session(Some(100_000), Duration::from_secs(10));
     session.call_capability("search", "web-search", &search("How do subnets pay miners?")).await.unwrap();
     assert_eq!(session.budget().spent_rao(), 5_000);
-    let (bundle, calls) = session.finish(&ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap());
+    let (bundle, calls, _) = session.finish(&ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap());
     assert_eq!((calls[0].cost_rao, bundle.receipts[0].call.cost_rao), (5_000, 5_000));
 }
 

@@ -87,6 +87,7 @@ codes! {
     IdempotencyKeyReused = "idempotency_key_reused", 422, "this Idempotency-Key was sent with another request";
     NoPlan = "no_plan", 422, "no plan can be made for the objective with the capabilities on offer";
     ResultInvalid = "result_invalid", 422, "no result validated against the target schema";
+    InsufficientEvidence = "insufficient_evidence", 422, "the target schema requires values no evidence supports";
     ProposerOverQuota = "proposer_over_quota", 429, "the proposer has used its quota of diffs or bytes for the hour";
     TooManyOrchestrations = "too_many_orchestrations", 429, "the node runs its limit of orchestrations";
     TooManyOrchestrationsForKey = "too_many_orchestrations_for_key", 429, "this API key runs its limit of orchestrations";

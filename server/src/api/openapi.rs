@@ -78,14 +78,14 @@ fn orchestrate() -> Value {
     let mut operation = body(
         "Run an objective across the subnets into a target schema",
         "OrchestrateRequest",
-        "`result` (valid against the target schema), `plan`, `calls` (one per subnet call, with status, timing and cost), `receipts` (hash-chained from the nonce, with their Merkle root and the node's sr25519 signature), `cost` (subnet_calls_rao, fee_rao, total_rao), `timings` (total, in calls, overhead, critical path), `synthesis`, `ledger_version`; paid answers add `payment`",
+        "`result` (valid against the target schema), `plan`, `calls` (one per subnet call, with status, timing and cost), `receipts` (hash-chained from the nonce, with their Merkle root and the node's sr25519 signature), `cost` (subnet_calls_rao, fee_rao, total_rao), `timings` (total, in calls, overhead, critical path), `synthesis`, `provenance` (every value's citation, docs/SPEC.md §18), `evidence` (the response bodies, when asked), `ledger_version`; paid answers add `payment`",
         &[
             ("400", "malformed request or target schema (bad_request, bad_schema)"),
             ("401", "unknown API key"),
             ("402", "payment required (PAYMENT-REQUIRED header, x402), refused or not settled; or too little credit for the fee and budget (insufficient_credit)"),
             ("403", "the node charges no fee and listens beyond loopback, so it does not orchestrate for free (free_orchestrations_disabled)"),
             ("409", "a request with this Idempotency-Key is still running (idempotency_key_in_use)"),
-            ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), or no result validated (result_invalid, with `details.violations`); `details` holds the calls made and their receipts; or the Idempotency-Key was sent with another request (idempotency_key_reused)"),
+            ("422", "no plan for the objective (no_plan), the budget ran out (budget_exhausted), no result validated (result_invalid, with `details.violations`), or the target schema requires values no evidence supports (insufficient_evidence, with `details.missing`, their JSON pointers); `details` holds the calls made and their receipts; or the Idempotency-Key was sent with another request (idempotency_key_reused)"),
             ("429", "the node, or this API key, runs its limit of orchestrations (too_many_orchestrations, too_many_orchestrations_for_key); Retry-After says when to try again"),
             ("502", "every subnet able to do a task failed (subnets_failed)"),
             ("503", "no subnet can serve a task: missing API key, or all reported down (unroutable)"),
@@ -104,7 +104,7 @@ fn error_schema() -> Value {
     json!({ "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
         "code": { "type": "string", "enum": names, "x-codes": described },
         "message": { "type": "string" },
-        "details": { "description": "structured facts about the error: for an orchestration, what it did before it failed (`plan`, `calls`, `receipts`, `cost`), `violations` when no result validated, and `payment` when it was paid" } } } } })
+        "details": { "description": "structured facts about the error: for an orchestration, what it did before it failed (`plan`, `calls`, `receipts`, `cost`), `violations` when no result validated, `missing` when no evidence supports values the schema requires, and `payment` when it was paid" } } } } })
 }
 
 /// What `POST /v1/orchestrate` answers on success.
@@ -141,6 +141,14 @@ fn orchestrate_answer() -> Value {
             "timings": { "type": "object", "required": ["total_ms", "plan_ms", "execute_ms", "synthesis_ms", "in_calls_ms", "overhead_ms", "critical_path_ms"], "properties": {
                 "total_ms": millis, "plan_ms": millis, "execute_ms": millis, "synthesis_ms": millis, "in_calls_ms": millis, "overhead_ms": millis, "critical_path_ms": millis } },
             "synthesis": { "type": "object", "required": ["method", "attempts"], "properties": { "method": { "enum": ["llm", "deterministic"] }, "attempts": count, "fallback_reason": { "type": "string" } } },
+            "provenance": { "type": "object", "description": "docs/SPEC.md §18: each leaf's citation, by JSON pointer", "required": ["format", "leaves"], "properties": {
+                "format": { "const": orchestrator::provenance::FORMAT },
+                "leaves": { "type": "object", "additionalProperties": { "type": "object", "minProperties": 1, "maxProperties": 1, "properties": {
+                    "extract": { "type": "object", "required": ["receipt", "at"], "properties": { "receipt": count, "at": { "type": "string" } } },
+                    "quote": { "type": "object", "required": ["receipt", "at", "text"], "properties": { "receipt": count, "at": { "type": "string" }, "text": { "type": "string" } } },
+                    "objective": { "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } },
+                    "derived": { "type": "object", "required": ["rule", "from"], "properties": { "rule": { "enum": ["median", "min", "max", "count"] }, "from": { "type": "array", "items": { "type": "string" } } } } } } } } },
+            "evidence": { "type": "array", "description": "the response bodies of the calls that answered, by receipt", "items": { "type": "object", "required": ["receipt", "base64"], "properties": { "receipt": count, "base64": { "type": "string" } } } },
             "skipped_tasks": { "type": "array", "items": { "type": "object", "required": ["task", "capability", "reason"], "properties": { "task": { "type": "string" }, "capability": { "type": "string" }, "reason": { "type": "string" } } } },
             "ledger_version": count,
             "ledger_basis": { "enum": ["head", "final"] },
@@ -197,7 +205,8 @@ pub fn spec() -> Value {
                 "target_schema": { "type": "object", "description": "the result's shape: full JSON Schema, or the compact form such as {\"papers\": [{\"title\": \"str\"}]}" },
                 "budget_rao": { "type": "integer", "minimum": 0, "description": "most the subnet calls may cost; with an API key, the whole balance when absent" },
                 "deadline_ms": { "type": "integer", "minimum": 1, "description": "time allowed; the node's default (60 s) when absent" },
-                "nonce": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the caller's challenge, which the receipts chain from" } } },
+                "nonce": { "type": "string", "pattern": "^[0-9a-f]{64}$", "description": "the caller's challenge, which the receipts chain from" },
+                "include_evidence": { "type": "boolean", "description": "whether the answer carries the response bodies the result's citations point into (`evidence`)" } } },
             "Attestation": { "type": "object", "required": ["version", "checkpoint", "validator", "signature"], "properties": {
                 "version": { "type": "integer", "minimum": 0 }, "checkpoint": { "type": "string", "pattern": "^(0x)?[0-9a-fA-F]{64}$" },
                 "validator": { "type": "string", "pattern": SS58_PATTERN, "description": "the validator's SS58 hotkey" },

@@ -422,11 +422,14 @@ fn answer(outcome: Outcome, fee: u64) -> Value {
 /// The API error of a failed orchestration, with what it did in `details`.
 fn failure_response(error: OrchestrateError) -> ApiError {
     use orchestrator::execute::Stop;
+    use orchestrator::synthesis::Failure as SynthesisFailure;
     let (status, code) = match &error.failure {
         Failure::BadRequest(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
         Failure::Schema(_) => (StatusCode::BAD_REQUEST, Code::BadSchema),
         Failure::Plan { .. } => (StatusCode::UNPROCESSABLE_ENTITY, Code::NoPlan),
-        Failure::ResultInvalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, Code::ResultInvalid),
+        Failure::Synthesis(SynthesisFailure::Invalid { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, Code::ResultInvalid),
+        Failure::Synthesis(SynthesisFailure::Insufficient { .. }) => (StatusCode::UNPROCESSABLE_ENTITY, Code::InsufficientEvidence),
+        Failure::Synthesis(SynthesisFailure::Uncited(_)) => (StatusCode::INTERNAL_SERVER_ERROR, Code::Internal),
         Failure::Stopped { stop: Stop::BudgetExhausted(_), .. } => (StatusCode::UNPROCESSABLE_ENTITY, Code::BudgetExhausted),
         Failure::Stopped { stop: Stop::DeadlineExceeded, .. } => (StatusCode::GATEWAY_TIMEOUT, Code::DeadlineExceeded),
         Failure::NoRoute { .. } => (StatusCode::SERVICE_UNAVAILABLE, Code::Unroutable),
@@ -441,6 +444,9 @@ fn failure_response(error: OrchestrateError) -> ApiError {
     let violations = error.failure.violations();
     if !violations.is_empty() {
         details["violations"] = violations.iter().map(|violation| json!({ "path": violation.path, "message": violation.message })).collect();
+    }
+    if !error.failure.missing().is_empty() {
+        details["missing"] = json!(error.failure.missing());
     }
     if details.as_object().is_some_and(|object| object.is_empty()) {
         api_error

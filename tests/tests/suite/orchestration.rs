@@ -73,15 +73,7 @@ fn scripted_llm(request: &Value) -> String {
     if request["response_format"].is_null() {
         return format!("Analysis of {} characters of evidence: H100 prices differ by provider.", prompt.len());
     }
-    let competitors: Vec<Value> = ["RunPod", "Vast.ai", "Lambda"]
-        .iter()
-        .map(|name| json!({ "name": name, "pricing": { "H100": 2.5 }, "strengths": [format!("seen in evidence: {}", prompt.contains(name))] }))
-        .collect();
-    json!({
-        "competitors": competitors,
-        "recommendation": { "price_point": 2.39, "rationale": "Between the three providers' H100 prices." }
-    })
-    .to_string()
+    testkit::cited::gpu_answer(request, &["RunPod", "Vast.ai", "Lambda"]).unwrap_or_else(|| format!("no evidence to cite in {} characters of prompt", prompt.len()))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -94,9 +86,11 @@ async fn with_an_llm_the_plan_and_the_result_come_from_it() {
     assert_eq!(answer.plan.tasks.len(), 4);
     assert_eq!(answer.synthesis.method, orchestrator::synthesis::Method::Llm);
     assert_eq!(answer.synthesis.attempts, 1);
-    assert_eq!(answer.result["recommendation"]["price_point"], 2.39);
-    // The synthesis saw the searches' evidence.
-    assert!(answer.result["competitors"].as_array().unwrap().iter().all(|competitor| competitor["strengths"][0] == "seen in evidence: true"));
+    // The synthesis saw the searches' evidence and cited it; the node checked every citation.
+    assert_eq!(answer.result["recommendation"]["price_point"], 2.69);
+    assert!(answer.result["competitors"].as_array().unwrap().iter().all(|competitor| competitor["strengths"][0].as_str().unwrap().contains(competitor["name"].as_str().unwrap())));
+    let provenance = answer.provenance.as_ref().expect("the LLM's citations come with the result");
+    assert_eq!(provenance.leaves.len(), orchestrator::provenance::leaves(&answer.result).len());
 
     let requests = stack.chutes.requests();
     let structured: Vec<_> = requests.iter().filter(|request| request.path == "/v1/chat/completions" && !request.body["response_format"].is_null()).collect();
@@ -144,7 +138,7 @@ async fn an_invalid_llm_result_is_repaired_with_the_violations() {
         }
         if attempts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
             // A price as text and a missing rationale.
-            return json!({ "competitors": [], "recommendation": { "price_point": "about two dollars" } }).to_string();
+            return testkit::cited::answer(json!({ "competitors": [], "recommendation": { "price_point": "about two dollars" } }), Default::default());
         }
         scripted_llm(request)
     });
@@ -157,6 +151,51 @@ async fn an_invalid_llm_result_is_repaired_with_the_violations() {
     assert!(repair.contains("rationale"), "and the missing one");
 }
 
+/// An LLM that writes values its evidence does not hold (one price for every competitor) is
+/// told which values its citations do not support; one that never cites them is not believed:
+/// the grounded writer writes the result from the same evidence.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_llm_result_whose_values_the_evidence_does_not_hold_is_repaired_or_replaced() {
+    let stack = Stack::start(Options { llm: true, ..Options::default() }).await;
+    let fabricate = |request: &Value| {
+        let fields = testkit::cited::tagged(request);
+        let field = fields.iter().find(|field| field.field == "text").expect("tagged evidence");
+        let competitors: Vec<Value> = ["RunPod", "Vast.ai", "Lambda"].iter().map(|name| json!({ "name": name, "pricing": { "H100": 2.5 }, "strengths": [] })).collect();
+        let mut citations = serde_json::Map::new();
+        for (index, name) in ["RunPod", "Vast.ai", "Lambda"].iter().enumerate() {
+            citations.insert(format!("/competitors/{index}/name"), testkit::cited::objective(name));
+            // The same snippet for every price: it does not write $2.50.
+            citations.insert(format!("/competitors/{index}/pricing/H100"), testkit::cited::quote(field, &field.text[..20]));
+        }
+        citations.insert("/recommendation/price_point".into(), testkit::cited::quote(field, &field.text[..20]));
+        citations.insert("/recommendation/rationale".into(), testkit::cited::quote(field, &field.text[..20]));
+        testkit::cited::answer(json!({ "competitors": competitors, "recommendation": { "price_point": 2.39, "rationale": "Below the three providers' H100 prices." } }), citations)
+    };
+    let attempts = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = attempts.clone();
+    stack.chutes.set_llm(move |request| {
+        if asks_for_plan(request) || request["response_format"].is_null() {
+            return scripted_llm(request);
+        }
+        if counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 { fabricate(request) } else { scripted_llm(request) }
+    });
+    let answer = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap();
+    assert_eq!((answer.synthesis.method, answer.synthesis.attempts), (orchestrator::synthesis::Method::Llm, 2));
+    let synthesis_requests: Vec<_> = stack.chutes.requests().into_iter().filter(|request| !request.body["response_format"].is_null() && !asks_for_plan(&request.body)).collect();
+    let repair = common::user_message(&synthesis_requests[1].body);
+    assert!(repair.contains("`/competitors/0/pricing/H100` does not hold"), "the repair names the unsupported value: {repair}");
+    assert!(repair.contains("`/recommendation/rationale` does not hold"), "{repair}");
+
+    // An LLM that fabricates every time: the result is the grounded writer's, and says why.
+    stack.chutes.set_llm(move |request| if asks_for_plan(request) || request["response_format"].is_null() { scripted_llm(request) } else { fabricate(request) });
+    let answer = stack.client().execute(GPU_OBJECTIVE, gpu_schema()).await.unwrap();
+    assert_eq!(answer.synthesis.method, orchestrator::synthesis::Method::Deterministic);
+    let reason = answer.synthesis.fallback_reason.as_deref().unwrap();
+    assert!(reason.contains("did not cite its values after 3 attempts"), "{reason}");
+    let h100: Vec<f64> = answer.result["competitors"].as_array().unwrap().iter().map(|competitor| competitor["pricing"]["H100 SXM"].as_f64().unwrap()).collect();
+    assert_eq!(h100, [2.69, 1.87, 2.99], "each competitor's own price, not the LLM's $2.50 for all");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_result_that_never_validates_is_an_error_listing_the_violations() {
     let stack = Stack::start(Options { llm: true, ..Options::default() }).await;
@@ -164,7 +203,7 @@ async fn a_result_that_never_validates_is_an_error_listing_the_violations() {
         if asks_for_plan(request) || request["response_format"].is_null() {
             scripted_llm(request)
         } else {
-            json!({ "competitors": "none", "recommendation": {} }).to_string()
+            testkit::cited::answer(json!({ "competitors": "none", "recommendation": {} }), Default::default())
         }
     });
     let before = stack.balance().await;
@@ -465,4 +504,45 @@ async fn reads_respect_the_holds_of_running_orchestrations() {
     assert_eq!(body["error"]["code"], "insufficient_credit", "{body}");
     assert_eq!(running.await.unwrap(), 200);
     assert_eq!(read().await.unwrap().status(), 200, "once the orchestration is charged, the rest is free to spend");
+}
+
+/// The worked example without an LLM, with the bodies asked for: every value of the result is
+/// cited, the client checked each citation against the bodies and each body against its
+/// receipt, each competitor has the prices its own pages and the comparisons give it, and a
+/// price changed in the answer no longer checks.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_worked_example_cites_every_value_and_the_client_checks_the_citations() {
+    use base64::Engine as _;
+    let stack = Stack::start(Options::default()).await;
+    let request = orchestra_client::Request { objective: GPU_OBJECTIVE.into(), target_schema: gpu_schema(), budget_rao: None, deadline_ms: None, include_evidence: true };
+    let answer = stack.client().run(&request).await.expect("a cited result whose citations hold");
+    let provenance = answer.provenance.clone().expect("the grounded writer cites its result");
+    let evidence = answer.evidence.clone().expect("the bodies were asked for");
+    assert_eq!(evidence.len(), answer.calls.iter().filter(|call| call.status == 200).count());
+    let h100: Vec<f64> = answer.result["competitors"].as_array().unwrap().iter().map(|competitor| competitor["pricing"]["H100 SXM"].as_f64().unwrap()).collect();
+    assert_eq!(h100, [2.69, 1.87, 2.99], "RunPod's, Vast.ai's and Lambda's own H100 SXM prices");
+    assert_eq!(answer.result["recommendation"]["price_point"], json!(2.69), "the median of the three");
+    assert_eq!(provenance.leaves.len(), orchestrator::provenance::leaves(&answer.result).len());
+
+    let bodies = evidence.iter().map(|body| (body.receipt, base64::engine::general_purpose::STANDARD.decode(&body.base64).unwrap())).collect();
+    let mut cheaper = answer.result.clone();
+    cheaper["competitors"][2]["pricing"]["H100 SXM"] = json!(1.49);
+    let refused = orchestrator::provenance::check(&cheaper, &provenance, &bodies, GPU_OBJECTIVE).unwrap_err();
+    assert!(matches!(refused, orchestrator::provenance::ProvenanceError::Unsupported { ref leaf, .. } if leaf == "/competitors/2/pricing/H100 SXM"), "{refused}");
+}
+
+/// A schema asking for what no subnet found is refused with the fields missing, never filled
+/// with a placeholder; the calls made are charged and listed.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_field_no_evidence_supports_fails_the_request_and_names_it() {
+    let stack = Stack::start(Options::default()).await;
+    let before = stack.balance().await;
+    let schema = json!({ "competitors": [{ "name": "str", "employees": "int" }] });
+    let (status, body) = stack.orchestrate(json!({ "objective": GPU_OBJECTIVE, "target_schema": schema })).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["code"], "insufficient_evidence");
+    assert_eq!(body["error"]["details"]["missing"], json!(["/competitors/0/employees"]));
+    let spent = body["error"]["details"]["cost"]["subnet_calls_rao"].as_u64().unwrap();
+    assert!(spent > 0);
+    assert_eq!(stack.balance().await, before - 1 - spent, "the calls made are charged, and no fee");
 }

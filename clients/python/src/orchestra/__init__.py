@@ -41,6 +41,7 @@ from .errors import (
     IdempotencyKeyInUse,
     IdempotencyKeyReused,
     InsufficientCredit,
+    InsufficientEvidence,
     InternalError,
     InternalServerError,
     InvalidRecord,
@@ -60,6 +61,7 @@ from .errors import (
     PaymentRequired,
     PaymentRequiredError,
     PermissionDenied,
+    ProvenanceInvalid,
     ProposerOverQuota,
     Pruned,
     RangeTooLong,
@@ -90,6 +92,7 @@ from .errors import (
     WrongCheckpoint,
 )
 from .models import Call, Cost, Payment, Plan, Run, SkippedTask, Synthesis, TaoPrice, Task, Timings
+from .provenance import check_provenance
 from .receipts import verify_receipts
 from .schema import model_from_schema, validate_result
 
@@ -139,6 +142,7 @@ __all__ = [
     "IdempotencyKeyInUse",
     "IdempotencyKeyReused",
     "InsufficientCredit",
+    "InsufficientEvidence",
     "InternalError",
     "InternalServerError",
     "InvalidRecord",
@@ -158,6 +162,8 @@ __all__ = [
     "PaymentRequired",
     "PaymentRequiredError",
     "PermissionDenied",
+    "ProvenanceInvalid",
+    "check_provenance",
     "ProposerOverQuota",
     "Pruned",
     "RangeTooLong",

@@ -42,6 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import MalformedResponse, OrchestraError, RateLimited, Timeout, Unreachable, error_for
 from .models import Run
+from .provenance import check_evidence
 from .receipts import verify_receipts
 from .schema import model_from_schema, validate_result
 
@@ -105,8 +106,9 @@ class _Events:
 class _Prepared:
     """One orchestration request, ready to send (and to send again, unchanged)."""
 
-    def __init__(self, model: Type[BaseModel], body: Dict[str, Any], nonce: str, headers: Dict[str, str], miner: Optional[str]) -> None:
+    def __init__(self, model: Type[BaseModel], body: Dict[str, Any], nonce: str, headers: Dict[str, str], miner: Optional[str], objective: str) -> None:
         self.model = model
+        self.objective = objective
         self.body = body
         self.nonce = nonce
         self.headers = headers
@@ -121,7 +123,9 @@ class _Base:
         timeout: float,
         max_retries: int,
         node_hotkey: Optional[str],
+        include_evidence: bool,
     ) -> None:
+        self.include_evidence = include_evidence
         self.api_key = api_key if api_key is not None else os.environ.get("ORCHESTRA_API_KEY")
         self.base_url = (base_url or os.environ.get("ORCHESTRA_URL") or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
@@ -139,12 +143,12 @@ class _Base:
         model = model_from_schema(target_schema)
         nonce = _nonce_of(idempotency_key) if idempotency_key else secrets.token_hex(32)
         body: Dict[str, Any] = {"objective": objective, "target_schema": target_schema, "nonce": nonce}
-        optional = {"budget_rao": budget_rao, "deadline_ms": deadline_ms}
+        optional = {"budget_rao": budget_rao, "deadline_ms": deadline_ms, "include_evidence": True if self.include_evidence else None}
         body.update({name: value for name, value in optional.items() if value is not None})
         headers = {"Content-Type": "application/json", "Accept": "application/json", "Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         if self.api_key:
             headers["Authorization"] = f"Bearer {self.api_key}"
-        return _Prepared(model, body, nonce, headers, self.node_hotkey)
+        return _Prepared(model, body, nonce, headers, self.node_hotkey, objective)
 
     def _retry_delay(self, attempt: int, error: OrchestraError) -> Optional[float]:
         """Seconds to wait before attempt ``attempt + 1``, or ``None`` when ``error`` is final."""
@@ -161,7 +165,10 @@ class Client(_Base):
     node serving free orchestrations (the default on loopback) answers. ``base_url`` defaults
     to ``$ORCHESTRA_URL``, then :data:`DEFAULT_URL`; ``timeout`` is how long, in seconds, to
     wait for an answer; ``node_hotkey`` (SS58), when given, must be the key that signs the
-    receipts. Use it as a context manager, or call :meth:`close`.
+    receipts; with ``include_evidence`` the node sends the response bodies a cited result's
+    values point into, and the client checks every citation against them (docs/SPEC.md
+    section 18), raising :class:`ProvenanceInvalid` when one does not hold. Use it as a context
+    manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -172,9 +179,10 @@ class Client(_Base):
         *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         node_hotkey: Optional[str] = None,
+        include_evidence: bool = False,
         http_client: Optional[httpx.Client] = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey)
+        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey, include_evidence)
         self._http = http_client or httpx.Client(timeout=timeout)
 
     def __enter__(self) -> "Client":
@@ -291,9 +299,10 @@ class AsyncClient(_Base):
         *,
         max_retries: int = DEFAULT_MAX_RETRIES,
         node_hotkey: Optional[str] = None,
+        include_evidence: bool = False,
         http_client: Optional[httpx.AsyncClient] = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey)
+        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey, include_evidence)
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
 
     async def __aenter__(self) -> "AsyncClient":
@@ -412,6 +421,10 @@ def _finish(prepared: _Prepared, status: int, headers: httpx.Headers, data: byte
     verify_receipts(run.receipts, prepared.nonce, prepared.miner)
     if len(run.receipts["receipts"]) != len(run.calls):
         raise MalformedResponse(status, "malformed_response", f"{len(run.calls)} calls but {len(run.receipts['receipts'])} receipts")
+    if prepared.body.get("include_evidence") and answer.get("provenance") is not None and answer.get("evidence") is None:
+        raise MalformedResponse(status, "malformed_response", "evidence was asked for, and the cited result came without it")
+    if answer.get("evidence") is not None and answer.get("provenance") is not None:
+        check_evidence(answer, prepared.objective)
     return run.model_copy(update={"result": validate_result(prepared.model, run.result, status)})
 
 

@@ -58,6 +58,17 @@ class MalformedResponse(OrchestraError):
     """An answer that is not the contract's JSON."""
 
 
+class ProvenanceInvalid(OrchestraError):
+    """The result's citations do not hold (docs/SPEC.md section 18); ``check`` names the check
+    that failed (``unknown_format``, ``not_a_leaf``, ``uncited``, ``no_body``, ``unsupported``, or
+    ``body_mismatch`` for a body that does not hash to its receipt) and ``leaf`` the value."""
+
+    def __init__(self, check: str, leaf: Optional[str], message: str) -> None:
+        super().__init__(None, "provenance_invalid", message, {"check": check, "leaf": leaf})
+        self.check = check
+        self.leaf = leaf
+
+
 class ReceiptsInvalid(OrchestraError):
     """The answer's receipts do not verify (docs/SPEC.md section 15); ``check`` names the check
     that failed: ``unknown_format``, ``wrong_nonce``, ``index_mismatch``, ``broken_link``,
@@ -399,6 +410,12 @@ class ResultInvalid(Unprocessable):
     code_name = "result_invalid"
 
 
+class InsufficientEvidence(Unprocessable):
+    """``insufficient_evidence``: the target schema requires values no evidence supports; ``details["missing"]`` lists their JSON pointers (make them optional or nullable, or ask for what the subnets can find)."""
+
+    code_name = "insufficient_evidence"
+
+
 class ProposerOverQuota(RateLimited):
     """``proposer_over_quota``: the proposer has used its quota of diffs or bytes for the hour."""
 
@@ -514,6 +531,7 @@ ERRORS: Dict[str, Type[OrchestraError]] = {
     "idempotency_key_reused": IdempotencyKeyReused,
     "no_plan": NoPlan,
     "result_invalid": ResultInvalid,
+    "insufficient_evidence": InsufficientEvidence,
     "proposer_over_quota": ProposerOverQuota,
     "too_many_orchestrations": TooManyOrchestrations,
     "too_many_orchestrations_for_key": TooManyOrchestrationsForKey,

@@ -128,7 +128,10 @@ class Run(_Part):
     produced and what it cost, and ``raw``, the server's whole answer as a dict. ``payment`` is
     ``None`` on a node that charged nothing; ``replayed`` is true when the node answered an
     ``idempotency_key`` it had already run; ``ledger_version`` is the ledger version routing
-    read, and ``ledger_basis`` why (``head``, or ``final`` on a ledger with validators)."""
+    read, and ``ledger_basis`` why (``head``, or ``final`` on a ledger with validators).
+    ``provenance`` is every value's citation when the node's grounded writer wrote the result
+    (docs/SPEC.md section 18), and ``evidence`` the response bodies, when asked for; the client
+    has checked the citations against them."""
 
     result: Any
     plan: Plan
@@ -137,6 +140,8 @@ class Run(_Part):
     cost: Cost
     timings: Timings
     synthesis: Synthesis
+    provenance: Optional[Dict[str, Any]] = None
+    evidence: Optional[List[Dict[str, Any]]] = None
     skipped_tasks: List[SkippedTask]
     ledger_version: int
     ledger_basis: str
