@@ -9,10 +9,15 @@
 //!   their averages unchanged.
 //! - **observation**: the outcome of one orchestration request a validator sent a miner
 //!   ([`OrchestrationObservation`]).
+//! - **groundedness** of an answer, in `[0, 1]`: the share of its result's leaves whose
+//!   citations hold against response bodies that hash to its receipts (docs/SPEC.md §18); 0 for
+//!   an answer without provenance or without a leaf.
 //! - **orchestration score** of an observation, in `[0, 1]`: 0 unless the request succeeded, the
-//!   answer fits the target schema and the receipts verify; otherwise `0.5` for a valid answer,
-//!   plus `0.25 *` the latency factor (1 at 0 ms, falling linearly to 0 at the deadline), plus
-//!   `0.25 *` the cost factor (`reference cost / cost`, at most 1). The reference cost is the
+//!   answer fits the target schema and the receipts verify; otherwise the groundedness times
+//!   the sum of `0.5` for a valid answer, `0.25 *` the latency factor (1 at 0 ms, falling
+//!   linearly to 0 at the deadline) and `0.25 *` the cost factor (`reference cost / cost`, at
+//!   most 1): a result whose values the evidence does not hold earns nothing, however fast or
+//!   cheap. The reference cost is the
 //!   round's given one or else the cheapest valid observation of the round. A miner's
 //!   orchestration score for a round is the mean over its observations in it.
 //! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
@@ -60,6 +65,8 @@ pub struct OrchestrationObservation {
     /// What the miner's subnet calls cost, from its receipts.
     pub cost_rao: u64,
     pub deadline_ms: u64,
+    /// The share of the result's values whose citations hold (see the module terms).
+    pub groundedness: f64,
 }
 
 impl OrchestrationObservation {
@@ -73,9 +80,8 @@ impl OrchestrationObservation {
         if !self.is_valid() {
             return 0.0;
         }
-        VALID_ANSWER_SCORE
-            + FACTOR_WEIGHT * self.latency_factor()
-            + FACTOR_WEIGHT * self.cost_factor(reference_cost_rao)
+        let worth = VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost_rao);
+        self.groundedness.clamp(0.0, 1.0) * worth
     }
 
     fn latency_factor(&self) -> f64 {

@@ -13,9 +13,12 @@
 //! checks hold: one receipt per reported call, every call names an endpoint the validator's
 //! ledger lists, every receipt's start lies between the request's sending and the answer's
 //! arrival (so receipts cannot have been made before the nonce existed or taken from
-//! elsewhere), and the reported cost is the receipts' sum.
+//! elsewhere), and the reported cost is the receipts' sum. Every challenge asks for the
+//! evidence (`include_evidence`): each body given must hash to its receipt's `response_hash`,
+//! and the answer's **groundedness** is the share of its result's values whose citations hold
+//! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ledger::hotkey::Hotkey;
@@ -27,7 +30,9 @@ use crate::epistula;
 use orchestrator::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
 use orchestrator::outbound::{describe, read_capped, Guard, Origin};
-use orchestrator::receipts::{self, Nonce, ReceiptBundle};
+use orchestrator::orchestrate::EvidenceBody;
+use orchestrator::provenance::{self, Provenance, ProvenanceError};
+use orchestrator::receipts::{self, body_hash, Nonce, ReceiptBundle};
 use orchestrator::schema::TargetSchema;
 
 /// Time a miner gets beyond the challenge's deadline for the answer to travel back.
@@ -85,6 +90,10 @@ struct Answer {
     calls: Vec<CallRecord>,
     receipts: ReceiptBundle,
     cost: AnswerCost,
+    #[serde(default)]
+    provenance: Option<Provenance>,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
 }
 
 #[derive(Deserialize)]
@@ -106,12 +115,13 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
         "target_schema": challenge.target_schema,
         "nonce": nonce,
         "deadline_ms": deadline.as_millis() as u64,
+        "include_evidence": true,
     })
     .to_string();
     let sent_ms = now_ms();
     let started = Instant::now();
     let mut verdict = Verdict {
-        observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64 },
+        observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64, groundedness: 0.0 },
         problems: Vec::new(),
     };
     let mut request = match guard.post(&format!("{}/v1/orchestrate", miner.url.trim_end_matches('/')), Origin::Axon) {
@@ -178,7 +188,39 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
         Ok(Err(violations)) => verdict.problems.extend(violations.iter().map(|violation| format!("the result does not fit the schema {violation}"))),
         Err(error) => verdict.problems.push(format!("the challenge's own schema is refused: {error}")),
     }
+    let (groundedness, ungrounded) = groundedness(&answer, &challenge.objective);
+    verdict.observation.groundedness = groundedness;
+    verdict.problems.extend(ungrounded);
     verdict
+}
+
+/// The share of the result's leaves whose citations hold against the bodies given that hash to
+/// their receipts, and why the others do not.
+fn groundedness(answer: &Answer, objective: &str) -> (f64, Vec<String>) {
+    use base64::Engine as _;
+    let Some(provenance) = &answer.provenance else { return (0.0, vec!["the result cites no evidence".to_owned()]) };
+    let leaves = provenance::leaves(&answer.result).len();
+    if leaves == 0 {
+        return (0.0, vec!["the result has no value to cite".to_owned()]);
+    }
+    let mut problems = Vec::new();
+    let mut bodies = BTreeMap::new();
+    for given in &answer.evidence {
+        let receipt = answer.receipts.receipts.get(given.receipt as usize);
+        match base64::engine::general_purpose::STANDARD.decode(&given.base64) {
+            Ok(body) if receipt.is_some_and(|receipt| body_hash(&body) == receipt.call.response_hash) => {
+                bodies.insert(given.receipt, body);
+            }
+            _ => problems.push(format!("the body given for receipt {} does not hash to its receipt", given.receipt)),
+        }
+    }
+    let failures = provenance::problems(&answer.result, provenance, &bodies, objective);
+    let failed = match failures.first() {
+        Some(ProvenanceError::UnknownFormat(_) | ProvenanceError::NotALeaf(_)) => leaves,
+        _ => failures.len(),
+    };
+    problems.extend(failures.iter().map(|failure| format!("the result's citation: {failure}")));
+    ((leaves - failed.min(leaves)) as f64 / leaves as f64, problems)
 }
 
 /// The spot checks of the module documentation, as problems.

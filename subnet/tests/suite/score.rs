@@ -18,6 +18,7 @@ fn answer(latency_ms: f64, cost_rao: u64) -> OrchestrationObservation {
         latency_ms,
         cost_rao,
         deadline_ms: 1000,
+        groundedness: 1.0,
     }
 }
 
@@ -45,6 +46,14 @@ fn an_invalid_answer_scores_zero() {
     ] {
         assert_eq!(invalid.score(100), 0.0);
     }
+}
+
+#[test]
+fn an_answer_earns_only_the_share_of_its_values_the_evidence_holds() {
+    let grounded = answer(250.0, 200);
+    assert_near(OrchestrationObservation { groundedness: 0.5, ..grounded }.score(100), 0.8125 / 2.0);
+    // Filler that validates, answered at once and for free, earns nothing without citations.
+    assert_eq!(OrchestrationObservation { groundedness: 0.0, ..answer(0.0, 0) }.score(100), 0.0);
 }
 
 #[test]

@@ -59,11 +59,21 @@ async fn miner_proposing_to(primary: Option<String>, key: &Participant, validato
 /// A forger in front of a miner's node: it passes challenges on, then lowers the cost of the
 /// first receipt in the answer and signs the altered answer with its own hotkey.
 async fn forger(node_port: u16, forger: Hotkey) -> u16 {
-    let forger = Arc::new(forger);
+    rewriting_proxy(node_port, forger, |body| {
+        let cost = &mut body["receipts"]["receipts"][0]["call"]["cost_rao"];
+        *cost = (cost.as_u64().unwrap() / 2).into();
+    })
+    .await
+}
+
+/// A proxy in front of a miner's node: it passes challenges on, rewrites the answer with
+/// `rewrite` and signs what it sends with `hotkey`, as a cheating miner would.
+async fn rewriting_proxy(node_port: u16, hotkey: Hotkey, rewrite: impl Fn(&mut Value) + Clone + Send + Sync + 'static) -> u16 {
+    let hotkey = Arc::new(hotkey);
     let proxy = axum::Router::new().route(
         "/v1/orchestrate",
         axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let forger = forger.clone();
+            let (hotkey, rewrite) = (hotkey.clone(), rewrite.clone());
             async move {
                 let mut forwarded = reqwest::Client::new().post(format!("http://127.0.0.1:{node_port}/v1/orchestrate")).body(body.to_vec());
                 for (name, value) in &headers {
@@ -72,12 +82,11 @@ async fn forger(node_port: u16, forger: Hotkey) -> u16 {
                 let answer = forwarded.send().await.unwrap();
                 let validator = headers.get(epistula::SIGNED_BY_HEADER).unwrap().to_str().unwrap().to_owned();
                 let mut body: Value = answer.json().await.unwrap();
-                let cost = &mut body["receipts"]["receipts"][0]["call"]["cost_rao"];
-                *cost = (cost.as_u64().unwrap() / 2).into();
+                rewrite(&mut body);
                 let bytes = body.to_string();
                 let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
                 let mut response = axum::response::Response::new(axum::body::Body::from(bytes.clone()));
-                for (name, value) in epistula::sign(&forger, bytes.as_bytes(), Some(&validator), now) {
+                for (name, value) in epistula::sign(&hotkey, bytes.as_bytes(), Some(&validator), now) {
                     response.headers_mut().insert(name, value.parse().unwrap());
                 }
                 (StatusCode::OK, response)
@@ -207,6 +216,44 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     assert_eq!(proposed["proposer"], miner_key.hotkey.ss58(), "the primary holds the miner's signed diff: {proposed}");
     let record = reqwest::get(format!("{primary}/v1/entries/sn22/health/web-search")).await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(record["record"]["status"], "down", "{record}");
+}
+
+/// A filler runs a real node, then overwrites every text of its result with a placeholder: the
+/// shape still validates and its receipts still verify (they do not cover the result), and it
+/// signs what it sends. Its citations no longer hold, so its answer earns nothing; an honest
+/// node's answer to the same challenge is wholly grounded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, honest, filler) = (Participant::new(1), Participant::new(2), Participant::new(3));
+    let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
+    let (filler_node, _filler_data) = miner(&filler, &validator, &[&desearch], |_| {}).await;
+    let filler_port = rewriting_proxy(filler_node, filler.hotkey.clone(), |body| {
+        fn fill(value: &mut Value) {
+            match value {
+                Value::String(text) => *text = "No evidence was found.".into(),
+                Value::Array(elements) => elements.iter_mut().for_each(fill),
+                Value::Object(members) => members.values_mut().for_each(fill),
+                _ => {}
+            }
+        }
+        fill(&mut body["result"]);
+    })
+    .await;
+    let papers = challenge::Challenge { objective: "Find recent arxiv papers on mixture of experts".into(), target_schema: serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }) };
+    let guard = Guard::new(Policy::loopback()).unwrap();
+    let listed: BTreeSet<(u16, String)> = ["ai-search", "web-search", "web-links-search", "x-search", "x-links-search"].into_iter().map(|endpoint| (22, endpoint.to_owned())).collect();
+    let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
+
+    let grounded = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &listed).await;
+    assert_eq!(grounded.observation.groundedness, 1.0, "{:?}", grounded.problems);
+    assert!(grounded.observation.score(1) > 0.5);
+
+    let filled = challenge::run(&guard, &validator.hotkey, &axon(filler_port, &filler), &papers, Duration::from_secs(10), &listed).await;
+    assert!(filled.observation.receipts_valid && filled.observation.schema_valid, "the filler's shape and receipts pass: {:?}", filled.problems);
+    assert_eq!(filled.observation.groundedness, 0.0);
+    assert_eq!(filled.observation.score(1), 0.0, "placeholders earn nothing");
+    assert!(filled.problems.iter().any(|problem| problem.contains("/papers/0/title") && problem.contains("does not hold")), "{:?}", filled.problems);
 }
 
 /// A validator's signed challenge captured on the wire and sent again inside its signature's
