@@ -17,13 +17,14 @@
 //!   the sum of `0.5` for a valid answer, `0.25 *` the latency factor (1 at 0 ms, falling
 //!   linearly to 0 at the deadline) and `0.25 *` the cost factor (`reference cost / cost`, at
 //!   most 1): a result whose values the evidence does not hold earns nothing, however fast or
-//!   cheap. The reference cost is the
-//!   round's given one or else the cheapest valid observation of the round. A miner's
-//!   orchestration score for a round is the mean over its observations in it.
+//!   cheap. The reference cost is the round's given one or else the cheapest valid observation
+//!   with some groundedness, so that filler cannot set it. A miner's orchestration score for a
+//!   round is the mean over its observations in it.
 //! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
 //!   validators attested; only those count as ledger work.
 //! - **ledger score** of a miner for a round: `ln(1 + entries)` where `entries` is the number of
-//!   entries its attested diffs changed in the round, divided by the largest such value in the
+//!   lasting changes credited to it in the round (see [`super::lasting`]: a record flipped and
+//!   flipped back earns nothing), divided by the largest such value in the
 //!   round, so the best contributor gets 1. The logarithm gives diminishing returns, so
 //!   one huge dump cannot drown steady contributors; counting entries rather than diffs means
 //!   splitting a change into many diffs earns nothing. Every miner in the round gets one, 0 when
@@ -123,16 +124,16 @@ impl Round {
         self.observations.entry(miner.to_owned()).or_default().push(observation);
     }
 
-    /// Counts one attested diff of `miner` that changed `changed_entries` entries.
+    /// Credits `miner` with `changed_entries` lasting changes.
     pub fn attested_diff(&mut self, miner: &str, changed_entries: u64) {
         *self.changed_entries.entry(miner.to_owned()).or_default() += changed_entries;
     }
 
     /// The orchestration score of each observed miner: the mean of its observations' scores.
     pub fn orchestration_scores(&self) -> BTreeMap<&str, f64> {
-        // Only valid answers set the bar: a failed call that cost nothing must not zero
-        // everyone else's cost factor.
-        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid()).map(|o| o.cost_rao).min();
+        // Only valid, grounded answers set the bar: a failed call or filler that cost nothing
+        // must not zero everyone else's cost factor.
+        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid() && o.groundedness > 0.0).map(|o| o.cost_rao).min();
         let reference = self.reference_cost_rao.or_else(cheapest_valid).unwrap_or(0);
         self.observations
             .iter()

@@ -12,14 +12,20 @@
 //!   its proposer's signature and entitlement), probed ([`probe_changes`]: every endpoint it
 //!   writes must answer its example input with a response that fits its declared output schema),
 //!   every health record it writes is checked against a probe of its endpoint
-//!   ([`check_health_claims`]), and, when all hold, the version is attested; then it counts as
-//!   the proposer's ledger work, weighted by the entries it changed. When the ledger's latest final
+//!   ([`check_health_claims`]), and, when all hold, the version is attested; then its writes
+//!   count as the proposer's ledger work, for the entries whose values at the round's end differ
+//!   from those before it ([`Writes`]; each read with a proof at the checkpoint before the
+//!   round, at most [`MAX_CREDIT_READS`] a round). When the ledger's latest final
 //!   checkpoint has moved, the validator publishes its root on chain
 //!   (`Commitments.set_commitment`, [`ledger_root_commitment`]), so anyone can check a ledger
 //!   node against what the validators attested.
 
 pub mod challenge;
 pub mod review;
+
+/// Entries whose earlier values a round reads to credit ledger work: a bound on what checking
+/// a round costs; entries past it are not credited.
+pub const MAX_CREDIT_READS: usize = 1024;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
@@ -34,6 +40,7 @@ use subxt_signer::sr25519::Keypair;
 
 use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
 use orchestrator::credentials::Credentials;
+use crate::incentive::lasting::Writes;
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
 use crate::ledger_work::health_claims::check_health_claims;
@@ -262,6 +269,8 @@ impl Validator {
             Some(checkpoint) => checkpoint,
             None => review::anchor(&self.guard, &url, self.reviewed_version).await.map_err(failed)?,
         };
+        let before_round = previous;
+        let mut writes = Writes::default();
         let (mut attested, mut refused) = (Vec::new(), Vec::new());
         for version in changes.versions {
             let number = version.checkpoint.version;
@@ -310,8 +319,18 @@ impl Validator {
                 refused.push((number, format!("the ledger refused the attestation: {body}")));
                 continue;
             }
-            round.attested_diff(&proposer, version.changes.len() as u64);
+            writes.record(&proposer, &version.changes);
             attested.push((number, proposer));
+        }
+        let mut before = BTreeMap::new();
+        for key in writes.keys().take(MAX_CREDIT_READS) {
+            // An earlier value that cannot be read (pruned, or a proof that fails) credits nothing.
+            if let Ok(value) = review::proven(&self.guard, &url, &before_round, key.namespace, &key.path).await {
+                before.insert(key.clone(), value);
+            }
+        }
+        for (proposer, changed) in writes.lasting(&before) {
+            round.attested_diff(&proposer, changed);
         }
         // The attestations just made may have finalised versions the listing did not show.
         let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;

@@ -124,7 +124,7 @@ pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Chec
 
 /// The value at `namespace`/`path` at `at`, read from the node with a proof that must hold
 /// against `at`'s root.
-async fn proven(guard: &Guard, url: &str, at: &Checkpoint, namespace: Namespace, path: &str) -> Result<Option<Vec<u8>>, String> {
+pub(super) async fn proven(guard: &Guard, url: &str, at: &Checkpoint, namespace: Namespace, path: &str) -> Result<Option<Vec<u8>>, String> {
     let key = Key::new(namespace, path).map_err(|error| error.to_string())?;
     let proven: Proven = get_json(guard, &format!("{url}/v1/entries/{namespace}/{path}?version={}", at.version)).await?;
     if proven.key != key {

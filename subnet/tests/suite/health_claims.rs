@@ -7,7 +7,7 @@ use std::time::Duration;
 use ledger::record::{Endpoint, Health, HealthStatus, Record};
 use ledger::{Change, ChangeSet, Key, Namespace};
 use orchestrator::credentials::Credentials;
-use subnet::ledger_work::health_claims::check_health_claims;
+use subnet::ledger_work::health_claims::{check_health_claims, DEGRADED_PROBES};
 use testkit::{expected_key, test_ledger, SubnetKind, SubnetServer};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,12 +42,29 @@ async fn a_claim_holds_only_when_a_probe_bears_it_out() {
     assert_eq!(verdict(&server, HealthStatus::Up).await, Ok(()));
     let refused = verdict(&server, HealthStatus::Down).await.unwrap_err();
     assert!(refused.contains("claimed down, but the probe passed"), "{refused}");
-    assert_eq!(verdict(&server, HealthStatus::Degraded).await, Ok(()), "one probe cannot refute degraded");
 
     server.fail_always(503);
     assert_eq!(verdict(&server, HealthStatus::Down).await, Ok(()));
     let refused = verdict(&server, HealthStatus::Up).await.unwrap_err();
     assert!(refused.contains("claimed up, but the probe failed") && refused.contains("503"), "{refused}");
+}
+
+/// `degraded` is credited only when the probes show it: one fails and one passes. A healthy
+/// endpoint or a dead one refutes it, and the probes spent are bounded.
+#[tokio::test]
+async fn a_degraded_claim_needs_probes_that_disagree() {
+    let server = SubnetServer::start(SubnetKind::Desearch).await;
+    let refused = verdict(&server, HealthStatus::Degraded).await.unwrap_err();
+    assert!(refused.contains("probes all passed: it is up"), "{refused}");
+    assert_eq!(server.requests().len(), DEGRADED_PROBES);
+
+    server.fail_next(1, 503);
+    assert_eq!(verdict(&server, HealthStatus::Degraded).await, Ok(()), "a failure, then an answer");
+    assert_eq!(server.requests().len(), DEGRADED_PROBES + 2, "no probe past the one that disagreed");
+
+    server.fail_always(503);
+    let refused = verdict(&server, HealthStatus::Degraded).await.unwrap_err();
+    assert!(refused.contains("probes all failed") && refused.contains("it is down"), "{refused}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod from_chain;
 mod health_claims;
 mod health_diffs;
 mod hostile_input;
+mod lasting;
 mod payment;
 mod probe;
 mod review;

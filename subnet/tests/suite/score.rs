@@ -61,13 +61,14 @@ fn the_cheapest_valid_answer_sets_the_cost_reference() {
     let mut round = Round::new();
     round.observe("a", answer(0.0, 100));
     round.observe("b", answer(0.0, 400));
-    // A free but forged answer must not become the reference.
+    // A free but forged answer must not become the reference, nor free filler.
     round.observe("c", OrchestrationObservation { receipts_valid: false, ..answer(0.0, 0) });
+    round.observe("d", OrchestrationObservation { groundedness: 0.0, ..answer(0.0, 0) });
     let scores = round.orchestration_scores();
-    // a: .5 + .25 + .25 * 100/100 = 1; b: .5 + .25 + .25 * 100/400 = .8125; c: 0.
+    // a: .5 + .25 + .25 * 100/100 = 1; b: .5 + .25 + .25 * 100/400 = .8125; c and d: 0.
     assert_near(scores["a"], 1.0);
     assert_near(scores["b"], 0.8125);
-    assert_eq!(scores["c"], 0.0);
+    assert_eq!((scores["c"], scores["d"]), (0.0, 0.0));
 
     // A given reference of 200 replaces it: a is capped at 1, b gets .25 * 200/400.
     let mut round = Round::with_reference_cost(200);

@@ -158,6 +158,8 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
 
     let scores = validator_node.scoreboard();
     assert!(scores.miner(&honest.hotkey.ss58()).combined() > scores.miner(&dishonest.hotkey.ss58()).combined());
+    assert!(scores.miner(&honest.hotkey.ss58()).ledger > 0.0, "the honest diff is a lasting change, read back with proofs and credited");
+    assert_eq!(scores.miner(&dishonest.hotkey.ss58()).ledger, 0.0, "the refused diff earns nothing");
 
     // The honest diff's version, attested by the only validator, is final: its root goes on chain.
     let final_version = report.published.expect("a final version is published");

@@ -1,0 +1,45 @@
+//! Lasting changes: the ledger work a round credits.
+//!
+//! Terms:
+//! - **write**: an entry an attested diff of the round set (or deleted), with its proposer.
+//! - **lasting change**: an entry whose value after the round's last write differs from its
+//!   value before the round's first: a record set and set back within the round, however many
+//!   diffs it took, changed nothing.
+//! - **credit**: each lasting change counts once, for the proposer of its last write, so that
+//!   rewriting what another proposer wrote is credited only when it changes the outcome.
+
+use std::collections::BTreeMap;
+
+use ledger::{ChangeSet, Key};
+
+/// The round's writes, the last one per entry.
+#[derive(Debug, Clone, Default)]
+pub struct Writes {
+    last: BTreeMap<Key, (String, Option<Vec<u8>>)>,
+}
+
+impl Writes {
+    /// Notes the writes of one attested diff of `proposer`, in the order they were attested.
+    pub fn record(&mut self, proposer: &str, changes: &ChangeSet) {
+        for change in changes.changes() {
+            self.last.insert(change.key.clone(), (proposer.to_owned(), change.value.clone()));
+        }
+    }
+
+    /// The entries written this round, whose values before it the credit needs.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        self.last.keys()
+    }
+
+    /// Each proposer's lasting changes, given each written entry's value before the round
+    /// (`None`: absent). An entry whose earlier value is not known is not credited.
+    pub fn lasting(&self, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<String, u64> {
+        let mut credited = BTreeMap::new();
+        for (key, (proposer, value)) in &self.last {
+            if before.get(key).is_some_and(|earlier| earlier != value) {
+                *credited.entry(proposer.clone()).or_default() += 1;
+            }
+        }
+        credited
+    }
+}

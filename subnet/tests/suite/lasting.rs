@@ -1,0 +1,50 @@
+//! Lasting changes: a round credits the entries its attested writes left changed, to the last
+//! writer, and nothing for a record set and set back.
+
+use std::collections::BTreeMap;
+
+use ledger::{Change, ChangeSet, Key, Namespace};
+use subnet::incentive::lasting::Writes;
+
+fn key(path: &str) -> Key {
+    Key::new(Namespace::Subnet(22), path).unwrap()
+}
+
+fn set(path: &str, value: &[u8]) -> ChangeSet {
+    ChangeSet::new([Change { key: key(path), value: Some(value.to_vec()) }])
+}
+
+#[test]
+fn a_record_flipped_and_flipped_back_earns_nothing() {
+    let mut writes = Writes::default();
+    writes.record("flipper", &set("health/web-search", b"down"));
+    writes.record("flipper", &set("health/web-search", b"up"));
+    writes.record("flipper", &set("health/web-search", b"down"));
+    writes.record("flipper", &set("health/web-search", b"up"));
+    let before = BTreeMap::from([(key("health/web-search"), Some(b"up".to_vec()))]);
+    assert_eq!(writes.lasting(&before), BTreeMap::new());
+}
+
+#[test]
+fn each_lasting_change_counts_once_for_its_last_writer() {
+    let mut writes = Writes::default();
+    writes.record("a", &ChangeSet::new([Change { key: key("endpoint/x"), value: Some(b"1".to_vec()) }, Change { key: key("endpoint/y"), value: Some(b"1".to_vec()) }]));
+    writes.record("b", &set("endpoint/y", b"2"));
+    // Rewriting what was already there changes nothing; a deletion of what was there does.
+    writes.record("c", &set("endpoint/z", b"same"));
+    writes.record("c", &ChangeSet::new([Change { key: key("endpoint/gone"), value: None }]));
+    let before = BTreeMap::from([
+        (key("endpoint/x"), None),
+        (key("endpoint/y"), None),
+        (key("endpoint/z"), Some(b"same".to_vec())),
+        (key("endpoint/gone"), Some(b"old".to_vec())),
+    ]);
+    assert_eq!(writes.lasting(&before), BTreeMap::from([("a".to_owned(), 1), ("b".to_owned(), 1), ("c".to_owned(), 1)]));
+}
+
+#[test]
+fn an_entry_whose_earlier_value_is_unknown_is_not_credited() {
+    let mut writes = Writes::default();
+    writes.record("a", &set("endpoint/x", b"1"));
+    assert_eq!(writes.lasting(&BTreeMap::new()), BTreeMap::new());
+}
