@@ -5,6 +5,7 @@ they are set (the workspace's end-to-end test starts both nodes and sets them)."
 from __future__ import annotations
 
 import asyncio
+import copy
 import os
 import re
 import uuid
@@ -13,8 +14,9 @@ from typing import Any, Dict, Set
 import httpx
 import pytest
 
-from orchestra import ERRORS, AsyncClient, Client, InsufficientCredit, UnknownApiKey
+from orchestra import ERRORS, AsyncClient, Client, InsufficientCredit, ProvenanceInvalid, UnknownApiKey
 from orchestra import models
+from orchestra.provenance import check_evidence, leaves
 
 pytestmark = [
     pytest.mark.live,
@@ -77,6 +79,23 @@ def test_the_gpu_pricing_recommendation() -> None:
     )
     assert len(result.competitors) == 3
     assert result.recommendation.price_point > 0
+
+
+def test_a_cited_result_is_checked_against_the_bodies_and_a_changed_value_is_refused() -> None:
+    objective = "Research RunPod, Vast.ai and Lambda GPU pricing and recommend a price point"
+    schema = {"competitors": [{"name": "str", "pricing": "dict"}], "recommendation": {"price_point": "float"}}
+    # The client checked every body against its receipt and every citation, written by the
+    # node's Rust writer, with its own checker.
+    run = Client(include_evidence=True).run(objective, schema)
+    answer = run.raw
+    assert answer["evidence"] and set(answer["provenance"]["leaves"]) == set(leaves(answer["result"]))
+    prices = [competitor["pricing"]["H100 SXM"] for competitor in answer["result"]["competitors"]]
+    assert prices == [2.69, 1.87, 2.99]
+    changed = copy.deepcopy(answer)
+    changed["result"]["competitors"][1]["pricing"]["H100 SXM"] = 0.99
+    with pytest.raises(ProvenanceInvalid) as raised:
+        check_evidence(changed, objective)
+    assert (raised.value.check, raised.value.leaf) == ("unsupported", "/competitors/1/pricing/H100 SXM")
 
 
 def test_the_async_client_on_both_nodes() -> None:
