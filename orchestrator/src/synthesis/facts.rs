@@ -80,6 +80,7 @@ pub(crate) struct Facts<'a> {
     subjects: Vec<&'a str>,
     texts: Vec<Text<'a>>,
     prices: Vec<Price<'a>>,
+    reference: Option<(String, Option<&'static str>)>,
 }
 
 impl<'a> Facts<'a> {
@@ -102,8 +103,9 @@ impl<'a> Facts<'a> {
                 }
             }
         }
-        let mut facts = Facts { objective, outputs, subjects, texts, prices: Vec::new() };
+        let mut facts = Facts { objective, outputs, subjects, texts, prices: Vec::new(), reference: None };
         facts.prices = facts.read_prices();
+        facts.reference = facts.read_reference_product();
         facts
     }
 
@@ -290,8 +292,12 @@ impl<'a> Facts<'a> {
         offers
     }
 
-    /// The product and unit most subjects have an offer for.
+    /// The product and unit most subjects have an offer for, read once.
     pub(crate) fn reference_product(&self) -> Option<(String, Option<&'static str>)> {
+        self.reference.clone()
+    }
+
+    fn read_reference_product(&self) -> Option<(String, Option<&'static str>)> {
         let mut counted: Vec<(&Price<'a>, usize)> = Vec::new();
         for subject in &self.subjects {
             for offer in self.offers(Scope::Subject(subject)) {

@@ -23,6 +23,8 @@ pub mod writer;
 
 pub use writer::Insufficient;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -95,11 +97,13 @@ pub struct Synthesized {
     pub report: Report,
 }
 
-/// Writes the result of `objective` from `outputs`; the writer's citations are checked against
-/// `bodies` (response bodies by receipt index) before the result is handed back.
+/// Writes the result of `objective` from `outputs`; every citation is checked against the
+/// evidence calls' response bodies before the result is handed back.
 pub async fn synthesize(session: &Session<'_>, objective: &str, schema: &TargetSchema, outputs: &[TaskOutput], use_llm: bool) -> Result<Synthesized, Failure> {
+    // The evidence calls are done: their bodies, which citations point into, are read once.
+    let bodies = session.bodies();
     let fallback_reason = if use_llm {
-        match with_llm(session, objective, schema, outputs).await {
+        match with_llm(session, objective, schema, outputs, &bodies).await {
             Ok(done) => return done,
             Err(reason) => Some(reason),
         }
@@ -119,14 +123,14 @@ pub async fn synthesize(session: &Session<'_>, objective: &str, schema: &TargetS
     if let Err(violations) = checked {
         return Err(Failure::Invalid { violations, report });
     }
-    provenance::check(&written.document, &written.provenance, &session.bodies(), objective).map_err(Failure::Uncited)?;
+    provenance::check(&written.document, &written.provenance, &bodies, objective).map_err(Failure::Uncited)?;
     Ok(Synthesized { document: written.document, provenance: Some(written.provenance), report })
 }
 
 /// The LLM's validated and cited document, or its last violations; `Err` with a reason when
 /// the LLM could not be called (at any attempt) or could not cite its values, so the writer
 /// takes over.
-async fn with_llm(session: &Session<'_>, objective: &str, schema: &TargetSchema, outputs: &[TaskOutput]) -> Result<Result<Synthesized, Failure>, String> {
+async fn with_llm(session: &Session<'_>, objective: &str, schema: &TargetSchema, outputs: &[TaskOutput], bodies: &BTreeMap<u64, Vec<u8>>) -> Result<Result<Synthesized, Failure>, String> {
     let original = format!("Objective: {objective}\nWrite the final answer from the evidence below, citing every value.");
     let answer_schema = cited::answer_schema(schema.json_schema());
     let mut prompt = original.clone();
@@ -142,7 +146,7 @@ async fn with_llm(session: &Session<'_>, objective: &str, schema: &TargetSchema,
             Ok((document, provenance)) => match schema.validate(&document) {
                 Err(violations) => (document, violations, Vec::new()),
                 Ok(()) => {
-                    let unsupported = provenance::problems(&document, &provenance, &session.bodies(), objective);
+                    let unsupported = provenance::problems(&document, &provenance, bodies, objective);
                     if unsupported.is_empty() {
                         session.report(attempted(attempt, Method::Llm, None));
                         return Ok(Ok(Synthesized { document, provenance: Some(provenance), report: Report { method: Method::Llm, attempts: attempt, fallback_reason: None } }));
