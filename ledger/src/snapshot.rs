@@ -455,9 +455,18 @@ pub struct Exporter {
 }
 
 impl Exporter {
-    /// Writes the snapshot to `out`: the entries are counted, then written, from one view.
+    /// Writes the snapshot to `out`: the entries are counted, then written, from one view. A
+    /// version pruned between [`Ledger::exporter`] and the view is refused before a byte is
+    /// written ([`Error::Pruned`]): the view no longer holds all of its values.
     pub fn write(self, out: impl Write, progress: &mut dyn FnMut(Progress)) -> Result<SnapshotSummary> {
         let view = self.db.snapshot();
+        let oldest = view
+            .get_cf(cf(&self.db, schema::META), schema::META_OLDEST)?
+            .and_then(|bytes| schema::parse_version_key(&bytes))
+            .ok_or_else(|| Error::Corrupt("meta `oldest` is missing or not a u64".into()))?;
+        if self.checkpoint.version < oldest {
+            return Err(Error::Pruned { version: self.checkpoint.version, oldest });
+        }
         let values = cf(&self.db, schema::VALUES);
         let scan = |visit: &mut crate::store::Visit<'_>| {
             crate::store::scan_values(view.iterator_cf(values, rocksdb::IteratorMode::Start), &[], self.checkpoint.version, visit)

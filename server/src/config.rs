@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 
 /// Settings a file may hold, with the environment variable each one fills.
-const SETTINGS: [(&str, &str); 24] = [
+const SETTINGS: [(&str, &str); 25] = [
     ("data", "ORCHESTRA_DATA"),
     ("listen", "ORCHESTRA_LISTEN"),
     ("retention", "ORCHESTRA_RETENTION"),
@@ -29,6 +29,7 @@ const SETTINGS: [(&str, &str); 24] = [
     ("server", "ORCHESTRA_URL"),
     ("netuid", "ORCHESTRA_NETUID"),
     ("allow_addresses", "ORCHESTRA_ALLOW_ADDRESSES"),
+    ("allow_operator_addresses", "ORCHESTRA_ALLOW_OPERATOR_ADDRESSES"),
     ("allow_http_hosts", "ORCHESTRA_ALLOW_HTTP_HOSTS"),
     ("proposer_diffs_per_hour", "ORCHESTRA_PROPOSER_DIFFS_PER_HOUR"),
     ("proposer_bytes_per_hour", "ORCHESTRA_PROPOSER_BYTES_PER_HOUR"),

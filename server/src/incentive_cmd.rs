@@ -16,7 +16,7 @@ use ledger::hotkey::Hotkey;
 use ledger::Options;
 use subnet::chain::{keypair_from_seed, ChainClient, Metagraph};
 use orchestrator::route::Catalog;
-use subnet::validator::{Settings, Validator};
+use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::json;
 
 use crate::api::{self, miner::MinerAccess};
@@ -85,6 +85,11 @@ pub struct ValidatorArgs {
     /// The ledger node whose new versions to review and attest.
     #[arg(long, env = "ORCHESTRA_LEDGER_URL")]
     ledger_url: Option<String>,
+    /// Where to keep the copy of the reviewed ledger that every version is applied to (its
+    /// roots recomputed) before it is attested; emptied at start. By default the data
+    /// directory's path with `-mirror` appended.
+    #[arg(long)]
+    mirror_dir: Option<PathBuf>,
     /// Deadline of each challenge, in milliseconds.
     #[arg(long, default_value_t = 60_000)]
     challenge_deadline_ms: u64,
@@ -102,7 +107,13 @@ impl ValidatorArgs {
         let (seed, hotkey) = registered_hotkey(self.hotkey_file.as_deref())?;
         let signer = keypair_from_seed(&format!("0x{seed}"))?;
         let chain = runtime.block_on(ChainClient::connect(&self.chain_url))?;
-        let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger_url: self.ledger_url.clone() };
+        let mirror_dir = self.mirror_dir.clone().unwrap_or_else(|| {
+            let mut path = data.as_os_str().to_owned();
+            path.push("-mirror");
+            PathBuf::from(path)
+        });
+        let ledger = self.ledger_url.clone().map(|url| LedgerUnderReview { url, mirror_dir });
+        let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger };
         let mut validator = Validator::new(chain.clone(), signer, hotkey, self.outbound.guard()?, node::credentials(), settings);
         let mut round = 0;
         loop {

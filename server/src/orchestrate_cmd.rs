@@ -66,6 +66,11 @@ pub struct OutboundArgs {
     /// private, link-local...); repeat or separate with commas.
     #[arg(long = "allow-address", env = "ORCHESTRA_ALLOW_ADDRESSES", value_delimiter = ',')]
     allow_addresses: Vec<AddressRange>,
+    /// An address or CIDR range that only the URLs given here (a primary ledger node, the
+    /// ledger under review) may call although it is not public; ledger records and axons may
+    /// not. Repeat or separate with commas.
+    #[arg(long = "allow-operator-address", env = "ORCHESTRA_ALLOW_OPERATOR_ADDRESSES", value_delimiter = ',')]
+    allow_operator_addresses: Vec<AddressRange>,
     /// A host that ledger endpoint URLs may call over plain http; repeat or separate with commas.
     #[arg(long = "allow-http-host", env = "ORCHESTRA_ALLOW_HTTP_HOSTS", value_delimiter = ',')]
     allow_http_hosts: Vec<String>,
@@ -80,6 +85,7 @@ impl OutboundArgs {
         let lowercase = |hosts: &[String]| hosts.iter().map(|host| host.to_ascii_lowercase()).collect();
         Policy {
             allowed_ranges: self.allow_addresses.clone(),
+            operator_ranges: self.allow_operator_addresses.clone(),
             plain_http_hosts: lowercase(&self.allow_http_hosts),
             record_hosts: self.subnet_hosts.as_deref().map(lowercase),
         }

@@ -251,3 +251,27 @@ fn a_chunk_count_outside_the_spec_is_refused() {
         assert_refused_cleanly(&format!("{count} entries announced"), &resealed, None, move |e| matches!(e, SnapshotError::BadChunkCount { index: 0, .. }));
     }
 }
+
+/// An export admitted for a version that pruning then drops is refused before a byte is
+/// written: its view no longer holds the version's values, and a snapshot of it would be
+/// missing entries.
+#[test]
+fn an_export_of_a_version_pruned_since_its_admission_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledger = Ledger::create(dir.path(), Options { retention: Some(1), ..Options::default() }).unwrap();
+    let key = |index: u32| Key::new(Namespace::Subnet(1), format!("path/{index}")).unwrap();
+    ledger.commit(ChangeSet::new([Change { key: key(0), value: Some(b"first".to_vec()) }])).unwrap();
+    let admitted = ledger.head().version;
+    let exporter = ledger.exporter(admitted).unwrap();
+    ledger.commit(ChangeSet::new([Change { key: key(0), value: Some(b"second".to_vec()) }])).unwrap();
+    assert!(ledger.oldest_version() > admitted, "the admitted version is pruned");
+
+    let mut out = Vec::new();
+    let refused = exporter.write(&mut out, &mut |_| {}).expect_err("the pruned version's export is refused");
+    assert!(matches!(refused, Error::Pruned { version, .. } if version == admitted), "{refused}");
+    assert!(out.is_empty(), "nothing was written");
+    // The head still exports whole.
+    let target = tempfile::tempdir().unwrap();
+    let copy = import(&target.path().join("copy"), &export(&ledger, ledger.head().version), None).unwrap();
+    assert_eq!(copy.get(&key(0)).unwrap().as_deref(), Some(&b"second"[..]));
+}

@@ -9,7 +9,9 @@
 //!   `http` for that host. [`Origin::Axon`]: a miner's axon from the metagraph, `http://IP:port`
 //!   as Bittensor serves them (or https). [`Origin::Operator`]: a URL the operator gave.
 //! - **Addresses.** Every address a host resolves to must be public (see [`address`]) unless
-//!   the operator allowed its range; a name with one forbidden address is refused whole. The
+//!   the operator allowed its range, for every origin or for its own URLs only (a primary
+//!   ledger node on a private network must not open that network to miners' records); a name
+//!   with one forbidden address is refused whole. The
 //!   check happens in the resolver that the HTTP clients use, and the connection goes to exactly
 //!   the addresses it checked, so a second DNS answer (rebinding) cannot switch them. IP
 //!   literals, which reach no resolver, are checked before the request is built.
@@ -65,8 +67,12 @@ impl fmt::Display for Origin {
 /// What the operator allows beyond the defaults.
 #[derive(Clone, Debug, Default)]
 pub struct Policy {
-    /// Address ranges that may be called although they are not public.
+    /// Address ranges that URLs of every origin may call although they are not public.
     pub allowed_ranges: Vec<AddressRange>,
+    /// Address ranges that only [`Origin::Operator`] URLs may call although they are not
+    /// public: the operator's own services on a private network, which a ledger record or an
+    /// axon naming them must not reach.
+    pub operator_ranges: Vec<AddressRange>,
     /// Hosts (lowercase; an IP literal without brackets) that ledger endpoint URLs may call
     /// over plain http.
     pub plain_http_hosts: BTreeSet<String>,
@@ -76,15 +82,16 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// Why `address` may not be called, or `None` when it may.
-    pub fn refuses(&self, address: IpAddr) -> Option<&'static str> {
+    /// Why a URL of `origin` may not call `address`, or `None` when it may.
+    pub fn refuses(&self, address: IpAddr, origin: Origin) -> Option<&'static str> {
         let class = address::non_public(address)?;
-        (!self.allowed_ranges.iter().any(|range| range.contains(address))).then_some(class)
+        let operator_ranges = if origin == Origin::Operator { &self.operator_ranges[..] } else { &[] };
+        (!self.allowed_ranges.iter().chain(operator_ranges).any(|range| range.contains(address))).then_some(class)
     }
 
     /// A policy that allows loopback and plain http to it: for tests, which serve on 127.0.0.1.
     pub fn loopback() -> Policy {
-        Policy { allowed_ranges: vec!["127.0.0.1".parse().expect("an address")], plain_http_hosts: BTreeSet::from(["127.0.0.1".to_owned()]), record_hosts: None }
+        Policy { allowed_ranges: vec!["127.0.0.1".parse().expect("an address")], plain_http_hosts: BTreeSet::from(["127.0.0.1".to_owned()]), ..Policy::default() }
     }
 }
 
@@ -119,16 +126,18 @@ impl Lookup for SystemLookup {
     }
 }
 
-/// The resolver the guard's HTTP clients use: it checks every address before any connection.
+/// The resolver the guard's HTTP clients use: it checks every address before any connection,
+/// for the origin of the URLs its client is used for.
 struct CheckedResolver {
     lookup: Arc<dyn Lookup>,
     policy: Arc<Policy>,
+    origin: Origin,
     refused: Arc<AtomicU64>,
 }
 
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let (lookup, policy, refused) = (self.lookup.clone(), self.policy.clone(), self.refused.clone());
+        let (lookup, policy, refused, origin) = (self.lookup.clone(), self.policy.clone(), self.refused.clone(), self.origin);
         let host = name.as_str().to_owned();
         Box::pin(async move {
             let addresses = lookup.lookup(host.clone()).await?;
@@ -136,7 +145,7 @@ impl reqwest::dns::Resolve for CheckedResolver {
                 return Err(format!("{host} has no addresses").into());
             }
             for address in &addresses {
-                if let Some(class) = policy.refuses(*address) {
+                if let Some(class) = policy.refuses(*address, origin) {
                     refused.fetch_add(1, Ordering::Relaxed);
                     let refusal = Refusal::Address { host: host.clone(), address: *address, class };
                     tracing::warn!(%refusal, "outbound request refused");
@@ -157,6 +166,8 @@ pub struct Guard {
     http: reqwest::Client,
     /// HTTP/2 without TLS (prior knowledge), for endpoints that refuse HTTP/1.1 on plain HTTP.
     h2c: reqwest::Client,
+    /// For [`Origin::Operator`] URLs, whose resolver also allows the operator's own ranges.
+    operator: reqwest::Client,
     refused: Arc<AtomicU64>,
 }
 
@@ -176,8 +187,8 @@ impl Guard {
     pub fn with_lookup(policy: Policy, lookup: Arc<dyn Lookup>) -> Result<Guard, reqwest::Error> {
         let policy = Arc::new(policy);
         let refused = Arc::new(AtomicU64::new(0));
-        let builder = || {
-            let resolver = CheckedResolver { lookup: lookup.clone(), policy: policy.clone(), refused: refused.clone() };
+        let builder = |origin: Origin| {
+            let resolver = CheckedResolver { lookup: lookup.clone(), policy: policy.clone(), origin, refused: refused.clone() };
             reqwest::Client::builder()
                 .user_agent(concat!("orchestra/", env!("CARGO_PKG_VERSION")))
                 .pool_idle_timeout(Duration::from_secs(60))
@@ -186,7 +197,13 @@ impl Guard {
                 .no_proxy()
                 .dns_resolver(Arc::new(resolver))
         };
-        Ok(Guard { http: builder().build()?, h2c: builder().http2_prior_knowledge().build()?, policy, refused })
+        Ok(Guard {
+            http: builder(Origin::Record).build()?,
+            h2c: builder(Origin::Record).http2_prior_knowledge().build()?,
+            operator: builder(Origin::Operator).build()?,
+            policy,
+            refused,
+        })
     }
 
     /// How many requests the guard refused for their address since it started.
@@ -227,7 +244,7 @@ impl Guard {
             return refuse(Refusal::UnlistedHost { host });
         }
         if let Ok(address) = host.parse::<IpAddr>() {
-            if let Some(class) = self.policy.refuses(address) {
+            if let Some(class) = self.policy.refuses(address, origin) {
                 return refuse(Refusal::Address { host, address, class });
             }
         }
@@ -243,7 +260,11 @@ impl Guard {
     /// http, negotiated on https).
     pub fn request_over(&self, method: reqwest::Method, url: &str, origin: Origin, http2_only: bool) -> Result<reqwest::RequestBuilder, Refusal> {
         let url = self.check(url, origin)?;
-        let client = if http2_only && url.scheme() == "http" { &self.h2c } else { &self.http };
+        let client = match origin {
+            Origin::Operator => &self.operator,
+            _ if http2_only && url.scheme() == "http" => &self.h2c,
+            _ => &self.http,
+        };
         let builder = client.request(method, url);
         Ok(if http2_only { builder.version(http::Version::HTTP_2) } else { builder })
     }

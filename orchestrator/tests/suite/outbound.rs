@@ -203,8 +203,8 @@ fn address_ranges_parse_and_match() {
         assert!(bad.parse::<AddressRange>().is_err(), "{bad}");
     }
     let allowed = Policy { allowed_ranges: vec![range], ..Policy::default() };
-    assert_eq!(allowed.refuses("10.1.1.1".parse().unwrap()), None, "the operator's range is allowed");
-    assert!(allowed.refuses("192.168.0.1".parse().unwrap()).is_some(), "other private ranges are not");
+    assert_eq!(allowed.refuses("10.1.1.1".parse().unwrap(), Origin::Record), None, "the operator's range is allowed");
+    assert!(allowed.refuses("192.168.0.1".parse().unwrap(), Origin::Record).is_some(), "other private ranges are not");
 }
 
 /// A key goes only to the hosts it is bound to: by host, or by host and port.
@@ -228,4 +228,27 @@ fn keys_go_only_to_their_bound_hosts() {
     assert_eq!(credentials.key_for(64, "https://llm.chutes.ai/v1/chat/completions").unwrap(), Some("ck"));
     assert!(credentials.key_for(7, "https://anything.example/").is_err(), "a key with no hosts goes nowhere");
     assert!(!format!("{credentials:?}").contains("dk"), "keys never show in debug output");
+}
+
+/// A range the operator allows for its own URLs only (a primary ledger node on a private
+/// network) is not opened to the URLs miners write: a ledger record or an axon naming a host
+/// there is refused before any connection, while the operator's URL to the same host is called.
+#[tokio::test]
+async fn an_operator_only_range_stays_closed_to_records_and_axons() {
+    let (port, requests) = server(axum::Router::new().route("/v1/head", axum::routing::get(|| async { "{}" }))).await;
+    let lookup = TableLookup::with(&[("ledger.internal", &[&["127.0.0.1"]])]);
+    let policy = Policy { operator_ranges: vec!["127.0.0.1".parse().unwrap()], plain_http_hosts: BTreeSet::from(["ledger.internal".to_owned()]), ..Policy::default() };
+    let guard = guard(policy, lookup);
+    let url = format!("http://ledger.internal:{port}/v1/head");
+
+    let answer = guard.get(&url, Origin::Operator).unwrap().send().await.expect("the operator's own URL is called");
+    assert_eq!(answer.status(), StatusCode::OK);
+    assert_eq!(requests.load(Ordering::SeqCst), 1);
+
+    for origin in [Origin::Record, Origin::Axon] {
+        let error = guard.get(&url, origin).unwrap().send().await.expect_err("a miner's URL to the operator's range is refused");
+        assert!(orchestrator::outbound::describe(&error).contains("loopback"), "{origin}: {error}");
+        assert!(matches!(guard.check(&format!("https://127.0.0.1:{port}/"), origin), Err(Refusal::Address { .. })), "{origin}: a literal is refused too");
+    }
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "nothing reached the operator's server from a record or an axon");
 }

@@ -18,6 +18,7 @@ pub mod paid;
 pub mod proposers;
 mod reads;
 mod replication;
+pub mod settling;
 mod stream;
 mod writes;
 
@@ -60,8 +61,8 @@ pub struct AppState {
     historical_proofs: Arc<tokio::sync::Semaphore>,
     /// Places for snapshot exports (see [`replication`]).
     snapshots: Arc<tokio::sync::Semaphore>,
-    /// Places for `exact` payments being settled (see [`paid`]).
-    settlements: Arc<tokio::sync::Semaphore>,
+    /// Places for `exact` payments being settled.
+    settlements: settling::SettlementPlaces,
     metrics: Arc<metrics::Metrics>,
 }
 
@@ -78,7 +79,7 @@ impl AppState {
             payer_replays: Arc::new(subnet::epistula::ReplayCache::new(subnet::epistula::DEFAULT_MAX_AGE_MS)),
             historical_proofs: Arc::new(tokio::sync::Semaphore::new(reads::HISTORICAL_PROOFS_IN_FLIGHT)),
             snapshots: Arc::new(tokio::sync::Semaphore::new(replication::SNAPSHOTS_IN_FLIGHT)),
-            settlements: Arc::new(tokio::sync::Semaphore::new(paid::SETTLEMENTS_IN_FLIGHT)),
+            settlements: settling::SettlementPlaces::default(),
             metrics: Default::default(),
         }
     }
@@ -90,14 +91,6 @@ impl AppState {
 
     pub fn proposers(&self) -> &Arc<proposers::ProposerGate> {
         &self.proposers
-    }
-
-    /// A place for a settlement, or a 429 when all are taken.
-    fn settlement_slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
-        self.settlements.clone().try_acquire_owned().map_err(|_| {
-            ApiError::new(axum::http::StatusCode::TOO_MANY_REQUESTS, Code::SettlementsBusy, format!("{} payments are being settled; retry shortly (the payment was not used)", paid::SETTLEMENTS_IN_FLIGHT))
-                .with_header("retry-after", "5".into())
-        })
     }
 
     /// A place for a snapshot export, or a 429 when all are taken.

@@ -273,7 +273,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
             Some(Payer::Exact(payment)) => {
                 let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
                 let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: paid_rao };
-                let settling = state.settlement_slot()?;
+                let settling = state.settlements.take(payment.payer())?;
                 let verified = verify_exact(&state, settlement, &payment, &paid).await?;
                 let carried = u64::try_from(verified.amount).unwrap_or(u64::MAX);
                 let (transaction, header) = settle_exact(&state, settlement, &payment, &paid).await?;

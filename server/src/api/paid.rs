@@ -144,6 +144,12 @@ fn hex_field(field: &'static str, text: &str) -> Result<Vec<u8>, BadPayment> {
 }
 
 impl ExactPayment {
+    /// The account the payment says it is from (checked against the extrinsic's signer when
+    /// it is verified).
+    pub(super) fn payer(&self) -> &AccountId32 {
+        &self.from
+    }
+
     fn decode(header: &HeaderValue) -> Result<ExactPayment, BadPayment> {
         let json = base64::engine::general_purpose::STANDARD.decode(header.to_str().map_err(|_| BadPayment::NotText)?.trim())?;
         let PaymentSignature { accepted, payload } = serde_json::from_slice(&json)?;
@@ -171,14 +177,18 @@ pub(super) enum Payer {
     Exact(ExactPayment),
 }
 
-/// `exact` payments settled at once; past it a payment is refused before it is recorded.
-pub const SETTLEMENTS_IN_FLIGHT: usize = 16;
-
 /// Longest a settlement may take to reach finality before it is given up.
 pub const SETTLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
 
 /// The scheme of `Authorization` that pays from the signing hotkey's credit.
 const HOTKEY_SCHEME: &str = "Hotkey";
+
+/// What a hotkey signs to spend its credit on `resource` (the path and query asked for) with
+/// `body`: Epistula's body is `resource`, a line feed, then the request's body, so that a
+/// signature buys only the request it was made for, not another read or orchestration.
+pub fn hotkey_payment_body(resource: &str, body: &[u8]) -> Vec<u8> {
+    [resource.as_bytes(), b"\n", body].concat()
+}
 
 /// Whether a request pays from a hotkey's credit (its Epistula signature is then a payer's, not
 /// a validator's challenge).
@@ -208,8 +218,9 @@ impl Pricing {
             // Addressed to this node's hotkey, so that a signature cannot be spent again at
             // another node where the same hotkey holds credit.
             let node = state.orchestration().map(|orchestration| orchestration.orchestrator().miner());
-            let signed = epistula::verify(lookup, body, node.as_deref(), now, epistula::DEFAULT_MAX_AGE_MS)
-                .map_err(|error| ApiError::new(StatusCode::UNAUTHORIZED, Code::BadSignature, format!("Authorization: Hotkey needs an Epistula signature addressed to this node: {error}")))?;
+            let signed = epistula::verify(lookup, &hotkey_payment_body(paid.resource, body), node.as_deref(), now, epistula::DEFAULT_MAX_AGE_MS).map_err(|error| {
+                ApiError::new(StatusCode::UNAUTHORIZED, Code::BadSignature, format!("Authorization: Hotkey needs an Epistula signature of this request (its path and query, a line feed, its body) addressed to this node: {error}"))
+            })?;
             if !state.payer_replays.first_use(&signed, now) {
                 return Err(ApiError::new(StatusCode::UNAUTHORIZED, Code::ReplayedRequest, format!("request {} from {} was already served", signed.uuid, signed.signed_by)));
             }
@@ -292,7 +303,7 @@ pub async fn answer(
         Some(Payer::Exact(payment)) => {
             let settlement = state.settlement.clone().expect("exact payments are read only when the node settles them");
             // Taken before the payment is recorded, so a busy node refuses without spending it.
-            let slot = state.settlement_slot()?;
+            let slot = state.settlements.take(&payment.from)?;
             let verified = verify_exact(state, &settlement, &payment, &paid).await?;
             // Settled, answered and kept apart from this request: a client that gives up (or a
             // timeout) cannot lose an answer already paid for.

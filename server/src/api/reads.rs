@@ -190,3 +190,45 @@ pub async fn diff(State(state): State<AppState>, query: Result<Query<VersionRang
         })
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use ledger::record::Record;
+    use ledger::{Change, ChangeSet, Options, Proven};
+
+    use super::*;
+    use crate::api::paid::Pricing;
+
+    /// While every place for proofs at older versions is taken, one more is refused at once
+    /// with 429 `historical_proofs_busy`, and proofs at the head are still answered; a place
+    /// given back serves the refused proof.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_historical_proof_past_the_limit_is_refused_at_once() {
+        let data = tempfile::tempdir().unwrap();
+        let (mut ledger, _) = crate::node::open_or_seed(&data.path().join("ledger"), Options::default()).unwrap();
+        let old = ledger.head().version;
+        let key = Key::new(Namespace::Subnet(22), "endpoint/web-search").unwrap();
+        let Record::Endpoint(mut endpoint) = Record::decode(&key, &ledger.get(&key).unwrap().unwrap()).unwrap() else { panic!("an endpoint") };
+        endpoint.timeout_ms += 1;
+        ledger.commit(ChangeSet::new([Change { key: key.clone(), value: Some(Record::Endpoint(endpoint).encode()) }])).unwrap();
+        let old_root = ledger.checkpoint(old).unwrap().state_root;
+        let state = AppState::new(ledger, Pricing::default());
+        let held: Vec<_> = (0..HISTORICAL_PROOFS_IN_FLIGHT).map(|_| state.historical_proof_slot().unwrap()).collect();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1/entries/sn22/endpoint/web-search", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, super::super::router(state)).await.unwrap() });
+
+        let refused = reqwest::get(format!("{base}?version={old}")).await.unwrap();
+        assert_eq!(refused.status(), 429);
+        assert_eq!(refused.headers()["retry-after"], "1");
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "historical_proofs_busy", "{body}");
+        assert_eq!(reqwest::get(&base).await.unwrap().status(), 200, "a proof at the head needs no place");
+
+        drop(held);
+        let answered = reqwest::get(format!("{base}?version={old}")).await.unwrap();
+        assert_eq!(answered.status(), 200);
+        let proven: Proven = answered.json().await.unwrap();
+        ledger::verify(&old_root, &key, proven.value.as_deref(), &proven.proof).expect("the old version's proof holds against its root");
+    }
+}

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use futures::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -70,17 +71,25 @@ pub async fn snapshot(State(state): State<AppState>, query: Result<Query<Snapsho
     let Query(SnapshotQuery { version }) = query?;
     let slot = state.snapshot_slot()?;
     let exporter = state.read(move |ledger| Ok(ledger.exporter(version.unwrap_or(ledger.head().version))?)).await?;
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(8);
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, ledger::Error>>(8);
     let runtime = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         let failed = sender.clone();
         if let Err(error) = exporter.write(ChannelWriter { sender, runtime: runtime.clone() }, &mut |_| {}) {
-            tracing::warn!(%error, "snapshot export stopped mid-stream");
-            let _ = runtime.block_on(tokio::time::timeout(STALL_TIMEOUT, failed.send(Err(std::io::Error::other(error.to_string())))));
+            tracing::warn!(%error, "snapshot export stopped");
+            let _ = runtime.block_on(tokio::time::timeout(STALL_TIMEOUT, failed.send(Err(error))));
         }
         drop(slot);
     });
-    let stream = tokio_stream::wrappers::ReceiverStream::new(receiver);
+    // The answer starts once the export has its view and has written the header: a version
+    // pruned since it was admitted is refused with its status, not cut off mid-stream.
+    let first = match receiver.recv().await {
+        Some(Ok(bytes)) => bytes,
+        Some(Err(error)) => return Err(error.into()),
+        None => return Err(ApiError::internal("the snapshot export ended before its first byte")),
+    };
+    let rest = tokio_stream::wrappers::ReceiverStream::new(receiver);
+    let stream = futures::stream::once(async { Ok(first) }).chain(rest);
     Ok((
         [(header::CONTENT_TYPE, "application/octet-stream"), (header::CONTENT_DISPOSITION, "attachment; filename=\"ledger.snap\"")],
         Body::from_stream(stream),
@@ -95,7 +104,7 @@ pub const STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 
 /// A `Write` that hands its bytes to the response body, giving up on a client that stalls.
 struct ChannelWriter {
-    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>,
+    sender: tokio::sync::mpsc::Sender<Result<Vec<u8>, ledger::Error>>,
     runtime: tokio::runtime::Handle,
 }
 

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use ledger::{Hash, Options, Proven};
-use orchestra_server::api::paid::Pricing;
+use orchestra_server::api::paid::{hotkey_payment_body, Pricing};
 use orchestra_server::api::{router, AppState};
 use subnet::chain::testing::{account, account_entry, dev, expired_transfer, immortal_transfer, mock_node_with_storage, transfer, transfer_by, Keypair, Submitted};
 use subnet::chain::{extrinsic_hash, AccountId32, ChainClient};
@@ -282,8 +282,9 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
 
     // Addressed to the node (its receipts' hotkey): a signature for another node is refused.
     let node_hotkey = ledger::hotkey::Hotkey::from_seed(&[3; 32]).unwrap().ss58();
-    let elsewhere = subnet::epistula::sign(&payer_hotkey(), b"", None, now_ms());
-    let signed = subnet::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms());
+    let request = hotkey_payment_body(PATH, b"");
+    let elsewhere = subnet::epistula::sign(&payer_hotkey(), &request, None, now_ms());
+    let signed = subnet::epistula::sign(&payer_hotkey(), &request, Some(&node_hotkey), now_ms());
     let read = |signed: &Vec<(&'static str, String)>| {
         let mut request = Client::new().get(format!("{}{PATH}", node.base)).header("authorization", "Hotkey");
         for (name, value) in signed {
@@ -299,11 +300,18 @@ async fn an_orchestration_is_paid_before_it_runs_and_its_rest_is_the_payers_cred
     // The credit's account name is not an API key: naming it as one spends nothing.
     let named = Client::new().get(format!("{}{PATH}", node.base)).bearer_auth(ledger::hotkey_account(&payer_hotkey().ss58())).send().await.unwrap();
     refused(named, StatusCode::UNAUTHORIZED, "unknown_api_key").await;
-    let after = read(&subnet::epistula::sign(&payer_hotkey(), b"", Some(&node_hotkey), now_ms())).await.unwrap().json::<Value>().await.unwrap();
+    let after = read(&subnet::epistula::sign(&payer_hotkey(), &request, Some(&node_hotkey), now_ms())).await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(after["payment"]["balance_rao"], credit - 2 * PRICE, "only the hotkey's own signed reads spent it");
     refused(read(&elsewhere).await.unwrap(), StatusCode::UNAUTHORIZED, "bad_signature").await;
-    let stranger = subnet::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), b"", Some(&node_hotkey), now_ms());
+    // A signature buys the request it was made for: one made for another read, or for an
+    // orchestration, spends nothing here.
+    for other in [hotkey_payment_body("/v1/entries/sn13/identity", b""), hotkey_payment_body("/v1/orchestrate", b""), Vec::new()] {
+        refused(read(&subnet::epistula::sign(&payer_hotkey(), &other, Some(&node_hotkey), now_ms())).await.unwrap(), StatusCode::UNAUTHORIZED, "bad_signature").await;
+    }
+    let stranger = subnet::epistula::sign(&ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap(), &request, Some(&node_hotkey), now_ms());
     refused(read(&stranger).await.unwrap(), StatusCode::UNAUTHORIZED, "unknown_api_key").await;
+    let left = read(&subnet::epistula::sign(&payer_hotkey(), &request, Some(&node_hotkey), now_ms())).await.unwrap().json::<Value>().await.unwrap();
+    assert_eq!(left["payment"]["balance_rao"], credit - 3 * PRICE, "the refused signatures spent nothing");
 }
 
 /// A settled read's answer is kept under its extrinsic's hash, for a client that lost it.

@@ -8,32 +8,31 @@
 //!   weights as the Bittensor SDK does ([`process_weights_for_netuid`], then
 //!   [`convert_weights_and_uids_for_emit`]); and submit them as the chain allows
 //!   ([`weights_action`]): `set_weights`, or `commit_weights` with the reveal sent the next round.
-//! - **review**: a new ledger version is checked as [`review`] says (its parent, its diff hash,
-//!   its proposer's signature and entitlement), probed ([`probe_changes`]: every endpoint it
-//!   writes must answer its example input with a response that fits its declared output schema),
-//!   every health record it writes is checked against a probe of its endpoint
-//!   ([`check_health_claims`]), and, when all hold, the version is attested; then its writes
-//!   count as the proposer's ledger work, for the entries whose values at the round's end differ
-//!   from those before it ([`Writes`]; each read with a proof at the checkpoint before the
-//!   round, at most [`MAX_CREDIT_READS`] a round). When the ledger's latest final
+//! - **review**: a new ledger version is applied to the validator's [mirror] of the ledger,
+//!   which recomputes its root (a version whose checkpoint its changes do not reproduce ends
+//!   the review), checked as [`review`] says (its parent, its diff hash, its proposer's
+//!   signature and entitlement), probed ([`probe_changes`]: every endpoint it writes must answer
+//!   its example input with a response that fits its declared output schema), every health
+//!   record it writes is checked against a probe of its endpoint ([`check_health_claims`]), and,
+//!   when all hold, the version is attested; then its writes count as the proposer's ledger
+//!   work, for the entries whose values at the round's end differ from those before it
+//!   ([`Writes`]; the earlier values read from the mirror). When the ledger's latest final
 //!   checkpoint has moved, the validator publishes its root on chain
 //!   (`Commitments.set_commitment`, [`ledger_root_commitment`]), so anyone can check a ledger
 //!   node against what the validators attested.
 
 pub mod challenge;
+pub mod mirror;
 pub mod review;
 
-/// Entries whose earlier values a round reads to credit ledger work: a bound on what checking
-/// a round costs; entries past it are not credited.
-pub const MAX_CREDIT_READS: usize = 1024;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::future::join_all;
 use ledger::hotkey::Hotkey;
-use ledger::record::Endpoint;
-use ledger::{Attestation, ChangeSet, Checkpoint, Key, Namespace};
+use ledger::record::{Endpoint, Record};
+use ledger::{Attestation, ChangeSet, Key, Namespace};
 use rand::Rng;
 use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
@@ -47,6 +46,7 @@ use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
 use orchestrator::outbound::{describe, excerpt, Guard, Origin};
 use challenge::{Challenge, MinerAxon, Verdict};
+use mirror::{Mirror, MirrorError};
 use review::LedgerVersion;
 
 /// How long a probe of a changed endpoint may take.
@@ -64,6 +64,8 @@ pub enum ValidatorError {
     Weights(#[from] WeightsError),
     #[error("the ledger node at {url}: {reason}")]
     Ledger { url: String, reason: String },
+    #[error("the ledger node at {url}: {error}")]
+    Mirror { url: String, error: Box<MirrorError> },
 }
 
 #[derive(Clone, Debug)]
@@ -72,7 +74,15 @@ pub struct Settings {
     /// Deadline of each challenge.
     pub challenge_deadline: Duration,
     /// The ledger node whose new versions the validator reviews and attests.
-    pub ledger_url: Option<String>,
+    pub ledger: Option<LedgerUnderReview>,
+}
+
+/// A ledger node under review, and where the validator keeps its [mirror] of it.
+#[derive(Clone, Debug)]
+pub struct LedgerUnderReview {
+    pub url: String,
+    /// The mirror's directory, emptied when the validator starts.
+    pub mirror_dir: PathBuf,
 }
 
 /// What one round did.
@@ -107,9 +117,10 @@ struct LedgerChanges {
     versions: Vec<LedgerVersion>,
 }
 
-/// `GET /v1/head`, of which only the latest final checkpoint is read.
+/// `GET /v1/head`, of which the oldest version kept and the latest final checkpoint are read.
 #[derive(Deserialize)]
 struct LedgerHead {
+    oldest_version: u64,
     #[serde(rename = "final")]
     latest_final: Option<FinalCheckpoint>,
 }
@@ -140,9 +151,8 @@ pub struct Validator {
     credentials: Credentials,
     settings: Settings,
     scoreboard: Scoreboard,
-    reviewed_version: u64,
-    /// The checkpoint of `reviewed_version`, which the next version must name as its parent.
-    reviewed_checkpoint: Option<Checkpoint>,
+    /// The ledger under review as far as it has been reviewed; made at the first round.
+    mirror: Option<Mirror>,
     /// What refused proposals wrote that still stands. Attesting a version vouches for its whole
     /// history, so nothing is attested while any of it stands: a bad proposal must be undone (its
     /// keys written again) before finality can pass it.
@@ -152,7 +162,6 @@ pub struct Validator {
 }
 
 impl Validator {
-    /// A validator signing on chain with `signer` and off chain with `hotkey`, the same key.
     /// A validator signing on chain with `signer` and off chain with `hotkey`, the same key,
     /// calling out through `guard`.
     pub fn new(chain: ChainClient, signer: Keypair, hotkey: Hotkey, guard: Guard, credentials: Credentials, settings: Settings) -> Validator {
@@ -164,8 +173,7 @@ impl Validator {
             credentials,
             settings,
             scoreboard: Scoreboard::default(),
-            reviewed_version: 0,
-            reviewed_checkpoint: None,
+            mirror: None,
             standing_refused: BTreeMap::new(),
             published_version: None,
             pending_reveal: None,
@@ -262,39 +270,57 @@ impl Validator {
     /// Reviews the ledger versions after the last reviewed one (see the module
     /// documentation), crediting the proposers of attested versions in `round`.
     async fn review_ledger(&mut self, round: &mut Round, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
-        let Some(url) = self.settings.ledger_url.clone() else { return Ok(Review::default()) };
+        let Some(LedgerUnderReview { url, mirror_dir }) = self.settings.ledger.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
-        let changes: LedgerChanges = self.get_json(&format!("{url}/v1/changes?since={}", self.reviewed_version)).await.map_err(failed)?;
-        let mut previous = match self.reviewed_checkpoint {
-            Some(checkpoint) => checkpoint,
-            None => review::anchor(&self.guard, &url, self.reviewed_version).await.map_err(failed)?,
+        let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
+        let mut mirror = match self.mirror.take() {
+            // A node that has pruned the version the mirror is at can no longer serve what
+            // follows it: the mirror starts again from a snapshot.
+            Some(mirror) if mirror.head().version >= head.oldest_version => mirror,
+            _ => Mirror::bootstrap(&self.guard, &url, &mirror_dir).await.map_err(|error| ValidatorError::Mirror { url: url.clone(), error: Box::new(error) })?,
         };
-        let before_round = previous;
+        let reviewed = self.review_versions(&url, &mut mirror, round, registered).await;
+        self.mirror = Some(mirror);
+        let (attested, refused) = reviewed?;
+        // The attestations just made may have finalised versions the listing did not show.
+        let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
+        Ok(Review { attested, refused, latest_final: head.latest_final })
+    }
+
+    /// [`Self::review_ledger`] with the mirror in hand: the attested and the refused versions.
+    async fn review_versions(&mut self, url: &str, mirror: &mut Mirror, round: &mut Round, registered: &BTreeSet<String>) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), ValidatorError> {
+        let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
+        let changes: LedgerChanges = self.get_json(&format!("{url}/v1/changes?since={}", mirror.head().version)).await.map_err(failed)?;
+        let before_round = *mirror.head();
         let mut writes = Writes::default();
         let (mut attested, mut refused) = (Vec::new(), Vec::new());
         for version in changes.versions {
             let number = version.checkpoint.version;
+            let previous = *mirror.head();
             let mut problems = review::problems(&previous, &version);
+            // A version that does not follow the chain, or whose changes do not give its root,
+            // ends the review: nothing after it can be judged against it.
+            if !review::follows(&previous, &version.checkpoint) {
+                refused.push((number, problems.join("; ")));
+                break;
+            }
+            if let Err(error) = mirror.apply(&version) {
+                problems.push(format!("its changes do not reproduce its checkpoint: {error}"));
+                refused.push((number, problems.join("; ")));
+                break;
+            }
             if let (true, Some(proposer)) = (problems.is_empty(), &version.proposer) {
-                problems.extend(review::membership_problem(&self.guard, &url, &previous, &version.changes, proposer, registered).await);
+                problems.extend(review::membership_problem(|key| mirror.get_at(key, previous.version), &previous, &version.changes, proposer, registered));
             }
             if !problems.is_empty() {
-                // A version that does not follow the chain ends the review: nothing after it
-                // can be judged against it.
-                if !review::follows(&previous, &version.checkpoint) {
-                    refused.push((number, problems.join("; ")));
-                    break;
-                }
                 self.refuse(&version);
                 refused.push((number, problems.join("; ")));
-                (self.reviewed_version, self.reviewed_checkpoint, previous) = (number, Some(version.checkpoint), version.checkpoint);
                 continue;
             }
-            (self.reviewed_version, self.reviewed_checkpoint, previous) = (number, Some(version.checkpoint), version.checkpoint);
             self.overwrite(&version.changes);
             let proposer = version.proposer.clone().expect("a version without a proposer was refused");
             let probes = probe_changes(&self.guard, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
-            let endpoints = self.claimed_endpoints(&url, &version.changes).await;
+            let endpoints = claimed_endpoints(mirror, &version.changes);
             let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
             let claims = check_health_claims(&self.guard, &version.changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
             let failures: Vec<String> = probes
@@ -322,19 +348,12 @@ impl Validator {
             writes.record(&proposer, &version.changes);
             attested.push((number, proposer));
         }
-        let mut before = BTreeMap::new();
-        for key in writes.keys().take(MAX_CREDIT_READS) {
-            // An earlier value that cannot be read (pruned, or a proof that fails) credits nothing.
-            if let Ok(value) = review::proven(&self.guard, &url, &before_round, key.namespace, &key.path).await {
-                before.insert(key.clone(), value);
-            }
-        }
+        // An earlier value that cannot be read (pruned from the mirror) credits nothing.
+        let before: BTreeMap<Key, Option<Vec<u8>>> = writes.keys().filter_map(|key| Some((key.clone(), mirror.get_at(key, before_round.version).ok()?))).collect();
         for (proposer, changed) in writes.lasting(&before) {
             round.attested_diff(&proposer, changed);
         }
-        // The attestations just made may have finalised versions the listing did not show.
-        let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
-        Ok(Review { attested, refused, latest_final: head.latest_final })
+        Ok((attested, refused))
     }
 
     /// Records what a refused version wrote as standing, when a proposer wrote it (an operator's
@@ -356,25 +375,24 @@ impl Validator {
         }
     }
 
-    /// The ledger's endpoint records that the health records of `changes` speak of; one the
-    /// ledger node cannot give is left out, and its claim then fails.
-    async fn claimed_endpoints(&self, url: &str, changes: &ChangeSet) -> HashMap<(u16, String), Endpoint> {
-        #[derive(Deserialize)]
-        struct Entry {
-            record: Endpoint,
-        }
-        let mut endpoints = HashMap::new();
-        for change in changes.changes() {
-            let (Namespace::Subnet(netuid), Some(name)) = (change.key.namespace, change.key.path.strip_prefix("health/")) else { continue };
-            if let Ok(Entry { record }) = self.get_json::<Entry>(&format!("{url}/v1/entries/sn{netuid}/endpoint/{name}")).await {
-                endpoints.insert((netuid, name.to_owned()), record);
-            }
-        }
-        endpoints
-    }
-
     /// A successful JSON answer to a GET of `url`, or why there is none.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
         review::get_json_capped(&self.guard, url, MAX_LEDGER_ANSWER_BYTES).await
     }
+}
+
+/// The endpoint records (at the mirror's head) that the health records of `changes` speak of;
+/// one the mirror does not hold is left out, and its claim then fails.
+fn claimed_endpoints(mirror: &Mirror, changes: &ChangeSet) -> HashMap<(u16, String), Endpoint> {
+    let mut endpoints = HashMap::new();
+    for change in changes.changes() {
+        let (Namespace::Subnet(netuid), Some(name)) = (change.key.namespace, change.key.path.strip_prefix("health/")) else { continue };
+        let Ok(key) = Key::new(Namespace::Subnet(netuid), format!("endpoint/{name}")) else { continue };
+        if let Ok(Some(value)) = mirror.get_at(&key, mirror.head().version) {
+            if let Ok(Record::Endpoint(endpoint)) = Record::decode(&key, &value) {
+                endpoints.insert((netuid, name.to_owned()), endpoint);
+            }
+        }
+    }
+    endpoints
 }

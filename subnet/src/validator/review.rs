@@ -3,28 +3,24 @@
 //! A ledger node serves each version as its checkpoint, its changes, its proposer and the signed
 //! diff it applied (`GET /v1/changes`). None of it is taken on the node's word:
 //! - **parent**: the checkpoint's parent is the hash of the version before it, so the versions
-//!   a validator attests form one chain. The first version a validator sees anchors it (the
-//!   node's checkpoint before it, read once and checked against its own hash);
-//! - **diff hash**: the checkpoint's `diff_hash` is the hash of the changes served, so what was
-//!   probed is what the checkpoint commits to;
+//!   a validator attests form one chain, from the version its [mirror](super::mirror) starts at;
+//! - **diff hash and root**: the checkpoint's `diff_hash` is the hash of the changes served, so
+//!   what was probed is what the checkpoint commits to, and its root is the one the mirror
+//!   computes by applying them;
 //! - **signature**: the signed diff verifies for the proposer named, and its proposal contains
 //!   every change served. A version without a signed diff (an operator's local write) is never
 //!   attested: no one vouched for it;
 //! - **membership**: the proposer was one the ledger should have admitted: registered on the
 //!   subnet (the metagraph the validator read this round), or in the ledger's proposer set, or
-//!   the validator set's admin, at the version before, read with a proof against that version's
-//!   checked root.
+//!   the validator set's admin, at the version before, as the mirror holds it.
 
 use std::collections::BTreeSet;
 
 use ledger::record::Record;
-use ledger::{ChangeSet, Checkpoint, Hash, Key, Namespace, Proven, SignedDiff, SystemNamespace};
+use ledger::{ChangeSet, Checkpoint, Key, Namespace, SignedDiff, SystemNamespace};
 use serde::Deserialize;
 
 use orchestrator::outbound::{describe, read_capped, Guard, Origin};
-
-/// Largest answer read for one entry with its proof.
-const MAX_ENTRY_BYTES: usize = 1 << 20;
 
 /// One ledger version as `GET /v1/changes` lists it (other fields are not read).
 #[derive(Deserialize)]
@@ -34,22 +30,6 @@ pub struct LedgerVersion {
     pub proposer: Option<String>,
     #[serde(default)]
     pub diff: Option<SignedDiff>,
-}
-
-/// `GET /v1/checkpoints` as presented: the fields of a checkpoint and its hash.
-#[derive(Deserialize)]
-struct PresentedCheckpoint {
-    version: u64,
-    root: Hash,
-    checkpoint: Hash,
-    parent: Hash,
-    diff_hash: Hash,
-    time_ms: u64,
-}
-
-#[derive(Deserialize)]
-struct Checkpoints {
-    checkpoints: Vec<PresentedCheckpoint>,
 }
 
 /// What is wrong with `version` as a successor of `previous` and as the application of its
@@ -80,22 +60,17 @@ pub fn follows(previous: &Checkpoint, checkpoint: &Checkpoint) -> bool {
     previous.version.checked_add(1) == Some(checkpoint.version) && checkpoint.parent == previous.hash()
 }
 
-/// The checkpoint of `version` at the ledger node, checked against its own hash.
-pub(super) async fn anchor(guard: &Guard, url: &str, version: u64) -> Result<Checkpoint, String> {
-    let listed: Checkpoints = get_json(guard, &format!("{url}/v1/checkpoints?from={version}&to={version}")).await?;
-    let presented = listed.checkpoints.into_iter().find(|checkpoint| checkpoint.version == version).ok_or_else(|| format!("the node has no checkpoint {version}"))?;
-    let checkpoint = Checkpoint { version, state_root: presented.root, parent: presented.parent, diff_hash: presented.diff_hash, time_ms: presented.time_ms };
-    if checkpoint.hash() != presented.checkpoint {
-        return Err(format!("checkpoint {version}'s fields do not hash to the hash presented"));
-    }
-    Ok(checkpoint)
-}
-
 /// Why `proposer` should not have been admitted at `previous` to write `changes`, or `None`
-/// when it was entitled: changes to the validator or proposer set (or the prices) need the admin; others a
-/// registered hotkey, a member of the proposer set, or the admin. The prices, like the sets,
-/// are the admin's.
-pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Checkpoint, changes: &ChangeSet, proposer: &str, registered: &BTreeSet<String>) -> Option<String> {
+/// when it was entitled: changes to the validator or proposer set (or the prices) need the
+/// admin; others a registered hotkey, a member of the proposer set, or the admin. `at_previous`
+/// reads a system entry at `previous` (from the validator's mirror, never from the node).
+pub(super) fn membership_problem(
+    at_previous: impl Fn(&Key) -> Result<Option<Vec<u8>>, ledger::Error>,
+    previous: &Checkpoint,
+    changes: &ChangeSet,
+    proposer: &str,
+    registered: &BTreeSet<String>,
+) -> Option<String> {
     let proposers = Namespace::System(SystemNamespace::Proposers);
     let validators = Namespace::System(SystemNamespace::Validators);
     let admin_only = [proposers, validators, Namespace::System(SystemNamespace::Pricing)];
@@ -103,14 +78,18 @@ pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Chec
     if registered.contains(proposer) && !touches_sets {
         return None;
     }
-    let listed = match proven(guard, url, previous, proposers, proposer).await {
+    let read = |namespace: Namespace, path: &str| -> Result<Option<Vec<u8>>, String> {
+        let key = Key::new(namespace, path).map_err(|error| format!("{proposer} cannot be a proposer: {error}"))?;
+        at_previous(&key).map_err(|error| format!("{key} at version {} cannot be read: {error}", previous.version))
+    };
+    let listed = match read(proposers, proposer) {
         Ok(value) => value.is_some(),
         Err(error) => return Some(error),
     };
     if listed && !touches_sets {
         return None;
     }
-    let admin = match proven(guard, url, previous, validators, ledger::record::ADMIN_PATH).await {
+    let admin = match read(validators, ledger::record::ADMIN_PATH) {
         Ok(value) => value,
         Err(error) => return Some(error),
     };
@@ -122,24 +101,7 @@ pub(super) async fn membership_problem(guard: &Guard, url: &str, previous: &Chec
     }
 }
 
-/// The value at `namespace`/`path` at `at`, read from the node with a proof that must hold
-/// against `at`'s root.
-pub(super) async fn proven(guard: &Guard, url: &str, at: &Checkpoint, namespace: Namespace, path: &str) -> Result<Option<Vec<u8>>, String> {
-    let key = Key::new(namespace, path).map_err(|error| error.to_string())?;
-    let proven: Proven = get_json(guard, &format!("{url}/v1/entries/{namespace}/{path}?version={}", at.version)).await?;
-    if proven.key != key {
-        return Err(format!("the node answered for {} when asked for {key}", proven.key));
-    }
-    ledger::verify(&at.state_root, &key, proven.value.as_deref(), &proven.proof).map_err(|error| format!("the node's proof for {key} does not hold: {error}"))?;
-    Ok(proven.value)
-}
-
-/// A successful JSON answer to a GET of `url`, or why there is none.
-pub(super) async fn get_json<T: serde::de::DeserializeOwned>(guard: &Guard, url: &str) -> Result<T, String> {
-    get_json_capped(guard, url, MAX_ENTRY_BYTES).await
-}
-
-/// [`get_json`] with the answer capped at `cap` bytes.
+/// A successful JSON answer to a GET of `url`, capped at `cap` bytes, or why there is none.
 pub(super) async fn get_json_capped<T: serde::de::DeserializeOwned>(guard: &Guard, url: &str, cap: usize) -> Result<T, String> {
     let request = guard.get(url, Origin::Operator).map_err(|refusal| refusal.to_string())?;
     let response = request.send().await.and_then(reqwest::Response::error_for_status).map_err(|error| describe(&error))?;

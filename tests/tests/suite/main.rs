@@ -4,6 +4,7 @@ mod common;
 mod incentive;
 mod new_subnet;
 mod contract;
+mod hostile_ledger;
 mod orchestration;
 mod playground;
 mod progress;

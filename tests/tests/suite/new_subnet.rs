@@ -25,7 +25,7 @@ use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator};
 use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
-use subnet::validator::{Settings, Validator};
+use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::{json, Value};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
@@ -104,7 +104,8 @@ impl Node {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
         let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();
-        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger_url: Some(self.url.clone()) };
+        let mirror = tempfile::tempdir().unwrap();
+        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: self.url.clone(), mirror_dir: mirror.path().join("mirror") }) };
         let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), Credentials::default(), settings);
         let TestLedger { ledger, dir: _dir } = testkit::test_ledger(&[]);
         let listed = Catalog::read(&ledger).unwrap().listed();
