@@ -143,6 +143,13 @@ impl Ledger {
     /// the subnet, beyond the ledger's own proposer set. Nothing is written unless every check
     /// passes.
     pub fn apply_diff(&mut self, diff: &SignedDiff, registered: &dyn Fn(&str) -> bool) -> Result<Checkpoint> {
+        self.check_diff(diff, registered)?;
+        self.commit_as(diff.proposal.changes.clone(), Some(diff), None)
+    }
+
+    /// Everything [`Ledger::apply_diff`] checks before it writes: whether `diff` would apply at
+    /// the head now.
+    pub(crate) fn check_diff(&self, diff: &SignedDiff, registered: &dyn Fn(&str) -> bool) -> Result<()> {
         diff.check()?;
         let proposal = &diff.proposal;
         let head = self.head().version;
@@ -164,7 +171,7 @@ impl Ledger {
                 }
             }
         }
-        self.commit_as(proposal.changes.clone(), Some(diff), None)
+        Ok(())
     }
 
     /// Whether `hotkey` may propose diffs at the head: the admin, a member of the proposer set,

@@ -53,6 +53,8 @@ pub enum Error {
     #[error(transparent)]
     Attest(#[from] crate::attest::AttestError),
     #[error(transparent)]
+    Pool(#[from] crate::pool::PoolError),
+    #[error(transparent)]
     Snapshot(#[from] crate::snapshot::SnapshotError),
     #[error(transparent)]
     Credit(#[from] crate::credits::CreditError),

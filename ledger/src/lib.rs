@@ -14,7 +14,8 @@
 //!   the namespace count, is the **state root**. The byte layout is in `docs/SPEC.md`.
 //! - **Proof**: a [`Proof`] that a key holds a value, or holds none, under a state root;
 //!   [`verify`] checks it with nothing but blake3.
-//! - **Diff**: a [`SignedDiff`], changes proposed by a miner's hotkey against a base version.
+//! - **Diff**: a [`SignedDiff`], changes proposed by a miner's hotkey against a base version;
+//!   on a ledger with validators it waits in the [pool] for their approval.
 //!
 //! With `default-features = false` the crate is only the verifier side: keys, hashes,
 //! checkpoints, change sets and proofs, for light clients.
@@ -50,6 +51,8 @@ pub mod hotkey;
 #[cfg(feature = "storage")]
 pub mod invocation;
 #[cfg(feature = "storage")]
+pub mod pool;
+#[cfg(feature = "storage")]
 pub mod record;
 #[cfg(feature = "storage")]
 mod reading;
@@ -72,6 +75,8 @@ pub use credits::{hotkey_account, is_api_key, CreditError, DailySpend};
 pub use diff::{DiffError, DiffProposal, SignedDiff, DIFF_DOMAIN, MAX_DIFF_BYTES, MAX_DIFF_CHANGES};
 #[cfg(feature = "storage")]
 pub use error::{Error, Result};
+#[cfg(feature = "storage")]
+pub use pool::{proposal_id, Approval, Approved, PoolError, Proposal, Proposed, Summary, APPROVAL_DOMAIN};
 #[cfg(feature = "storage")]
 pub use reading::{Basis, Reading};
 #[cfg(feature = "storage")]

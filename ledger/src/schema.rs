@@ -10,6 +10,7 @@
 //! | `meta` | name | the format version, head version and oldest kept version |
 //! | `credits` | blake3 of an API key | `u64be` balance in rao (outside the commitment) |
 //! | `payments` | extrinsic hash of an on-chain payment | empty: the key is the record (outside the commitment) |
+//! | `proposals` | a proposal's id | canonical [`Proposal`](crate::pool::Proposal) waiting for approval (outside the commitment) |
 //!
 //! `entry_key` is `u32be(namespace) || path`. Paths hold no NUL byte, so ending them with
 //! `0x00` keeps RocksDB's bytewise order equal to the commitment's (namespace, path) order and
@@ -26,8 +27,9 @@ pub const ATTESTATIONS: &str = "attestations";
 pub const META: &str = "meta";
 pub const CREDITS: &str = "credits";
 pub const PAYMENTS: &str = "payments";
+pub const PROPOSALS: &str = "proposals";
 
-pub const ALL_FAMILIES: [&str; 8] = [VALUES, CURRENT, CHECKPOINTS, CHANGES, ATTESTATIONS, META, CREDITS, PAYMENTS];
+pub const ALL_FAMILIES: [&str; 9] = [VALUES, CURRENT, CHECKPOINTS, CHANGES, ATTESTATIONS, META, CREDITS, PAYMENTS, PROPOSALS];
 
 pub const META_FORMAT: &[u8] = b"format";
 pub const META_HEAD: &[u8] = b"head";

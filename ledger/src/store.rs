@@ -93,6 +93,9 @@ pub struct Ledger {
     /// which every read of the current ledger proves against, and the last other one proven.
     /// Two slots, so that proofs at other versions never push the trusted one out.
     historical: std::sync::Mutex<[Option<KeptTrees>; 2]>,
+    /// What the proposal pool holds, in memory, so that taking and listing proposals never
+    /// reads every waiting diff (see [`crate::pool`]).
+    pub(crate) pool: crate::pool::Summaries,
 }
 
 impl Ledger {
@@ -116,7 +119,7 @@ impl Ledger {
         let mut sync = WriteOptions::default();
         sync.set_sync(true);
         db.write_opt(batch, &sync)?;
-        Ok(Ledger { db: Arc::new(db), dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default(), historical: Default::default() })
+        Ok(Ledger { db: Arc::new(db), dir, state: State::default(), head: genesis, oldest: 0, options, latest_final: None, credit_lock: Default::default(), historical: Default::default(), pool: Default::default() })
     }
 
     /// Opens the ledger at `dir`, rebuilding the head's trees and checking their root.
@@ -137,7 +140,8 @@ impl Ledger {
         if state.root() != head.state_root {
             return Err(Error::RootMismatch { dir, version: head.version, recorded: head.state_root, recomputed: state.root() });
         }
-        let mut ledger = Ledger { db: Arc::new(db), dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default(), historical: Default::default() };
+        let pool = crate::pool::read_summaries(&db)?;
+        let mut ledger = Ledger { db: Arc::new(db), dir, state, head, oldest, options, latest_final: None, credit_lock: Default::default(), historical: Default::default(), pool };
         ledger.latest_final = ledger.find_latest_final()?;
         Ok(ledger)
     }
@@ -649,7 +653,9 @@ pub(crate) fn empty_directory(dir: &Path) -> std::io::Result<()> {
 pub(crate) fn open_db(dir: &Path, create: bool) -> Result<DB> {
     let mut options = DbOptions::default();
     options.create_if_missing(create);
-    options.create_missing_column_families(create);
+    // A family added since the directory was made (the proposal pool) is created on open; the
+    // others are always there.
+    options.create_missing_column_families(true);
     let families = schema::ALL_FAMILIES.iter().map(|name| {
         let mut family = DbOptions::default();
         let mut table = BlockBasedOptions::default();
@@ -704,7 +710,7 @@ fn corrupt_key(bytes: &[u8]) -> Error {
     Error::Corrupt(format!("malformed storage key {}", hex::encode(bytes)))
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
 

@@ -327,7 +327,10 @@ fn missing_finds(finds: &[String], response: &SubnetResponse) -> Vec<String> {
 async fn answer(State(replay): State<Arc<Replay>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let index = replay.received.fetch_add(1, Ordering::SeqCst);
     let exchange = &replay.exchange;
-    let problems = if index == 0 { refusals(exchange, &method, &uri, &headers, &body) } else { poll_refusals(exchange, index, &uri, &headers) };
+    // Every request is a submission, checked whole as the real API checks it, except the polls
+    // that follow a job's submission.
+    let polling = index > 0 && exchange.answers.len() > 1;
+    let problems = if polling { poll_refusals(exchange, index, &uri, &headers) } else { refusals(exchange, &method, &uri, &headers, &body) };
     if !problems.is_empty() {
         let reason = format!("request {}: {}", index + 1, problems.join("; "));
         replay.refusals.lock().expect("refusals lock").push(reason.clone());

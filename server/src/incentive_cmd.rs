@@ -138,6 +138,8 @@ impl ValidatorArgs {
                 })).collect::<Vec<_>>(),
                 "attested": report.attested,
                 "refused": report.refused,
+                "approved": report.approved,
+                "refused_proposals": report.refused_proposals,
                 "weights": { "uids": report.weights.0, "values": report.weights.1 },
                 "action": format!("{:?}", report.action),
                 "extrinsic": report.extrinsic,

@@ -10,6 +10,7 @@ mod genesis;
 mod hostile_input;
 mod import_crash;
 mod model;
+mod pool;
 mod proof_tamper;
 mod records;
 mod snapshots;

@@ -69,6 +69,7 @@ codes! {
     NotFound = "not_found", 404, "no such version, key, subnet or record";
     UnknownVersion = "unknown_version", 404, "the ledger has no such version";
     UnknownPayment = "unknown_payment", 404, "no payment with this extrinsic hash was accepted here";
+    UnknownProposal = "unknown_proposal", 404, "no proposal with this id is waiting for approval";
     NoRoute = "no_route", 404, "no such route";
     Pruned = "pruned", 410, "the version has been pruned";
     Conflict = "conflict", 409, "the diff's base no longer matches the keys it changes";
@@ -94,6 +95,7 @@ codes! {
     SettlementsBusy = "settlements_busy", 429, "the node is settling its limit of payments";
     SnapshotsBusy = "snapshots_busy", 429, "the node is exporting its limit of snapshots";
     HistoricalProofsBusy = "historical_proofs_busy", 429, "the node is building its limit of proofs at old versions";
+    ProposalsFull = "proposals_full", 429, "the node holds its limit of proposals waiting for approval";
     Internal = "internal", 500, "the node failed; its log says why";
     SubnetsFailed = "subnets_failed", 502, "every subnet able to do a required task failed";
     ChainUnavailable = "chain_unavailable", 502, "the chain could not be reached";

@@ -4,7 +4,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ledger::{AttestError, CreditError, DiffError, Error};
+use ledger::{AttestError, CreditError, DiffError, Error, PoolError};
 use serde_json::json;
 
 pub use super::codes::Code;
@@ -98,6 +98,10 @@ impl From<Error> for ApiError {
             Error::Attest(AttestError::NotAMember { .. }) => (StatusCode::FORBIDDEN, Code::NotAValidator),
             Error::Attest(AttestError::Signature(_)) => (StatusCode::UNAUTHORIZED, Code::BadSignature),
             Error::Attest(AttestError::WrongCheckpoint { .. }) => (StatusCode::CONFLICT, Code::WrongCheckpoint),
+            Error::Pool(PoolError::Unknown(_)) => (StatusCode::NOT_FOUND, Code::UnknownProposal),
+            Error::Pool(PoolError::NotAMember { .. }) => (StatusCode::FORBIDDEN, Code::NotAValidator),
+            Error::Pool(PoolError::Signature(_)) => (StatusCode::UNAUTHORIZED, Code::BadSignature),
+            Error::Pool(PoolError::Full) => (StatusCode::TOO_MANY_REQUESTS, Code::ProposalsFull),
             Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
             Error::Credit(CreditError::UnknownKey) => (StatusCode::UNAUTHORIZED, Code::UnknownApiKey),
             Error::Credit(CreditError::Insufficient { .. }) => (StatusCode::PAYMENT_REQUIRED, Code::InsufficientCredit),

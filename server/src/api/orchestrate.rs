@@ -396,9 +396,10 @@ fn propose_health(state: &AppState, miner: &MinerAccess, catalog: &Catalog, call
             None => state
                 .write(move |ledger| {
                     let diff = propose(changes, ledger.head().into(), &hotkey).expect("the change set is not empty");
-                    // The miner's own ledger: its own hotkey is the operator writing.
+                    // The miner's own ledger: its own hotkey is the operator writing. On a ledger
+                    // with validators the diff waits for their approval like anyone's.
                     let own = hotkey.ss58();
-                    Ok(ledger.apply_diff(&diff, &|proposer| proposer == own)?)
+                    Ok(ledger.propose(&diff, &|proposer| proposer == own)?)
                 })
                 .await
                 .map(|_| ())

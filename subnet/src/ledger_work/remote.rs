@@ -25,7 +25,8 @@ pub async fn head(guard: &Guard, primary: &str) -> Result<Base, RemoteError> {
     request.send().await.and_then(reqwest::Response::error_for_status).map_err(unreachable)?.json().await.map_err(unreachable)
 }
 
-/// Sends `diff` to the primary; the checkpoint it made, as the primary presents it.
+/// Sends `diff` to the primary; the checkpoint it made, or the id of the proposal waiting for
+/// its validators' approval, as the primary presents them.
 pub async fn send(guard: &Guard, primary: &str, diff: &SignedDiff) -> Result<Value, RemoteError> {
     let url = format!("{}/v1/diffs", primary.trim_end_matches('/'));
     let unreachable = |error: reqwest::Error| RemoteError::Unreachable { url: url.clone(), reason: error.to_string() };
@@ -39,8 +40,8 @@ pub async fn send(guard: &Guard, primary: &str, diff: &SignedDiff) -> Result<Val
     response.json().await.map_err(unreachable)
 }
 
-/// `changes` proposed to the primary against its head, signed by `miner`: the checkpoint the
-/// primary made, or `None` when there was nothing to propose.
+/// `changes` proposed to the primary against its head, signed by `miner`: what the primary made
+/// of it (see [`send`]), or `None` when there was nothing to propose.
 pub async fn propose_to(guard: &Guard, primary: &str, changes: ChangeSet, miner: &Hotkey) -> Result<Option<Value>, RemoteError> {
     if changes.is_empty() {
         return Ok(None);

@@ -8,6 +8,12 @@
 //!   weights as the Bittensor SDK does ([`process_weights_for_netuid`], then
 //!   [`convert_weights_and_uids_for_emit`]); and submit them as the chain allows
 //!   ([`weights_action`]): `set_weights`, or `commit_weights` with the reveal sent the next round.
+//! - **approval**: a proposal waiting in the ledger's pool (see [`ledger::pool`]) is checked
+//!   against the mirror's head (its signature, its proposer's entitlement, the probes of what
+//!   it writes) and, when all hold, approved; a proposal enters the ledger's history only once
+//!   validators holding two thirds of the stake approved it. Each round reviews the new
+//!   versions, then at most [`PROPOSALS_PER_ROUND`] proposals, then the versions its approvals
+//!   made.
 //! - **review**: a new ledger version is applied to the validator's [mirror] of the ledger,
 //!   which recomputes its root (a version whose checkpoint its changes do not reproduce ends
 //!   the review), checked as [`review`] says (its parent, its diff hash, its proposer's
@@ -32,7 +38,7 @@ use std::time::Duration;
 use futures::future::join_all;
 use ledger::hotkey::Hotkey;
 use ledger::record::{Endpoint, Record};
-use ledger::{Attestation, ChangeSet, Key, Namespace};
+use ledger::{Approval, Attestation, ChangeSet, Hash, Key, Namespace, Proposal};
 use rand::Rng;
 use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
@@ -94,6 +100,10 @@ pub struct RoundReport {
     pub attested: Vec<(u64, String)>,
     /// Ledger versions refused this round, with why.
     pub refused: Vec<(u64, String)>,
+    /// Proposals approved this round, with their proposers.
+    pub approved: Vec<(Hash, String)>,
+    /// Proposals this round did not approve, with why.
+    pub refused_proposals: Vec<(Hash, String)>,
     /// The final ledger version whose root was published on chain this round.
     pub published: Option<u64>,
     /// The weights as emitted: uids and u16 values.
@@ -117,6 +127,21 @@ struct LedgerChanges {
     versions: Vec<LedgerVersion>,
 }
 
+/// `GET /v1/proposals`, of which each proposal's id and approvers are read.
+#[derive(Deserialize)]
+struct Proposals {
+    proposals: Vec<ProposalSummary>,
+}
+
+#[derive(Deserialize)]
+struct ProposalSummary {
+    id: Hash,
+    approvals: Vec<String>,
+}
+
+/// Proposals one round reviews: a bound on what probing them costs.
+const PROPOSALS_PER_ROUND: usize = 32;
+
 /// `GET /v1/head`, of which the oldest version kept and the latest final checkpoint are read.
 #[derive(Deserialize)]
 struct LedgerHead {
@@ -139,6 +164,10 @@ const MAX_LEDGER_ANSWER_BYTES: usize = 256 << 20;
 struct Review {
     attested: Vec<(u64, String)>,
     refused: Vec<(u64, String)>,
+    /// Proposals approved, with their proposers.
+    approved: Vec<(Hash, String)>,
+    /// Proposals not approved, with why.
+    refused_proposals: Vec<(Hash, String)>,
     /// The ledger's latest final checkpoint after the review.
     latest_final: Option<FinalCheckpoint>,
 }
@@ -159,6 +188,9 @@ pub struct Validator {
     standing_refused: BTreeMap<Key, Option<Vec<u8>>>,
     published_version: Option<u64>,
     pending_reveal: Option<PendingReveal>,
+    /// Proposals this validator approved whose versions it has not reviewed yet: probed
+    /// already, they are not probed again.
+    approved: BTreeSet<Hash>,
 }
 
 impl Validator {
@@ -177,6 +209,7 @@ impl Validator {
             standing_refused: BTreeMap::new(),
             published_version: None,
             pending_reveal: None,
+            approved: BTreeSet::new(),
         }
     }
 
@@ -226,6 +259,8 @@ impl Validator {
             verdicts: miners.into_iter().zip(verdicts).collect(),
             attested: review.attested,
             refused: review.refused,
+            approved: review.approved,
+            refused_proposals: review.refused_proposals,
             published,
             weights,
             action,
@@ -267,8 +302,9 @@ impl Validator {
         }
     }
 
-    /// Reviews the ledger versions after the last reviewed one (see the module
-    /// documentation), crediting the proposers of attested versions in `round`.
+    /// Reviews the ledger (see the module documentation): the versions after the mirror's
+    /// head, then the proposals waiting for approval, then the versions those approvals made;
+    /// the proposers of attested versions are credited in `round`.
     async fn review_ledger(&mut self, round: &mut Round, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
         let Some(LedgerUnderReview { url, mirror_dir }) = self.settings.ledger.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
@@ -279,21 +315,36 @@ impl Validator {
             Some(mirror) if mirror.head().version >= head.oldest_version => mirror,
             _ => Mirror::bootstrap(&self.guard, &url, &mirror_dir).await.map_err(|error| ValidatorError::Mirror { url: url.clone(), error: Box::new(error) })?,
         };
-        let reviewed = self.review_versions(&url, &mut mirror, round, registered).await;
-        self.mirror = Some(mirror);
-        let (attested, refused) = reviewed?;
-        // The attestations just made may have finalised versions the listing did not show.
-        let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
-        Ok(Review { attested, refused, latest_final: head.latest_final })
-    }
-
-    /// [`Self::review_ledger`] with the mirror in hand: the attested and the refused versions.
-    async fn review_versions(&mut self, url: &str, mirror: &mut Mirror, round: &mut Round, registered: &BTreeSet<String>) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), ValidatorError> {
-        let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
-        let changes: LedgerChanges = self.get_json(&format!("{url}/v1/changes?since={}", mirror.head().version)).await.map_err(failed)?;
         let before_round = *mirror.head();
         let mut writes = Writes::default();
-        let (mut attested, mut refused) = (Vec::new(), Vec::new());
+        let mut review = Review::default();
+        let reviewed = async {
+            self.review_versions(&url, &mut mirror, &mut writes, &mut review, registered).await?;
+            self.review_proposals(&url, &mirror, &mut review, registered).await?;
+            if !review.approved.is_empty() {
+                self.review_versions(&url, &mut mirror, &mut writes, &mut review, registered).await?;
+            }
+            Ok::<(), ValidatorError>(())
+        }
+        .await;
+        // An earlier value that cannot be read (pruned from the mirror) credits nothing.
+        let before: BTreeMap<Key, Option<Vec<u8>>> = writes.keys().filter_map(|key| Some((key.clone(), mirror.get_at(key, before_round.version).ok()?))).collect();
+        for (proposer, changed) in writes.lasting(&before) {
+            round.attested_diff(&proposer, changed);
+        }
+        self.mirror = Some(mirror);
+        reviewed?;
+        // The attestations just made may have finalised versions the listing did not show.
+        let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
+        review.latest_final = head.latest_final;
+        Ok(review)
+    }
+
+    /// Applies the versions after the mirror's head to it and attests those that hold,
+    /// recording their writes for credit.
+    async fn review_versions(&mut self, url: &str, mirror: &mut Mirror, writes: &mut Writes, review: &mut Review, registered: &BTreeSet<String>) -> Result<(), ValidatorError> {
+        let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
+        let changes: LedgerChanges = self.get_json(&format!("{url}/v1/changes?since={}", mirror.head().version)).await.map_err(failed)?;
         for version in changes.versions {
             let number = version.checkpoint.version;
             let previous = *mirror.head();
@@ -301,12 +352,12 @@ impl Validator {
             // A version that does not follow the chain, or whose changes do not give its root,
             // ends the review: nothing after it can be judged against it.
             if !review::follows(&previous, &version.checkpoint) {
-                refused.push((number, problems.join("; ")));
+                review.refused.push((number, problems.join("; ")));
                 break;
             }
             if let Err(error) = mirror.apply(&version) {
                 problems.push(format!("its changes do not reproduce its checkpoint: {error}"));
-                refused.push((number, problems.join("; ")));
+                review.refused.push((number, problems.join("; ")));
                 break;
             }
             if let (true, Some(proposer)) = (problems.is_empty(), &version.proposer) {
@@ -314,27 +365,21 @@ impl Validator {
             }
             if !problems.is_empty() {
                 self.refuse(&version);
-                refused.push((number, problems.join("; ")));
+                review.refused.push((number, problems.join("; ")));
                 continue;
             }
             self.overwrite(&version.changes);
             let proposer = version.proposer.clone().expect("a version without a proposer was refused");
-            let probes = probe_changes(&self.guard, &version.changes, &self.credentials, PROBE_TIMEOUT).await;
-            let endpoints = claimed_endpoints(mirror, &version.changes);
-            let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
-            let claims = check_health_claims(&self.guard, &version.changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
-            let failures: Vec<String> = probes
-                .iter()
-                .filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}")))
-                .chain(claims.iter().filter_map(|(key, claim)| claim.as_ref().err().map(|error| format!("{key}: {error}"))))
-                .collect();
+            // A proposal this validator approved was probed before it approved it.
+            let approved = version.diff.as_ref().is_some_and(|diff| self.approved.remove(&ledger::proposal_id(diff)));
+            let failures = if approved { Vec::new() } else { self.probe_failures(mirror, &version.changes).await };
             if !failures.is_empty() {
                 self.refuse(&version);
-                refused.push((number, failures.join("; ")));
+                review.refused.push((number, failures.join("; ")));
                 continue;
             }
             if let Some(key) = self.standing_refused.keys().next() {
-                refused.push((number, format!("a refused proposal's change to {key} still stands in its history ({} in all)", self.standing_refused.len())));
+                review.refused.push((number, format!("a refused proposal's change to {key} still stands in its history ({} in all)", self.standing_refused.len())));
                 continue;
             }
             let attestation = Attestation::sign(&version.checkpoint, &self.hotkey);
@@ -342,18 +387,68 @@ impl Validator {
             let response = request.json(&attestation).send().await.map_err(|error| failed(describe(&error)))?;
             if !response.status().is_success() {
                 let body = response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default();
-                refused.push((number, format!("the ledger refused the attestation: {body}")));
+                review.refused.push((number, format!("the ledger refused the attestation: {body}")));
                 continue;
             }
             writes.record(&proposer, &version.changes);
-            attested.push((number, proposer));
+            review.attested.push((number, proposer));
         }
-        // An earlier value that cannot be read (pruned from the mirror) credits nothing.
-        let before: BTreeMap<Key, Option<Vec<u8>>> = writes.keys().filter_map(|key| Some((key.clone(), mirror.get_at(key, before_round.version).ok()?))).collect();
-        for (proposer, changed) in writes.lasting(&before) {
-            round.attested_diff(&proposer, changed);
+        Ok(())
+    }
+
+    /// Reviews the proposals waiting for approval that this validator has not approved (at
+    /// most [`PROPOSALS_PER_ROUND`]), against the mirror's head: each whose signature,
+    /// proposer and probes hold is approved.
+    async fn review_proposals(&mut self, url: &str, mirror: &Mirror, review: &mut Review, registered: &BTreeSet<String>) -> Result<(), ValidatorError> {
+        let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
+        let listed: Proposals = self.get_json(&format!("{url}/v1/proposals")).await.map_err(failed)?;
+        let me = self.hotkey.ss58();
+        for summary in listed.proposals.into_iter().filter(|summary| !summary.approvals.contains(&me)).take(PROPOSALS_PER_ROUND) {
+            let proposal: Proposal = self.get_json(&format!("{url}/v1/proposals/{}", summary.id)).await.map_err(failed)?;
+            let (id, diff) = (ledger::proposal_id(&proposal.diff), &proposal.diff);
+            let proposer = diff.proposal.proposer.clone();
+            let mut problems = Vec::new();
+            if id != summary.id {
+                problems.push(format!("the node served another diff (id {id}) for proposal {}", summary.id));
+            } else if let Err(error) = diff.check() {
+                problems.push(format!("its signed diff does not hold: {error}"));
+            } else if let Some(problem) = review::membership_problem(|key| mirror.get_at(key, mirror.head().version), mirror.head(), &diff.proposal.changes, &proposer, registered) {
+                problems.push(problem);
+            }
+            if problems.is_empty() {
+                problems = self.probe_failures(mirror, &diff.proposal.changes).await;
+            }
+            if !problems.is_empty() {
+                review.refused_proposals.push((summary.id, problems.join("; ")));
+                continue;
+            }
+            let approval = Approval::sign(&id, &self.hotkey);
+            let request = self.guard.post(&format!("{url}/v1/approvals"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
+            let response = request.json(&approval).send().await.map_err(|error| failed(describe(&error)))?;
+            if !response.status().is_success() {
+                let body = response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default();
+                review.refused_proposals.push((id, format!("the ledger refused the approval: {body}")));
+                continue;
+            }
+            self.approved.insert(id);
+            review.approved.push((id, proposer));
         }
-        Ok((attested, refused))
+        Ok(())
+    }
+
+    /// What fails of `changes`: the probes of the endpoints they write, and the health claims
+    /// they make, each checked against the endpoint as `changes` on top of the mirror's head
+    /// have it. Empty when everything holds.
+    async fn probe_failures(&self, mirror: &Mirror, changes: &ChangeSet) -> Vec<String> {
+        let probes = probe_changes(&self.guard, changes, &self.credentials, PROBE_TIMEOUT).await;
+        let endpoints = claimed_endpoints(mirror, changes);
+        let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
+        let claims = check_health_claims(&self.guard, changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
+        probes
+            .iter()
+            .filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}")))
+            .chain(claims.iter().filter_map(|(key, claim)| claim.as_ref().err().map(|error| format!("{key}: {error}"))))
+            .collect()
     }
 
     /// Records what a refused version wrote as standing, when a proposer wrote it (an operator's
@@ -381,17 +476,20 @@ impl Validator {
     }
 }
 
-/// The endpoint records (at the mirror's head) that the health records of `changes` speak of;
-/// one the mirror does not hold is left out, and its claim then fails.
+/// The endpoint records that the health records of `changes` speak of, as `changes` on top of
+/// the mirror's head have them; one that neither holds is left out, and its claim then fails.
 fn claimed_endpoints(mirror: &Mirror, changes: &ChangeSet) -> HashMap<(u16, String), Endpoint> {
     let mut endpoints = HashMap::new();
     for change in changes.changes() {
         let (Namespace::Subnet(netuid), Some(name)) = (change.key.namespace, change.key.path.strip_prefix("health/")) else { continue };
         let Ok(key) = Key::new(Namespace::Subnet(netuid), format!("endpoint/{name}")) else { continue };
-        if let Ok(Some(value)) = mirror.get_at(&key, mirror.head().version) {
-            if let Ok(Record::Endpoint(endpoint)) = Record::decode(&key, &value) {
-                endpoints.insert((netuid, name.to_owned()), endpoint);
-            }
+        let written = changes.changes().iter().find(|written| written.key == key).map(|written| written.value.clone());
+        let value = match written {
+            Some(value) => value,
+            None => mirror.get_at(&key, mirror.head().version).ok().flatten(),
+        };
+        if let Some(Ok(Record::Endpoint(endpoint))) = value.map(|value| Record::decode(&key, &value)) {
+            endpoints.insert((netuid, name.to_owned()), endpoint);
         }
     }
     endpoints

@@ -28,9 +28,9 @@ use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
 use crate::common::chain::{chain_state, serve, Participant, NETUID};
 
-/// A node with `validator` as its validator set, `miner` registered, and one version on top:
-/// the miner's signed diff giving Desearch's web search a longer timeout. Its URL and the
-/// miner's version.
+/// A node with `validator` as its validator set, `miner` registered, and the miner's signed
+/// diff giving Desearch's web search a longer timeout waiting for approval. Its URL and the
+/// version the diff becomes once approved.
 async fn node_with_a_proposal(validator: &Participant, miner: &Participant, desearch: &SubnetServer) -> (String, u64, tempfile::TempDir) {
     let TestLedger { mut ledger, dir } = testkit::test_ledger(&[desearch]);
     let stake = Key::new(Namespace::System(SystemNamespace::Validators), validator.hotkey.ss58()).unwrap();
@@ -44,9 +44,10 @@ async fn node_with_a_proposal(validator: &Participant, miner: &Participant, dese
     gate.set_registered(BTreeSet::from([miner.hotkey.ss58()]));
     let url = format!("http://127.0.0.1:{}", serve(router(AppState::new(ledger, Pricing::default()).with_proposers(gate))).await);
     let accepted = reqwest::Client::new().post(format!("{url}/v1/diffs")).json(&diff).send().await.unwrap();
-    assert_eq!(accepted.status(), 200, "{}", accepted.text().await.unwrap());
+    assert_eq!(accepted.status(), 202, "{}", accepted.text().await.unwrap());
     let head: Value = reqwest::get(format!("{url}/v1/head")).await.unwrap().json().await.unwrap();
-    (url, head["version"].as_u64().unwrap(), dir)
+    // Approved, it becomes the next version.
+    (url, head["version"].as_u64().unwrap() + 1, dir)
 }
 
 /// A hostile node in front of `node`: it serves `version` under another root, takes every
@@ -64,7 +65,11 @@ async fn root_forger(node: String, version: u64) -> (String, Arc<Mutex<Vec<Value
                 taken.lock().unwrap().push(serde_json::from_slice::<Value>(&body).unwrap());
                 return Response::new(Body::from("{}"));
             }
-            let answer = reqwest::Client::new().request(parts.method, format!("{node}{path}")).body(body.to_vec()).send().await.unwrap();
+            let mut forwarded = reqwest::Client::new().request(parts.method, format!("{node}{path}")).body(body.to_vec());
+            if let Some(content_type) = parts.headers.get("content-type") {
+                forwarded = forwarded.header("content-type", content_type.as_bytes());
+            }
+            let answer = forwarded.send().await.unwrap();
             let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
             let mut bytes = answer.bytes().await.unwrap().to_vec();
             if path.starts_with("/v1/changes") {
@@ -103,7 +108,10 @@ async fn a_root_its_changes_do_not_give_is_never_attested() {
     let (node, version, _data) = node_with_a_proposal(&validator, &miner, &desearch).await;
     let (forger, attestations) = root_forger(node.clone(), version).await;
 
+    // The validator approves the proposal (the approval goes through to the node, which applies
+    // it), then reviews the version it made, which the forger serves under another root.
     let report = review(&validator, &miner, &forger).await;
+    assert_eq!(report.approved.len(), 1, "{:?}", report.refused_proposals);
     assert!(report.attested.is_empty(), "{:?}", report.attested);
     let (refused, why) = report.refused.last().expect("the forged version is refused");
     assert_eq!(*refused, version);

@@ -125,14 +125,19 @@ async fn a_proposed_subnet_is_probed_attested_and_then_routed_with_no_new_code()
     let node = Node::start(&validator, &miner).await;
 
     let accepted = node.propose(&miner, djinn_changes(|endpoint| endpoint.url = repoint(&endpoint.url, &djinn.base))).await;
-    assert_eq!(accepted.status(), 200, "{}", accepted.text().await.unwrap());
+    assert_eq!(accepted.status(), 202, "{}", accepted.text().await.unwrap());
+    let head: Value = reqwest::get(format!("{}/v1/head", node.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(head["version"], node.base.version, "a proposal waits for the validators' approval outside the history");
 
-    // Proposed, not final: routing reads the final ledger, which has neither Djinn nor sports odds.
+    // Proposed, not approved: routing reads the final ledger, which has neither Djinn nor sports odds.
     let (status, before) = node.orchestrate().await;
     assert!(!planned(&before).contains(&CAPABILITY.to_owned()), "{status} {before}");
     assert_eq!(djinn.requests(), 0, "nothing is sent to a proposal's endpoint before it is final");
 
+    // One round approves it (the only validator is the quorum), which applies it, then attests
+    // the version it made, which makes it final.
     let report = node.validate(&validator, &miner).await;
+    assert_eq!(report.approved.iter().map(|(_, proposer)| proposer.as_str()).collect::<Vec<_>>(), [miner.hotkey.ss58()], "refused {:?}", report.refused_proposals);
     let proposal = report.attested.iter().find(|(_, proposer)| *proposer == miner.hotkey.ss58());
     assert!(proposal.is_some(), "the diff is attested: {:?} refused {:?}", report.attested, report.refused);
     assert_eq!(djinn.requests(), 1, "the validator probed the endpoint with its example");
@@ -162,14 +167,34 @@ async fn a_proposed_subnet_whose_example_its_api_refuses_is_never_attested_nor_r
         }
     });
     let accepted = node.propose(&miner, changes).await;
-    assert_eq!(accepted.status(), 200);
+    assert_eq!(accepted.status(), 202);
+    let id = accepted.json::<Value>().await.unwrap()["proposal"].as_str().unwrap().to_owned();
 
     let report = node.validate(&validator, &miner).await;
-    assert!(report.attested.iter().all(|(_, proposer)| *proposer != miner.hotkey.ss58()), "{:?}", report.attested);
-    assert!(report.refused.iter().any(|(_, why)| why.contains("endpoint/sports-odds") && why.contains("422")), "{:?}", report.refused);
+    assert!(report.approved.is_empty() && report.attested.iter().all(|(_, proposer)| *proposer != miner.hotkey.ss58()), "{:?} {:?}", report.approved, report.attested);
+    assert!(report.refused_proposals.iter().any(|(refused, why)| refused.to_hex() == id && why.contains("endpoint/sports-odds") && why.contains("422")), "{:?}", report.refused_proposals);
     assert_eq!(djinn.requests(), 1, "only the probe reached the subnet");
+    // Refused, it never entered the history: nothing waits to be undone, and the ledger stays
+    // as it was, its last version final.
+    let head: Value = reqwest::get(format!("{}/v1/head", node.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(head["version"], node.base.version, "{head}");
+    let waiting: Value = reqwest::get(format!("{}/v1/proposals", node.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(waiting["proposals"][0]["id"], id, "still waiting for a quorum it will not get: {waiting}");
 
     let (_, after) = node.orchestrate().await;
     assert!(!planned(&after).contains(&CAPABILITY.to_owned()), "{after}");
     assert_eq!(djinn.requests(), 1, "a refused proposal is never routed");
+
+    // Nothing waits behind it: the same subnet with the example its API takes is approved and
+    // final in the next round, the refused proposal still outside the history.
+    let accepted = node.propose(&miner, djinn_changes(|endpoint| endpoint.url = repoint(&endpoint.url, &djinn.base))).await;
+    assert_eq!(accepted.status(), 202);
+    let report = node.validate(&validator, &miner).await;
+    assert_eq!(report.approved.len(), 1, "{:?}", report.refused_proposals);
+    assert!(report.refused_proposals.iter().any(|(refused, _)| refused.to_hex() == id), "the bad one is refused again: {:?}", report.refused_proposals);
+    let head: Value = reqwest::get(format!("{}/v1/head", node.url)).await.unwrap().json().await.unwrap();
+    assert_eq!(head["version"], node.base.version + 1, "{head}");
+    assert_eq!(head["final"]["version"], node.base.version + 1, "finality passed the refused proposal: {head}");
+    let (status, routed) = node.orchestrate().await;
+    assert_eq!((status, planned(&routed)), (200, vec![CAPABILITY.to_owned()]), "{routed}");
 }

@@ -302,6 +302,12 @@ class UnknownPayment(NotFound):
     code_name = "unknown_payment"
 
 
+class UnknownProposal(NotFound):
+    """``unknown_proposal``: no proposal with this id is waiting for approval."""
+
+    code_name = "unknown_proposal"
+
+
 class NoRoute(NotFound):
     """``no_route``: no such route."""
 
@@ -452,6 +458,12 @@ class HistoricalProofsBusy(RateLimited):
     code_name = "historical_proofs_busy"
 
 
+class ProposalsFull(RateLimited):
+    """``proposals_full``: the node holds its limit of proposals waiting for approval."""
+
+    code_name = "proposals_full"
+
+
 class InternalError(InternalServerError):
     """``internal``: the node failed; its log says why."""
 
@@ -513,6 +525,7 @@ ERRORS: Dict[str, Type[OrchestraError]] = {
     "not_found": NotFoundError,
     "unknown_version": UnknownVersion,
     "unknown_payment": UnknownPayment,
+    "unknown_proposal": UnknownProposal,
     "no_route": NoRoute,
     "pruned": Pruned,
     "conflict": ConflictError,
@@ -538,6 +551,7 @@ ERRORS: Dict[str, Type[OrchestraError]] = {
     "settlements_busy": SettlementsBusy,
     "snapshots_busy": SnapshotsBusy,
     "historical_proofs_busy": HistoricalProofsBusy,
+    "proposals_full": ProposalsFull,
     "internal": InternalError,
     "subnets_failed": SubnetsFailed,
     "chain_unavailable": ChainUnavailable,
