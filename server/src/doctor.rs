@@ -181,8 +181,13 @@ impl DoctorArgs {
         let Some(url) = &self.serve.chain_url else {
             return Finding::ok("chain", "not configured: x402 payments, registered proposers and the metagraph need --chain-url");
         };
-        match tokio::time::timeout(CHECK_TIMEOUT, subnet::chain::ChainClient::connect(url)).await {
+        let guard = match self.serve.orchestrator.outbound.guard() {
+            Ok(guard) => guard,
+            Err(error) => return Finding::fail("chain", error.to_string(), "check the outbound settings"),
+        };
+        match tokio::time::timeout(CHECK_TIMEOUT, subnet::chain::ChainClient::connect(&guard, url)).await {
             Ok(Ok(chain)) => Finding::ok("chain", format!("connected to {url}, genesis {:?}", chain.genesis_hash())),
+            Ok(Err(error @ subnet::chain::ChainError::Refused { .. })) => Finding::fail("chain", error.to_string(), "a node on this machine or a private network needs its address allowed: --allow-operator-address 127.0.0.1 (or its range)"),
             Ok(Err(error)) => Finding::fail("chain", format!("cannot connect to {url}: {error}"), "check --chain-url (a subtensor node's ws:// or wss:// URL) and that the node runs"),
             Err(_) => Finding::fail("chain", format!("no answer from {url} within {} s", CHECK_TIMEOUT.as_secs()), "check --chain-url and the network"),
         }

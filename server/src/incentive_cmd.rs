@@ -106,7 +106,8 @@ impl ValidatorArgs {
         let runtime = runtime()?;
         let (seed, hotkey) = registered_hotkey(self.hotkey_file.as_deref())?;
         let signer = keypair_from_seed(&format!("0x{seed}"))?;
-        let chain = runtime.block_on(ChainClient::connect(&self.chain_url))?;
+        let guard = self.outbound.guard()?;
+        let chain = runtime.block_on(ChainClient::connect(&guard, &self.chain_url))?;
         let mirror_dir = self.mirror_dir.clone().unwrap_or_else(|| {
             let mut path = data.as_os_str().to_owned();
             path.push("-mirror");
@@ -114,7 +115,7 @@ impl ValidatorArgs {
         });
         let ledger = self.ledger_url.clone().map(|url| LedgerUnderReview { url, mirror_dir });
         let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger };
-        let mut validator = Validator::new(chain.clone(), signer, hotkey, self.outbound.guard()?, node::credentials(), settings);
+        let mut validator = Validator::new(chain.clone(), signer, hotkey, guard, node::credentials(), settings);
         let mut round = 0;
         loop {
             round += 1;

@@ -9,7 +9,9 @@
 //! checks them: a signature of a member of that version's validator set, each validator once. When the primary
 //! has pruned the versions the replica needs, the replica imports a fresh snapshot into the
 //! next generation and switches to it. Failures of the primary are retried with backoff; the
-//! replica serves reads throughout and refuses writes.
+//! replica serves reads throughout and refuses writes. The primary is called through the
+//! outbound guard as an operator's URL (a primary on this machine or a private network needs
+//! its range allowed, `--allow-operator-address`), and what it sends is capped.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -19,9 +21,20 @@ use clap::Args;
 use ledger::{Attestation, ChangeSet, Checkpoint, Ledger, Options, SignedDiff};
 use serde::Deserialize;
 
+use orchestrator::outbound::{read_capped, Guard, Origin};
+
 use crate::api::error::ApiError;
 use crate::api::{self, AppState};
 use crate::cli::CliError;
+use crate::orchestrate_cmd::OutboundArgs;
+
+/// Longest a request to the primary may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest snapshot taken from the primary.
+const MAX_SNAPSHOT_BYTES: usize = 1 << 30;
+/// Largest page of versions taken from the primary (its pages stop after 16 MiB of values,
+/// which their hex doubles).
+const MAX_PAGE_BYTES: usize = 64 << 20;
 
 #[derive(Args)]
 pub struct ReplicaArgs {
@@ -34,6 +47,8 @@ pub struct ReplicaArgs {
     /// Pause between polls when the replica is up to date, in milliseconds.
     #[arg(long, default_value_t = 500)]
     poll_ms: u64,
+    #[command(flatten)]
+    outbound: OutboundArgs,
 }
 
 #[derive(Deserialize)]
@@ -53,7 +68,7 @@ struct ReplicatedVersion {
 #[derive(Debug, thiserror::Error)]
 enum SyncError {
     #[error("the primary is unreachable or answered badly: {0}")]
-    Primary(#[from] reqwest::Error),
+    Primary(String),
     #[error("the primary no longer holds the versions after {0}; restarting from a snapshot")]
     Pruned(u64),
     #[error("the primary's data does not reproduce: {0}")]
@@ -73,11 +88,11 @@ impl ReplicaArgs {
         crate::serve::init_logging();
         let runtime = tokio::runtime::Runtime::new().map_err(|error| CliError::Usage(format!("cannot start the runtime: {error}")))?;
         runtime.block_on(async move {
-            let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().map_err(|error| CliError::Usage(error.to_string()))?;
+            let guard = self.outbound.guard()?;
             let primary = self.primary.trim_end_matches('/').to_owned();
-            let ledger = open_or_bootstrap(&client, &primary, data).await?;
+            let ledger = open_or_bootstrap(&guard, &primary, data).await?;
             let state = AppState::replica(ledger, &primary);
-            tokio::spawn(follow(client, primary, data.to_path_buf(), state.clone(), Duration::from_millis(self.poll_ms)));
+            tokio::spawn(follow(guard, primary, data.to_path_buf(), state.clone(), Duration::from_millis(self.poll_ms)));
             crate::serve::serve(self.listen, api::router(state), |_| Vec::new()).await
         })
     }
@@ -100,7 +115,7 @@ fn current_generation(data: &Path) -> Option<u64> {
     Some(newest)
 }
 
-async fn open_or_bootstrap(client: &reqwest::Client, primary: &str, data: &Path) -> Result<Ledger, CliError> {
+async fn open_or_bootstrap(guard: &Guard, primary: &str, data: &Path) -> Result<Ledger, CliError> {
     if let Some(generation) = current_generation(data) {
         match Ledger::open(generation_dir(data, generation), Options::default()) {
             Ok(ledger) => return Ok(ledger),
@@ -109,7 +124,7 @@ async fn open_or_bootstrap(client: &reqwest::Client, primary: &str, data: &Path)
     }
     let next = current_generation(data).map_or(0, |generation| generation + 1);
     loop {
-        match import_snapshot(client, primary, &generation_dir(data, next)).await {
+        match import_snapshot(guard, primary, &generation_dir(data, next)).await {
             Ok(ledger) => return Ok(ledger),
             Err(error) => {
                 tracing::warn!(%error, "bootstrapping from the primary failed; retrying");
@@ -120,8 +135,20 @@ async fn open_or_bootstrap(client: &reqwest::Client, primary: &str, data: &Path)
 }
 
 /// Downloads the primary's snapshot and imports it into `dir`, checking chain and root.
-async fn import_snapshot(client: &reqwest::Client, primary: &str, dir: &Path) -> Result<Ledger, SyncError> {
-    let bytes = client.get(format!("{primary}/v1/snapshot")).send().await?.error_for_status()?.bytes().await?;
+/// A GET of `url` at the primary: its status and its body, capped at `cap` bytes.
+async fn fetch(guard: &Guard, url: &str, cap: usize) -> Result<(reqwest::StatusCode, Vec<u8>), SyncError> {
+    let request = guard.get(url, Origin::Operator).map_err(|refusal| SyncError::Primary(refusal.to_string()))?;
+    let response = request.timeout(REQUEST_TIMEOUT).send().await.map_err(|error| SyncError::Primary(orchestrator::outbound::describe(&error)))?;
+    let status = response.status();
+    let body = read_capped(response, cap).await.map_err(|error| SyncError::Primary(error.to_string()))?;
+    Ok((status, body))
+}
+
+async fn import_snapshot(guard: &Guard, primary: &str, dir: &Path) -> Result<Ledger, SyncError> {
+    let (status, bytes) = fetch(guard, &format!("{primary}/v1/snapshot"), MAX_SNAPSHOT_BYTES).await?;
+    if !status.is_success() {
+        return Err(SyncError::Primary(format!("its snapshot answered {status}")));
+    }
     let dir = dir.to_path_buf();
     let ledger = tokio::task::spawn_blocking(move || Ledger::import(&dir, &bytes[..], None, Options::default(), &mut |_| {}))
         .await
@@ -131,10 +158,10 @@ async fn import_snapshot(client: &reqwest::Client, primary: &str, dir: &Path) ->
 }
 
 /// Pulls and applies the primary's versions for as long as the replica runs.
-async fn follow(client: reqwest::Client, primary: String, data: PathBuf, state: AppState, poll: Duration) {
+async fn follow(guard: Guard, primary: String, data: PathBuf, state: AppState, poll: Duration) {
     let mut backoff = poll;
     loop {
-        match sync_once(&client, &primary, &state).await {
+        match sync_once(&guard, &primary, &state).await {
             Ok(0) => {
                 backoff = poll;
                 tokio::time::sleep(poll).await;
@@ -142,7 +169,7 @@ async fn follow(client: reqwest::Client, primary: String, data: PathBuf, state: 
             Ok(_) => backoff = poll,
             Err(SyncError::Pruned(head)) => {
                 tracing::warn!(head, "too far behind the primary; restarting from a snapshot");
-                if let Err(error) = restart_from_snapshot(&client, &primary, &data, &state).await {
+                if let Err(error) = restart_from_snapshot(&guard, &primary, &data, &state).await {
                     tracing::warn!(%error, "restarting from a snapshot failed");
                     tokio::time::sleep(backoff).await;
                 }
@@ -157,13 +184,16 @@ async fn follow(client: reqwest::Client, primary: String, data: PathBuf, state: 
 }
 
 /// Applies the versions after the replica's head; returns how many.
-async fn sync_once(client: &reqwest::Client, primary: &str, state: &AppState) -> Result<usize, SyncError> {
+async fn sync_once(guard: &Guard, primary: &str, state: &AppState) -> Result<usize, SyncError> {
     let head = state.read(|ledger| Ok(ledger.head().version)).await?;
-    let response = client.get(format!("{primary}/v1/changes?since={head}&limit=100")).send().await?;
-    if response.status() == reqwest::StatusCode::GONE {
+    let (status, body) = fetch(guard, &format!("{primary}/v1/changes?since={head}&limit=100"), MAX_PAGE_BYTES).await?;
+    if status == reqwest::StatusCode::GONE {
         return Err(SyncError::Pruned(head));
     }
-    let changes: Changes = response.error_for_status()?.json().await?;
+    if !status.is_success() {
+        return Err(SyncError::Primary(format!("its changes answered {status}")));
+    }
+    let changes: Changes = serde_json::from_slice(&body).map_err(|error| SyncError::Primary(format!("its changes are not a page of versions: {error}")))?;
     let applied = changes.versions.len();
     for version in changes.versions {
         let outcome: Result<Checkpoint, SyncError> = state
@@ -182,9 +212,9 @@ async fn sync_once(client: &reqwest::Client, primary: &str, state: &AppState) ->
     Ok(applied)
 }
 
-async fn restart_from_snapshot(client: &reqwest::Client, primary: &str, data: &Path, state: &AppState) -> Result<(), SyncError> {
+async fn restart_from_snapshot(guard: &Guard, primary: &str, data: &Path, state: &AppState) -> Result<(), SyncError> {
     let next = current_generation(data).map_or(0, |generation| generation + 1);
-    let fresh = import_snapshot(client, primary, &generation_dir(data, next)).await?;
+    let fresh = import_snapshot(guard, primary, &generation_dir(data, next)).await?;
     state.replace_ledger(|ledger| {
         *ledger = fresh;
         Ok(())

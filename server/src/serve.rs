@@ -101,7 +101,8 @@ impl ServeArgs {
         }
         let orchestrator = self.orchestrator.orchestrator(data)?;
         tracing::info!(miner = %orchestrator.miner(), "receipts are signed by this hotkey");
-        follow_tao_price(runtime, orchestrator.tao_prices(), orchestrator.guard().clone());
+        let guard = orchestrator.guard().clone();
+        follow_tao_price(runtime, orchestrator.tao_prices(), guard.clone());
         let greeting = Greeting::read(&ledger, &orchestrator, seeded)?;
         let pricing = Pricing {
             proof_read_rao: self.price_proof_rao,
@@ -118,7 +119,7 @@ impl ServeArgs {
         let mut state = AppState::new(ledger, pricing).with_orchestrator_limited(orchestrator, limits).with_proposers(Arc::new(ProposerGate::new(quota)));
         let chain = match &self.chain_url {
             Some(url) => {
-                let chain = runtime.block_on(ChainClient::connect(url))?;
+                let chain = runtime.block_on(ChainClient::connect(&guard, url))?;
                 tracing::info!(url, genesis = ?chain.genesis_hash(), "connected to the chain");
                 if settles_only || self.pay_to.is_some() {
                     state = state.with_chain(chain.clone())?;

@@ -46,7 +46,7 @@ impl SyncChainArgs {
         let runtime = crate::serve::runtime()?;
         let (mut ledger, _) = node::open_or_seed(data, Options::default())?;
         let (identities, validators) = runtime.block_on(async {
-            let chain = ChainClient::connect(&self.chain_url).await?;
+            let chain = ChainClient::connect(&self.outbound.guard()?, &self.chain_url).await?;
             let identities = sync_changes(&ledger_identities(&ledger)?, &chain_subnets(&chain).await?);
             let validators = match self.netuid {
                 Some(netuid) => validator_set_changes(&ledger.validator_set(ledger.head().version)?.stakes, &chain.metagraph(netuid, None).await?),

@@ -110,6 +110,8 @@ pub enum Refusal {
     UnlistedHost { host: String },
     #[error("{host} resolves to {address}, {class}, which the node does not call unless the operator allows it")]
     Address { host: String, address: IpAddr, class: &'static str },
+    #[error("{host} does not resolve: {reason}")]
+    Unresolved { host: String, reason: String },
 }
 
 /// Resolves a host name to its addresses.
@@ -168,6 +170,8 @@ pub struct Guard {
     h2c: reqwest::Client,
     /// For [`Origin::Operator`] URLs, whose resolver also allows the operator's own ranges.
     operator: reqwest::Client,
+    /// For connections the HTTP clients do not make (the chain's WebSocket): see [`Guard::resolve`].
+    lookup: Arc<dyn Lookup>,
     refused: Arc<AtomicU64>,
 }
 
@@ -201,6 +205,7 @@ impl Guard {
             http: builder(Origin::Record).build()?,
             h2c: builder(Origin::Record).http2_prior_knowledge().build()?,
             operator: builder(Origin::Operator).build()?,
+            lookup,
             policy,
             refused,
         })
@@ -249,6 +254,30 @@ impl Guard {
             }
         }
         Ok(parsed)
+    }
+
+    /// The addresses a connection to `url` of `origin` may go to, for a client that connects
+    /// by itself (the chain's WebSocket): the URL checked as [`Guard::check`] does, then every
+    /// address its host resolves to checked as the HTTP clients' resolver checks them (a name
+    /// with one forbidden address is refused whole). The caller connects to one of them.
+    pub async fn resolve(&self, url: &str, origin: Origin) -> Result<(reqwest::Url, Vec<IpAddr>), Refusal> {
+        let parsed = self.check(url, origin)?;
+        let host = parsed.host_str().unwrap_or_default().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+        if let Ok(address) = host.parse::<IpAddr>() {
+            return Ok((parsed, vec![address]));
+        }
+        let unresolved = |reason: String| Refusal::Unresolved { host: host.clone(), reason };
+        let addresses = self.lookup.lookup(host.clone()).await.map_err(|error| unresolved(error.to_string()))?;
+        if addresses.is_empty() {
+            return Err(unresolved("no addresses".into()));
+        }
+        if let Some((address, class)) = addresses.iter().find_map(|address| Some((*address, self.policy.refuses(*address, origin)?))) {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+            let refusal = Refusal::Address { host, address, class };
+            tracing::warn!(%refusal, "outbound connection refused");
+            return Err(refusal);
+        }
+        Ok((parsed, addresses))
     }
 
     /// A request to a checked URL.

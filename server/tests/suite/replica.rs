@@ -42,7 +42,7 @@ fn primary(data: &Path, retention: Option<u64>) -> common::Running {
 }
 
 fn replica(data: &Path, primary: &str) -> common::Running {
-    start(data, &["replica", "--primary", primary, "--listen", "127.0.0.1:0", "--poll-ms", "50"])
+    start(data, &["replica", "--primary", primary, "--listen", "127.0.0.1:0", "--poll-ms", "50", "--allow-operator-address", "127.0.0.1"])
 }
 
 /// A loopback address that forwards every connection to the current target, so that a primary

@@ -20,10 +20,14 @@ use subxt::{ArcMetadata, OnlineClient, SubstrateConfig};
 use subxt_signer::sr25519::Keypair;
 use subxt_signer::SecretUri;
 
+use orchestrator::outbound::{Guard, Origin, Refusal};
+
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error("cannot connect to the node at {url}: {source}")]
     Connect { url: String, source: Box<subxt::Error> },
+    #[error("the node at {url} is not called: {refusal}")]
+    Refused { url: String, refusal: Refusal },
     #[error("the node did not answer as expected: {0}")]
     Node(Box<subxt::Error>),
     #[error("the node returned no best block header")]
@@ -81,11 +85,20 @@ pub struct ChainClient {
 }
 
 impl ChainClient {
-    /// Connects to a node's WebSocket or HTTP JSON-RPC endpoint. Plain `ws://` is accepted
-    /// because validators usually run their own node on localhost.
-    pub async fn connect(url: &str) -> Result<ChainClient, ChainError> {
+    /// Connects to a node's WebSocket or HTTP JSON-RPC endpoint, through `guard` as an
+    /// operator's URL: every address it resolves to must be public or in a range the operator
+    /// allowed (a node on localhost needs 127.0.0.1 allowed). Plain `ws://` is accepted because
+    /// validators usually run their own node beside them.
+    pub async fn connect(guard: &Guard, url: &str) -> Result<ChainClient, ChainError> {
         let connect_error = |source: Box<subxt::Error>| ChainError::Connect { url: url.to_owned(), source };
-        let rpc = RpcClient::from_insecure_url(url).await.map_err(|e| connect_error(Box::new(e.into())))?;
+        let (checked, addresses) = guard.resolve(url, Origin::Operator).await.map_err(|refusal| ChainError::Refused { url: url.to_owned(), refusal })?;
+        // Plain ws:// goes to the address just checked, so a second DNS answer cannot move it;
+        // wss:// must name its host for TLS, which resolves it once more.
+        let mut target = checked;
+        if target.scheme() == "ws" {
+            target.set_ip_host(addresses[0]).expect("a ws:// URL takes an IP host");
+        }
+        let rpc = RpcClient::from_insecure_url(target.as_str()).await.map_err(|e| connect_error(Box::new(e.into())))?;
         ChainClient::from_rpc_client(rpc).await.map_err(|e| match e {
             ChainError::Node(source) => connect_error(source),
             other => other,

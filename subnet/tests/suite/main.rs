@@ -1,6 +1,7 @@
 //! The crate's integration tests, in one binary so that the suite links once.
 
 mod common;
+mod chain_connect;
 mod chain_reads;
 mod chain_sync;
 mod chain_writes;
