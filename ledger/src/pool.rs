@@ -14,10 +14,12 @@
 //!
 //! So a proposal the validators do not approve never enters the history: finality never has to
 //! wait for its changes to be undone. A proposal that gathers no quorum within
-//! [`PROPOSAL_TTL_MS`] expires; the pool holds at most [`MAX_PROPOSALS`]. The pool is the
-//! node's own (outside the commitment, like credits), kept in the `proposals` column family so
-//! that a restart loses nothing. A crash between applying a proposal and removing it leaves it
-//! in the pool; applying it again would change nothing, so it is then dropped.
+//! [`PROPOSAL_TTL_MS`] expires; the pool holds at most [`MAX_PROPOSALS`], at most
+//! [`MAX_PROPOSALS_PER_PROPOSER`] of one proposer. The pool is the node's own (outside the
+//! commitment, like credits), kept in the `proposals` column family so that a restart loses
+//! nothing, with each proposal's [`Summary`] in memory so that taking and listing proposals
+//! reads no diff. A version that applies a signed diff removes its proposal in the same atomic
+//! write, so a crash never leaves an applied proposal waiting.
 
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +36,8 @@ use crate::store::{cf, now_ms, Ledger};
 pub const APPROVAL_DOMAIN: &[u8] = b"orchestra/ledger/approve/v1:";
 /// Most proposals waiting at once.
 pub const MAX_PROPOSALS: usize = 1024;
+/// Most proposals of one proposer waiting at once, so that no proposer can fill the pool.
+pub const MAX_PROPOSALS_PER_PROPOSER: usize = 8;
 /// How long a proposal waits for its quorum before it expires: a day.
 pub const PROPOSAL_TTL_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -147,6 +151,8 @@ pub enum PoolError {
     Signature(HotkeyError),
     #[error("{MAX_PROPOSALS} proposals are waiting for the validators; retry once some are decided")]
     Full,
+    #[error("{MAX_PROPOSALS_PER_PROPOSER} proposals of {proposer} are waiting for the validators; retry once some are decided")]
+    ProposerFull { proposer: String },
 }
 
 impl Ledger {
@@ -168,6 +174,10 @@ impl Ledger {
         for id in &expired {
             self.remove_proposal(id)?;
         }
+        let proposer = &diff.proposal.proposer;
+        if self.pool.values().filter(|summary| summary.proposer == *proposer).count() >= MAX_PROPOSALS_PER_PROPOSER {
+            return Err(PoolError::ProposerFull { proposer: proposer.clone() }.into());
+        }
         if self.pool.len() >= MAX_PROPOSALS {
             return Err(PoolError::Full.into());
         }
@@ -177,13 +187,19 @@ impl Ledger {
 
     /// Records a validator's approval (a member of the head's set, its signature holding), and
     /// applies the proposal once approvals reach the quorum.
+    /// Membership and signature are checked before the proposal is read, and a proposal past
+    /// [`PROPOSAL_TTL_MS`] has expired: it is removed, not applied.
     pub fn approve(&mut self, approval: &Approval, registered: &dyn Fn(&str) -> bool) -> Result<Approved> {
-        let mut proposal = self.proposal(&approval.proposal)?.ok_or(PoolError::Unknown(approval.proposal))?;
         let set = self.validator_set(self.head().version)?;
         if !set.stakes.contains_key(&approval.validator) {
             return Err(PoolError::NotAMember { validator: approval.validator.clone() }.into());
         }
         approval.verify_signature().map_err(PoolError::Signature)?;
+        let expired = self.pool.get(&approval.proposal).is_some_and(|summary| now_ms().saturating_sub(summary.received_ms) > PROPOSAL_TTL_MS);
+        if expired {
+            self.remove_proposal(&approval.proposal)?;
+        }
+        let mut proposal = self.proposal(&approval.proposal)?.ok_or(PoolError::Unknown(approval.proposal))?;
         let recorded = !proposal.approvals.iter().any(|earlier| earlier.validator == approval.validator);
         if recorded {
             proposal.approvals.push(approval.clone());
@@ -194,12 +210,10 @@ impl Ledger {
             }
             return Ok(Approved::Waiting { recorded });
         }
+        // The commit removes the proposal from the pool in the same write (see `commit_as`).
         let applied = self.apply_diff(&proposal.diff, registered);
         match applied {
-            Ok(checkpoint) => {
-                self.remove_proposal(&proposal.id)?;
-                Ok(Approved::Applied(checkpoint))
-            }
+            Ok(checkpoint) => Ok(Approved::Applied(checkpoint)),
             Err(error @ (Error::Diff(_) | Error::Pruned { .. } | Error::Record(_) | Error::EmptyCommit | Error::ValueTooLarge { .. })) => {
                 self.remove_proposal(&proposal.id)?;
                 Ok(Approved::Dropped(error.to_string()))
@@ -223,6 +237,11 @@ impl Ledger {
         self.db().put_cf_opt(cf(self.db(), schema::PROPOSALS), proposal.id.as_bytes(), codec::encode(proposal), &self.write_options())?;
         self.pool.insert(proposal.id, Summary::of(proposal));
         Ok(())
+    }
+
+    /// Forgets the summary of a proposal whose removal a commit wrote.
+    pub(crate) fn forget_proposal(&mut self, id: &Hash) {
+        self.pool.remove(id);
     }
 
     fn remove_proposal(&mut self, id: &Hash) -> Result<()> {

@@ -401,6 +401,11 @@ impl Ledger {
         };
         batch.put_cf(cf(&self.db, schema::CHECKPOINTS), schema::version_key(version), codec::encode(&checkpoint));
         batch.put_cf(cf(&self.db, schema::CHANGES), schema::version_key(version), codec::encode(&record));
+        // A diff that enters the history leaves the proposal pool in the same write.
+        let proposal = diff.map(crate::pool::proposal_id);
+        if let Some(id) = &proposal {
+            batch.delete_cf(cf(&self.db, schema::PROPOSALS), id.as_bytes());
+        }
         batch.put_cf(cf(&self.db, schema::META), schema::META_HEAD, version.to_be_bytes());
         let written = self.prune_into(&mut batch, version, &changes).and_then(|oldest| {
             self.db.write_opt(batch, &self.write_options())?;
@@ -410,6 +415,9 @@ impl Ledger {
             Ok(oldest) => {
                 self.head = checkpoint;
                 self.oldest = oldest;
+                if let Some(id) = &proposal {
+                    self.forget_proposal(id);
+                }
                 Ok(checkpoint)
             }
             Err(error) => {

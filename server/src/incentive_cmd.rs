@@ -141,6 +141,7 @@ impl ValidatorArgs {
                 "refused": report.refused,
                 "approved": report.approved,
                 "refused_proposals": report.refused_proposals,
+                "review_failure": report.review_failure,
                 "weights": { "uids": report.weights.0, "values": report.weights.1 },
                 "action": format!("{:?}", report.action),
                 "extrinsic": report.extrinsic,

@@ -120,3 +120,33 @@ fn unknown_proposers_never_reach_the_pool_and_a_ledger_without_validators_applie
     let Proposed::Applied(checkpoint) = solo.propose(&proposal, &registered).unwrap() else { panic!("no validators: applied") };
     assert_eq!(checkpoint.version, 1);
 }
+
+#[test]
+fn one_proposer_cannot_fill_the_pool() {
+    let (_dir, mut ledger) = ledger();
+    for netuid in 0..ledger::pool::MAX_PROPOSALS_PER_PROPOSER as u16 {
+        assert!(matches!(ledger.propose(&diff(&ledger, &hotkey(5), 100 + netuid, "Subnet"), &registered).unwrap(), Proposed::Pending(_)));
+    }
+    let refused = ledger.propose(&diff(&ledger, &hotkey(5), 99, "One more"), &registered).unwrap_err();
+    assert!(matches!(refused, Error::Pool(PoolError::ProposerFull { .. })), "{refused}");
+    assert_eq!(ledger.proposals().count(), ledger::pool::MAX_PROPOSALS_PER_PROPOSER, "the refused one was not stored");
+}
+
+/// A version that applies a proposal's diff removes the proposal in the same write: after a
+/// reopen nothing applied is still waiting.
+#[test]
+fn an_applied_proposal_leaves_the_pool_in_the_same_write() {
+    let (dir, mut ledger) = ledger();
+    let proposal = diff(&ledger, &hotkey(5), 22, "Desearch");
+    let Proposed::Pending(id) = ledger.propose(&proposal, &registered).unwrap() else { panic!("it waits") };
+    let other = diff(&ledger, &hotkey(5), 13, "Data Universe");
+    ledger.propose(&other, &registered).unwrap();
+    // Applied by another path than an approval (a node's own `apply_diff`), it leaves too.
+    ledger.apply_diff(&proposal, &registered).unwrap();
+    assert!(ledger.proposal(&id).unwrap().is_none());
+    assert_eq!(ledger.proposals().count(), 1);
+    drop(ledger);
+    let ledger = Ledger::open(dir.path(), Options::default()).unwrap();
+    assert!(ledger.proposal(&id).unwrap().is_none(), "gone after a reopen too");
+    assert_eq!(ledger.proposals().map(|summary| summary.id).collect::<Vec<_>>(), [proposal_id(&other)]);
+}

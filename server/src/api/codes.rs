@@ -95,7 +95,7 @@ codes! {
     SettlementsBusy = "settlements_busy", 429, "the node is settling its limit of payments";
     SnapshotsBusy = "snapshots_busy", 429, "the node is exporting its limit of snapshots";
     HistoricalProofsBusy = "historical_proofs_busy", 429, "the node is building its limit of proofs at old versions";
-    ProposalsFull = "proposals_full", 429, "the node holds its limit of proposals waiting for approval";
+    ProposalsFull = "proposals_full", 429, "the node holds its limit of proposals waiting for approval, in all or from this proposer";
     Internal = "internal", 500, "the node failed; its log says why";
     SubnetsFailed = "subnets_failed", 502, "every subnet able to do a required task failed";
     ChainUnavailable = "chain_unavailable", 502, "the chain could not be reached";

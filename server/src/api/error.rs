@@ -101,7 +101,7 @@ impl From<Error> for ApiError {
             Error::Pool(PoolError::Unknown(_)) => (StatusCode::NOT_FOUND, Code::UnknownProposal),
             Error::Pool(PoolError::NotAMember { .. }) => (StatusCode::FORBIDDEN, Code::NotAValidator),
             Error::Pool(PoolError::Signature(_)) => (StatusCode::UNAUTHORIZED, Code::BadSignature),
-            Error::Pool(PoolError::Full) => (StatusCode::TOO_MANY_REQUESTS, Code::ProposalsFull),
+            Error::Pool(PoolError::Full | PoolError::ProposerFull { .. }) => (StatusCode::TOO_MANY_REQUESTS, Code::ProposalsFull),
             Error::Snapshot(_) | Error::Codec(_) => (StatusCode::BAD_REQUEST, Code::BadRequest),
             Error::Credit(CreditError::UnknownKey) => (StatusCode::UNAUTHORIZED, Code::UnknownApiKey),
             Error::Credit(CreditError::Insufficient { .. }) => (StatusCode::PAYMENT_REQUIRED, Code::InsufficientCredit),

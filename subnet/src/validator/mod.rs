@@ -31,7 +31,7 @@ pub mod challenge;
 pub mod mirror;
 pub mod review;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -104,6 +104,8 @@ pub struct RoundReport {
     pub approved: Vec<(Hash, String)>,
     /// Proposals this round did not approve, with why.
     pub refused_proposals: Vec<(Hash, String)>,
+    /// Why the ledger review could not finish this round, if it could not.
+    pub review_failure: Option<String>,
     /// The final ledger version whose root was published on chain this round.
     pub published: Option<u64>,
     /// The weights as emitted: uids and u16 values.
@@ -136,11 +138,14 @@ struct Proposals {
 #[derive(Deserialize)]
 struct ProposalSummary {
     id: Hash,
+    received_ms: u64,
     approvals: Vec<String>,
 }
 
 /// Proposals one round reviews: a bound on what probing them costs.
 const PROPOSALS_PER_ROUND: usize = 32;
+/// Refused proposals a validator remembers, so as not to probe them again.
+const REFUSED_REMEMBERED: usize = 4096;
 
 /// `GET /v1/head`, of which the oldest version kept and the latest final checkpoint are read.
 #[derive(Deserialize)]
@@ -168,6 +173,8 @@ struct Review {
     approved: Vec<(Hash, String)>,
     /// Proposals not approved, with why.
     refused_proposals: Vec<(Hash, String)>,
+    /// Why the review stopped, when it could not finish.
+    failure: Option<String>,
     /// The ledger's latest final checkpoint after the review.
     latest_final: Option<FinalCheckpoint>,
 }
@@ -191,6 +198,10 @@ pub struct Validator {
     /// Proposals this validator approved whose versions it has not reviewed yet: probed
     /// already, they are not probed again.
     approved: BTreeSet<Hash>,
+    /// Proposals this validator refused, oldest first, not reviewed again (at most
+    /// [`REFUSED_REMEMBERED`]): a proposer whose subnet was down resubmits against a newer
+    /// base, which is a new proposal.
+    refused_proposals: VecDeque<Hash>,
 }
 
 impl Validator {
@@ -210,6 +221,7 @@ impl Validator {
             published_version: None,
             pending_reveal: None,
             approved: BTreeSet::new(),
+            refused_proposals: VecDeque::new(),
         }
     }
 
@@ -243,7 +255,12 @@ impl Validator {
             round.observe(&miner.hotkey, verdict.observation);
         }
         let registered: BTreeSet<String> = metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect();
-        let review = self.review_ledger(&mut round, &registered).await?;
+        // A ledger node that fails the review does not stop the round: the miners' weights are
+        // still set, and the report says what went wrong.
+        let review = match self.review_ledger(&mut round, &registered).await {
+            Ok(review) => review,
+            Err(error) => Review { failure: Some(error.to_string()), ..Review::default() },
+        };
         self.scoreboard.record(&round);
         let published = self.publish(review.latest_final).await?;
 
@@ -261,6 +278,7 @@ impl Validator {
             refused: review.refused,
             approved: review.approved,
             refused_proposals: review.refused_proposals,
+            review_failure: review.failure,
             published,
             weights,
             action,
@@ -309,12 +327,20 @@ impl Validator {
         let Some(LedgerUnderReview { url, mirror_dir }) = self.settings.ledger.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
         let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
+        let start = head.latest_final.as_ref().map_or(head.oldest_version, |checkpoint| checkpoint.version);
+        let mirror_failed = |error: MirrorError| ValidatorError::Mirror { url: url.clone(), error: Box::new(error) };
         let mut mirror = match self.mirror.take() {
-            // A node that has pruned the version the mirror is at can no longer serve what
-            // follows it: the mirror starts again from a snapshot.
-            Some(mirror) if mirror.head().version >= head.oldest_version => mirror,
-            _ => Mirror::bootstrap(&self.guard, &url, &mirror_dir).await.map_err(|error| ValidatorError::Mirror { url: url.clone(), error: Box::new(error) })?,
+            Some(mirror) => mirror,
+            None => Mirror::bootstrap(&self.guard, &url, &mirror_dir, start).await.map_err(mirror_failed)?,
         };
+        // A node that has pruned the version the mirror is at can no longer serve what follows
+        // it: the mirror starts again from a snapshot its validators attested.
+        if mirror.head().version < head.oldest_version {
+            if let Err(error) = mirror.restart(&self.guard, &url, &mirror_dir, start).await {
+                self.mirror = Some(mirror);
+                return Err(mirror_failed(error));
+            }
+        }
         let before_round = *mirror.head();
         let mut writes = Writes::default();
         let mut review = Review::default();
@@ -382,12 +408,8 @@ impl Validator {
                 review.refused.push((number, format!("a refused proposal's change to {key} still stands in its history ({} in all)", self.standing_refused.len())));
                 continue;
             }
-            let attestation = Attestation::sign(&version.checkpoint, &self.hotkey);
-            let request = self.guard.post(&format!("{url}/v1/attestations"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
-            let response = request.json(&attestation).send().await.map_err(|error| failed(describe(&error)))?;
-            if !response.status().is_success() {
-                let body = response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default();
-                review.refused.push((number, format!("the ledger refused the attestation: {body}")));
+            if let Some(refusal) = self.send(url, "attestations", &Attestation::sign(&version.checkpoint, &self.hotkey)).await? {
+                review.refused.push((number, format!("the ledger refused the attestation: {refusal}")));
                 continue;
             }
             writes.record(&proposer, &version.changes);
@@ -401,10 +423,15 @@ impl Validator {
     /// proposer and probes hold is approved.
     async fn review_proposals(&mut self, url: &str, mirror: &Mirror, review: &mut Review, registered: &BTreeSet<String>) -> Result<(), ValidatorError> {
         let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
-        let listed: Proposals = self.get_json(&format!("{url}/v1/proposals")).await.map_err(failed)?;
+        let mut listed: Proposals = self.get_json(&format!("{url}/v1/proposals")).await.map_err(failed)?;
+        // Oldest first, so that no proposer can push others back by the ids it picks; those
+        // already approved or refused by this validator are not reviewed again.
+        listed.proposals.sort_by_key(|summary| summary.received_ms);
         let me = self.hotkey.ss58();
-        for summary in listed.proposals.into_iter().filter(|summary| !summary.approvals.contains(&me)).take(PROPOSALS_PER_ROUND) {
-            let proposal: Proposal = self.get_json(&format!("{url}/v1/proposals/{}", summary.id)).await.map_err(failed)?;
+        let unseen: Vec<ProposalSummary> = listed.proposals.into_iter().filter(|summary| !summary.approvals.contains(&me) && !self.refused_proposals.contains(&summary.id)).take(PROPOSALS_PER_ROUND).collect();
+        for summary in unseen {
+            // Another validator's approval may have applied it since the listing: nothing to do.
+            let Ok(proposal) = self.get_json::<Proposal>(&format!("{url}/v1/proposals/{}", summary.id)).await else { continue };
             let (id, diff) = (ledger::proposal_id(&proposal.diff), &proposal.diff);
             let proposer = diff.proposal.proposer.clone();
             let mut problems = Vec::new();
@@ -419,16 +446,17 @@ impl Validator {
                 problems = self.probe_failures(mirror, &diff.proposal.changes).await;
             }
             if !problems.is_empty() {
+                self.remember_refused(summary.id);
                 review.refused_proposals.push((summary.id, problems.join("; ")));
                 continue;
             }
-            let approval = Approval::sign(&id, &self.hotkey);
-            let request = self.guard.post(&format!("{url}/v1/approvals"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
-            let response = request.json(&approval).send().await.map_err(|error| failed(describe(&error)))?;
-            if !response.status().is_success() {
-                let body = response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default();
-                review.refused_proposals.push((id, format!("the ledger refused the approval: {body}")));
+            if let Some(refusal) = self.send(url, "approvals", &Approval::sign(&id, &self.hotkey)).await? {
+                review.refused_proposals.push((id, format!("the ledger refused the approval: {refusal}")));
                 continue;
+            }
+            // Remembered to spare the version its probes; past the bound it is simply probed again.
+            if self.approved.len() >= REFUSED_REMEMBERED {
+                self.approved.clear();
             }
             self.approved.insert(id);
             review.approved.push((id, proposer));
@@ -451,6 +479,13 @@ impl Validator {
             .collect()
     }
 
+    fn remember_refused(&mut self, id: Hash) {
+        if self.refused_proposals.len() == REFUSED_REMEMBERED {
+            self.refused_proposals.pop_front();
+        }
+        self.refused_proposals.push_back(id);
+    }
+
     /// Records what a refused version wrote as standing, when a proposer wrote it (an operator's
     /// own writes are never attested, but are the operator's to answer for). Its own changes
     /// overwrite earlier standing ones first.
@@ -468,6 +503,18 @@ impl Validator {
                 self.standing_refused.remove(&change.key);
             }
         }
+    }
+
+    /// POSTs `signed` (an attestation or an approval) to the ledger node's `/v1/{route}`: `None`
+    /// when it was taken, else what the node said; an error when the node cannot be reached.
+    async fn send(&self, url: &str, route: &str, signed: &impl serde::Serialize) -> Result<Option<String>, ValidatorError> {
+        let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
+        let request = self.guard.post(&format!("{url}/v1/{route}"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
+        let response = request.json(signed).send().await.map_err(|error| failed(describe(&error)))?;
+        if response.status().is_success() {
+            return Ok(None);
+        }
+        Ok(Some(response.bytes().await.map(|body| excerpt(&body)).unwrap_or_default()))
     }
 
     /// A successful JSON answer to a GET of `url`, or why there is none.

@@ -459,7 +459,7 @@ class HistoricalProofsBusy(RateLimited):
 
 
 class ProposalsFull(RateLimited):
-    """``proposals_full``: the node holds its limit of proposals waiting for approval."""
+    """``proposals_full``: the node holds its limit of proposals waiting for approval, in all or from this proposer."""
 
     code_name = "proposals_full"
 
