@@ -85,20 +85,16 @@ pub struct ChainClient {
 }
 
 impl ChainClient {
-    /// Connects to a node's WebSocket or HTTP JSON-RPC endpoint, through `guard` as an
-    /// operator's URL: every address it resolves to must be public or in a range the operator
-    /// allowed (a node on localhost needs 127.0.0.1 allowed). Plain `ws://` is accepted because
-    /// validators usually run their own node beside them.
+    /// Connects to a node's WebSocket JSON-RPC endpoint (`ws://` or `wss://`) through `guard`
+    /// as an operator's URL: every address its host resolves to must be public or in a range
+    /// the operator allowed (a node on localhost needs 127.0.0.1 allowed), and the connection
+    /// goes to a checked address itself (see [`super::pinned`]). Plain `ws://` is accepted
+    /// because validators usually run their own node beside them.
     pub async fn connect(guard: &Guard, url: &str) -> Result<ChainClient, ChainError> {
         let connect_error = |source: Box<subxt::Error>| ChainError::Connect { url: url.to_owned(), source };
         let (checked, addresses) = guard.resolve(url, Origin::Operator).await.map_err(|refusal| ChainError::Refused { url: url.to_owned(), refusal })?;
-        // Plain ws:// goes to the address just checked, so a second DNS answer cannot move it;
-        // wss:// must name its host for TLS, which resolves it once more.
-        let mut target = checked;
-        if target.scheme() == "ws" {
-            target.set_ip_host(addresses[0]).expect("a ws:// URL takes an IP host");
-        }
-        let rpc = RpcClient::from_insecure_url(target.as_str()).await.map_err(|e| connect_error(Box::new(e.into())))?;
+        let client = super::pinned::client(&checked, &addresses).await.map_err(|reason| connect_error(Box::new(subxt::rpcs::Error::Client(reason.into()).into())))?;
+        let rpc = RpcClient::new(client);
         ChainClient::from_rpc_client(rpc).await.map_err(|e| match e {
             ChainError::Node(source) => connect_error(source),
             other => other,

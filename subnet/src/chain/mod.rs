@@ -33,6 +33,7 @@ mod commitments;
 mod metadata;
 mod metagraph;
 mod payment;
+mod pinned;
 mod replay;
 mod weights;
 #[cfg(feature = "test-support")]

@@ -63,3 +63,36 @@ async fn an_allowed_chain_address_is_connected_to() {
     }
     assert_eq!(guard.refused(), 0);
 }
+
+/// A chain node that answers the WebSocket handshake with a redirect is refused: the redirect's
+/// target, another address, is never connected to.
+#[tokio::test]
+async fn a_redirect_from_the_chain_node_is_not_followed() {
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_port = target.local_addr().unwrap().port();
+    let reached = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = reached.clone();
+    tokio::spawn(async move {
+        while target.accept().await.is_ok() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let redirecting = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = redirecting.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut stream, _)) = redirecting.accept().await {
+            let mut request = [0u8; 4096];
+            let _ = stream.read(&mut request).await;
+            let answer = format!("HTTP/1.1 301 Moved Permanently\r\nLocation: ws://127.0.0.1:{target_port}/\r\nContent-Length: 0\r\n\r\n");
+            let _ = stream.write_all(answer.as_bytes()).await;
+        }
+    });
+    let policy = Policy { operator_ranges: vec!["127.0.0.1".parse().unwrap()], ..Policy::default() };
+    match ChainClient::connect(&guard(policy, "127.0.0.1"), &format!("ws://127.0.0.1:{port}")).await {
+        Err(ChainError::Connect { .. }) => {}
+        Err(other) => panic!("refused for the wrong reason: {other}"),
+        Ok(_) => panic!("a redirect is no chain node"),
+    }
+    assert_eq!(reached.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect's target was never connected to");
+}
