@@ -44,8 +44,8 @@ pub use commitments::{ledger_root_commitment, LEDGER_COMMITMENT_PREFIX, MAX_COMM
 pub use metadata::{metadata_path, read_metadata_file, MetadataFileError, METADATA_ENV};
 pub use metagraph::{AxonInfo, Metagraph, Neuron, SubnetIdentity};
 pub use payment::{
-    check_payment, checkpoint_blocks, extrinsic_hash, funding_problem, verify_payment, Account, BlockHashes, ChainState, Payment, PaymentError,
-    PaymentRequirement, VerifiedPayment, MAX_NONCE_AHEAD,
+    check_payment, check_signed, checkpoint_blocks, extrinsic_hash, funding_problem, verify_payment, Account, BlockHashes, ChainState, Payment, PaymentError,
+    PaymentRequirement, SignedExtrinsic, VerifiedPayment, MAX_NONCE_AHEAD,
 };
 pub use replay::{MemoryReplaySet, ReplaySet};
 pub use subxt::utils::{AccountId32, H256};

@@ -183,23 +183,11 @@ pub fn check_payment(
 ) -> Result<VerifiedPayment, PaymentError> {
     let bytes = payment.extrinsic;
     let info = decode(bytes, metadata)?;
-    let signature = match info.ty() {
-        ExtrinsicType::Signed => info.signature_payload().expect("a signed extrinsic has a signature"),
-        // A v5 "general" extrinsic would carry its signature in an extension; subtensor's
-        // runtime has none that signs, so only v4 signed extrinsics can pay.
-        ExtrinsicType::General => return Err(PaymentError::NotSigned("a v5 general extrinsic")),
-        ExtrinsicType::Bare => return Err(PaymentError::NotSigned("bare")),
-    };
+    signed_part(&info)?;
     if (info.pallet_name(), info.call_name()) != ("Balances", "transfer_keep_alive") {
         return Err(PaymentError::WrongCall { pallet: info.pallet_name().into(), call: info.call_name().into() });
     }
-
-    let signer = match decode_as::<MultiAddress<AccountId32, ()>>(&bytes[signature.address_range()], *signature.address_type(), metadata)? {
-        MultiAddress::Id(account) => account,
-        _ => return Err(PaymentError::SignerNotAccountId),
-    };
-    let era = era_of(bytes, &info)?;
-    let birth_block = verify_signature(bytes, &info, metadata, chain, block_hashes, &signer, era)?;
+    let (signer, era, birth_block) = check_signer(bytes, &info, metadata, chain, block_hashes)?;
     if &signer != payment.from {
         return Err(PaymentError::SignerMismatch { signer, claimed: *payment.from });
     }
@@ -226,13 +214,76 @@ pub fn check_payment(
     Ok(VerifiedPayment { payer: signer, amount: value, extrinsic_hash: extrinsic_hash(bytes), era_expires_at, nonce })
 }
 
+/// A signed extrinsic whose signature holds at the chain's current block, as a transaction
+/// pool admits one; the runtime's other checks (nonce, balance, the call's own rules) are the
+/// caller's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedExtrinsic {
+    pub signer: AccountId32,
+    pub pallet: String,
+    pub call: String,
+    pub nonce: u64,
+    /// The first block at which the extrinsic is no longer valid; `None` for an immortal one.
+    pub expires_at: Option<u64>,
+    pub hash: H256,
+}
+
+/// Decodes `extrinsic` and checks its signature, for any call (see [`SignedExtrinsic`]).
+pub fn check_signed(extrinsic: &[u8], metadata: &Metadata, chain: &ChainState, block_hashes: &impl BlockHashes) -> Result<SignedExtrinsic, PaymentError> {
+    let info = decode(extrinsic, metadata)?;
+    signed_part(&info)?;
+    let (signer, era, birth_block) = check_signer(extrinsic, &info, metadata, chain, block_hashes)?;
+    let expires_at = match (era, birth_block) {
+        (Era::Mortal { period, .. }, Some(birth)) => Some(birth + period),
+        _ => None,
+    };
+    Ok(SignedExtrinsic {
+        signer,
+        pallet: info.pallet_name().into(),
+        call: info.call_name().into(),
+        nonce: nonce_of(extrinsic, &info)?,
+        expires_at,
+        hash: extrinsic_hash(extrinsic),
+    })
+}
+
+/// Refuses an extrinsic that is not a v4 signed one.
+fn signed_part(info: &ExtrinsicOwned<u32>) -> Result<(), PaymentError> {
+    match info.ty() {
+        ExtrinsicType::Signed => Ok(()),
+        // A v5 "general" extrinsic would carry its signature in an extension; subtensor's
+        // runtime has none that signs, so only v4 signed extrinsics are taken.
+        ExtrinsicType::General => Err(PaymentError::NotSigned("a v5 general extrinsic")),
+        ExtrinsicType::Bare => Err(PaymentError::NotSigned("bare")),
+    }
+}
+
+/// The signer (an account id), the era and its birth block of a signed extrinsic whose
+/// signature holds.
+fn check_signer(
+    bytes: &[u8],
+    info: &ExtrinsicOwned<u32>,
+    metadata: &Metadata,
+    chain: &ChainState,
+    block_hashes: &impl BlockHashes,
+) -> Result<(AccountId32, Era, Option<u64>), PaymentError> {
+    let signature = info.signature_payload().expect("checked signed");
+    let signer = match decode_as::<MultiAddress<AccountId32, ()>>(&bytes[signature.address_range()], *signature.address_type(), metadata)? {
+        MultiAddress::Id(account) => account,
+        _ => return Err(PaymentError::SignerNotAccountId),
+    };
+    let era = era_of(bytes, info)?;
+    let birth_block = verify_signature(bytes, info, metadata, chain, block_hashes, &signer, era)?;
+    Ok((signer, era, birth_block))
+}
+
 /// The hash a node knows an extrinsic by: blake2b-256 of its encoding.
 pub fn extrinsic_hash(extrinsic: &[u8]) -> H256 {
     BlakeTwo256.hash(extrinsic)
 }
 
 /// Decodes the whole of `bytes` as one extrinsic of this runtime.
-fn decode(bytes: &[u8], metadata: &Metadata) -> Result<ExtrinsicOwned<u32>, PaymentError> {
+pub(crate) fn decode(bytes: &[u8], metadata: &Metadata) -> Result<ExtrinsicOwned<u32>, PaymentError> {
     let cursor = &mut &*bytes;
     let info = decode_extrinsic(cursor, metadata, metadata.types())
         .map_err(|e| PaymentError::Undecodable(e.to_string()))?
@@ -358,7 +409,7 @@ fn implicit_type(metadata: &Metadata, name: &str) -> Option<u32> {
 }
 
 /// The `dest` and `value` arguments of `transfer_keep_alive`.
-fn transfer_args(bytes: &[u8], info: &ExtrinsicOwned<u32>, metadata: &Metadata) -> Result<(MultiAddress<AccountId32, ()>, u128), PaymentError> {
+pub(crate) fn transfer_args(bytes: &[u8], info: &ExtrinsicOwned<u32>, metadata: &Metadata) -> Result<(MultiAddress<AccountId32, ()>, u128), PaymentError> {
     let arg = |name: &str| {
         info.call_data()
             .find(|arg| arg.name() == name)

@@ -15,4 +15,5 @@ mod payment;
 mod probe;
 mod review;
 mod score;
+mod standin;
 mod weights;

@@ -12,6 +12,9 @@
 //! runtime's own checks at inclusion (nonce, balance, fees, weights rules), which only a live
 //! node performs.
 //!
+//! [`standin`] serves such a runtime over real WebSocket JSON-RPC, for whole paths that cross
+//! the chain.
+//!
 //! Everything here panics on failure: it serves tests only.
 
 use super::{metadata_path, read_metadata_file, AccountId32, H256};
@@ -29,6 +32,8 @@ use subxt::utils::MultiAddress;
 use subxt::{ArcMetadata, OfflineClient, SubstrateConfig};
 use subxt_rpcs::client::MockRpcClient;
 pub use subxt_signer::sr25519::{dev, Keypair};
+
+pub mod standin;
 
 /// Finney's genesis block hash.
 pub const GENESIS: &str = "2f0555cc76fc2840a25a6ea3b9637146806f1f44b090c175ffde2a7e5ab36c03";
@@ -59,6 +64,11 @@ fn metadata_bytes_and_metadata() -> &'static (Vec<u8>, ArcMetadata) {
         let (bytes, metadata) = read_metadata_file(&metadata_path()).unwrap_or_else(|e| panic!("{e}"));
         (bytes, metadata.arc())
     })
+}
+
+/// The runtime metadata file's bytes, as a node answers `state_getMetadata`.
+pub fn metadata_bytes() -> &'static [u8] {
+    &metadata_bytes_and_metadata().0
 }
 
 /// Finney's runtime metadata, read once.
