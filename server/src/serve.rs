@@ -43,6 +43,10 @@ pub struct ServeArgs {
     /// orchestrations free.
     #[arg(long, env = "ORCHESTRA_ORCHESTRATE_FEE_RAO", default_value_t = 0)]
     pub(crate) orchestrate_fee_rao: u64,
+    /// The subnet-call budget, in rao, an orchestration that names none is quoted when paid on
+    /// chain (beside the fee); what it does not spend stays the payer's credit.
+    #[arg(long, env = "ORCHESTRA_ORCHESTRATE_BUDGET_RAO", default_value_t = 20_000_000)]
+    pub(crate) orchestrate_budget_rao: u64,
     #[command(flatten)]
     pub(crate) orchestrator: OrchestratorArgs,
     /// JSON-RPC endpoint of a subtensor node (ws://, wss://, http(s)://): with it (and
@@ -107,6 +111,7 @@ impl ServeArgs {
         let pricing = Pricing {
             proof_read_rao: self.price_proof_rao,
             orchestrate_fee_rao: self.orchestrate_fee_rao,
+            orchestrate_budget_rao: self.orchestrate_budget_rao,
             pay_to: self.pay_to.clone(),
             network: self.network.clone(),
         };

@@ -229,7 +229,8 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
     orchestration.orchestrator().check(&request).map_err(failure_response)?;
     let idempotency_key = idempotency::key_of(&headers)?;
     let fee = state.pricing().orchestrate_fee_rao;
-    let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(request.budget_rao.unwrap_or(0)) };
+    let quoted_budget = request.budget_rao.unwrap_or(if fee > 0 { state.pricing().orchestrate_budget_rao } else { 0 });
+    let paid = Paid { resource: RESOURCE, description: DESCRIPTION, amount_rao: fee.saturating_add(quoted_budget) };
     let payer = state.pricing().payer(&state, &headers, &body, &paid)?;
     let paid_rao = paid.amount_rao;
     let api_key = match &payer {

@@ -52,6 +52,10 @@ pub struct Pricing {
     /// Fee of one orchestration in rao, on top of what its subnet calls cost; zero makes
     /// orchestrations free (for a private node).
     pub orchestrate_fee_rao: u64,
+    /// The subnet-call budget an orchestration that names none is quoted, on a node that
+    /// charges a fee: what an on-chain payment for it carries beside the fee. What the run
+    /// does not spend stays the payer's credit.
+    pub orchestrate_budget_rao: u64,
     /// SS58 address that `exact` payments go to; without it only API keys are accepted.
     pub pay_to: Option<String>,
     /// The network named in payment requirements.

@@ -66,7 +66,7 @@ async fn start_orchestrating(finalizes: bool, desearch: Option<&SubnetServer>, a
     let submitted: Submitted = Arc::new(Mutex::new(Vec::new()));
     let storage = accounts.iter().map(|(account, nonce, free)| account_entry(account, *nonce, *free)).collect();
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), finalizes, storage)).await.unwrap();
-    let pricing = Pricing { proof_read_rao: PRICE, orchestrate_fee_rao: ORCHESTRATE_FEE, pay_to: Some(payee().to_string()), network: NETWORK.into() };
+    let pricing = Pricing { proof_read_rao: PRICE, orchestrate_fee_rao: ORCHESTRATE_FEE, orchestrate_budget_rao: 0, pay_to: Some(payee().to_string()), network: NETWORK.into() };
     let orchestrator = desearch.map(|desearch| {
         testkit::register_subnets(&mut ledger, &[desearch]);
         let credentials = Credentials::default().with_key(22, testkit::expected_key(SubnetKind::Desearch), ["127.0.0.1"]);

@@ -11,6 +11,7 @@ verifies.
 """
 
 from .client import DEFAULT_URL, AsyncClient, Client, Event
+from .x402 import Payer, PaymentRefused
 from .errors import (
     AuthenticationError,
     BadBase,
@@ -105,6 +106,8 @@ __all__ = [
     "ERRORS",
     "AsyncClient",
     "Client",
+    "Payer",
+    "PaymentRefused",
     "Call",
     "Cost",
     "Event",

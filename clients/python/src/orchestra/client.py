@@ -19,6 +19,10 @@ Terms:
   reach the node or the node answered that it was busy (429 with ``Retry-After``), up to
   ``max_retries`` times with exponential backoff. Nothing else is retried: every other answer
   says what the node did.
+- **payer**: an :class:`~orchestra.x402.Payer`, with which a request that carries no API key
+  pays on chain when the node asks (402 with ``PAYMENT-REQUIRED``): the client signs the
+  transfer the payer accepts, sends the request once more with it, and checks that the answer's
+  ``PAYMENT-RESPONSE`` names that transfer and that payer.
 - **events**: the run's progress as the node streams it (``Accept: text/event-stream``):
   ``plan``, ``call_started``, ``call_finished``, ``task_skipped``, ``synthesis``, then ``answer``
   (whose :attr:`Event.run` is the checked :class:`~orchestra.models.Run`) or an error, raised.
@@ -28,6 +32,7 @@ Terms:
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import random
@@ -41,6 +46,7 @@ from blake3 import blake3
 from pydantic import BaseModel, ValidationError
 
 from .errors import MalformedResponse, OrchestraError, RateLimited, Timeout, Unreachable, error_for
+from .x402 import Payer, PaymentRefused, SignedPayment
 from .models import Run
 from .provenance import check_evidence
 from .receipts import verify_receipts
@@ -113,6 +119,7 @@ class _Prepared:
         self.nonce = nonce
         self.headers = headers
         self.miner = miner
+        self.payment: Optional[SignedPayment] = None
 
 
 class _Base:
@@ -124,8 +131,10 @@ class _Base:
         max_retries: int,
         node_hotkey: Optional[str],
         include_evidence: bool,
+        payer: Optional[Payer],
     ) -> None:
         self.include_evidence = include_evidence
+        self.payer = payer if payer is not None else Payer.from_env()
         self.api_key = api_key if api_key is not None else os.environ.get("ORCHESTRA_API_KEY")
         self.base_url = (base_url or os.environ.get("ORCHESTRA_URL") or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
@@ -150,6 +159,22 @@ class _Base:
             headers["Authorization"] = f"Bearer {self.api_key}"
         return _Prepared(model, body, nonce, headers, self.node_hotkey, objective)
 
+    def _pays(self, prepared: _Prepared, status: int, headers: httpx.Headers) -> bool:
+        """Whether the answer asks for a payment this client's payer should sign (once per
+        request, and never for a request paid by API key)."""
+        return status == 402 and self.payer is not None and prepared.payment is None and "Authorization" not in prepared.headers and "payment-required" in headers
+
+    def _sign(self, prepared: _Prepared, status: int, headers: httpx.Headers, data: bytes) -> None:
+        """Signs the payment the node asked for into ``prepared``; raises the node's 402, with
+        the payer's reason, when the payer will not pay it."""
+        assert self.payer is not None
+        try:
+            prepared.payment = self.payer.pay(headers["payment-required"])
+        except PaymentRefused as reason:
+            error = _error_from_answer(status, headers, data)
+            raise type(error)(error.status, error.code, f"{error.message}; the payer did not pay: {reason}", error.details, error.retry_after) from None
+        prepared.headers["PAYMENT-SIGNATURE"] = prepared.payment.header
+
     def _retry_delay(self, attempt: int, error: OrchestraError) -> Optional[float]:
         """Seconds to wait before attempt ``attempt + 1``, or ``None`` when ``error`` is final."""
         if attempt >= self.max_retries or not isinstance(error, (Unreachable, Timeout, RateLimited)):
@@ -167,8 +192,9 @@ class Client(_Base):
     wait for an answer; ``node_hotkey`` (SS58), when given, must be the key that signs the
     receipts; with ``include_evidence`` the node sends the response bodies a cited result's
     values point into, and the client checks every citation against them (docs/SPEC.md
-    section 18), raising :class:`ProvenanceInvalid` when one does not hold. Use it as a context
-    manager, or call :meth:`close`.
+    section 18), raising :class:`ProvenanceInvalid` when one does not hold; ``payer`` (default
+    :meth:`Payer.from_env <orchestra.x402.Payer.from_env>`) pays on chain when the node asks and
+    no API key is used. Use it as a context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -180,9 +206,10 @@ class Client(_Base):
         max_retries: int = DEFAULT_MAX_RETRIES,
         node_hotkey: Optional[str] = None,
         include_evidence: bool = False,
+        payer: Optional[Payer] = None,
         http_client: Optional[httpx.Client] = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey, include_evidence)
+        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey, include_evidence, payer)
         self._http = http_client or httpx.Client(timeout=timeout)
 
     def __enter__(self) -> "Client":
@@ -234,7 +261,11 @@ class Client(_Base):
         attempt = 0
         while True:
             try:
-                return _finish(prepared, *self._send(prepared))
+                answer = self._send(prepared)
+                if self._pays(prepared, *answer[:2]):
+                    self._sign(prepared, *answer)
+                    answer = self._send(prepared)
+                return _finish(prepared, *answer)
             except OrchestraError as error:
                 delay = self._retry_delay(attempt, error)
                 if delay is None:
@@ -255,21 +286,26 @@ class Client(_Base):
         the last is ``answer``, whose ``run`` is checked as :meth:`run` checks it. A failed run
         raises its error after the events before it."""
         prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
-        headers = {**prepared.headers, "Accept": "text/event-stream"}
         url = self.base_url + ORCHESTRATE_PATH
         try:
-            with self._http.stream("POST", url, content=json.dumps(prepared.body).encode(), headers=headers, timeout=self.timeout) as response:
-                if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/event-stream"):
-                    response.read()
-                    _finish(prepared, response.status_code, response.headers, response.content)
-                    raise MalformedResponse(response.status_code, "malformed_response", "the node answered without an event stream")
-                events = _Events(prepared, response.headers)
-                for line in response.iter_lines():
-                    event = events.line(line)
-                    if event is not None:
-                        yield event
-                        if event.run is not None:
-                            return
+            while True:
+                headers = {**prepared.headers, "Accept": "text/event-stream"}
+                with self._http.stream("POST", url, content=json.dumps(prepared.body).encode(), headers=headers, timeout=self.timeout) as response:
+                    if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/event-stream"):
+                        response.read()
+                        if self._pays(prepared, response.status_code, response.headers):
+                            self._sign(prepared, response.status_code, response.headers, response.content)
+                            continue
+                        _finish(prepared, response.status_code, response.headers, response.content)
+                        raise MalformedResponse(response.status_code, "malformed_response", "the node answered without an event stream")
+                    events = _Events(prepared, response.headers)
+                    for line in response.iter_lines():
+                        event = events.line(line)
+                        if event is not None:
+                            yield event
+                            if event.run is not None:
+                                return
+                    break
         except httpx.TimeoutException as error:
             raise _timeout(url, self.timeout) from error
         except httpx.HTTPError as error:
@@ -300,9 +336,10 @@ class AsyncClient(_Base):
         max_retries: int = DEFAULT_MAX_RETRIES,
         node_hotkey: Optional[str] = None,
         include_evidence: bool = False,
+        payer: Optional[Payer] = None,
         http_client: Optional[httpx.AsyncClient] = None,
     ) -> None:
-        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey, include_evidence)
+        super().__init__(api_key, base_url, timeout, max_retries, node_hotkey, include_evidence, payer)
         self._http = http_client or httpx.AsyncClient(timeout=timeout)
 
     async def __aenter__(self) -> "AsyncClient":
@@ -348,7 +385,12 @@ class AsyncClient(_Base):
         attempt = 0
         while True:
             try:
-                return _finish(prepared, *await self._send(prepared))
+                answer = await self._send(prepared)
+                if self._pays(prepared, *answer[:2]):
+                    # The payer asks the chain over blocking HTTP: off the event loop.
+                    await asyncio.to_thread(self._sign, prepared, *answer)
+                    answer = await self._send(prepared)
+                return _finish(prepared, *answer)
             except OrchestraError as error:
                 delay = self._retry_delay(attempt, error)
                 if delay is None:
@@ -367,21 +409,26 @@ class AsyncClient(_Base):
     ) -> AsyncIterator[Event]:
         """As :meth:`Client.stream`, an async iterator."""
         prepared = self._prepare(objective, target_schema, budget_rao, deadline_ms, idempotency_key)
-        headers = {**prepared.headers, "Accept": "text/event-stream"}
         url = self.base_url + ORCHESTRATE_PATH
         try:
-            async with self._http.stream("POST", url, content=json.dumps(prepared.body).encode(), headers=headers, timeout=self.timeout) as response:
-                if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/event-stream"):
-                    await response.aread()
-                    _finish(prepared, response.status_code, response.headers, response.content)
-                    raise MalformedResponse(response.status_code, "malformed_response", "the node answered without an event stream")
-                events = _Events(prepared, response.headers)
-                async for line in response.aiter_lines():
-                    event = events.line(line)
-                    if event is not None:
-                        yield event
-                        if event.run is not None:
-                            return
+            while True:
+                headers = {**prepared.headers, "Accept": "text/event-stream"}
+                async with self._http.stream("POST", url, content=json.dumps(prepared.body).encode(), headers=headers, timeout=self.timeout) as response:
+                    if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/event-stream"):
+                        await response.aread()
+                        if self._pays(prepared, response.status_code, response.headers):
+                            await asyncio.to_thread(self._sign, prepared, response.status_code, response.headers, response.content)
+                            continue
+                        _finish(prepared, response.status_code, response.headers, response.content)
+                        raise MalformedResponse(response.status_code, "malformed_response", "the node answered without an event stream")
+                    events = _Events(prepared, response.headers)
+                    async for line in response.aiter_lines():
+                        event = events.line(line)
+                        if event is not None:
+                            yield event
+                            if event.run is not None:
+                                return
+                    break
         except httpx.TimeoutException as error:
             raise _timeout(url, self.timeout) from error
         except httpx.HTTPError as error:
@@ -419,6 +466,8 @@ def _finish(prepared: _Prepared, status: int, headers: httpx.Headers, data: byte
         problems = "; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors())
         raise MalformedResponse(status, "malformed_response", f"the answer does not have the contract's shape: {problems}") from None
     verify_receipts(run.receipts, prepared.nonce, prepared.miner)
+    if prepared.payment is not None:
+        _check_settlement(prepared.payment, headers, run, status)
     if len(run.receipts["receipts"]) != len(run.calls):
         raise MalformedResponse(status, "malformed_response", f"{len(run.calls)} calls but {len(run.receipts['receipts'])} receipts")
     if prepared.body.get("include_evidence") and answer.get("provenance") is not None and answer.get("evidence") is None:
@@ -426,6 +475,23 @@ def _finish(prepared: _Prepared, status: int, headers: httpx.Headers, data: byte
     if answer.get("evidence") is not None and answer.get("provenance") is not None:
         check_evidence(answer, prepared.objective)
     return run.model_copy(update={"result": validate_result(prepared.model, run.result, status)})
+
+
+def _check_settlement(payment: SignedPayment, headers: httpx.Headers, run: Run, status: int) -> None:
+    """Refuses an answer to a paid request that does not name the transfer the payer signed:
+    its ``payment.transaction`` and, when sent, ``PAYMENT-RESPONSE``."""
+    transaction = run.payment.transaction if run.payment is not None else None
+    if transaction is None or transaction.lower() != payment.extrinsic_hash:
+        raise MalformedResponse(status, "malformed_response", f"the answer names transaction {transaction}, not the payment {payment.extrinsic_hash} the payer signed")
+    settled = headers.get("payment-response")
+    if settled is None:
+        return
+    try:
+        response = json.loads(base64.b64decode(settled, validate=True))
+    except (ValueError, TypeError):
+        raise MalformedResponse(status, "malformed_response", "PAYMENT-RESPONSE is not base64 of JSON") from None
+    if not isinstance(response, dict) or response.get("success") is not True or response.get("payer") != payment.payer or str(response.get("transaction", "")).lower() != payment.extrinsic_hash:
+        raise MalformedResponse(status, "malformed_response", f"PAYMENT-RESPONSE does not confirm the payment the payer signed: {settled[:200]}")
 
 
 def _json_object(status: int, data: bytes) -> Dict[str, Any]:

@@ -106,6 +106,20 @@ def ss58_decode(address: str) -> bytes:
     return raw[1:33]
 
 
+def ss58_encode(public: bytes) -> str:
+    """The SS58 address, with Bittensor's prefix (42), of a 32-byte public key."""
+    if len(public) != 32:
+        raise ValueError("a public key is 32 bytes")
+    raw = bytes([_SS58_PREFIX]) + public
+    raw += hashlib.blake2b(b"SS58PRE" + raw, digest_size=64).digest()[:2]
+    number = int.from_bytes(raw, "big")
+    digits = ""
+    while number:
+        number, digit = divmod(number, 58)
+        digits = _BASE58[digit] + digits
+    return "1" * (len(raw) - len(raw.lstrip(b"\x00"))) + digits
+
+
 def verify_receipts(bundle: Dict[str, Any], nonce: str, miner: Optional[str] = None) -> None:
     """Checks ``bundle`` against the ``nonce`` (64 hex digits) the client sent, and against the
     node's hotkey ``miner`` when the caller knows it; raises

@@ -16,7 +16,7 @@ use orchestra_server::api::{router, AppState};
 use orchestrator::credentials::Credentials;
 use orchestrator::execute::retry::RetryPolicy;
 use orchestrator::orchestrate::{Config, Orchestrator};
-use orchestrator::outbound::Policy;
+use orchestrator::outbound::{Guard, Policy};
 use serde_json::{json, Value};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
@@ -57,6 +57,9 @@ impl Default for Options {
     }
 }
 
+/// The subnet-call budget the stacks' nodes quote an orchestration that names none.
+pub const QUOTED_BUDGET_RAO: u64 = 5_000_000;
+
 pub struct Stack {
     pub desearch: SubnetServer,
     pub data_universe: SubnetServer,
@@ -78,6 +81,16 @@ impl Stack {
     }
 
     pub async fn start_with(options: Options, prepare: impl FnOnce(&mut Ledger, &[&SubnetServer; 4])) -> Stack {
+        Stack::assemble(options, None, prepare).await
+    }
+
+    /// A stack whose node also takes on-chain (`exact`) payments to `pay_to` (SS58), verified
+    /// and settled on the chain at `chain_url` (a stand-in on loopback).
+    pub async fn start_on_chain(options: Options, chain_url: &str, pay_to: &str) -> Stack {
+        Stack::assemble(options, Some((chain_url, pay_to)), |_, _| {}).await
+    }
+
+    async fn assemble(options: Options, chain: Option<(&str, &str)>, prepare: impl FnOnce(&mut Ledger, &[&SubnetServer; 4])) -> Stack {
         let desearch = SubnetServer::start(SubnetKind::Desearch).await;
         let data_universe = SubnetServer::start(SubnetKind::DataUniverse).await;
         let chutes = SubnetServer::start(SubnetKind::Chutes).await;
@@ -90,8 +103,19 @@ impl Stack {
         let other_api_key = ledger.issue_api_key(options.credits_rao).unwrap();
         let orchestrator = Orchestrator::new(credentials(options), node_hotkey(), test_config()).unwrap();
         let miner = orchestrator.miner();
-        let pricing = Pricing { orchestrate_fee_rao: options.fee_rao, proof_read_rao: 1, network: "bittensor:finney".into(), pay_to: None };
-        let state = AppState::new(ledger, pricing).with_orchestrator(orchestrator);
+        let pricing = Pricing {
+            orchestrate_fee_rao: options.fee_rao,
+            orchestrate_budget_rao: QUOTED_BUDGET_RAO,
+            proof_read_rao: 1,
+            network: "bittensor:finney".into(),
+            pay_to: chain.map(|(_, pay_to)| pay_to.to_owned()),
+        };
+        let mut state = AppState::new(ledger, pricing).with_orchestrator(orchestrator);
+        if let Some((chain_url, _)) = chain {
+            let guard = Guard::new(Policy { operator_ranges: vec!["127.0.0.1".parse().unwrap()], ..Policy::default() }).unwrap();
+            let chain = subnet::chain::ChainClient::connect(&guard, chain_url).await.unwrap();
+            state = state.with_chain(chain).unwrap();
+        }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
