@@ -119,12 +119,12 @@ impl ValidatorArgs {
         let mut round = 0;
         loop {
             round += 1;
-            // The ledger may have moved since the last round: read the endpoints it lists anew.
-            let listed = {
+            // The ledger may have moved since the last round: read what it routes anew.
+            let catalog = {
                 let (ledger, _) = node::open_or_seed(data, Options::default())?;
-                Catalog::read(&ledger)?.listed()
+                Catalog::read(&ledger)?
             };
-            let report = runtime.block_on(validator.round(&listed))?;
+            let report = runtime.block_on(validator.round(&catalog))?;
             print_json(&json!({
                 "round": round,
                 "block": report.block,

@@ -45,6 +45,7 @@ use subxt_signer::sr25519::Keypair;
 
 use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
 use orchestrator::credentials::Credentials;
+use orchestrator::route::Catalog;
 use crate::incentive::lasting::Writes;
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
@@ -229,9 +230,12 @@ impl Validator {
         &self.scoreboard
     }
 
-    /// One round (see the module documentation); `listed` holds the `(netuid, endpoint)`
-    /// pairs of the validator's ledger, for the challenges' spot checks.
-    pub async fn round(&mut self, listed: &BTreeSet<(u16, String)>) -> Result<RoundReport, ValidatorError> {
+    /// One round (see the module documentation); `catalog` is the validator's own ledger's:
+    /// the challenges are drawn among the capabilities it routes with the validator's keys, and
+    /// their spot checks take the endpoints it lists.
+    pub async fn round(&mut self, catalog: &Catalog) -> Result<RoundReport, ValidatorError> {
+        let listed = &catalog.listed();
+        let routable = catalog.offered(&self.credentials);
         let netuid = self.settings.netuid;
         let metagraph = self.chain.metagraph(netuid, None).await?;
         let hyperparameters = self.chain.hyperparameters(netuid, None).await?;
@@ -248,8 +252,15 @@ impl Validator {
             .collect();
 
         let deadline = self.settings.challenge_deadline;
-        let challenges: Vec<Challenge> = miners.iter().map(|_| Challenge::random()).collect();
-        let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| challenge::run(&self.guard, &self.hotkey, miner, challenge, deadline, listed))).await;
+        let challenges: Vec<Option<Challenge>> = miners.iter().map(|_| Challenge::generate(&routable)).collect();
+        let (guard, hotkey) = (&self.guard, &self.hotkey);
+        let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| async move {
+            match challenge {
+                Some(challenge) => challenge::run(guard, hotkey, miner, challenge, deadline, listed).await,
+                None => Verdict::unanswerable(deadline, "the validator's ledger routes no capability a challenge needs (web-search)"),
+            }
+        }))
+        .await;
         let mut round = Round::new();
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);

@@ -5,6 +5,7 @@ mod chain_connect;
 mod chain_reads;
 mod chain_sync;
 mod chain_writes;
+mod challenges;
 mod epistula;
 mod from_chain;
 mod health_claims;

@@ -20,6 +20,7 @@ use orchestra_server::api::proposers::{ProposerGate, Quota};
 use orchestra_server::api::{router, AppState};
 use orchestrator::credentials::Credentials;
 use orchestrator::outbound::{Guard, Policy};
+use orchestrator::route::Catalog;
 use serde_json::Value;
 use subnet::chain::testing::mock_node_with_storage;
 use subnet::chain::ChainClient;
@@ -98,7 +99,10 @@ async fn review(validator: &Participant, miner: &Participant, url: &str) -> Roun
     let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: url.to_owned(), mirror_dir: mirror.path().join("mirror") }) };
     let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]);
     let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), credentials, settings);
-    validator_node.round(&BTreeSet::new()).await.unwrap()
+    // The validator's own ledger routes nothing: the round is about the ledger under review.
+    let own = tempfile::tempdir().unwrap();
+    let own = ledger::Ledger::create(own.path().join("ledger"), ledger::Options::default()).unwrap();
+    validator_node.round(&Catalog::read(&own).unwrap()).await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -132,9 +132,9 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }) };
     let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), credentials(), settings);
     let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
-    let listed = Catalog::read(&validator_ledger).unwrap().listed();
+    let catalog = Catalog::read(&validator_ledger).unwrap();
 
-    let report = validator_node.round(&listed).await.unwrap();
+    let report = validator_node.round(&catalog).await.unwrap();
 
     let verdict = |uid: u16| &report.verdicts.iter().find(|(miner, _)| miner.uid == uid).unwrap().1;
     assert!(verdict(1).problems.is_empty(), "the honest miner's answer checks: {:?}", verdict(1).problems);
@@ -203,7 +203,7 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     // Every Desearch call fails: the challenge fails, and the miner has seen the subnet down.
     desearch.fail_always(503);
     let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
-    let papers = challenge::Challenge { objective: "Find recent arxiv papers on mixture of experts".into(), target_schema: serde_json::json!({ "papers": [{ "title": "str" }] }) };
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str" }] }));
     let verdict = challenge::run(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &BTreeSet::new()).await;
     assert!(!verdict.observation.success, "no subnet answered");
 
@@ -245,7 +245,7 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
         fill(&mut body["result"]);
     })
     .await;
-    let papers = challenge::Challenge { objective: "Find recent arxiv papers on mixture of experts".into(), target_schema: serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }) };
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
     let listed: BTreeSet<(u16, String)> = ["ai-search", "web-search", "web-links-search", "x-search", "x-links-search"].into_iter().map(|endpoint| (22, endpoint.to_owned())).collect();
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
@@ -259,6 +259,49 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
     assert_eq!(filled.observation.groundedness, 0.0);
     assert_eq!(filled.observation.score(1), 0.0, "placeholders earn nothing");
     assert!(filled.problems.iter().any(|problem| problem.contains("/papers/0/title") && problem.contains("does not hold")), "{:?}", filled.problems);
+}
+
+/// Every shape of challenge the validator draws is answered in full by an honest miner: every
+/// price challenge, every phrasing with every set of paper fields on one topic, and every topic
+/// in one phrasing. A family an honest miner cannot answer would score honest work as nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
+    use subnet::validator::challenge::generate::FAMILIES;
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let data_universe = SubnetServer::start(SubnetKind::DataUniverse).await;
+    let subnets = [&desearch, &data_universe];
+    let (validator, honest) = (Participant::new(1), Participant::new(2));
+    let (honest_port, _honest_data) = miner(&honest, &validator, &subnets, |_| {}).await;
+    let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
+    let catalog = Catalog::read(&validator_ledger).unwrap();
+    let routable = catalog.offered(&credentials());
+    let listed = catalog.listed();
+    let guard = Guard::new(Policy::loopback()).unwrap();
+    let axon = challenge::MinerAxon { uid: 1, hotkey: honest.hotkey.ss58(), url: format!("http://127.0.0.1:{honest_port}") };
+
+    let mut shapes: Vec<(String, Value)> = Vec::new();
+    for family in FAMILIES.iter().filter(|family| routable.contains(family.capability)) {
+        let all = (family.challenges)();
+        match family.name {
+            "papers" => {
+                let first_phrasing = all[0].0.split("mixture of experts").next().unwrap().to_owned();
+                let full = all.iter().map(|(_, schema)| schema).max_by_key(|schema| schema["papers"][0].as_object().unwrap().len()).unwrap().clone();
+                shapes.extend(all.iter().filter(|(objective, _)| objective.contains("mixture of experts")).cloned());
+                shapes.extend(all.iter().filter(|(objective, schema)| objective.starts_with(&first_phrasing) && *schema == full).cloned());
+            }
+            _ => shapes.extend(all.iter().cloned()),
+        }
+    }
+    assert!(shapes.len() > 150, "{} shapes", shapes.len());
+    let mut failed = Vec::new();
+    for (objective, target_schema) in shapes {
+        let drawn = challenge::Challenge::new(objective.clone(), target_schema.clone());
+        let verdict = challenge::run(&guard, &validator.hotkey, &axon, &drawn, Duration::from_secs(20), &listed).await;
+        if !verdict.problems.is_empty() || verdict.observation.groundedness < 1.0 || !verdict.observation.is_valid() {
+            failed.push(format!("{objective} {target_schema}: {:?}", verdict.problems));
+        }
+    }
+    assert!(failed.is_empty(), "{} challenges the honest miner did not answer in full:\n{}", failed.len(), failed.join("\n"));
 }
 
 /// A validator's signed challenge captured on the wire and sent again inside its signature's

@@ -108,8 +108,7 @@ impl Node {
         let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: self.url.clone(), mirror_dir: mirror.path().join("mirror") }) };
         let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), Credentials::default(), settings);
         let TestLedger { ledger, dir: _dir } = testkit::test_ledger(&[]);
-        let listed = Catalog::read(&ledger).unwrap().listed();
-        validator_node.round(&listed).await.unwrap()
+        validator_node.round(&Catalog::read(&ledger).unwrap()).await.unwrap()
     }
 }
 

@@ -2,8 +2,9 @@
 //! answers.
 //!
 //! Terms:
-//! - **challenge**: an objective and a target schema from a fixed set, sent with a fresh
-//!   nonce, Epistula-signed by the validator for the miner's hotkey.
+//! - **challenge**: a fresh random nonce, and the objective and target schema it draws among
+//!   the capabilities the validator's ledger routes ([`generate`]), sent Epistula-signed by the
+//!   validator for the miner's hotkey.
 //! - **verdict**: what the validator concludes of one answer: the observation the scoreboard
 //!   takes ([`OrchestrationObservation`]) and every problem found, in words.
 //!
@@ -22,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ledger::hotkey::Hotkey;
-use rand::{Rng, RngCore};
+use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -40,31 +41,39 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 /// Clock difference tolerated between a receipt's start and the validator's clock.
 const CLOCK_SLACK_MS: u64 = 2_000;
 
-/// The challenge set: objectives that exercise search, fan-out and synthesis, each with the
-/// schema its answer must fit.
-const CHALLENGES: [(&str, &str); 4] = [
-    (
-        "Research RunPod, Vast.ai and Lambda GPU pricing and recommend a price point",
-        r#"{"competitors": [{"name": "str", "pricing": "dict", "strengths": "list"}], "recommendation": {"price_point": "float", "rationale": "str"}}"#,
-    ),
-    ("Find recent arxiv papers on mixture of experts", r#"{"papers": [{"title": "str", "url": "str", "summary": "str"}]}"#),
-    ("Find recent arxiv papers on decentralized training", r#"{"papers": [{"title": "str", "url": "str"}]}"#),
-    ("Compare RunPod and Lambda H100 prices", r#"{"providers": [{"name": "str", "pricing": "dict"}]}"#),
-];
+pub mod generate;
 
-/// One objective and its target schema.
+/// One request to a miner: its nonce, objective and target schema.
 #[derive(Clone, Debug)]
 pub struct Challenge {
+    pub nonce: Nonce,
     pub objective: String,
     pub target_schema: Value,
 }
 
 impl Challenge {
-    /// A challenge drawn at random from the set, so that miners cannot prepare for one.
-    pub fn random() -> Challenge {
-        let (objective, schema) = CHALLENGES[rand::thread_rng().gen_range(0..CHALLENGES.len())];
-        Challenge { objective: objective.to_owned(), target_schema: serde_json::from_str(schema).expect("the challenge schemas are JSON") }
+    /// The challenge a fresh random nonce draws among the `routable` capabilities (see
+    /// [`generate`]); `None` when the ledger routes none a challenge needs.
+    pub fn generate(routable: &BTreeSet<String>) -> Option<Challenge> {
+        Challenge::from_nonce(fresh_nonce(), routable)
     }
+
+    /// The challenge `nonce` draws among the `routable` capabilities.
+    pub fn from_nonce(nonce: Nonce, routable: &BTreeSet<String>) -> Option<Challenge> {
+        let (objective, target_schema) = generate::draw(&nonce, routable)?;
+        Some(Challenge { nonce, objective, target_schema })
+    }
+
+    /// A chosen objective and schema under a fresh random nonce.
+    pub fn new(objective: impl Into<String>, target_schema: Value) -> Challenge {
+        Challenge { nonce: fresh_nonce(), objective: objective.into(), target_schema }
+    }
+}
+
+fn fresh_nonce() -> Nonce {
+    let mut nonce = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    Nonce(nonce)
 }
 
 /// A miner as the validator reaches it.
@@ -81,6 +90,16 @@ pub struct MinerAxon {
 pub struct Verdict {
     pub observation: OrchestrationObservation,
     pub problems: Vec<String>,
+}
+
+impl Verdict {
+    /// The verdict of a challenge not sent: nothing earned, and why.
+    pub fn unanswerable(deadline: Duration, why: impl Into<String>) -> Verdict {
+        Verdict {
+            observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64, groundedness: 0.0 },
+            problems: vec![why.into()],
+        }
+    }
 }
 
 /// The parts of an orchestration answer the checks read.
@@ -107,9 +126,7 @@ struct AnswerCost {
 pub const MAX_ANSWER_BYTES: usize = 8 << 20;
 
 pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, listed: &BTreeSet<(u16, String)>) -> Verdict {
-    let mut nonce = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut nonce);
-    let nonce = Nonce(nonce);
+    let nonce = challenge.nonce;
     let body = json!({
         "objective": challenge.objective,
         "target_schema": challenge.target_schema,
@@ -120,10 +137,7 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     .to_string();
     let sent_ms = now_ms();
     let started = Instant::now();
-    let mut verdict = Verdict {
-        observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64, groundedness: 0.0 },
-        problems: Vec::new(),
-    };
+    let mut verdict = Verdict { problems: Vec::new(), ..Verdict::unanswerable(deadline, "") };
     let mut request = match guard.post(&format!("{}/v1/orchestrate", miner.url.trim_end_matches('/')), Origin::Axon) {
         Ok(request) => request.header("content-type", "application/json").timeout(deadline + ANSWER_MARGIN),
         Err(refusal) => {

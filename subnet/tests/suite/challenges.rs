@@ -1,0 +1,55 @@
+//! Challenges drawn from the nonce: the same nonce always draws the same challenge, nonces
+//! draw thousands of distinct ones, each a valid target schema, and only families whose
+//! capability the validator's ledger routes are drawn.
+
+use std::collections::BTreeSet;
+
+use orchestrator::receipts::Nonce;
+use orchestrator::schema::TargetSchema;
+use subnet::validator::challenge::generate::{distinct_challenges, draw, FAMILIES};
+use subnet::validator::challenge::Challenge;
+
+fn routable(capabilities: &[&str]) -> BTreeSet<String> {
+    capabilities.iter().map(|capability| (*capability).to_owned()).collect()
+}
+
+fn nonce(n: u64) -> Nonce {
+    let mut bytes = [0u8; 32];
+    bytes[..8].copy_from_slice(&n.to_le_bytes());
+    Nonce(bytes)
+}
+
+#[test]
+fn a_nonce_always_draws_the_same_challenge_and_another_nonce_usually_another() {
+    let web = routable(&["web-search"]);
+    for n in 0..64 {
+        assert_eq!(draw(&nonce(n), &web), draw(&nonce(n), &web));
+    }
+    let drawn: BTreeSet<String> = (0..20_000).map(|n| { let (objective, schema) = draw(&nonce(n), &web).unwrap(); format!("{objective}\n{schema}") }).collect();
+    assert!(distinct_challenges(&web) >= 3_000, "{}", distinct_challenges(&web));
+    // Half of 20,000 draws among 3,072 papers challenges meet about 2,900 of them, and the
+    // other half all 48 price ones.
+    assert!(drawn.len() >= 2_500, "only {} distinct challenges in 20,000 draws", drawn.len());
+    let challenge = Challenge::from_nonce(nonce(7), &web).unwrap();
+    assert_eq!(Some((challenge.objective, challenge.target_schema)), draw(&nonce(7), &web));
+}
+
+#[test]
+fn every_drawn_schema_is_a_valid_target_schema_and_every_family_is_met() {
+    let web = routable(&["web-search"]);
+    let mut families = BTreeSet::new();
+    for n in 0..2_000 {
+        let (objective, schema) = draw(&nonce(n), &web).unwrap();
+        assert!(!objective.contains('{'), "every placeholder is filled: {objective}");
+        TargetSchema::parse(schema.clone()).unwrap_or_else(|error| panic!("{schema}: {error}"));
+        families.insert(if schema.get("papers").is_some() { "papers" } else { "gpu-prices" });
+    }
+    assert_eq!(families.len(), FAMILIES.len());
+}
+
+#[test]
+fn nothing_is_drawn_for_a_ledger_that_routes_no_family_s_capability() {
+    assert_eq!(draw(&nonce(1), &routable(&[])), None);
+    assert_eq!(draw(&nonce(1), &routable(&["weather-forecast", "x-search"])), None);
+    assert_eq!(distinct_challenges(&routable(&["x-search"])), 0);
+}
