@@ -19,7 +19,7 @@ use crate::execute::budget::TaoPrice;
 use crate::execute::retry::RetryPolicy;
 use crate::execute::trace::{critical_path, time_in_calls, CallRecord, Timings};
 use crate::outbound::{Guard, Policy};
-use crate::execute::{Context, Executed, LearnedCosts, Network, PlanFailure, Session, SkippedTask, Stop, TaskError};
+use crate::execute::{Context, Executed, KeptResponse, LearnedCosts, Network, PlanFailure, Session, SkippedTask, Stop, TaskError};
 use crate::llm::LLM_CAPABILITY;
 use crate::execute::price::{OperatorPrice, OperatorPrices};
 use crate::ranking::{Ranking, Writer};
@@ -92,13 +92,17 @@ pub struct Request {
     pub include_evidence: bool,
 }
 
-/// A response body a citation may point into, as received.
+/// A response a citation may point into, and the headers its cost was read from, as received.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceBody {
     /// The index of the receipt whose `response_hash` covers it.
     pub receipt: u64,
     /// The body, base64 (standard alphabet, padded).
     pub base64: String,
+    /// The response headers the call's cost was read from, `[name, value]` (names lowercase):
+    /// they hash to the receipt's `cost_evidence_hash`.
+    #[serde(default)]
+    pub cost_headers: Vec<(String, String)>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -328,8 +332,8 @@ impl Orchestrator {
 
         let started = session.started();
         let spent = session.budget().spent_rao();
-        let (receipts, calls, bodies) = session.finish(&self.hotkey);
-        let evidence = request.include_evidence.then(|| evidence_bodies(&receipts, bodies));
+        let (receipts, calls, responses) = session.finish(&self.hotkey);
+        let evidence = request.include_evidence.then(|| evidence_bodies(&receipts, responses));
         let total_ms = millis(finished - started);
         let in_calls_ms = time_in_calls(&calls);
         let timings = Timings {
@@ -398,16 +402,20 @@ impl Orchestrator {
     }
 }
 
-/// The bodies of the calls that answered (status 2xx), for the caller to check citations
-/// against.
-fn evidence_bodies(receipts: &ReceiptBundle, bodies: Vec<Vec<u8>>) -> Vec<EvidenceBody> {
+/// The responses of the calls that got one (any status), for the caller to check citations and
+/// costs against.
+fn evidence_bodies(receipts: &ReceiptBundle, responses: Vec<KeptResponse>) -> Vec<EvidenceBody> {
     use base64::Engine as _;
     receipts
         .receipts
         .iter()
-        .zip(bodies)
-        .filter(|(receipt, _)| (200..300).contains(&receipt.call.status))
-        .map(|(receipt, body)| EvidenceBody { receipt: receipt.index, base64: base64::engine::general_purpose::STANDARD.encode(body) })
+        .zip(responses)
+        .filter(|(receipt, _)| receipt.call.status != 0)
+        .map(|(receipt, response)| EvidenceBody {
+            receipt: receipt.index,
+            base64: base64::engine::general_purpose::STANDARD.encode(response.body),
+            cost_headers: response.cost_headers,
+        })
         .collect()
 }
 

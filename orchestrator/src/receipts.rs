@@ -4,7 +4,9 @@
 //! Terms:
 //! - **nonce**: 32 bytes the validator picks for one request (the challenge).
 //! - **call**: the facts of one subnet call ([`Call`]): subnet, endpoint, request and response
-//!   hashes, HTTP status, start time, duration and cost.
+//!   hashes, HTTP status, start time, duration, cost (in rao and in micro-USD) and the hash of
+//!   its **cost evidence**: the response headers the endpoint's invocation spec reads the cost
+//!   from ([`cost_evidence_hash`]), so that a holder of the response can check the cost claimed.
 //! - **receipt**: a call with its position (`index`) and `previous`, the hash of the receipt
 //!   before it or, for receipt 0, the hash of the challenge. Every receipt therefore depends on
 //!   the nonce and on all receipts before it: none can be made before the nonce is known,
@@ -16,7 +18,7 @@
 //!   signature over the root ([`ReceiptBundle`]); a validator checks it with [`verify`].
 //! - **format**: the version of the layout below, [`FORMAT`]. A later format uses new tags, so
 //!   a bundle relabelled with another format cannot verify under it; verifiers refuse formats
-//!   they do not know. `docs/SPEC.md` (section 15) specifies format 1 with test vectors.
+//!   they do not know. `docs/SPEC.md` (section 15) specifies format 2 with test vectors.
 //!
 //! Hashes are blake3 over byte layouts defined here, never over a serde encoding, so a JSON
 //! round trip or a field reordering in a struct cannot change them. Integers are big-endian,
@@ -27,7 +29,8 @@
 //! | kind      | preimage |
 //! |-----------|----------|
 //! | challenge | `"ORCH-RCPT-CHAL" \|\| nonce` |
-//! | receipt   | `"ORCH-RCPT-CALL" \|\| u64be(index) \|\| u16be(subnet) \|\| str(endpoint) \|\| request_hash \|\| response_hash \|\| u16be(status) \|\| u64be(started_ms) \|\| u64be(duration_ms) \|\| u64be(cost_rao) \|\| previous` |
+//! | receipt   | `"ORCH-RCPT-CAL2" \|\| u64be(index) \|\| u16be(subnet) \|\| str(endpoint) \|\| request_hash \|\| response_hash \|\| u16be(status) \|\| u64be(started_ms) \|\| u64be(duration_ms) \|\| u64be(cost_rao) \|\| u64be(cost_usd_micros) \|\| cost_evidence_hash \|\| previous` |
+//! | cost      | `"ORCH-RCPT-COST" \|\| u32be(count) \|\| (str(name) \|\| str(value))*` (the cost headers, names lowercase, sorted) |
 //! | body      | `"ORCH-RCPT-BODY" \|\| bytes` (a request or response body, see [`body_hash`]) |
 //! | root      | `"ORCH-RCPT-ROOT" \|\| nonce \|\| u64be(count) \|\| tree_root` |
 //! | signed    | `"ORCH-RCPT-SIGN" \|\| root` (the message the miner signs) |
@@ -46,13 +49,14 @@ use ledger::Tree;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 const TAG_CHALLENGE: &[u8; 14] = b"ORCH-RCPT-CHAL";
-const TAG_RECEIPT: &[u8; 14] = b"ORCH-RCPT-CALL";
+const TAG_RECEIPT: &[u8; 14] = b"ORCH-RCPT-CAL2";
+const TAG_COST: &[u8; 14] = b"ORCH-RCPT-COST";
 const TAG_BODY: &[u8; 14] = b"ORCH-RCPT-BODY";
 const TAG_ROOT: &[u8; 14] = b"ORCH-RCPT-ROOT";
 const TAG_SIGNED: &[u8; 14] = b"ORCH-RCPT-SIGN";
 
 /// The format of the receipts this code makes and verifies.
-pub const FORMAT: u32 = 1;
+pub const FORMAT: u32 = 2;
 
 /// The validator's challenge. Serialised as 64 hex digits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,6 +78,11 @@ pub struct Call {
     pub started_ms: u64,
     pub duration_ms: u64,
     pub cost_rao: u64,
+    /// What the call cost in micro-USD, as the subnet reported it or the endpoint's price
+    /// gives it; 0 when neither says.
+    pub cost_usd_micros: u64,
+    /// [`cost_evidence_hash`] of the response headers the cost was read from.
+    pub cost_evidence_hash: Hash,
 }
 
 /// One call's receipt, linked to the receipt before it.
@@ -171,6 +180,8 @@ impl Receipt {
                 &self.call.started_ms.to_be_bytes(),
                 &self.call.duration_ms.to_be_bytes(),
                 &self.call.cost_rao.to_be_bytes(),
+                &self.call.cost_usd_micros.to_be_bytes(),
+                self.call.cost_evidence_hash.as_bytes(),
                 self.previous.as_bytes(),
             ],
         )
@@ -185,6 +196,22 @@ pub fn challenge(nonce: &Nonce) -> Hash {
 /// The hash of a request or response body, for [`Call::request_hash`] and [`Call::response_hash`].
 pub fn body_hash(body: &[u8]) -> Hash {
     tagged_hash(TAG_BODY, &[body])
+}
+
+/// The hash of a call's cost evidence: the response headers `(name, value)` its endpoint's spec
+/// reads the cost from, as the layout in the module doc says (names lowercased, then sorted; an
+/// empty list for a call whose cost no header carries).
+pub fn cost_evidence_hash(headers: &[(String, String)]) -> Hash {
+    let mut sorted: Vec<(String, &str)> = headers.iter().map(|(name, value)| (name.to_ascii_lowercase(), value.as_str())).collect();
+    sorted.sort();
+    let mut parts: Vec<Vec<u8>> = vec![(sorted.len() as u32).to_be_bytes().to_vec()];
+    for (name, value) in &sorted {
+        for text in [name.as_str(), value] {
+            parts.push((text.len() as u32).to_be_bytes().to_vec());
+            parts.push(text.as_bytes().to_vec());
+        }
+    }
+    tagged_hash(TAG_COST, &parts.iter().map(Vec::as_slice).collect::<Vec<_>>())
 }
 
 /// The root committing to `receipts` under `nonce`.

@@ -206,7 +206,16 @@ impl Catalog {
 
     /// The ledger's health record of an endpoint, if it has one.
     pub fn health(&self, netuid: u16, endpoint: &str) -> Option<Health> {
-        self.by_capability.values().flatten().find(|listing| listing.netuid == netuid && listing.endpoint.name == endpoint).and_then(|listing| listing.health.clone())
+        self.listing(netuid, endpoint).and_then(|listing| listing.health.clone())
+    }
+
+    /// The ledger's record of an endpoint, if it lists one.
+    pub fn endpoint(&self, netuid: u16, endpoint: &str) -> Option<&Endpoint> {
+        self.listing(netuid, endpoint).map(|listing| &listing.endpoint)
+    }
+
+    fn listing(&self, netuid: u16, endpoint: &str) -> Option<&Listing> {
+        self.by_capability.values().flatten().find(|listing| listing.netuid == netuid && listing.endpoint.name == endpoint)
     }
 
     /// Every `(netuid, endpoint name)` the catalog lists, routable or not.

@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Union
 
 import sr25519
 
-from orchestra.receipts import challenge, receipt_hash, root, signed_message
+from orchestra.receipts import challenge, cost_evidence_hash, receipt_hash, root, signed_message
 
 
 @dataclass
@@ -144,6 +144,8 @@ def signed_receipts(nonce: str, calls: List[Dict[str, Any]]) -> Dict[str, Any]:
                 "started_ms": call["started_ms"],
                 "duration_ms": int(call["duration_ms"]),
                 "cost_rao": call["cost_rao"],
+                "cost_usd_micros": call.get("cost_usd_micros") or 0,
+                "cost_evidence_hash": cost_evidence_hash([]).hex(),
             },
             "previous": previous.hex(),
         }
@@ -151,7 +153,7 @@ def signed_receipts(nonce: str, calls: List[Dict[str, Any]]) -> Dict[str, Any]:
         receipts.append(receipt)
     committed = root(nonce_bytes, receipts)
     signature = sr25519.sign(node_keypair(), signed_message(committed))
-    return {"format": 1, "nonce": nonce, "receipts": receipts, "root": committed.hex(), "miner": NODE_HOTKEY, "signature": "0x" + signature.hex()}
+    return {"format": 2, "nonce": nonce, "receipts": receipts, "root": committed.hex(), "miner": NODE_HOTKEY, "signature": "0x" + signature.hex()}
 
 
 def answer(result: Any, tamper: Optional[Callable[[Dict[str, Any]], None]] = None) -> Callable[[Request], Dict[str, Any]]:

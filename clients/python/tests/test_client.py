@@ -233,7 +233,7 @@ def _a_receipt_dropped(built: Dict[str, Any]) -> None:
         (_reordered, "index_mismatch"),
         (_resigned_by_a_stranger, "bad_signature"),
         (_a_receipt_dropped, "root_mismatch"),
-        (lambda built: built["receipts"].update(format=2), "unknown_format"),
+        (lambda built: built["receipts"].update(format=1), "unknown_format"),
         (lambda built: built["receipts"].update(root="zz"), "malformed"),
     ],
 )

@@ -14,6 +14,7 @@ import pytest
 from blake3 import blake3
 
 from orchestra import ProvenanceInvalid, check_provenance
+from orchestra.receipts import cost_evidence_hash
 from orchestra.provenance import check_evidence
 
 SPEC = Path(__file__).resolve().parents[3] / "docs" / "SPEC.md"
@@ -69,8 +70,12 @@ def test_each_change_is_refused_where_the_spec_says(refusal: Dict[str, Any]) -> 
 
 def test_evidence_must_hash_to_its_receipt() -> None:
     case = vector()
-    receipts = [{"index": int(receipt), "call": {"response_hash": blake3(b"ORCH-RCPT-BODY" + body.encode()).hexdigest()}} for receipt, body in case["bodies"].items()]
-    evidence = [{"receipt": int(receipt), "base64": base64.b64encode(body.encode()).decode()} for receipt, body in case["bodies"].items()]
+    cost_headers = [["x-desearch-cost-usd", "0.002500"]]
+    receipts = [
+        {"index": int(receipt), "call": {"response_hash": blake3(b"ORCH-RCPT-BODY" + body.encode()).hexdigest(), "cost_evidence_hash": cost_evidence_hash(cost_headers).hex()}}
+        for receipt, body in case["bodies"].items()
+    ]
+    evidence = [{"receipt": int(receipt), "base64": base64.b64encode(body.encode()).decode(), "cost_headers": cost_headers} for receipt, body in case["bodies"].items()]
     answer = {"result": case["document"], "provenance": case["provenance"], "receipts": {"receipts": receipts}, "evidence": evidence}
     check_evidence(answer, case["objective"])
     # A body changed after the call (a cheaper price written in) no longer hashes to its receipt.
@@ -79,3 +84,8 @@ def test_evidence_must_hash_to_its_receipt() -> None:
     with pytest.raises(ProvenanceInvalid) as raised:
         check_evidence(forged, case["objective"])
     assert raised.value.check == "body_mismatch"
+    # A cost header changed (a lower cost claimed than the subnet reported) no longer hashes either.
+    cheaper = copy.deepcopy(answer)
+    cheaper["evidence"][0]["cost_headers"] = [["x-desearch-cost-usd", "0.000100"]]
+    with pytest.raises(ProvenanceInvalid, match="cost_evidence_hash"):
+        check_evidence(cheaper, case["objective"])

@@ -12,7 +12,7 @@ from typing import Any, Dict
 import pytest
 
 from orchestra import ReceiptsInvalid, verify_receipts
-from orchestra.receipts import challenge, receipt_hash, root, signed_message, ss58_decode, tree_root
+from orchestra.receipts import challenge, cost_evidence_hash, receipt_hash, root, signed_message, ss58_decode, tree_root
 
 SPEC = Path(__file__).resolve().parents[3] / "docs" / "SPEC.md"
 TAG = "```json vector:"
@@ -45,6 +45,8 @@ def test_the_chain_vector_recomputes_and_verifies() -> None:
         assert receipt_hash(receipt).hex() == expected["hash"]
         hashes.append(receipt_hash(receipt))
     assert [receipt["call"] for receipt in bundle["receipts"]] == chain["calls"]
+    for call, evidence in zip(chain["calls"], chain["cost_evidence"]):
+        assert cost_evidence_hash(evidence["headers"]).hex() == evidence["hash"] == call["cost_evidence_hash"]
     assert tree_root(hashes).hex() == chain["tree_root"]
     assert root(nonce, bundle["receipts"]).hex() == chain["root"] == bundle["root"]
     assert signed_message(bytes.fromhex(chain["root"])).hex() == chain["signed_message"]

@@ -15,7 +15,7 @@
 //! stated root and carry the node's signature ([`orchestrator::receipts::verify`]), and that
 //! the result validates against the target schema. Asked to (`include_evidence`), it checks
 //! every citation of a cited result against the response bodies the node sends, each body
-//! against its receipt's hash ([`orchestrator::provenance::check`], docs/SPEC.md §18). An answer
+//! and its cost headers against its receipt's hashes ([`orchestrator::provenance::check`], docs/SPEC.md §18). An answer
 //! that fails a check is an error, never a result.
 
 use orchestrator::execute::trace::{CallRecord, Timings};
@@ -23,7 +23,7 @@ use orchestrator::execute::SkippedTask;
 use orchestrator::orchestrate::EvidenceBody;
 use orchestrator::plan::Plan;
 use orchestrator::provenance::{self, Provenance, ProvenanceError};
-use orchestrator::receipts::{self, body_hash, Nonce, ReceiptBundle, ReceiptError};
+use orchestrator::receipts::{self, body_hash, cost_evidence_hash, Nonce, ReceiptBundle, ReceiptError};
 use orchestrator::schema::{SchemaError, TargetSchema, Violation};
 use orchestrator::synthesis::Report;
 use rand::RngCore;
@@ -197,6 +197,9 @@ fn checked_bodies(bundle: &ReceiptBundle, evidence: &[EvidenceBody]) -> Result<s
         let receipt = bundle.receipts.get(given.receipt as usize).ok_or_else(|| ClientError::Evidence(format!("a body for receipt {}, which does not exist", given.receipt)))?;
         if body_hash(&body) != receipt.call.response_hash {
             return Err(ClientError::Evidence(format!("the body given for receipt {} does not hash to its response_hash", given.receipt)));
+        }
+        if cost_evidence_hash(&given.cost_headers) != receipt.call.cost_evidence_hash {
+            return Err(ClientError::Evidence(format!("the cost headers given for receipt {} do not hash to its cost_evidence_hash", given.receipt)));
         }
         bodies.insert(given.receipt, body);
     }

@@ -11,11 +11,11 @@ use ledger::record::HttpMethod;
 
 use super::retry::retry_after;
 use super::trace::{CallOutcome, CallRecord};
-use super::{Session, Stop, MAX_RESPONSE_BYTES};
+use super::{KeptResponse, Session, Stop, MAX_RESPONSE_BYTES};
 use crate::invocation::{self, Access, CallInput, InvocationError, JobState, SubnetRequest, SubnetResponse};
 use crate::outbound::{describe, excerpt, read_capped, BodyError, Origin};
 use crate::progress::Event;
-use crate::receipts::{body_hash, Call};
+use crate::receipts::{body_hash, cost_evidence_hash, Call};
 use crate::route::Route;
 use super::price;
 
@@ -188,6 +188,7 @@ impl Session<'_> {
         let sent = !matches!(exchange, Err(Transport::Refused(_)));
 
         let failure = |outcome, reason: String| Failure { outcome, reason, retry_after: None };
+        let cost_headers = exchange.as_ref().map_or_else(|_| Vec::new(), |exchange| invocation::cost_headers(endpoint, &exchange.headers));
         let (status, response_body, result) = match exchange {
             Ok(exchange) if (200..300).contains(&exchange.status) => {
                 let outcome = read(&exchange).map_err(|error| failure(CallOutcome::Failed, error.to_string()));
@@ -247,17 +248,19 @@ impl Session<'_> {
             started_ms,
             duration_ms: duration.as_millis() as u64,
             cost_rao,
+            cost_usd_micros: reported_usd.unwrap_or(0),
+            cost_evidence_hash: cost_evidence_hash(&cost_headers),
         };
-        let receipt = self.record(call, record, response_body);
+        let receipt = self.record(call, record, KeptResponse { body: response_body, cost_headers });
         result.map(|(value, _)| (value, receipt))
     }
 
-    /// Adds a call's receipt, record and response body to the log; its receipt index.
-    fn record(&self, call: Call, record: CallRecord, body: Vec<u8>) -> u64 {
+    /// Adds a call's receipt, record and response to the log; its receipt index.
+    fn record(&self, call: Call, record: CallRecord, response: KeptResponse) -> u64 {
         let mut log = self.log.lock().expect("session log lock");
         let receipt = log.chain.push(call).index;
         log.calls.push(record.clone());
-        log.bodies.push(body);
+        log.responses.push(response);
         drop(log);
         self.report(Event::CallFinished { call: record });
         receipt

@@ -194,14 +194,22 @@ pub struct Session<'a> {
 struct Log {
     chain: ReceiptChain,
     calls: Vec<CallRecord>,
-    /// Each receipt's response body, by receipt index: the evidence citations point into.
-    bodies: Vec<Vec<u8>>,
+    /// Each receipt's response, by receipt index: the evidence citations point into.
+    responses: Vec<KeptResponse>,
+}
+
+/// What a call's receipt commits to of its response, kept as evidence: the body and the
+/// headers its cost was read from.
+#[derive(Clone, Debug, Default)]
+pub struct KeptResponse {
+    pub body: Vec<u8>,
+    pub cost_headers: Vec<(String, String)>,
 }
 
 impl<'a> Session<'a> {
     pub fn new(context: Context<'a>, nonce: Nonce, deadline: Duration, budget_rao: Option<u64>, watcher: Watcher) -> Session<'a> {
         let started = Instant::now();
-        let log = Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new(), bodies: Vec::new() });
+        let log = Mutex::new(Log { chain: ReceiptChain::new(nonce), calls: Vec::new(), responses: Vec::new() });
         Session { context, started, deadline: started + deadline, budget: Budget::new(budget_rao), log, halted: AtomicBool::new(false), watcher }
     }
 
@@ -231,14 +239,14 @@ impl<'a> Session<'a> {
     /// The response bodies so far, by receipt index.
     pub fn bodies(&self) -> std::collections::BTreeMap<u64, Vec<u8>> {
         let log = self.log.lock().expect("session log lock");
-        log.bodies.iter().cloned().enumerate().map(|(index, body)| (index as u64, body)).collect()
+        log.responses.iter().enumerate().map(|(index, response)| (index as u64, response.body.clone())).collect()
     }
 
     /// Seals the receipts with the miner's hotkey and hands back the call records and the
-    /// response bodies, by receipt index.
-    pub fn finish(self, miner: &ledger::hotkey::Hotkey) -> (ReceiptBundle, Vec<CallRecord>, Vec<Vec<u8>>) {
+    /// responses, by receipt index.
+    pub fn finish(self, miner: &ledger::hotkey::Hotkey) -> (ReceiptBundle, Vec<CallRecord>, Vec<KeptResponse>) {
         let log = self.log.into_inner().expect("session log lock");
-        (log.chain.seal(miner), log.calls, log.bodies)
+        (log.chain.seal(miner), log.calls, log.responses)
     }
 
     /// Serves `input` with the best route for `capability`, falling back down the ranking.

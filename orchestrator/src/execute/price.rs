@@ -49,11 +49,18 @@ pub fn expected_usd_micros(pricing: &Pricing, request: &SubnetRequest, count: u3
 
 /// What the call that sent `request` and got `response` cost at `pricing`.
 pub fn charged_usd_micros(pricing: &Pricing, request: &SubnetRequest, count: u32, response: &SubnetResponse) -> u64 {
+    answered_usd_micros(pricing, response).unwrap_or_else(|| expected_usd_micros(pricing, request, count))
+}
+
+/// What `response` alone says a call cost at `pricing`: `None` for a price per token whose
+/// answer reports no usage (the request's expected usage is charged then). A validator holding
+/// only the answer prices it this way.
+pub fn answered_usd_micros(pricing: &Pricing, response: &SubnetResponse) -> Option<u64> {
     match (pricing.unit, response.tokens) {
-        (PriceUnit::Request, _) => pricing.usd_micros,
-        (PriceUnit::ThousandTokens, Some((input, output))) => per_thousand(input.saturating_add(output), pricing.usd_micros),
-        (PriceUnit::ThousandTokens, None) => expected_usd_micros(pricing, request, count),
-        (PriceUnit::Item, _) => pricing.usd_micros.saturating_mul(response.items.len() as u64),
+        (PriceUnit::Request, _) => Some(pricing.usd_micros),
+        (PriceUnit::ThousandTokens, Some((input, output))) => Some(per_thousand(input.saturating_add(output), pricing.usd_micros)),
+        (PriceUnit::ThousandTokens, None) => None,
+        (PriceUnit::Item, _) => Some(pricing.usd_micros.saturating_mul(response.items.len() as u64)),
     }
 }
 

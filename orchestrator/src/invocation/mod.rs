@@ -208,6 +208,17 @@ impl Rendered {
     }
 }
 
+/// The response headers `endpoint`'s spec reads its cost from, as `(lowercase name, value)`,
+/// those present only: what a receipt's cost evidence hash covers.
+pub fn cost_headers(endpoint: &Endpoint, headers: &http::HeaderMap) -> Vec<(String, String)> {
+    let Some(cost) = endpoint.invocation.as_deref().and_then(|invocation| invocation.cost.as_ref()) else { return Vec::new() };
+    [&cost.usd_header, &cost.currency_header]
+        .into_iter()
+        .flatten()
+        .filter_map(|name| Some((name.to_ascii_lowercase(), headers.get(name.as_str())?.to_str().ok()?.to_owned())))
+        .collect()
+}
+
 /// Reads a successful (2xx) answer of `endpoint`.
 pub fn read(endpoint: &Endpoint, headers: &http::HeaderMap, body: &[u8]) -> Result<SubnetResponse, InvocationError> {
     reading::read(&endpoint.name, spec(endpoint)?, headers, body)

@@ -1,7 +1,8 @@
 //! The receipt vectors of `docs/SPEC.md` (§15), recomputed with the crate, so that the spec,
 //! the Rust verifier and the Python client's verifier (which reads the same blocks) agree.
 //!
-//! `vector:receipts_chain` gives a nonce, a miner's seed and three calls; every hash in it is
+//! `vector:receipts_chain` gives a nonce, a miner's seed, three calls and each call's cost
+//! headers; every hash in it is
 //! recomputed from the layouts of the module [`orchestrator::receipts`] and compared, and its
 //! preimages are rebuilt here byte by byte. Its signature is randomised, so it is verified
 //! rather than recomputed. `vector:receipts_refusals` lists tamperings of that bundle and the
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 use ledger::hash::Hash;
 use ledger::hotkey::Hotkey;
 use ledger::Tree;
-use orchestrator::receipts::{challenge, root, signed_message, verify, Call, Nonce, ReceiptBundle, ReceiptChain, ReceiptError, FORMAT};
+use orchestrator::receipts::{challenge, cost_evidence_hash, root, signed_message, verify, Call, Nonce, ReceiptBundle, ReceiptChain, ReceiptError, FORMAT};
 use serde_json::{json, Value};
 
 const BLOCK_TAG: &str = "```json vector:";
@@ -58,7 +59,26 @@ fn the_chain_vector_recomputes() {
     let seed = hex::decode(written["seed"].as_str().unwrap()).unwrap();
     let miner = Hotkey::from_seed(&seed).unwrap();
     let nonce: Nonce = serde_json::from_value(written["nonce"].clone()).unwrap();
-    let calls: Vec<Call> = serde_json::from_value(written["calls"].clone()).unwrap();
+    let mut calls: Vec<Call> = serde_json::from_value(written["calls"].clone()).unwrap();
+
+    // Each call's cost evidence: its cost headers, their preimage built byte by byte, the hash.
+    let mut cost_evidence = Vec::new();
+    for (call, written) in calls.iter_mut().zip(written["cost_evidence"].as_array().expect("cost_evidence per call")) {
+        let headers: Vec<(String, String)> = serde_json::from_value(written["headers"].clone()).unwrap();
+        let mut sorted = headers.clone();
+        sorted.sort();
+        let mut parts: Vec<u8> = (sorted.len() as u32).to_be_bytes().to_vec();
+        for (name, value) in &sorted {
+            for text in [name, value] {
+                parts.extend_from_slice(&(text.len() as u32).to_be_bytes());
+                parts.extend_from_slice(text.as_bytes());
+            }
+        }
+        let preimage = tagged("ORCH-RCPT-COST", &[&parts]);
+        assert_eq!(hash_of(&preimage), cost_evidence_hash(&headers));
+        call.cost_evidence_hash = hash_of(&preimage);
+        cost_evidence.push(json!({ "headers": headers, "preimage": hex::encode(&preimage), "hash": hash_of(&preimage) }));
+    }
 
     let challenge_preimage = tagged("ORCH-RCPT-CHAL", &[&nonce.0]);
     assert_eq!(hash_of(&challenge_preimage), challenge(&nonce));
@@ -67,7 +87,7 @@ fn the_chain_vector_recomputes() {
     for call in &calls {
         let receipt = chain.push(call.clone()).clone();
         let preimage = tagged(
-            "ORCH-RCPT-CALL",
+            "ORCH-RCPT-CAL2",
             &[
                 &receipt.index.to_be_bytes(),
                 &call.subnet.to_be_bytes(),
@@ -79,6 +99,8 @@ fn the_chain_vector_recomputes() {
                 &call.started_ms.to_be_bytes(),
                 &call.duration_ms.to_be_bytes(),
                 &call.cost_rao.to_be_bytes(),
+                &call.cost_usd_micros.to_be_bytes(),
+                call.cost_evidence_hash.as_bytes(),
                 receipt.previous.as_bytes(),
             ],
         );
@@ -105,6 +127,7 @@ fn the_chain_vector_recomputes() {
         "seed": written["seed"],
         "nonce": nonce,
         "calls": calls,
+        "cost_evidence": cost_evidence,
         "challenge_preimage": hex::encode(&challenge_preimage),
         "challenge": challenge(&nonce),
         "receipts": receipts,

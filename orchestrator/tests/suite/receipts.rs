@@ -4,7 +4,7 @@
 use ledger::hash::Hash;
 use ledger::hotkey::{Hotkey, HotkeyError};
 use orchestrator::receipts::{
-    body_hash, root, signed_message, verify, Call, Nonce, Receipt, ReceiptBundle, ReceiptChain, ReceiptError,
+    body_hash, cost_evidence_hash, root, signed_message, verify, Call, Nonce, Receipt, ReceiptBundle, ReceiptChain, ReceiptError,
 };
 use proptest::prelude::*;
 
@@ -30,6 +30,8 @@ fn call(i: u64) -> Call {
         started_ms: 1_700_000_000_000 + 1_000 * i,
         duration_ms: 120 + i,
         cost_rao: 1_000_000 * (i + 1),
+        cost_usd_micros: 2_500 * (i + 1),
+        cost_evidence_hash: cost_evidence_hash(&[("x-cost-usd".to_owned(), format!("0.00{}", i + 1))]),
     }
 }
 
@@ -201,7 +203,9 @@ fn edit(receipt: &mut Receipt, field: usize) {
         7 => receipt.call.duration_ms ^= 1,
         8 => receipt.call.cost_rao ^= 1,
         9 => flip(&mut receipt.previous),
-        _ => unreachable!("a receipt has 10 fields"),
+        10 => receipt.call.cost_usd_micros ^= 1,
+        11 => flip(&mut receipt.call.cost_evidence_hash),
+        _ => unreachable!("a receipt has 12 fields"),
     }
 }
 
@@ -210,7 +214,7 @@ proptest! {
     /// matches) and recommitted by the miner (a link breaks, unless the edit is to the last
     /// receipt's content, which only the signed root covers).
     #[test]
-    fn editing_any_field_is_refused(count in 1u64..=5, target in any::<prop::sample::Index>(), field in 0usize..10) {
+    fn editing_any_field_is_refused(count in 1u64..=5, target in any::<prop::sample::Index>(), field in 0usize..12) {
         let original = bundle(count);
         let target = target.index(count as usize);
         let mut edited = original.clone();

@@ -134,8 +134,9 @@ fn orchestrate_answer() -> Value {
                 "signature": { "type": "string", "pattern": "^0x[0-9a-f]{128}$" },
                 "receipts": { "type": "array", "items": { "type": "object", "required": ["index", "call", "previous"], "properties": {
                     "index": count, "previous": hash,
-                    "call": { "type": "object", "required": ["subnet", "endpoint", "request_hash", "response_hash", "status", "started_ms", "duration_ms", "cost_rao"], "properties": {
-                        "subnet": count, "endpoint": { "type": "string" }, "request_hash": hash, "response_hash": hash, "status": count, "started_ms": count, "duration_ms": count, "cost_rao": count } } } } } } },
+                    "call": { "type": "object", "required": ["subnet", "endpoint", "request_hash", "response_hash", "status", "started_ms", "duration_ms", "cost_rao", "cost_usd_micros", "cost_evidence_hash"], "properties": {
+                        "subnet": count, "endpoint": { "type": "string" }, "request_hash": hash, "response_hash": hash, "status": count, "started_ms": count, "duration_ms": count, "cost_rao": count,
+                        "cost_usd_micros": count, "cost_evidence_hash": hash } } } } } } },
             "cost": { "type": "object", "required": ["subnet_calls_rao", "fee_rao", "total_rao", "tao_price"], "properties": { "subnet_calls_rao": count, "fee_rao": count, "total_rao": count, "budget_rao": count,
                 "tao_price": { "type": "object", "description": "the TAO price dollar prices were converted at, and its source: a feed and when it was read, or the static price and why", "required": ["usd", "source"], "properties": { "usd": { "type": "number" }, "source": { "type": "string" } } } } },
             "timings": { "type": "object", "required": ["total_ms", "plan_ms", "execute_ms", "synthesis_ms", "in_calls_ms", "overhead_ms", "critical_path_ms"], "properties": {
@@ -148,7 +149,8 @@ fn orchestrate_answer() -> Value {
                     "quote": { "type": "object", "required": ["receipt", "at", "text"], "properties": { "receipt": count, "at": { "type": "string" }, "text": { "type": "string" } } },
                     "objective": { "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } },
                     "derived": { "type": "object", "required": ["rule", "from"], "properties": { "rule": { "enum": ["median", "min", "max", "count"] }, "from": { "type": "array", "items": { "type": "string" } } } } } } } } },
-            "evidence": { "type": "array", "description": "the response bodies of the calls that answered, by receipt", "items": { "type": "object", "required": ["receipt", "base64"], "properties": { "receipt": count, "base64": { "type": "string" } } } },
+            "evidence": { "type": "array", "description": "the responses of the calls that got one, by receipt: the body, and the headers its cost was read from (hashing to the receipt's cost_evidence_hash)", "items": { "type": "object", "required": ["receipt", "base64", "cost_headers"], "properties": { "receipt": count, "base64": { "type": "string" },
+                "cost_headers": { "type": "array", "items": { "type": "array", "prefixItems": [{ "type": "string" }, { "type": "string" }], "minItems": 2, "maxItems": 2 } } } } },
             "skipped_tasks": { "type": "array", "items": { "type": "object", "required": ["task", "capability", "reason"], "properties": { "task": { "type": "string" }, "capability": { "type": "string" }, "reason": { "type": "string" } } } },
             "ledger_version": count,
             "ledger_basis": { "enum": ["head", "final"] },

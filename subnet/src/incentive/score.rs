@@ -16,9 +16,12 @@
 //!   answer fits the target schema and the receipts verify; otherwise the groundedness times
 //!   the sum of `0.5` for a valid answer, `0.25 *` the latency factor (1 at 0 ms, falling
 //!   linearly to 0 at the deadline) and `0.25 *` the cost factor (`reference cost / cost`, at
-//!   most 1): a result whose values the evidence does not hold earns nothing, however fast or
-//!   cheap. The reference cost is the round's given one or else the cheapest valid observation
-//!   with some groundedness, so that filler cannot set it. A miner's orchestration score for a
+//!   most 1; 0 when a claimed cost does not match its evidence): a result whose values the
+//!   evidence does not hold earns nothing, however fast or cheap. Costs are what the calls'
+//!   evidence says they cost, in micro-USD (see [`OrchestrationObservation::cost_usd_micros`]),
+//!   never what the miner claims. The reference cost is the round's given one or else the
+//!   cheapest valid observation with some groundedness whose claimed costs hold, so that
+//!   neither filler nor a cost liar can set it. A miner's orchestration score for a
 //!   round is the mean over its observations in it.
 //! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
 //!   validators attested; only those count as ledger work.
@@ -63,8 +66,11 @@ pub struct OrchestrationObservation {
     /// The miner's receipt bundle verifies for this request's nonce.
     pub receipts_valid: bool,
     pub latency_ms: f64,
-    /// What the miner's subnet calls cost, from its receipts.
-    pub cost_rao: u64,
+    /// What the miner's subnet calls cost by their evidence, in micro-USD: the cost headers
+    /// and bodies its receipts commit to, read with the endpoint's spec and public price.
+    pub cost_usd_micros: u64,
+    /// Every receipt's claimed cost matches what its evidence says.
+    pub costs_hold: bool,
     pub deadline_ms: u64,
     /// The share of the result's values whose citations hold (see the module terms).
     pub groundedness: f64,
@@ -76,12 +82,12 @@ impl OrchestrationObservation {
         self.success && self.schema_valid && self.receipts_valid
     }
 
-    /// The orchestration score against `reference_cost_rao` (see the module terms).
-    pub fn score(&self, reference_cost_rao: u64) -> f64 {
+    /// The orchestration score against `reference_cost` (micro-USD; see the module terms).
+    pub fn score(&self, reference_cost: u64) -> f64 {
         if !self.is_valid() {
             return 0.0;
         }
-        let worth = VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost_rao);
+        let worth = VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost);
         self.groundedness.clamp(0.0, 1.0) * worth
     }
 
@@ -92,18 +98,21 @@ impl OrchestrationObservation {
         (1.0 - self.latency_ms / self.deadline_ms as f64).clamp(0.0, 1.0)
     }
 
-    fn cost_factor(&self, reference_cost_rao: u64) -> f64 {
-        if self.cost_rao == 0 {
+    fn cost_factor(&self, reference_cost: u64) -> f64 {
+        if !self.costs_hold {
+            return 0.0;
+        }
+        if self.cost_usd_micros == 0 {
             return 1.0;
         }
-        (reference_cost_rao as f64 / self.cost_rao as f64).min(1.0)
+        (reference_cost as f64 / self.cost_usd_micros as f64).min(1.0)
     }
 }
 
 /// What a validator observed of the miners in one round.
 #[derive(Debug, Clone, Default)]
 pub struct Round {
-    reference_cost_rao: Option<u64>,
+    reference_cost: Option<u64>,
     observations: BTreeMap<String, Vec<OrchestrationObservation>>,
     changed_entries: BTreeMap<String, u64>,
 }
@@ -114,10 +123,10 @@ impl Round {
         Round::default()
     }
 
-    /// A round whose costs are measured against `reference_cost_rao`, for a validator that knows
+    /// A round whose costs are measured against `reference_cost`, for a validator that knows
     /// what the work should cost rather than trusting the cheapest miner to set the bar.
-    pub fn with_reference_cost(reference_cost_rao: u64) -> Round {
-        Round { reference_cost_rao: Some(reference_cost_rao), ..Round::default() }
+    pub fn with_reference_cost(reference_cost: u64) -> Round {
+        Round { reference_cost: Some(reference_cost), ..Round::default() }
     }
 
     pub fn observe(&mut self, miner: &str, observation: OrchestrationObservation) {
@@ -133,8 +142,8 @@ impl Round {
     pub fn orchestration_scores(&self) -> BTreeMap<&str, f64> {
         // Only valid, grounded answers set the bar: a failed call or filler that cost nothing
         // must not zero everyone else's cost factor.
-        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid() && o.groundedness > 0.0).map(|o| o.cost_rao).min();
-        let reference = self.reference_cost_rao.or_else(cheapest_valid).unwrap_or(0);
+        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid() && o.groundedness > 0.0 && o.costs_hold).map(|o| o.cost_usd_micros).min();
+        let reference = self.reference_cost.or_else(cheapest_valid).unwrap_or(0);
         self.observations
             .iter()
             .map(|(miner, observations)| {

@@ -232,9 +232,8 @@ impl Validator {
 
     /// One round (see the module documentation); `catalog` is the validator's own ledger's:
     /// the challenges are drawn among the capabilities it routes with the validator's keys, and
-    /// their spot checks take the endpoints it lists.
+    /// their spot checks and cost checks take the endpoints it lists.
     pub async fn round(&mut self, catalog: &Catalog) -> Result<RoundReport, ValidatorError> {
-        let listed = &catalog.listed();
         let routable = catalog.offered(&self.credentials);
         let netuid = self.settings.netuid;
         let metagraph = self.chain.metagraph(netuid, None).await?;
@@ -256,7 +255,7 @@ impl Validator {
         let (guard, hotkey) = (&self.guard, &self.hotkey);
         let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| async move {
             match challenge {
-                Some(challenge) => challenge::run(guard, hotkey, miner, challenge, deadline, listed).await,
+                Some(challenge) => challenge::run(guard, hotkey, miner, challenge, deadline, catalog).await,
                 None => Verdict::unanswerable(deadline, "the validator's ledger routes no capability a challenge needs (web-search)"),
             }
         }))

@@ -9,14 +9,15 @@ use subnet::incentive::weights::{convert_weights_and_uids_for_emit, process_weig
 const HONEST: &str = "honest";
 const FORGER: &str = "forger";
 
-/// A valid answer at `latency_ms` of a 1000 ms deadline, costing `cost_rao`.
-fn answer(latency_ms: f64, cost_rao: u64) -> OrchestrationObservation {
+/// A valid answer at `latency_ms` of a 1000 ms deadline, costing `cost_usd_micros`.
+fn answer(latency_ms: f64, cost_usd_micros: u64) -> OrchestrationObservation {
     OrchestrationObservation {
         success: true,
         schema_valid: true,
         receipts_valid: true,
         latency_ms,
-        cost_rao,
+        cost_usd_micros,
+        costs_hold: true,
         deadline_ms: 1000,
         groundedness: 1.0,
     }
@@ -75,6 +76,18 @@ fn the_cheapest_valid_answer_sets_the_cost_reference() {
     round.observe("a", answer(0.0, 100));
     round.observe("b", answer(0.0, 400));
     assert_near(round.orchestration_scores()["b"], 0.875);
+}
+
+#[test]
+fn a_cost_that_does_not_match_its_evidence_earns_no_cost_factor_and_sets_no_reference() {
+    let mut round = Round::new();
+    round.observe("honest", answer(0.0, 400));
+    // A grounded answer whose receipts claim less than their evidence says: its evidence cost
+    // is what is measured, and it cannot pull the reference down for everyone else.
+    round.observe("liar", OrchestrationObservation { costs_hold: false, ..answer(0.0, 1) });
+    let scores = round.orchestration_scores();
+    assert_near(scores["honest"], 1.0);
+    assert_near(scores["liar"], 0.75);
 }
 
 #[test]

@@ -37,6 +37,11 @@ use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
 use crate::common::chain::{chain_state, serve, Participant, NETUID};
 
+/// The catalog of a validator's own ledger over `subnets`.
+fn validator_catalog(subnets: &[&SubnetServer]) -> Catalog {
+    Catalog::read(&testkit::test_ledger(subnets).ledger).unwrap()
+}
+
 fn credentials() -> Credentials {
     Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]).with_key(13, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"])
 }
@@ -204,7 +209,7 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     desearch.fail_always(503);
     let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str" }] }));
-    let verdict = challenge::run(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &BTreeSet::new()).await;
+    let verdict = challenge::run(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &validator_catalog(&[&desearch])).await;
     assert!(!verdict.observation.success, "no subnet answered");
 
     // The health diff reaches the primary in the background.
@@ -247,18 +252,92 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
     .await;
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
-    let listed: BTreeSet<(u16, String)> = ["ai-search", "web-search", "web-links-search", "x-search", "x-links-search"].into_iter().map(|endpoint| (22, endpoint.to_owned())).collect();
+    let catalog = validator_catalog(&[&desearch]);
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
 
-    let grounded = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &listed).await;
+    let grounded = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog).await;
     assert_eq!(grounded.observation.groundedness, 1.0, "{:?}", grounded.problems);
     assert!(grounded.observation.score(1) > 0.5);
 
-    let filled = challenge::run(&guard, &validator.hotkey, &axon(filler_port, &filler), &papers, Duration::from_secs(10), &listed).await;
+    let filled = challenge::run(&guard, &validator.hotkey, &axon(filler_port, &filler), &papers, Duration::from_secs(10), &catalog).await;
     assert!(filled.observation.receipts_valid && filled.observation.schema_valid, "the filler's shape and receipts pass: {:?}", filled.problems);
     assert_eq!(filled.observation.groundedness, 0.0);
     assert_eq!(filled.observation.score(1), 0.0, "placeholders earn nothing");
     assert!(filled.problems.iter().any(|problem| problem.contains("/papers/0/title") && problem.contains("does not hold")), "{:?}", filled.problems);
+}
+
+/// A cost liar runs an honest node but claims its calls cost a tenth of what they did: it
+/// re-chains and re-signs the receipts with its own hotkey, so they verify, and its citations
+/// hold. The cost evidence each receipt commits to says otherwise: every lowered receipt is a
+/// problem, the answer forfeits its cost factor, and its cost is measured from the evidence,
+/// the same as the honest miner's for the same calls.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
+    use orchestrator::receipts::{ReceiptBundle, ReceiptChain};
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, honest, liar) = (Participant::new(1), Participant::new(2), Participant::new(3));
+    let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
+    let (liar_node, _liar_data) = miner(&liar, &validator, &[&desearch], |_| {}).await;
+    let liar_key = liar.hotkey();
+    let liar_port = rewriting_proxy(liar_node, liar.hotkey(), move |body| {
+        let bundle: ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
+        let mut chain = ReceiptChain::new(bundle.nonce);
+        for (position, receipt) in bundle.receipts.into_iter().enumerate() {
+            let mut call = receipt.call;
+            call.cost_usd_micros /= 10;
+            call.cost_rao /= 10;
+            body["calls"][position]["cost_rao"] = call.cost_rao.into();
+            chain.push(call);
+        }
+        let bundle = chain.seal(&liar_key);
+        body["cost"]["subnet_calls_rao"] = bundle.receipts.iter().map(|receipt| receipt.call.cost_rao).sum::<u64>().into();
+        body["receipts"] = serde_json::to_value(bundle).unwrap();
+    })
+    .await;
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
+    let guard = Guard::new(Policy::loopback()).unwrap();
+    let catalog = validator_catalog(&[&desearch]);
+    let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
+
+    let honest_verdict = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog).await;
+    assert!(honest_verdict.problems.is_empty(), "{:?}", honest_verdict.problems);
+    assert!(honest_verdict.observation.costs_hold && honest_verdict.observation.cost_usd_micros > 0, "Desearch reports what its calls cost");
+
+    let lied = challenge::run(&guard, &validator.hotkey, &axon(liar_port, &liar), &papers, Duration::from_secs(10), &catalog).await;
+    assert!(lied.observation.receipts_valid && lied.observation.schema_valid, "the re-signed receipts verify: {:?}", lied.problems);
+    assert_eq!(lied.observation.groundedness, 1.0, "{:?}", lied.problems);
+    assert!(!lied.observation.costs_hold);
+    assert!(lied.problems.iter().any(|problem| problem.contains("micro-USD; its evidence says")), "{:?}", lied.problems);
+    assert_eq!(lied.observation.cost_usd_micros, honest_verdict.observation.cost_usd_micros, "its cost is what its evidence says");
+
+    // Dropping the cost headers instead (claiming nothing was reported, recommitted) is caught
+    // too: the endpoint always reports its cost in a header.
+    let (hider_node, _hider_data) = miner(&liar, &validator, &[&desearch], |_| {}).await;
+    let hider_key = liar.hotkey();
+    let hider_port = rewriting_proxy(hider_node, liar.hotkey(), move |body| {
+        let bundle: ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
+        let mut chain = ReceiptChain::new(bundle.nonce);
+        for receipt in bundle.receipts {
+            let mut call = receipt.call;
+            call.cost_usd_micros = 0;
+            call.cost_evidence_hash = orchestrator::receipts::cost_evidence_hash(&[]);
+            chain.push(call);
+        }
+        body["receipts"] = serde_json::to_value(chain.seal(&hider_key)).unwrap();
+        for given in body["evidence"].as_array_mut().unwrap() {
+            given["cost_headers"] = serde_json::json!([]);
+        }
+    })
+    .await;
+    let hidden = challenge::run(&guard, &validator.hotkey, &axon(hider_port, &liar), &papers, Duration::from_secs(10), &catalog).await;
+    assert!(!hidden.observation.costs_hold);
+    assert!(hidden.problems.iter().any(|problem| problem.contains("lacks the cost header")), "{:?}", hidden.problems);
+
+    let mut round = subnet::incentive::score::Round::new();
+    round.observe("honest", honest_verdict.observation);
+    round.observe("liar", lied.observation);
+    let scores = round.orchestration_scores();
+    assert!(scores["liar"] < scores["honest"], "{scores:?}");
 }
 
 /// Every shape of challenge the validator draws is answered in full by an honest miner: every
@@ -272,10 +351,8 @@ async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
     let subnets = [&desearch, &data_universe];
     let (validator, honest) = (Participant::new(1), Participant::new(2));
     let (honest_port, _honest_data) = miner(&honest, &validator, &subnets, |_| {}).await;
-    let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
-    let catalog = Catalog::read(&validator_ledger).unwrap();
+    let catalog = validator_catalog(&subnets);
     let routable = catalog.offered(&credentials());
-    let listed = catalog.listed();
     let guard = Guard::new(Policy::loopback()).unwrap();
     let axon = challenge::MinerAxon { uid: 1, hotkey: honest.hotkey.ss58(), url: format!("http://127.0.0.1:{honest_port}") };
 
@@ -296,7 +373,7 @@ async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
     let mut failed = Vec::new();
     for (objective, target_schema) in shapes {
         let drawn = challenge::Challenge::new(objective.clone(), target_schema.clone());
-        let verdict = challenge::run(&guard, &validator.hotkey, &axon, &drawn, Duration::from_secs(20), &listed).await;
+        let verdict = challenge::run(&guard, &validator.hotkey, &axon, &drawn, Duration::from_secs(20), &catalog).await;
         if !verdict.problems.is_empty() || verdict.observation.groundedness < 1.0 || !verdict.observation.is_valid() {
             failed.push(format!("{objective} {target_schema}: {:?}", verdict.problems));
         }

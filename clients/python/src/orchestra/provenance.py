@@ -25,6 +25,7 @@ from typing import Any, Dict, List, Optional
 from blake3 import blake3
 
 from .errors import ProvenanceInvalid
+from .receipts import cost_evidence_hash
 
 FORMAT = 1
 """The provenance format this client checks."""
@@ -250,7 +251,8 @@ def check_provenance(document: Any, provenance: Dict[str, Any], bodies: Dict[int
 
 def check_evidence(answer: Dict[str, Any], objective: str) -> None:
     """Checks an answer that carries ``evidence``: each body hashes to its receipt's
-    ``response_hash`` (section 15), then the result's provenance holds against the bodies."""
+    ``response_hash`` and its cost headers to the receipt's ``cost_evidence_hash`` (section 15),
+    then the result's provenance holds against the bodies."""
     receipts = {receipt["index"]: receipt for receipt in answer["receipts"]["receipts"]}
     bodies: Dict[int, bytes] = {}
     for entry in answer.get("evidence") or []:
@@ -260,5 +262,7 @@ def check_evidence(answer: Dict[str, Any], objective: str) -> None:
         actual = blake3(b"ORCH-RCPT-BODY" + body).hexdigest()
         if expected != actual:
             raise ProvenanceInvalid("body_mismatch", None, f"the body given for receipt {entry['receipt']} does not hash to its response_hash")
+        if cost_evidence_hash(entry.get("cost_headers") or []).hex() != receipt["call"]["cost_evidence_hash"]:
+            raise ProvenanceInvalid("body_mismatch", None, f"the cost headers given for receipt {entry['receipt']} do not hash to its cost_evidence_hash")
         bodies[entry["receipt"]] = body
     check_provenance(answer["result"], answer["provenance"], bodies, objective)

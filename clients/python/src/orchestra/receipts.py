@@ -22,7 +22,7 @@ from blake3 import blake3
 
 from .errors import ReceiptsInvalid
 
-FORMAT = 1
+FORMAT = 2
 """The receipt format this client verifies."""
 
 _ZERO = bytes(32)
@@ -48,7 +48,7 @@ def receipt_hash(receipt: Dict[str, Any]) -> bytes:
     call = receipt["call"]
     endpoint = call["endpoint"].encode()
     return _tagged(
-        b"ORCH-RCPT-CALL",
+        b"ORCH-RCPT-CAL2",
         struct.pack(">Q", receipt["index"]),
         struct.pack(">H", call["subnet"]),
         struct.pack(">I", len(endpoint)),
@@ -59,8 +59,20 @@ def receipt_hash(receipt: Dict[str, Any]) -> bytes:
         struct.pack(">Q", call["started_ms"]),
         struct.pack(">Q", call["duration_ms"]),
         struct.pack(">Q", call["cost_rao"]),
+        struct.pack(">Q", call["cost_usd_micros"]),
+        _hash(call["cost_evidence_hash"], "cost_evidence_hash"),
         _hash(receipt["previous"], "previous"),
     )
+
+
+def cost_evidence_hash(headers: List[List[str]]) -> bytes:
+    """The hash of a call's cost evidence: the ``[name, value]`` response headers its cost was
+    read from, names lowercased, sorted."""
+    pairs = sorted((name.lower().encode(), value.encode()) for name, value in headers)
+    parts = [struct.pack(">I", len(pairs))]
+    for name, value in pairs:
+        parts += [struct.pack(">I", len(name)), name, struct.pack(">I", len(value)), value]
+    return _tagged(b"ORCH-RCPT-COST", *parts)
 
 
 def _node(left: bytes, right: bytes) -> bytes:

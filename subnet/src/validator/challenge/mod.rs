@@ -18,6 +18,16 @@
 //! evidence (`include_evidence`): each body given must hash to its receipt's `response_hash`,
 //! and the answer's **groundedness** is the share of its result's values whose citations hold
 //! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem.
+//!
+//! **Costs are measured, not taken.** Every receipt that got a response must come with its
+//! evidence, whose cost headers hash to the receipt's `cost_evidence_hash`. The validator reads
+//! that evidence as the executor does (the endpoint's spec and public price in the validator's
+//! own ledger): the cost a subnet's header reports, or else the price of the request, of the
+//! items the answer holds or of the tokens it reports. A receipt claiming another
+//! `cost_usd_micros` is a problem and forfeits the cost factor; the observation's cost is the
+//! evidence's sum. What the evidence cannot price (an endpoint without a public price or cost
+//! header, a per-token price whose answer reports no tokens) counts as 0 for every miner, so a
+//! claim there gains nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -33,7 +43,10 @@ use crate::incentive::score::OrchestrationObservation;
 use orchestrator::outbound::{describe, read_capped, Guard, Origin};
 use orchestrator::orchestrate::EvidenceBody;
 use orchestrator::provenance::{self, Provenance, ProvenanceError};
-use orchestrator::receipts::{self, body_hash, Nonce, ReceiptBundle};
+use orchestrator::execute::price;
+use orchestrator::invocation;
+use orchestrator::receipts::{self, body_hash, cost_evidence_hash, Nonce, ReceiptBundle};
+use orchestrator::route::Catalog;
 use orchestrator::schema::TargetSchema;
 
 /// Time a miner gets beyond the challenge's deadline for the answer to travel back.
@@ -96,7 +109,16 @@ impl Verdict {
     /// The verdict of a challenge not sent: nothing earned, and why.
     pub fn unanswerable(deadline: Duration, why: impl Into<String>) -> Verdict {
         Verdict {
-            observation: OrchestrationObservation { success: false, schema_valid: false, receipts_valid: false, latency_ms: 0.0, cost_rao: 0, deadline_ms: deadline.as_millis() as u64, groundedness: 0.0 },
+            observation: OrchestrationObservation {
+                success: false,
+                schema_valid: false,
+                receipts_valid: false,
+                latency_ms: 0.0,
+                cost_usd_micros: 0,
+                costs_hold: false,
+                deadline_ms: deadline.as_millis() as u64,
+                groundedness: 0.0,
+            },
             problems: vec![why.into()],
         }
     }
@@ -125,7 +147,7 @@ struct AnswerCost {
 /// Largest answer to a challenge read: a result, its receipts and calls fit well inside it.
 pub const MAX_ANSWER_BYTES: usize = 8 << 20;
 
-pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, listed: &BTreeSet<(u16, String)>) -> Verdict {
+pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, catalog: &Catalog) -> Verdict {
     let nonce = challenge.nonce;
     let body = json!({
         "objective": challenge.objective,
@@ -184,7 +206,6 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
         }
     };
     verdict.observation.success = verdict.problems.is_empty();
-    verdict.observation.cost_rao = answer.receipts.receipts.iter().map(|receipt| receipt.call.cost_rao).sum();
 
     let mut receipt_problems = Vec::new();
     if let Err(error) = receipts::verify(&answer.receipts, &nonce) {
@@ -193,7 +214,7 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     if answer.receipts.miner != miner.hotkey {
         receipt_problems.push(format!("the receipts are signed by {}, not the miner {}", answer.receipts.miner, miner.hotkey));
     }
-    receipt_problems.extend(spot_check(&answer, listed, sent_ms, received_ms));
+    receipt_problems.extend(spot_check(&answer, catalog, sent_ms, received_ms));
     verdict.observation.receipts_valid = receipt_problems.is_empty();
     verdict.problems.extend(receipt_problems);
 
@@ -205,7 +226,86 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     let (groundedness, ungrounded) = groundedness(&answer, &challenge.objective);
     verdict.observation.groundedness = groundedness;
     verdict.problems.extend(ungrounded);
+    let (cost, cost_problems) = measured_cost(&answer, catalog);
+    verdict.observation.cost_usd_micros = cost;
+    verdict.observation.costs_hold = cost_problems.is_empty();
+    verdict.problems.extend(cost_problems);
     verdict
+}
+
+/// What the answer's calls cost by their evidence, in micro-USD, and every receipt whose
+/// claimed cost or cost evidence does not hold (see the module documentation).
+fn measured_cost(answer: &Answer, catalog: &Catalog) -> (u64, Vec<String>) {
+    use base64::Engine as _;
+    let given: BTreeMap<u64, &EvidenceBody> = answer.evidence.iter().map(|given| (given.receipt, given)).collect();
+    let mut total = 0u64;
+    let mut problems = Vec::new();
+    for receipt in &answer.receipts.receipts {
+        let call = &receipt.call;
+        let evidence = given.get(&receipt.index);
+        let (measured, body, headers) = match evidence {
+            None if call.status == 0 => (None, Vec::new(), Vec::new()),
+            None => {
+                problems.push(format!("receipt {} got a response but no evidence of it was given", receipt.index));
+                continue;
+            }
+            Some(given) => {
+                if cost_evidence_hash(&given.cost_headers) != call.cost_evidence_hash {
+                    problems.push(format!("the cost headers given for receipt {} do not hash to its cost_evidence_hash", receipt.index));
+                    continue;
+                }
+                let body = base64::engine::general_purpose::STANDARD.decode(&given.base64).unwrap_or_default();
+                (Some(()), body, given.cost_headers.clone())
+            }
+        };
+        let Some(endpoint) = catalog.endpoint(call.subnet, &call.endpoint) else { continue };
+        let cost = match measured {
+            // A call that got no response is charged nothing.
+            None => Some(0),
+            Some(()) => match evidence_cost(endpoint, call.status, &headers, &body) {
+                Ok(cost) => cost,
+                Err(missing) => {
+                    problems.push(format!("the evidence of receipt {} lacks the cost header {missing} its endpoint reports", receipt.index));
+                    continue;
+                }
+            },
+        };
+        if let Some(cost) = cost {
+            if cost != call.cost_usd_micros {
+                problems.push(format!("receipt {} claims {} micro-USD; its evidence says {cost}", receipt.index, call.cost_usd_micros));
+            }
+            total = total.saturating_add(cost);
+        }
+    }
+    (total, problems)
+}
+
+/// The cost in micro-USD a call's evidence gives, read as the executor reads it; `None` when
+/// the evidence cannot price it (no public price and no cost header, or tokens not reported).
+/// A successful answer whose endpoint reports its cost in a header must carry that header:
+/// its name is the error, so that a miner cannot drop what it would rather not show.
+fn evidence_cost(endpoint: &ledger::record::Endpoint, status: u16, cost_headers: &[(String, String)], body: &[u8]) -> Result<Option<u64>, String> {
+    if !(200..300).contains(&status) {
+        // A failed answer is charged only what the subnet reports, which the executor does
+        // not read from a failed answer: nothing.
+        return Ok(Some(0));
+    }
+    let reported_in = endpoint.invocation.as_deref().and_then(|invocation| invocation.cost.as_ref()).and_then(|cost| cost.usd_header.as_deref());
+    if let Some(header) = reported_in.filter(|header| !cost_headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(header))) {
+        return Err(header.to_owned());
+    }
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in cost_headers {
+        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
+            headers.append(name, value);
+        }
+    }
+    // An answer the spec cannot read failed at the executor too: charged nothing.
+    let Ok(response) = invocation::read(endpoint, &headers, body) else { return Ok(Some(0)) };
+    if let Some(reported) = response.reported_cost_usd_micros {
+        return Ok(Some(reported));
+    }
+    Ok(endpoint.pricing.as_ref().and_then(|pricing| price::answered_usd_micros(pricing, &response)))
 }
 
 /// The share of the result's leaves whose citations hold against the bodies given that hash to
@@ -238,7 +338,7 @@ fn groundedness(answer: &Answer, objective: &str) -> (f64, Vec<String>) {
 }
 
 /// The spot checks of the module documentation, as problems.
-fn spot_check(answer: &Answer, listed: &BTreeSet<(u16, String)>, sent_ms: u64, received_ms: u64) -> Vec<String> {
+fn spot_check(answer: &Answer, catalog: &Catalog, sent_ms: u64, received_ms: u64) -> Vec<String> {
     let mut problems = Vec::new();
     let receipts = &answer.receipts.receipts;
     if receipts.len() != answer.calls.len() {
@@ -249,7 +349,7 @@ fn spot_check(answer: &Answer, listed: &BTreeSet<(u16, String)>, sent_ms: u64, r
     }
     for receipt in receipts {
         let call = &receipt.call;
-        if !listed.contains(&(call.subnet, call.endpoint.clone())) {
+        if catalog.endpoint(call.subnet, &call.endpoint).is_none() {
             problems.push(format!("receipt {} names SN{} {}, which the ledger does not list", receipt.index, call.subnet, call.endpoint));
         }
         if call.started_ms + CLOCK_SLACK_MS < sent_ms || call.started_ms > received_ms + CLOCK_SLACK_MS {
