@@ -36,7 +36,7 @@ mod llm;
 mod registry;
 mod server;
 
-pub use registry::{register_mirror, register_subnets, repointed, set_health, sources_dir, test_ledger, TestLedger};
+pub use registry::{register_mirror, register_subnets, repointed, set_health, sources_dir, test_ledger, withdrawn_dir, TestLedger};
 pub use server::{RecordedRequest, SubnetServer};
 
 /// A subnet API the kit can serve.

@@ -114,12 +114,28 @@ pub fn set_health(
     commit(ledger, [put(key(Namespace::Subnet(netuid), format!("health/{endpoint}")), Record::Health(health))])
 }
 
-/// The checked records of every source file.
+/// The sources of subnets the kit serves whose APIs their operators withdrew, so the genesis
+/// lists no endpoint for them: Apex (SN1), whose Constellation API (Connect JSON, submit-and-poll
+/// jobs) was withdrawn in November 2025. The kit keeps serving its documented shape, the only
+/// published one with both, and registers these records in place of the genesis' own.
+pub fn withdrawn_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/withdrawn")
+}
+
+/// The checked records of every source file: the genesis sources, where the withdrawn sources
+/// replace the whole namespace of each subnet they describe.
 fn source_changes() -> Vec<Change> {
-    let dir = snapshots_dir();
-    ledger::genesis::read_sources(&dir)
-        .unwrap_or_else(|error| panic!("read the subnet sources in {}: {error}", dir.display()))
-        .into_changes()
+    let read = |dir: PathBuf| {
+        ledger::genesis::read_sources(&dir)
+            .unwrap_or_else(|error| panic!("read the subnet sources in {}: {error}", dir.display()))
+            .into_changes()
+    };
+    let withdrawn = read(withdrawn_dir());
+    let mut changes: Vec<Change> =
+        read(snapshots_dir()).into_iter().filter(|change| !withdrawn.iter().any(|replacement| replacement.key.namespace == change.key.namespace)).collect();
+    changes.extend(withdrawn);
+    changes.sort_by(|a, b| a.key.cmp(&b.key));
+    changes
 }
 
 fn endpoint(change: &Change) -> Endpoint {

@@ -2,7 +2,7 @@
 //! each record's spec validate against the record's own input schema and carry the right auth,
 //! and answers in the subnets' real shapes (from their documentation) are read into evidence.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use ledger::record::{Endpoint, HttpMethod, Record};
 use ledger::Namespace;
@@ -10,40 +10,46 @@ use orchestrator::invocation::{self, Access, CallInput, InvocationError, SubnetR
 use orchestrator::evidence::{Item, Spot, TaskOutput};
 use serde_json::{json, Value};
 
-/// Every endpoint record of the genesis sources, with its netuid.
-fn genesis_endpoints() -> Vec<(u16, Endpoint)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots");
-    let changes = ledger::genesis::read_sources(&dir).expect("the genesis sources read");
-    changes
-        .changes()
-        .iter()
-        .filter_map(|change| {
+/// The source roots whose records these tests read: the genesis sources, and the withdrawn
+/// subnets' sources the test kit still serves (Apex's Connect JSON API).
+fn source_roots() -> [PathBuf; 2] {
+    [Path::new(env!("CARGO_MANIFEST_DIR")).join("../snapshots"), testkit::withdrawn_dir()]
+}
+
+/// Every endpoint record of the source roots, with its netuid.
+fn source_endpoints() -> Vec<(u16, Endpoint)> {
+    let mut endpoints = Vec::new();
+    for root in source_roots() {
+        let changes = ledger::genesis::read_sources(&root).unwrap_or_else(|error| panic!("{}: {error}", root.display()));
+        endpoints.extend(changes.changes().iter().filter_map(|change| {
             let Namespace::Subnet(netuid) = change.key.namespace else { return None };
-            match Record::decode(&change.key, change.value.as_deref()?).expect("a genesis record decodes") {
+            match Record::decode(&change.key, change.value.as_deref()?).expect("a source record decodes") {
                 Record::Endpoint(endpoint) => Some((netuid, endpoint)),
                 _ => None,
             }
-        })
-        .collect()
+        }));
+    }
+    endpoints
 }
 
 fn endpoint(netuid: u16, name: &str) -> Endpoint {
-    genesis_endpoints()
+    source_endpoints()
         .into_iter()
         .find(|(uid, endpoint)| *uid == netuid && endpoint.name == name)
-        .unwrap_or_else(|| panic!("the genesis has no endpoint {name} on subnet {netuid}"))
+        .unwrap_or_else(|| panic!("the sources have no endpoint {name} on subnet {netuid}"))
         .1
 }
 
-/// Every genesis endpoint that has an invocation spec.
+/// Every source endpoint that has an invocation spec.
 fn invocable() -> Vec<(u16, Endpoint)> {
-    genesis_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_some()).collect()
+    source_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_some()).collect()
 }
 
 /// The task an endpoint's documented exchange asks (a subject it knows, a URL or a passage it
 /// needs), else a general one: what every endpoint can be asked.
 fn task_for(netuid: u16, endpoint: &Endpoint) -> (String, Option<String>) {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../snapshots/documented/sn{netuid:03}-{}.json", endpoint.name));
+    let name = format!("documented/sn{netuid:03}-{}.json", endpoint.name);
+    let file = source_roots().into_iter().map(|root| root.join(&name)).find(|file| file.exists()).unwrap_or_else(|| panic!("no {name} in the source roots"));
     let exchange: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap_or_else(|error| panic!("{}: {error}", file.display()))).unwrap();
     match exchange.get("task") {
         Some(task) => (task["query"].as_str().unwrap().to_owned(), task["subject"].as_str().map(str::to_owned)),
@@ -171,7 +177,7 @@ fn evidence(task: &str, items: usize, text_chars: usize) -> TaskOutput {
 
 #[test]
 fn an_endpoint_without_a_spec_is_not_invocable_and_says_why() {
-    for (netuid, endpoint) in genesis_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_none()) {
+    for (netuid, endpoint) in source_endpoints().into_iter().filter(|(_, endpoint)| endpoint.invocation.is_none()) {
         let error = invocation::request(&endpoint, &input("Bittensor"), &Access { netuid, key: Some("test-key"), model: None }).unwrap_err();
         assert!(matches!(error, InvocationError::NotInvocable { .. }), "{}: {error}", endpoint.name);
         let reason = match &endpoint.not_orchestrable {

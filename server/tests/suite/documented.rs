@@ -59,6 +59,18 @@ async fn every_routable_genesis_endpoint_passes_its_documented_exchange() {
     assert!(report.outcomes.iter().all(|outcome| outcome.requests > 0));
 }
 
+/// The withdrawn API the test kit still serves (Apex's) keeps to its documentation too, so the
+/// tests that use it test a real shape.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_withdrawn_sources_the_test_kit_serves_pass_their_documented_exchanges() {
+    let withdrawn = testkit::withdrawn_dir();
+    let report = check(&withdrawn, &withdrawn.join("documented")).await.unwrap();
+    let failures: Vec<_> = report.outcomes.iter().filter(|outcome| !outcome.passed).collect();
+    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(report.unpaired.is_empty(), "{:?}", report.unpaired);
+    assert_eq!(report.passed, 3, "Apex's chat completion, web retrieval and deep research");
+}
+
 #[test]
 fn every_genesis_endpoint_is_routable_or_says_why_not_and_few_say_why_not() {
     let endpoints = genesis_endpoints();
