@@ -103,6 +103,10 @@ pub struct EvidenceBody {
     /// they hash to the receipt's `cost_evidence_hash`.
     #[serde(default)]
     pub cost_headers: Vec<(String, String)>,
+    /// The request as the receipt's `request_hash` covers it (see [`SubnetRequest::preimage`]),
+    /// base64: what a validator replays to the same subnet.
+    #[serde(default)]
+    pub request: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -415,6 +419,7 @@ fn evidence_bodies(receipts: &ReceiptBundle, responses: Vec<KeptResponse>) -> Ve
             receipt: receipt.index,
             base64: base64::engine::general_purpose::STANDARD.encode(response.body),
             cost_headers: response.cost_headers,
+            request: base64::engine::general_purpose::STANDARD.encode(response.request),
         })
         .collect()
 }

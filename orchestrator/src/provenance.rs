@@ -61,6 +61,19 @@ pub struct Provenance {
     pub leaves: BTreeMap<String, Citation>,
 }
 
+impl Provenance {
+    /// The receipts whose bodies the citations point into: the calls the result stands on.
+    pub fn cited_receipts(&self) -> std::collections::BTreeSet<u64> {
+        self.leaves
+            .values()
+            .filter_map(|citation| match citation {
+                Citation::Extract { receipt, .. } | Citation::Quote { receipt, .. } | Citation::Format { receipt, .. } => Some(*receipt),
+                Citation::Objective { .. } | Citation::Derived { .. } => None,
+            })
+            .collect()
+    }
+}
+
 /// The first reason a document's provenance does not hold.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ProvenanceError {

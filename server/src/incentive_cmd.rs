@@ -16,6 +16,7 @@ use ledger::hotkey::Hotkey;
 use ledger::Options;
 use subnet::chain::{keypair_from_seed, ChainClient, Metagraph};
 use orchestrator::route::Catalog;
+use subnet::validator::challenge::replay::ReplayBudget;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::json;
 
@@ -93,6 +94,14 @@ pub struct ValidatorArgs {
     /// Deadline of each challenge, in milliseconds.
     #[arg(long, default_value_t = 60_000)]
     challenge_deadline_ms: u64,
+    /// How many of each answer's cited calls to replay to the same subnets (with this
+    /// validator's keys) and compare with the bodies the miner showed; 0 replays none.
+    #[arg(long, default_value_t = ReplayBudget::default().calls_per_answer)]
+    replays_per_answer: usize,
+    /// The most a round's replays may cost together, in US dollars by the endpoints' public
+    /// prices; a replay it cannot pay is not made.
+    #[arg(long, default_value_t = ReplayBudget::default().usd_micros_per_round as f64 / 1e6)]
+    replay_budget_usd: f64,
     /// Stop after this many rounds; 0 runs until stopped.
     #[arg(long, default_value_t = 0)]
     rounds: u64,
@@ -101,6 +110,13 @@ pub struct ValidatorArgs {
 }
 
 impl ValidatorArgs {
+    fn replays(&self) -> Result<ReplayBudget, CliError> {
+        if !(self.replay_budget_usd.is_finite() && self.replay_budget_usd >= 0.0) {
+            return Err(CliError::Usage(format!("--replay-budget-usd {} is not an amount of dollars", self.replay_budget_usd)));
+        }
+        Ok(ReplayBudget { calls_per_answer: self.replays_per_answer, usd_micros_per_round: (self.replay_budget_usd * 1e6).round() as u64 })
+    }
+
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
         let runtime = runtime()?;
@@ -114,7 +130,7 @@ impl ValidatorArgs {
             PathBuf::from(path)
         });
         let ledger = self.ledger_url.clone().map(|url| LedgerUnderReview { url, mirror_dir });
-        let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger };
+        let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger, replays: self.replays()? };
         let mut validator = Validator::new(chain.clone(), signer, hotkey, guard, node::credentials(), settings);
         let mut round = 0;
         loop {

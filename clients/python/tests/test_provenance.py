@@ -71,11 +71,16 @@ def test_each_change_is_refused_where_the_spec_says(refusal: Dict[str, Any]) -> 
 def test_evidence_must_hash_to_its_receipt() -> None:
     case = vector()
     cost_headers = [["x-desearch-cost-usd", "0.002500"]]
+    request = b'POST https://api.desearch.ai/desearch/ai/search\n{"prompt": "GPU prices"}'
+    hashed = lambda data: blake3(b"ORCH-RCPT-BODY" + data).hexdigest()  # noqa: E731
     receipts = [
-        {"index": int(receipt), "call": {"response_hash": blake3(b"ORCH-RCPT-BODY" + body.encode()).hexdigest(), "cost_evidence_hash": cost_evidence_hash(cost_headers).hex()}}
+        {"index": int(receipt), "call": {"response_hash": hashed(body.encode()), "request_hash": hashed(request), "cost_evidence_hash": cost_evidence_hash(cost_headers).hex()}}
         for receipt, body in case["bodies"].items()
     ]
-    evidence = [{"receipt": int(receipt), "base64": base64.b64encode(body.encode()).decode(), "cost_headers": cost_headers} for receipt, body in case["bodies"].items()]
+    evidence = [
+        {"receipt": int(receipt), "base64": base64.b64encode(body.encode()).decode(), "cost_headers": cost_headers, "request": base64.b64encode(request).decode()}
+        for receipt, body in case["bodies"].items()
+    ]
     answer = {"result": case["document"], "provenance": case["provenance"], "receipts": {"receipts": receipts}, "evidence": evidence}
     check_evidence(answer, case["objective"])
     # A body changed after the call (a cheaper price written in) no longer hashes to its receipt.
@@ -89,3 +94,9 @@ def test_evidence_must_hash_to_its_receipt() -> None:
     cheaper["evidence"][0]["cost_headers"] = [["x-desearch-cost-usd", "0.000100"]]
     with pytest.raises(ProvenanceInvalid, match="cost_evidence_hash"):
         check_evidence(cheaper, case["objective"])
+    # A request other than the one sent (another query shown to a replaying validator) does not
+    # hash to the receipt's request_hash.
+    other = copy.deepcopy(answer)
+    other["evidence"][0]["request"] = base64.b64encode(request.replace(b"GPU", b"TPU")).decode()
+    with pytest.raises(ProvenanceInvalid, match="request_hash"):
+        check_evidence(other, case["objective"])

@@ -201,6 +201,10 @@ fn checked_bodies(bundle: &ReceiptBundle, evidence: &[EvidenceBody]) -> Result<s
         if cost_evidence_hash(&given.cost_headers) != receipt.call.cost_evidence_hash {
             return Err(ClientError::Evidence(format!("the cost headers given for receipt {} do not hash to its cost_evidence_hash", given.receipt)));
         }
+        let request = base64::engine::general_purpose::STANDARD.decode(&given.request).map_err(|error| ClientError::Evidence(format!("receipt {}'s request is not base64: {error}", given.receipt)))?;
+        if body_hash(&request) != receipt.call.request_hash {
+            return Err(ClientError::Evidence(format!("the request given for receipt {} does not hash to its request_hash", given.receipt)));
+        }
         bodies.insert(given.receipt, body);
     }
     Ok(bodies)

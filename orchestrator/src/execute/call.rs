@@ -239,10 +239,11 @@ impl Session<'_> {
             cost_rao,
             cost_usd_micros: reported_usd,
         };
+        let preimage = request.preimage();
         let call = Call {
             subnet: listing.netuid,
             endpoint: endpoint.name.clone(),
-            request_hash: body_hash(&request_preimage(request)),
+            request_hash: body_hash(&preimage),
             response_hash: body_hash(&response_body),
             status,
             started_ms,
@@ -251,7 +252,7 @@ impl Session<'_> {
             cost_usd_micros: reported_usd.unwrap_or(0),
             cost_evidence_hash: cost_evidence_hash(&cost_headers),
         };
-        let receipt = self.record(call, record, KeptResponse { body: response_body, cost_headers });
+        let receipt = self.record(call, record, KeptResponse { body: response_body, cost_headers, request: preimage });
         result.map(|(value, _)| (value, receipt))
     }
 
@@ -311,15 +312,5 @@ impl Session<'_> {
     }
 }
 
-/// The bytes a receipt's request hash covers.
-fn request_preimage(request: &SubnetRequest) -> Vec<u8> {
-    let method = match request.method {
-        HttpMethod::Get => "GET",
-        HttpMethod::Post => "POST",
-    };
-    let mut preimage = format!("{method} {}\n", request.url).into_bytes();
-    preimage.extend_from_slice(request.body.as_deref().unwrap_or_default());
-    preimage
-}
 
 

@@ -198,12 +198,13 @@ struct Log {
     responses: Vec<KeptResponse>,
 }
 
-/// What a call's receipt commits to of its response, kept as evidence: the body and the
-/// headers its cost was read from.
+/// What a call's receipt commits to, kept as evidence: the response body, the headers its cost
+/// was read from, and the request as its `request_hash` covers it.
 #[derive(Clone, Debug, Default)]
 pub struct KeptResponse {
     pub body: Vec<u8>,
     pub cost_headers: Vec<(String, String)>,
+    pub request: Vec<u8>,
 }
 
 impl<'a> Session<'a> {

@@ -64,6 +64,35 @@ pub struct SubnetRequest {
     pub http2_only: bool,
 }
 
+impl SubnetRequest {
+    /// The bytes a receipt's `request_hash` covers: `METHOD URL`, a newline, then the body (none
+    /// for a GET). Keys travel only in headers, so the preimage holds none and can be shown.
+    pub fn preimage(&self) -> Vec<u8> {
+        let method = match self.method {
+            HttpMethod::Get => "GET",
+            HttpMethod::Post => "POST",
+        };
+        let mut preimage = format!("{method} {}\n", self.url).into_bytes();
+        preimage.extend_from_slice(self.body.as_deref().unwrap_or_default());
+        preimage
+    }
+
+    /// The request a [`preimage`](Self::preimage) shows, without headers; `None` for bytes no
+    /// preimage has (an unknown method, no newline, a URL that is not UTF-8, a GET with a body).
+    pub fn from_preimage(preimage: &[u8]) -> Option<SubnetRequest> {
+        let newline = preimage.iter().position(|byte| *byte == b'\n')?;
+        let line = std::str::from_utf8(&preimage[..newline]).ok()?;
+        let body = &preimage[newline + 1..];
+        let (method, url) = line.split_once(' ')?;
+        let (method, body) = match method {
+            "GET" if body.is_empty() => (HttpMethod::Get, None),
+            "POST" => (HttpMethod::Post, Some(body.to_vec())),
+            _ => return None,
+        };
+        Some(SubnetRequest { method, url: url.to_owned(), headers: Vec::new(), body, http2_only: false })
+    }
+}
+
 /// A successful response, normalised.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SubnetResponse {
@@ -106,6 +135,10 @@ pub enum InvocationError {
     /// something the endpoint needs, such as a URL or a symbol it knows): it is not sent.
     #[error("the task gives {endpoint} no request its input schema accepts: {reason}")]
     Unsatisfiable { endpoint: String, reason: String },
+    /// A request shown as sent to `endpoint` that is not one of its requests (another method,
+    /// origin or path, or bytes no request preimage has).
+    #[error("the request shown is not one {endpoint} is sent: {reason}")]
+    NotItsRequest { endpoint: String, reason: String },
 }
 
 /// The credentials and settings for calling one subnet.
@@ -157,6 +190,44 @@ fn satisfies_input_schema(endpoint: &Endpoint, rendered: &Rendered) -> Result<()
     }
 }
 
+/// The request a receipt's `preimage` shows was sent to `endpoint` (see
+/// [`SubnetRequest::preimage`]), ready to send again with `access`'s key and the headers the
+/// spec adds. It must be one of the endpoint's own requests: its method, and its URL's origin
+/// and path (the query is the task's). A job's polls, at other paths, are not.
+pub fn replay_request(endpoint: &Endpoint, preimage: &[u8], access: &Access) -> Result<SubnetRequest, InvocationError> {
+    let invocation = spec(endpoint)?;
+    let not_its = |reason: String| InvocationError::NotItsRequest { endpoint: endpoint.name.clone(), reason };
+    let shown = SubnetRequest::from_preimage(preimage).ok_or_else(|| not_its("it is not a request preimage".into()))?;
+    if shown.method != endpoint.method {
+        return Err(not_its(format!("it is a {:?}, the endpoint takes {:?}", shown.method, endpoint.method)));
+    }
+    let without_query = |url: &str| reqwest::Url::parse(url).ok().map(|mut url| {
+        url.set_query(None);
+        url.set_fragment(None);
+        url.to_string()
+    });
+    let (shown_url, own_url) = (without_query(&shown.url), without_query(&endpoint.url));
+    if shown_url.is_none() || shown_url != own_url {
+        return Err(not_its(format!("it went to {}, not to the endpoint's URL", shown.url)));
+    }
+    let mut request = with_transport(shown, invocation);
+    request.headers.extend(auth_header(endpoint, access)?);
+    Ok(request)
+}
+
+/// `request` with what the spec's transport adds: the content type of a JSON body, Connect's
+/// protocol header, HTTP/2 only.
+fn with_transport(mut request: SubnetRequest, invocation: &Invocation) -> SubnetRequest {
+    if request.body.is_some() {
+        request.headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
+    }
+    if invocation.transport.encoding == Encoding::ConnectJson {
+        request.headers.push(("Connect-Protocol-Version".to_owned(), "1".to_owned()));
+    }
+    request.http2_only = invocation.transport.http == HttpVersion::H2;
+    request
+}
+
 /// The request polling `job` for the job `job_id`.
 pub fn poll_request(endpoint: &Endpoint, job: &Job, job_id: &str, input: &CallInput, access: &Access) -> Result<SubnetRequest, InvocationError> {
     let invocation = spec(endpoint)?;
@@ -196,15 +267,8 @@ impl Rendered {
             let _ = write!(url, "{}{}={}", if first { '?' } else { '&' }, percent_encode(&name), percent_encode(&value));
             first = false;
         }
-        let mut headers = Vec::new();
-        let body = self.body.map(|body| {
-            headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
-            body.to_string().into_bytes()
-        });
-        if invocation.transport.encoding == Encoding::ConnectJson {
-            headers.push(("Connect-Protocol-Version".to_owned(), "1".to_owned()));
-        }
-        SubnetRequest { method, url, headers, body, http2_only: invocation.transport.http == HttpVersion::H2 }
+        let body = self.body.map(|body| body.to_string().into_bytes());
+        with_transport(SubnetRequest { method, url, headers: Vec::new(), body, http2_only: false }, invocation)
     }
 }
 

@@ -244,6 +244,39 @@ fn a_missing_key_names_the_variable_to_set() {
     }
 }
 
+/// What a receipt shows of a request (its preimage) is enough for a validator to send the same
+/// request again with its own key, for every record, and shows no key; a preimage that is not
+/// the endpoint's own request is refused.
+#[test]
+fn every_shown_request_replays_as_sent_and_only_to_its_endpoint() {
+    for (netuid, endpoint) in invocable().into_iter().filter(|(_, endpoint)| endpoint.invocation.as_ref().is_some_and(|spec| spec.job.is_none())) {
+        let (query, subject) = task_for(netuid, &endpoint);
+        let sent = build(&endpoint, &CallInput { subject: subject.as_deref(), ..input(&query) }, netuid, Some("deepseek-ai/DeepSeek-V3-0324"));
+        let preimage = sent.preimage();
+        assert!(!String::from_utf8_lossy(&preimage).contains("test-key"), "{}: the preimage shows no key", endpoint.name);
+        let replayed = invocation::replay_request(&endpoint, &preimage, &Access { netuid, key: Some("validator-key"), model: None }).unwrap();
+        let with_validator_key = |request: &SubnetRequest| -> Vec<(String, String)> {
+            request.headers.iter().map(|(name, value)| (name.clone(), value.replace("test-key", "validator-key"))).collect()
+        };
+        assert_eq!(replayed, SubnetRequest { headers: with_validator_key(&sent), ..sent.clone() }, "{}", endpoint.name);
+    }
+
+    let ai_search = endpoint(22, "ai-search");
+    let sent = build(&ai_search, &input("Bittensor"), 22, None);
+    let preimage = String::from_utf8(sent.preimage()).unwrap();
+    let elsewhere = [
+        ("another host", preimage.replacen("api.desearch.ai", "api.desearch.ai.example", 1)),
+        ("another path", preimage.replacen("/desearch/ai/search", "/desearch/ai/search/links/web", 1)),
+        ("another method", preimage.replacen("POST ", "GET ", 1).split('\n').next().unwrap().to_owned() + "\n"),
+        ("no request line", "POST".to_owned()),
+        ("an unknown method", preimage.replacen("POST ", "DELETE ", 1)),
+    ];
+    for (why, shown) in elsewhere {
+        let error = invocation::replay_request(&ai_search, shown.as_bytes(), &Access { netuid: 22, key: Some("validator-key"), model: None }).unwrap_err();
+        assert!(matches!(error, InvocationError::NotItsRequest { .. }), "{why}: {error}");
+    }
+}
+
 // --- Desearch ---
 
 #[test]

@@ -52,6 +52,7 @@ use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weigh
 use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
 use orchestrator::outbound::{describe, excerpt, Guard, Origin};
+use challenge::replay::{ReplayBudget, Replayer};
 use challenge::{Challenge, MinerAxon, Verdict};
 use mirror::{Mirror, MirrorError};
 use review::LedgerVersion;
@@ -82,6 +83,8 @@ pub struct Settings {
     pub challenge_deadline: Duration,
     /// The ledger node whose new versions the validator reviews and attests.
     pub ledger: Option<LedgerUnderReview>,
+    /// What replaying miners' calls may cost each round.
+    pub replays: ReplayBudget,
 }
 
 /// A ledger node under review, and where the validator keeps its [mirror] of it.
@@ -253,9 +256,11 @@ impl Validator {
         let deadline = self.settings.challenge_deadline;
         let challenges: Vec<Option<Challenge>> = miners.iter().map(|_| Challenge::generate(&routable)).collect();
         let (guard, hotkey) = (&self.guard, &self.hotkey);
+        let replayer = Replayer::new(guard, &self.credentials, self.settings.replays);
+        let replayer = &replayer;
         let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| async move {
             match challenge {
-                Some(challenge) => challenge::run(guard, hotkey, miner, challenge, deadline, catalog).await,
+                Some(challenge) => challenge::run(guard, hotkey, miner, challenge, deadline, catalog, replayer).await,
                 None => Verdict::unanswerable(deadline, "the validator's ledger routes no capability a challenge needs (web-search)"),
             }
         }))

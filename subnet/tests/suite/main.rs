@@ -14,6 +14,7 @@ mod hostile_input;
 mod lasting;
 mod payment;
 mod probe;
+mod replay;
 mod review;
 mod score;
 mod standin;

@@ -30,6 +30,7 @@ use subnet::epistula;
 use orchestrator::orchestrate::{Config, Orchestrator};
 use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
+use subnet::validator::challenge::replay::{Replay, ReplayBudget, Replayer};
 use subnet::validator::challenge;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::Value;
@@ -134,7 +135,7 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let storage = chain_state(&validator, [(&honest, honest_port), (&dishonest, forger_port)]);
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
     let mirror = tempfile::tempdir().unwrap();
-    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }) };
+    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default() };
     let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), credentials(), settings);
     let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
     let catalog = Catalog::read(&validator_ledger).unwrap();
@@ -209,7 +210,9 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     desearch.fail_always(503);
     let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str" }] }));
-    let verdict = challenge::run(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &axon, &papers, Duration::from_secs(10), &validator_catalog(&[&desearch])).await;
+    let (guard, keys) = (Guard::new(Policy::loopback()).unwrap(), credentials());
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
+    let verdict = challenge::run(&guard, &validator.hotkey, &axon, &papers, Duration::from_secs(10), &validator_catalog(&[&desearch]), &replayer).await;
     assert!(!verdict.observation.success, "no subnet answered");
 
     // The health diff reaches the primary in the background.
@@ -253,13 +256,15 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
+    let keys = credentials();
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
 
-    let grounded = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog).await;
+    let grounded = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog, &replayer).await;
     assert_eq!(grounded.observation.groundedness, 1.0, "{:?}", grounded.problems);
     assert!(grounded.observation.score(1) > 0.5);
 
-    let filled = challenge::run(&guard, &validator.hotkey, &axon(filler_port, &filler), &papers, Duration::from_secs(10), &catalog).await;
+    let filled = challenge::run(&guard, &validator.hotkey, &axon(filler_port, &filler), &papers, Duration::from_secs(10), &catalog, &replayer).await;
     assert!(filled.observation.receipts_valid && filled.observation.schema_valid, "the filler's shape and receipts pass: {:?}", filled.problems);
     assert_eq!(filled.observation.groundedness, 0.0);
     assert_eq!(filled.observation.score(1), 0.0, "placeholders earn nothing");
@@ -297,13 +302,15 @@ async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
+    let keys = credentials();
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
 
-    let honest_verdict = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog).await;
+    let honest_verdict = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog, &replayer).await;
     assert!(honest_verdict.problems.is_empty(), "{:?}", honest_verdict.problems);
     assert!(honest_verdict.observation.costs_hold && honest_verdict.observation.cost_usd_micros > 0, "Desearch reports what its calls cost");
 
-    let lied = challenge::run(&guard, &validator.hotkey, &axon(liar_port, &liar), &papers, Duration::from_secs(10), &catalog).await;
+    let lied = challenge::run(&guard, &validator.hotkey, &axon(liar_port, &liar), &papers, Duration::from_secs(10), &catalog, &replayer).await;
     assert!(lied.observation.receipts_valid && lied.observation.schema_valid, "the re-signed receipts verify: {:?}", lied.problems);
     assert_eq!(lied.observation.groundedness, 1.0, "{:?}", lied.problems);
     assert!(!lied.observation.costs_hold);
@@ -329,7 +336,7 @@ async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
         }
     })
     .await;
-    let hidden = challenge::run(&guard, &validator.hotkey, &axon(hider_port, &liar), &papers, Duration::from_secs(10), &catalog).await;
+    let hidden = challenge::run(&guard, &validator.hotkey, &axon(hider_port, &liar), &papers, Duration::from_secs(10), &catalog, &replayer).await;
     assert!(!hidden.observation.costs_hold);
     assert!(hidden.problems.iter().any(|problem| problem.contains("lacks the cost header")), "{:?}", hidden.problems);
 
@@ -338,6 +345,119 @@ async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
     round.observe("liar", lied.observation);
     let scores = round.orchestration_scores();
     assert!(scores["liar"] < scores["honest"], "{scores:?}");
+}
+
+/// A Desearch in front of the real one that invents its links: every `link` or `url` it passes
+/// on names a page the subnet never returned. A fabricating miner's node calls it as Desearch.
+async fn inventing_desearch(desearch: &SubnetServer) -> String {
+    fn invent(value: &mut Value) {
+        match value {
+            Value::Object(members) => {
+                for (name, member) in members.iter_mut() {
+                    match member {
+                        Value::String(link) if name == "link" || name == "url" => link.push_str("-v2"),
+                        other => invent(other),
+                    }
+                }
+            }
+            Value::Array(elements) => elements.iter_mut().for_each(invent),
+            _ => {}
+        }
+    }
+    let real = desearch.base_url();
+    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
+        let real = real.clone();
+        async move {
+            let mut forwarded = reqwest::Client::new().request(method, format!("{real}{uri}")).body(body.to_vec());
+            for (name, value) in &headers {
+                forwarded = forwarded.header(name.as_str(), value.as_bytes());
+            }
+            let answer = forwarded.send().await.unwrap();
+            let (status, cost_headers) = (answer.status(), answer.headers().clone());
+            let mut body: Value = answer.json().await.unwrap();
+            invent(&mut body);
+            let mut response = axum::response::Response::new(axum::body::Body::from(body.to_string()));
+            *response.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap();
+            for (name, value) in &cost_headers {
+                if name.as_str().starts_with("x-") || name == "content-type" {
+                    response.headers_mut().insert(name.clone(), value.clone());
+                }
+            }
+            response
+        }
+    });
+    format!("http://127.0.0.1:{}", serve(app).await)
+}
+
+/// A fabricator's answers are consistent in every way a validator can check from the answer
+/// alone: its receipts hash the bodies it shows, its citations hold against them, its costs
+/// are what its evidence reports, and it shows the requests as sent to Desearch's own URL
+/// (re-chained and re-signed). Only the subnet can refute it: the validator replays the cited
+/// calls with its own key, Desearch's answers share none of the invented links, and the answer
+/// earns nothing. The same fabricator showing the requests it really sent names a URL that is
+/// not the endpoint's, which is refused the same way. The honest miner's replays agree.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fabricator_whose_evidence_is_consistent_is_refuted_by_replays() {
+    use base64::Engine as _;
+    use orchestrator::receipts::{body_hash, ReceiptBundle, ReceiptChain};
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let inventing = inventing_desearch(&desearch).await;
+    let (validator, honest, fabricator) = (Participant::new(1), Participant::new(2), Participant::new(3));
+    let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
+    let repointed = testkit::repointed(22, &inventing);
+    let (fabricating_node, _fabricator_data) = miner(&fabricator, &validator, &[&desearch], |ledger| {
+        ledger.commit(repointed).unwrap();
+    })
+    .await;
+    let (fabricator_key, inventing_base, real_base) = (fabricator.hotkey(), inventing.clone(), desearch.base_url());
+    let disguised_port = rewriting_proxy(fabricating_node, fabricator.hotkey(), move |body| {
+        let base64 = base64::engine::general_purpose::STANDARD;
+        let bundle: ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
+        let mut shown = std::collections::BTreeMap::new();
+        for given in body["evidence"].as_array_mut().unwrap() {
+            let request = String::from_utf8(base64.decode(given["request"].as_str().unwrap()).unwrap()).unwrap().replace(&inventing_base, &real_base);
+            given["request"] = base64.encode(&request).into();
+            shown.insert(given["receipt"].as_u64().unwrap(), body_hash(request.as_bytes()));
+        }
+        let mut chain = ReceiptChain::new(bundle.nonce);
+        for receipt in bundle.receipts {
+            let mut call = receipt.call;
+            call.request_hash = shown.get(&receipt.index).copied().unwrap_or(call.request_hash);
+            chain.push(call);
+        }
+        body["receipts"] = serde_json::to_value(chain.seal(&fabricator_key)).unwrap();
+    })
+    .await;
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
+    let guard = Guard::new(Policy::loopback()).unwrap();
+    let catalog = validator_catalog(&[&desearch]);
+    let keys = credentials();
+    let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
+    let every_call = ReplayBudget { calls_per_answer: usize::MAX, usd_micros_per_round: u64::MAX };
+
+    let replayer = Replayer::new(&guard, &keys, every_call);
+    let honest_verdict = challenge::run(&guard, &validator.hotkey, &axon(honest_port, &honest), &papers, Duration::from_secs(10), &catalog, &replayer).await;
+    assert!(honest_verdict.problems.is_empty(), "{:?}", honest_verdict.problems);
+    assert!(!honest_verdict.replays.is_empty() && honest_verdict.replays.iter().all(|replay| matches!(replay, Replay::Agreed { overlap, .. } if *overlap == 1.0)), "{:?}", honest_verdict.replays);
+    let honest_requests = desearch.request_count();
+
+    let fabricated = challenge::run(&guard, &validator.hotkey, &axon(disguised_port, &fabricator), &papers, Duration::from_secs(10), &catalog, &replayer).await;
+    assert!(fabricated.observation.receipts_valid && fabricated.observation.schema_valid && fabricated.observation.costs_hold, "everything but the subnet agrees: {:?}", fabricated.problems);
+    assert!(!fabricated.replays.is_empty() && fabricated.replays.iter().all(|replay| matches!(replay, Replay::Disagreed { .. })), "{:?}", fabricated.replays);
+    assert!(fabricated.problems.iter().all(|problem| problem.starts_with("the replay of receipt") && problem.contains("share 0%")), "{:?}", fabricated.problems);
+    assert_eq!(fabricated.observation.groundedness, 0.0);
+    assert_eq!(fabricated.observation.score(1), 0.0, "invented evidence earns nothing");
+    assert!(desearch.request_count() > honest_requests, "the replays reached Desearch itself");
+
+    let undisguised = challenge::run(&guard, &validator.hotkey, &axon(fabricating_node, &fabricator), &papers, Duration::from_secs(10), &catalog, &replayer).await;
+    assert_eq!(undisguised.observation.groundedness, 0.0);
+    assert!(undisguised.problems.iter().any(|problem| problem.contains("is not one web-search is sent") || problem.contains("is not one ai-search is sent")), "{:?}", undisguised.problems);
+
+    // With no replays budgeted, the same answer passes every other check: replays are what
+    // catches it.
+    let unchecked = Replayer::new(&guard, &keys, ReplayBudget { calls_per_answer: 0, usd_micros_per_round: 0 });
+    let unrefuted = challenge::run(&guard, &validator.hotkey, &axon(disguised_port, &fabricator), &papers, Duration::from_secs(10), &catalog, &unchecked).await;
+    assert!(unrefuted.problems.is_empty() && unrefuted.observation.groundedness == 1.0, "{:?}", unrefuted.problems);
 }
 
 /// Every shape of challenge the validator draws is answered in full by an honest miner: every
@@ -352,8 +472,11 @@ async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
     let (validator, honest) = (Participant::new(1), Participant::new(2));
     let (honest_port, _honest_data) = miner(&honest, &validator, &subnets, |_| {}).await;
     let catalog = validator_catalog(&subnets);
-    let routable = catalog.offered(&credentials());
+    let keys = credentials();
+    let routable = catalog.offered(&keys);
     let guard = Guard::new(Policy::loopback()).unwrap();
+    // Every answer's cited calls replayed, whatever they cost: honest evidence always agrees.
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget { calls_per_answer: usize::MAX, usd_micros_per_round: u64::MAX });
     let axon = challenge::MinerAxon { uid: 1, hotkey: honest.hotkey.ss58(), url: format!("http://127.0.0.1:{honest_port}") };
 
     let mut shapes: Vec<(String, Value)> = Vec::new();
@@ -373,9 +496,10 @@ async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
     let mut failed = Vec::new();
     for (objective, target_schema) in shapes {
         let drawn = challenge::Challenge::new(objective.clone(), target_schema.clone());
-        let verdict = challenge::run(&guard, &validator.hotkey, &axon, &drawn, Duration::from_secs(20), &catalog).await;
-        if !verdict.problems.is_empty() || verdict.observation.groundedness < 1.0 || !verdict.observation.is_valid() {
-            failed.push(format!("{objective} {target_schema}: {:?}", verdict.problems));
+        let verdict = challenge::run(&guard, &validator.hotkey, &axon, &drawn, Duration::from_secs(20), &catalog, &replayer).await;
+        let replays_agree = !verdict.replays.is_empty() && verdict.replays.iter().all(|replay| matches!(replay, Replay::Agreed { .. }));
+        if !verdict.problems.is_empty() || verdict.observation.groundedness < 1.0 || !verdict.observation.is_valid() || !replays_agree {
+            failed.push(format!("{objective} {target_schema}: {:?} {:?}", verdict.problems, verdict.replays));
         }
     }
     assert!(failed.is_empty(), "{} challenges the honest miner did not answer in full:\n{}", failed.len(), failed.join("\n"));

@@ -251,8 +251,9 @@ def check_provenance(document: Any, provenance: Dict[str, Any], bodies: Dict[int
 
 def check_evidence(answer: Dict[str, Any], objective: str) -> None:
     """Checks an answer that carries ``evidence``: each body hashes to its receipt's
-    ``response_hash`` and its cost headers to the receipt's ``cost_evidence_hash`` (section 15),
-    then the result's provenance holds against the bodies."""
+    ``response_hash``, its cost headers to the receipt's ``cost_evidence_hash`` and its request
+    to the receipt's ``request_hash`` (section 15), then the result's provenance holds against
+    the bodies."""
     receipts = {receipt["index"]: receipt for receipt in answer["receipts"]["receipts"]}
     bodies: Dict[int, bytes] = {}
     for entry in answer.get("evidence") or []:
@@ -264,5 +265,8 @@ def check_evidence(answer: Dict[str, Any], objective: str) -> None:
             raise ProvenanceInvalid("body_mismatch", None, f"the body given for receipt {entry['receipt']} does not hash to its response_hash")
         if cost_evidence_hash(entry.get("cost_headers") or []).hex() != receipt["call"]["cost_evidence_hash"]:
             raise ProvenanceInvalid("body_mismatch", None, f"the cost headers given for receipt {entry['receipt']} do not hash to its cost_evidence_hash")
+        request = base64.b64decode(entry.get("request") or "", validate=True)
+        if blake3(b"ORCH-RCPT-BODY" + request).hexdigest() != receipt["call"]["request_hash"]:
+            raise ProvenanceInvalid("body_mismatch", None, f"the request given for receipt {entry['receipt']} does not hash to its request_hash")
         bodies[entry["receipt"]] = body
     check_provenance(answer["result"], answer["provenance"], bodies, objective)

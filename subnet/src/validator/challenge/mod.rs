@@ -17,7 +17,9 @@
 //! elsewhere), and the reported cost is the receipts' sum. Every challenge asks for the
 //! evidence (`include_evidence`): each body given must hash to its receipt's `response_hash`,
 //! and the answer's **groundedness** is the share of its result's values whose citations hold
-//! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem.
+//! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem. A
+//! sample of the calls the result cites is [replayed](replay) to the same subnets: a body the
+//! subnet's own answer does not bear out makes the groundedness 0.
 //!
 //! **Costs are measured, not taken.** Every receipt that got a response must come with its
 //! evidence, whose cost headers hash to the receipt's `cost_evidence_hash`. The validator reads
@@ -40,6 +42,7 @@ use serde_json::{json, Value};
 use crate::epistula;
 use orchestrator::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
+use replay::{Replay, Replayer};
 use orchestrator::outbound::{describe, read_capped, Guard, Origin};
 use orchestrator::orchestrate::EvidenceBody;
 use orchestrator::provenance::{self, Provenance, ProvenanceError};
@@ -55,6 +58,7 @@ const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 const CLOCK_SLACK_MS: u64 = 2_000;
 
 pub mod generate;
+pub mod replay;
 
 /// One request to a miner: its nonce, objective and target schema.
 #[derive(Clone, Debug)]
@@ -103,6 +107,8 @@ pub struct MinerAxon {
 pub struct Verdict {
     pub observation: OrchestrationObservation,
     pub problems: Vec<String>,
+    /// The calls of the answer the validator replayed, and what each showed.
+    pub replays: Vec<Replay>,
 }
 
 impl Verdict {
@@ -120,6 +126,7 @@ impl Verdict {
                 groundedness: 0.0,
             },
             problems: vec![why.into()],
+            replays: Vec::new(),
         }
     }
 }
@@ -147,7 +154,7 @@ struct AnswerCost {
 /// Largest answer to a challenge read: a result, its receipts and calls fit well inside it.
 pub const MAX_ANSWER_BYTES: usize = 8 << 20;
 
-pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, catalog: &Catalog) -> Verdict {
+pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge: &Challenge, deadline: Duration, catalog: &Catalog, replayer: &Replayer<'_>) -> Verdict {
     let nonce = challenge.nonce;
     let body = json!({
         "objective": challenge.objective,
@@ -226,6 +233,22 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     let (groundedness, ungrounded) = groundedness(&answer, &challenge.objective);
     verdict.observation.groundedness = groundedness;
     verdict.problems.extend(ungrounded);
+    if let Some(provenance) = &answer.provenance {
+        verdict.replays = replayer.replay(catalog, &answer.receipts, &answer.evidence, provenance).await;
+        let disagreements: Vec<String> = verdict
+            .replays
+            .iter()
+            .filter_map(|replay| match replay {
+                Replay::Disagreed { receipt, reason } => Some(format!("the replay of receipt {receipt}: {reason}")),
+                Replay::Agreed { .. } | Replay::Inconclusive { .. } => None,
+            })
+            .collect();
+        if !disagreements.is_empty() {
+            // Evidence the subnets did not give grounds nothing.
+            verdict.observation.groundedness = 0.0;
+            verdict.problems.extend(disagreements);
+        }
+    }
     let (cost, cost_problems) = measured_cost(&answer, catalog);
     verdict.observation.cost_usd_micros = cost;
     verdict.observation.costs_hold = cost_problems.is_empty();
