@@ -12,6 +12,7 @@ use crate::ledger_cmd::LedgerCommand;
 use crate::orchestrate_cmd::ExecuteArgs;
 use crate::replica::ReplicaArgs;
 use crate::serve::ServeArgs;
+use crate::simulate::SimulateArgs;
 use crate::snapshot_cmd::{AttestArgs, GenesisArgs, GenesisCheckArgs, SnapshotCommand};
 
 #[derive(Parser)]
@@ -56,6 +57,9 @@ pub enum Command {
     /// Validate the Orchestra subnet: challenge miners, review the ledger, set weights once
     /// per tempo.
     Validator(ValidatorArgs),
+    /// Run validator rounds against miners that cheat in each known way, on loopback subnets
+    /// and a mock chain, printing each way's share of the weights round by round.
+    Simulate(SimulateArgs),
     /// Build the genesis snapshot from the subnet source files.
     #[command(subcommand)]
     Genesis(GenesisCommand),
@@ -116,6 +120,7 @@ impl Cli {
             Command::Execute(args) => args.run(&self.data),
             Command::Miner(args) => args.run(&self.data),
             Command::Validator(args) => args.run(&self.data),
+            Command::Simulate(args) => args.run(),
             Command::Genesis(GenesisCommand::Build(args)) => args.run(),
             Command::Genesis(GenesisCommand::Check(args)) => args.run(),
             Command::Doctor(args) => args.run(&self.data),

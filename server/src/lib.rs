@@ -19,6 +19,7 @@ mod orchestrate_cmd;
 mod present;
 mod replica;
 mod serve;
+pub mod simulate;
 mod snapshot_cmd;
 mod sync_cmd;
 mod upgrade;

@@ -106,8 +106,20 @@ impl<T> Hit<T> {
     }
 }
 
-/// Pages matching `query`, best first: from `source` only, or from every source when `None`.
+/// Pages matching `query`, best first: from `source` only, or from every source when `None`;
+/// while the corpus [drifts](set_drift), a web search that finds anything also finds the
+/// drift's page, last.
 pub(crate) fn search_pages(query: &str, source: Option<Source>, limit: usize) -> Vec<Hit<Page>> {
+    let mut hits = matching_pages(query, source, limit);
+    let drift = DRIFT.load(std::sync::atomic::Ordering::Relaxed);
+    if drift > 0 && !hits.is_empty() && source.is_none_or(|source| source == Source::Web) {
+        hits.truncate(limit.saturating_sub(1).max(1));
+        hits.push(Hit { item: drift_page(drift), matched: 0, of: 0 });
+    }
+    hits
+}
+
+fn matching_pages(query: &str, source: Option<Source>, limit: usize) -> Vec<Hit<Page>> {
     let pages = PAGES.iter().filter(|page| source.is_none_or(|source| page.source == source));
     let searched = |page: &Page| format!("{} {}", page.title, page.snippet);
     let hits = rank(pages, query, searched, limit);
@@ -118,6 +130,33 @@ pub(crate) fn search_pages(query: &str, source: Option<Source>, limit: usize) ->
         return hits;
     }
     rank(long_tail(query).iter(), query, searched, limit)
+}
+
+/// The corpus' drift: 0 for the fixed corpus; otherwise the issue of a news page every web
+/// search also finds, so that answers change from one drift to the next as a live search's do.
+static DRIFT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Sets the corpus' drift for every server of this process (see [`DRIFT`]): `0` stops it.
+pub fn set_drift(issue: u64) {
+    DRIFT.store(issue, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The page of drift `issue`, made once and kept.
+fn drift_page(issue: u64) -> &'static Page {
+    static MADE: std::sync::Mutex<Vec<(u64, &'static Page)>> = std::sync::Mutex::new(Vec::new());
+    let mut made = MADE.lock().expect("drift pages lock");
+    if let Some((_, page)) = made.iter().find(|(made, _)| *made == issue) {
+        return page;
+    }
+    let page: &'static Page = Box::leak(Box::new(Page {
+        source: Source::Web,
+        title: Box::leak(format!("Decentralised AI weekly, issue {issue}").into_boxed_str()),
+        snippet: Box::leak(format!("Issue {issue}: what changed on the network this week.").into_boxed_str()),
+        link: Box::leak(format!("https://weekly.example/issues/{issue}").into_boxed_str()),
+        byline: None,
+    }));
+    made.push((issue, page));
+    page
 }
 
 /// Stems of the words that ask for papers rather than name their topic.

@@ -15,5 +15,6 @@ mod mcp;
 mod openapi_fuzz;
 mod paid;
 mod replica;
+mod simulate;
 mod snapshots;
 mod upgrade;

@@ -2,14 +2,19 @@
 //!
 //! Terms:
 //! - **write**: an entry an attested diff of the round set (or deleted), with its proposer.
-//! - **lasting change**: an entry whose value after the round's last write differs from its
-//!   value before the round's first: a record set and set back within the round, however many
-//!   diffs it took, changed nothing.
+//! - **lasting change**: an entry whose **substance** after the round's last write differs from
+//!   its substance before the round's first: a record set and set back within the round,
+//!   however many diffs it took, changed nothing.
+//! - **substance**: what a record says that routing relies on. For a health record, its status
+//!   (up, degraded, down): its latency, sample count and time are measurements that move with
+//!   every call, so re-measuring a subnet whose status stands changes nothing. For every other
+//!   entry, its bytes (or its absence).
 //! - **credit**: each lasting change counts once, for the proposer of its last write, so that
 //!   rewriting what another proposer wrote is credited only when it changes the outcome.
 
 use std::collections::BTreeMap;
 
+use ledger::record::Record;
 use ledger::{ChangeSet, Key};
 
 /// The round's writes, the last one per entry.
@@ -36,10 +41,19 @@ impl Writes {
     pub fn lasting(&self, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<String, u64> {
         let mut credited = BTreeMap::new();
         for (key, (proposer, value)) in &self.last {
-            if before.get(key).is_some_and(|earlier| earlier != value) {
+            if before.get(key).is_some_and(|earlier| substance(key, earlier.as_deref()) != substance(key, value.as_deref())) {
                 *credited.entry(proposer.clone()).or_default() += 1;
             }
         }
         credited
+    }
+}
+
+/// What an entry's value says (see the module terms), comparable across values.
+fn substance(key: &Key, value: Option<&[u8]>) -> Option<Vec<u8>> {
+    let value = value?;
+    match Record::decode(key, value) {
+        Ok(Record::Health(health)) => Some(format!("health:{:?}", health.status).into_bytes()),
+        _ => Some(value.to_vec()),
     }
 }

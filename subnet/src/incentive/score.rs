@@ -11,18 +11,20 @@
 //!   ([`OrchestrationObservation`]).
 //! - **groundedness** of an answer, in `[0, 1]`: the share of its result's leaves whose
 //!   citations hold against response bodies that hash to its receipts (docs/SPEC.md §18); 0 for
-//!   an answer without provenance or without a leaf.
+//!   an answer without provenance or without a leaf, and for one whose cited calls, replayed to
+//!   the same subnets, do not bear out its bodies (docs/SPEC.md §18.4).
 //! - **orchestration score** of an observation, in `[0, 1]`: 0 unless the request succeeded, the
-//!   answer fits the target schema and the receipts verify; otherwise the groundedness times
-//!   the sum of `0.5` for a valid answer, `0.25 *` the latency factor (1 at 0 ms, falling
-//!   linearly to 0 at the deadline) and `0.25 *` the cost factor (`reference cost / cost`, at
-//!   most 1; 0 when a claimed cost does not match its evidence): a result whose values the
-//!   evidence does not hold earns nothing, however fast or cheap. Costs are what the calls'
-//!   evidence says they cost, in micro-USD (see [`OrchestrationObservation::cost_usd_micros`]),
-//!   never what the miner claims. The reference cost is the round's given one or else the
-//!   cheapest valid observation with some groundedness whose claimed costs hold, so that
-//!   neither filler nor a cost liar can set it. A miner's orchestration score for a
-//!   round is the mean over its observations in it.
+//!   answer fits the target schema, the receipts verify, every receipt's claimed cost is what
+//!   its evidence says and the groundedness is 1; otherwise the sum of `0.5` for a valid
+//!   answer, `0.25 *` the latency factor (1 at 0 ms, falling linearly to 0 at the deadline) and
+//!   `0.25 *` the cost factor (`reference cost / cost`, at most 1). A result holding any value
+//!   its evidence does not hold is a wrong answer, and a receipt claiming a cost its evidence
+//!   does not bear out a false one: either earns nothing, however fast or cheap, so that
+//!   neither keeping some real values beside placeholders nor shaving claimed costs pays.
+//!   Costs are what the calls' evidence says they cost, in micro-USD (see
+//!   [`OrchestrationObservation::cost_usd_micros`]), never what the miner claims. The reference
+//!   cost is the round's given one or else the cheapest valid observation. A miner's
+//!   orchestration score for a round is the mean over its observations in it.
 //! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
 //!   validators attested; only those count as ledger work.
 //! - **ledger score** of a miner for a round: `ln(1 + entries)` where `entries` is the number of
@@ -77,9 +79,10 @@ pub struct OrchestrationObservation {
 }
 
 impl OrchestrationObservation {
-    /// Whether the answer counts at all.
+    /// Whether the answer counts at all: it succeeded, fits the schema, its receipts verify,
+    /// their claimed costs hold and every value of it is grounded.
     pub fn is_valid(&self) -> bool {
-        self.success && self.schema_valid && self.receipts_valid
+        self.success && self.schema_valid && self.receipts_valid && self.costs_hold && self.groundedness >= 1.0
     }
 
     /// The orchestration score against `reference_cost` (micro-USD; see the module terms).
@@ -87,8 +90,7 @@ impl OrchestrationObservation {
         if !self.is_valid() {
             return 0.0;
         }
-        let worth = VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost);
-        self.groundedness.clamp(0.0, 1.0) * worth
+        VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost)
     }
 
     fn latency_factor(&self) -> f64 {
@@ -99,9 +101,6 @@ impl OrchestrationObservation {
     }
 
     fn cost_factor(&self, reference_cost: u64) -> f64 {
-        if !self.costs_hold {
-            return 0.0;
-        }
         if self.cost_usd_micros == 0 {
             return 1.0;
         }
@@ -140,9 +139,9 @@ impl Round {
 
     /// The orchestration score of each observed miner: the mean of its observations' scores.
     pub fn orchestration_scores(&self) -> BTreeMap<&str, f64> {
-        // Only valid, grounded answers set the bar: a failed call or filler that cost nothing
-        // must not zero everyone else's cost factor.
-        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid() && o.groundedness > 0.0 && o.costs_hold).map(|o| o.cost_usd_micros).min();
+        // Only valid answers (grounded, costs holding) set the bar: a failed call, filler or a
+        // cost liar must not zero everyone else's cost factor.
+        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid()).map(|o| o.cost_usd_micros).min();
         let reference = self.reference_cost.or_else(cheapest_valid).unwrap_or(0);
         self.observations
             .iter()

@@ -48,3 +48,20 @@ fn an_entry_whose_earlier_value_is_unknown_is_not_credited() {
     writes.record("a", &set("endpoint/x", b"1"));
     assert_eq!(writes.lasting(&BTreeMap::new()), BTreeMap::new());
 }
+
+#[test]
+fn re_measuring_a_subnet_whose_status_stands_earns_nothing() {
+    use ledger::record::{Health, HealthStatus, Record};
+    let health = |status, latency_ms_p50, checked_at_ms| Record::Health(Health { status, checked_at_ms, latency_ms_p50, success_ppm: 1_000_000, samples: 10 }).encode();
+    let before = BTreeMap::from([(key("health/web-search"), Some(health(HealthStatus::Up, 300, 1)))]);
+    let mut remeasured = Writes::default();
+    remeasured.record("measurer", &set("health/web-search", &health(HealthStatus::Up, 280, 2)));
+    assert_eq!(remeasured.lasting(&before), BTreeMap::new(), "a new latency and time for a subnet still up");
+    let mut failed = Writes::default();
+    failed.record("observer", &set("health/web-search", &health(HealthStatus::Down, 0, 3)));
+    assert_eq!(failed.lasting(&before), BTreeMap::from([("observer".to_owned(), 1)]), "the subnet went down: routing changes");
+    // A first health record of an endpoint is new knowledge.
+    let mut first = Writes::default();
+    first.record("observer", &set("health/web-search", &health(HealthStatus::Up, 300, 1)));
+    assert_eq!(first.lasting(&BTreeMap::from([(key("health/web-search"), None)])), BTreeMap::from([("observer".to_owned(), 1)]));
+}

@@ -44,15 +44,19 @@ fn an_invalid_answer_scores_zero() {
         OrchestrationObservation { success: false, ..valid },
         OrchestrationObservation { schema_valid: false, ..valid },
         OrchestrationObservation { receipts_valid: false, ..valid },
+        OrchestrationObservation { costs_hold: false, ..valid },
+        OrchestrationObservation { groundedness: 0.99, ..valid },
     ] {
         assert_eq!(invalid.score(100), 0.0);
     }
 }
 
 #[test]
-fn an_answer_earns_only_the_share_of_its_values_the_evidence_holds() {
+fn an_answer_earns_only_when_the_evidence_holds_every_value() {
     let grounded = answer(250.0, 200);
-    assert_near(OrchestrationObservation { groundedness: 0.5, ..grounded }.score(100), 0.8125 / 2.0);
+    assert_near(grounded.score(100), 0.8125);
+    // Real values beside placeholders: a wrong answer, whatever share of it is real.
+    assert_eq!(OrchestrationObservation { groundedness: 0.5, ..grounded }.score(100), 0.0);
     // Filler that validates, answered at once and for free, earns nothing without citations.
     assert_eq!(OrchestrationObservation { groundedness: 0.0, ..answer(0.0, 0) }.score(100), 0.0);
 }
@@ -79,15 +83,15 @@ fn the_cheapest_valid_answer_sets_the_cost_reference() {
 }
 
 #[test]
-fn a_cost_that_does_not_match_its_evidence_earns_no_cost_factor_and_sets_no_reference() {
+fn a_cost_that_does_not_match_its_evidence_earns_nothing_and_sets_no_reference() {
     let mut round = Round::new();
     round.observe("honest", answer(0.0, 400));
-    // A grounded answer whose receipts claim less than their evidence says: its evidence cost
-    // is what is measured, and it cannot pull the reference down for everyone else.
+    // A grounded answer whose receipts claim less than their evidence says: a false receipt,
+    // and it cannot pull the reference down for everyone else.
     round.observe("liar", OrchestrationObservation { costs_hold: false, ..answer(0.0, 1) });
     let scores = round.orchestration_scores();
     assert_near(scores["honest"], 1.0);
-    assert_near(scores["liar"], 0.75);
+    assert_eq!(scores["liar"], 0.0);
 }
 
 #[test]

@@ -169,6 +169,39 @@ pub fn blake2_128_concat(value: &impl Encode) -> Vec<u8> {
     part
 }
 
+/// Writes `value` at the `SubtensorModule` storage `item` under the key `parts`.
+pub fn put_subtensor(storage: &mut Storage, item: &str, parts: &[Vec<u8>], value: impl Encode) {
+    storage.insert(storage_key("SubtensorModule", item, parts), value.encode());
+}
+
+/// Subnet `netuid`'s storage: the `validator` at uid 0 with a permit and stake, and the
+/// `miners` at uids 1.., each serving an axon on the loopback port beside it; weights set
+/// directly, no rate limit.
+pub fn subnet_storage(netuid: u16, validator: &AccountId32, miners: &[(AccountId32, u16)]) -> Storage {
+    let mut storage = Storage::new();
+    let neurons = miners.len() + 1;
+    put_subtensor(&mut storage, "NetworksAdded", &[identity(&netuid)], true);
+    put_subtensor(&mut storage, "SubnetworkN", &[identity(&netuid)], neurons as u16);
+    put_subtensor(&mut storage, "Keys", &[identity(&netuid), identity(&0u16)], validator);
+    for (uid, (miner, port)) in miners.iter().enumerate() {
+        let uid = uid as u16 + 1;
+        put_subtensor(&mut storage, "Keys", &[identity(&netuid), identity(&uid)], miner);
+        let axon = (900u64, 1u32, u128::from(0x7f00_0001u32), *port, 4u8, 4u8, 0u8, 0u8);
+        put_subtensor(&mut storage, "Axons", &[identity(&netuid), blake2_128_concat(miner)], axon);
+    }
+    put_subtensor(&mut storage, "TotalHotkeyAlpha", &[blake2_128_concat(validator), identity(&netuid)], 1_000_000_000_000u64);
+    let mut permits = vec![false; neurons];
+    permits[0] = true;
+    put_subtensor(&mut storage, "ValidatorPermit", &[identity(&netuid)], permits);
+    put_subtensor(&mut storage, "LastUpdate", &[identity(&netuid)], vec![0u64; neurons]);
+    put_subtensor(&mut storage, "CommitRevealWeightsEnabled", &[identity(&netuid)], false);
+    put_subtensor(&mut storage, "WeightsSetRateLimit", &[identity(&netuid)], 0u64);
+    put_subtensor(&mut storage, "WeightsVersionKey", &[identity(&netuid)], 3u64);
+    put_subtensor(&mut storage, "MinAllowedWeights", &[identity(&netuid)], 1u16);
+    put_subtensor(&mut storage, "MaxWeightsLimit", &[identity(&netuid)], u16::MAX);
+    storage
+}
+
 /// A signed extrinsic decoded against the runtime metadata: who signed it and what it calls.
 pub struct SignedCall {
     pub signer: AccountId32,
