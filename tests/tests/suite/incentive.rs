@@ -14,37 +14,29 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::http::{HeaderMap, StatusCode};
 use ledger::hotkey::Hotkey;
 use ledger::record::{Endpoint, Record, Stake};
 use ledger::{Change, ChangeSet, DiffProposal, Key, Ledger, Namespace, SystemNamespace};
-use orchestra_server::api::miner::MinerAccess;
 use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::proposers::{ProposerGate, Quota};
 use orchestra_server::api::{router, AppState};
+use orchestra_server::simulate::strategies;
 use subnet::chain::testing::{decode_signed_call, mock_node_with_storage, Submitted};
 use subnet::chain::{ChainClient, WeightsAction};
-use orchestrator::credentials::Credentials;
 use subnet::epistula;
-use orchestrator::orchestrate::{Config, Orchestrator};
 use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
 use subnet::validator::challenge::replay::{Replay, ReplayBudget, Replayer};
 use subnet::validator::challenge;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::Value;
-use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
+use testkit::{SubnetKind, SubnetServer, TestLedger};
 
 use crate::common::chain::{chain_state, serve, Participant, NETUID};
 
 /// The catalog of a validator's own ledger over `subnets`.
 fn validator_catalog(subnets: &[&SubnetServer]) -> Catalog {
     Catalog::read(&testkit::test_ledger(subnets).ledger).unwrap()
-}
-
-fn credentials() -> Credentials {
-    Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]).with_key(13, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"])
 }
 
 /// A miner's node: its own ledger over the local subnets, answering `validator`'s challenges.
@@ -56,10 +48,8 @@ async fn miner(key: &Participant, validator: &Participant, subnets: &[&SubnetSer
 async fn miner_proposing_to(primary: Option<String>, key: &Participant, validator: &Participant, subnets: &[&SubnetServer], prepare: impl FnOnce(&mut Ledger)) -> (u16, tempfile::TempDir) {
     let TestLedger { mut ledger, dir } = testkit::test_ledger(subnets);
     prepare(&mut ledger);
-    let orchestrator = Orchestrator::new(credentials(), key.hotkey(), Config { outbound: Policy::loopback(), ..Config::default() }).unwrap();
-    let access = Arc::new(MinerAccess::new(key.hotkey(), BTreeSet::from([validator.hotkey.ss58()])).proposing_to(primary));
-    let state = AppState::new(ledger, Pricing { orchestrate_fee_rao: 1_000, ..Pricing::default() }).with_orchestrator(orchestrator).with_miner(access);
-    (serve(router(state)).await, dir)
+    let spec = strategies::NodeSpec { hotkey: key.hotkey(), validator: validator.hotkey.ss58(), primary, gate: None, fee_rao: 1_000 };
+    (strategies::node(spec, ledger).await.unwrap(), dir)
 }
 
 /// A forger in front of a miner's node: it passes challenges on, then lowers the cost of the
@@ -74,32 +64,17 @@ async fn forger(node_port: u16, forger: Hotkey) -> u16 {
 
 /// A proxy in front of a miner's node: it passes challenges on, rewrites the answer with
 /// `rewrite` and signs what it sends with `hotkey`, as a cheating miner would.
-async fn rewriting_proxy(node_port: u16, hotkey: Hotkey, rewrite: impl Fn(&mut Value) + Clone + Send + Sync + 'static) -> u16 {
-    let hotkey = Arc::new(hotkey);
-    let proxy = axum::Router::new().route(
-        "/v1/orchestrate",
-        axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-            let (hotkey, rewrite) = (hotkey.clone(), rewrite.clone());
-            async move {
-                let mut forwarded = reqwest::Client::new().post(format!("http://127.0.0.1:{node_port}/v1/orchestrate")).body(body.to_vec());
-                for (name, value) in &headers {
-                    forwarded = forwarded.header(name.as_str(), value.as_bytes());
-                }
-                let answer = forwarded.send().await.unwrap();
-                let validator = headers.get(epistula::SIGNED_BY_HEADER).unwrap().to_str().unwrap().to_owned();
-                let mut body: Value = answer.json().await.unwrap();
-                rewrite(&mut body);
-                let bytes = body.to_string();
-                let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
-                let mut response = axum::response::Response::new(axum::body::Body::from(bytes.clone()));
-                for (name, value) in epistula::sign(&hotkey, bytes.as_bytes(), Some(&validator), now) {
-                    response.headers_mut().insert(name, value.parse().unwrap());
-                }
-                (StatusCode::OK, response)
-            }
-        }),
-    );
-    serve(proxy).await
+async fn rewriting_proxy(node_port: u16, hotkey: Hotkey, rewrite: impl Fn(&mut Value) + Send + Sync + 'static) -> u16 {
+    let rewrite = Arc::new(rewrite);
+    let rewriting = strategies::answer(move |headers, body| {
+        let rewrite = rewrite.clone();
+        async move {
+            let mut answer = strategies::forward(node_port, &headers, body).await?;
+            rewrite(&mut answer);
+            Ok(answer)
+        }
+    });
+    strategies::axon(hotkey, rewriting).await.unwrap()
 }
 
 /// A signed diff from `proposer` changing Desearch's `web-search` endpoint with `change`.
@@ -136,7 +111,7 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
     let mirror = tempfile::tempdir().unwrap();
     let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default() };
-    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), credentials(), settings);
+    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), strategies::credentials(), settings);
     let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
     let catalog = Catalog::read(&validator_ledger).unwrap();
 
@@ -210,7 +185,7 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     desearch.fail_always(503);
     let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str" }] }));
-    let (guard, keys) = (Guard::new(Policy::loopback()).unwrap(), credentials());
+    let (guard, keys) = (Guard::new(Policy::loopback()).unwrap(), strategies::credentials());
     let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
     let verdict = challenge::run(&guard, &validator.hotkey, &axon, &papers, Duration::from_secs(10), &validator_catalog(&[&desearch]), &replayer).await;
     assert!(!verdict.observation.success, "no subnet answered");
@@ -241,22 +216,11 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
     let (validator, honest, filler) = (Participant::new(1), Participant::new(2), Participant::new(3));
     let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
     let (filler_node, _filler_data) = miner(&filler, &validator, &[&desearch], |_| {}).await;
-    let filler_port = rewriting_proxy(filler_node, filler.hotkey.clone(), |body| {
-        fn fill(value: &mut Value) {
-            match value {
-                Value::String(text) => *text = "No evidence was found.".into(),
-                Value::Array(elements) => elements.iter_mut().for_each(fill),
-                Value::Object(members) => members.values_mut().for_each(fill),
-                _ => {}
-            }
-        }
-        fill(&mut body["result"]);
-    })
-    .await;
+    let filler_port = rewriting_proxy(filler_node, filler.hotkey.clone(), |body| strategies::fill(&mut body["result"])).await;
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
-    let keys = credentials();
+    let keys = strategies::credentials();
     let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
 
@@ -278,31 +242,23 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
 /// the same as the honest miner's for the same calls.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
-    use orchestrator::receipts::{ReceiptBundle, ReceiptChain};
     let desearch = SubnetServer::start(SubnetKind::Desearch).await;
     let (validator, honest, liar) = (Participant::new(1), Participant::new(2), Participant::new(3));
     let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
     let (liar_node, _liar_data) = miner(&liar, &validator, &[&desearch], |_| {}).await;
     let liar_key = liar.hotkey();
     let liar_port = rewriting_proxy(liar_node, liar.hotkey(), move |body| {
-        let bundle: ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
-        let mut chain = ReceiptChain::new(bundle.nonce);
-        for (position, receipt) in bundle.receipts.into_iter().enumerate() {
-            let mut call = receipt.call;
+        strategies::reseal(body, &liar_key, None, |_, call| {
             call.cost_usd_micros /= 10;
             call.cost_rao /= 10;
-            body["calls"][position]["cost_rao"] = call.cost_rao.into();
-            chain.push(call);
-        }
-        let bundle = chain.seal(&liar_key);
-        body["cost"]["subnet_calls_rao"] = bundle.receipts.iter().map(|receipt| receipt.call.cost_rao).sum::<u64>().into();
-        body["receipts"] = serde_json::to_value(bundle).unwrap();
+        })
+        .unwrap();
     })
     .await;
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
-    let keys = credentials();
+    let keys = strategies::credentials();
     let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
 
@@ -322,15 +278,11 @@ async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
     let (hider_node, _hider_data) = miner(&liar, &validator, &[&desearch], |_| {}).await;
     let hider_key = liar.hotkey();
     let hider_port = rewriting_proxy(hider_node, liar.hotkey(), move |body| {
-        let bundle: ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
-        let mut chain = ReceiptChain::new(bundle.nonce);
-        for receipt in bundle.receipts {
-            let mut call = receipt.call;
+        strategies::reseal(body, &hider_key, None, |_, call| {
             call.cost_usd_micros = 0;
             call.cost_evidence_hash = orchestrator::receipts::cost_evidence_hash(&[]);
-            chain.push(call);
-        }
-        body["receipts"] = serde_json::to_value(chain.seal(&hider_key)).unwrap();
+        })
+        .unwrap();
         for given in body["evidence"].as_array_mut().unwrap() {
             given["cost_headers"] = serde_json::json!([]);
         }
@@ -347,48 +299,6 @@ async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
     assert!(scores["liar"] < scores["honest"], "{scores:?}");
 }
 
-/// A Desearch in front of the real one that invents its links: every `link` or `url` it passes
-/// on names a page the subnet never returned. A fabricating miner's node calls it as Desearch.
-async fn inventing_desearch(desearch: &SubnetServer) -> String {
-    fn invent(value: &mut Value) {
-        match value {
-            Value::Object(members) => {
-                for (name, member) in members.iter_mut() {
-                    match member {
-                        Value::String(link) if name == "link" || name == "url" => link.push_str("-v2"),
-                        other => invent(other),
-                    }
-                }
-            }
-            Value::Array(elements) => elements.iter_mut().for_each(invent),
-            _ => {}
-        }
-    }
-    let real = desearch.base_url();
-    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
-        let real = real.clone();
-        async move {
-            let mut forwarded = reqwest::Client::new().request(method, format!("{real}{uri}")).body(body.to_vec());
-            for (name, value) in &headers {
-                forwarded = forwarded.header(name.as_str(), value.as_bytes());
-            }
-            let answer = forwarded.send().await.unwrap();
-            let (status, cost_headers) = (answer.status(), answer.headers().clone());
-            let mut body: Value = answer.json().await.unwrap();
-            invent(&mut body);
-            let mut response = axum::response::Response::new(axum::body::Body::from(body.to_string()));
-            *response.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap();
-            for (name, value) in &cost_headers {
-                if name.as_str().starts_with("x-") || name == "content-type" {
-                    response.headers_mut().insert(name.clone(), value.clone());
-                }
-            }
-            response
-        }
-    });
-    format!("http://127.0.0.1:{}", serve(app).await)
-}
-
 /// A fabricator's answers are consistent in every way a validator can check from the answer
 /// alone: its receipts hash the bodies it shows, its citations hold against them, its costs
 /// are what its evidence reports, and it shows the requests as sent to Desearch's own URL
@@ -398,10 +308,9 @@ async fn inventing_desearch(desearch: &SubnetServer) -> String {
 /// not the endpoint's, which is refused the same way. The honest miner's replays agree.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fabricator_whose_evidence_is_consistent_is_refuted_by_replays() {
-    use base64::Engine as _;
-    use orchestrator::receipts::{body_hash, ReceiptBundle, ReceiptChain};
+    use strategies::{axon, disguising, inventing_desearch};
     let desearch = SubnetServer::start(SubnetKind::Desearch).await;
-    let inventing = inventing_desearch(&desearch).await;
+    let inventing = inventing_desearch(&desearch).await.unwrap();
     let (validator, honest, fabricator) = (Participant::new(1), Participant::new(2), Participant::new(3));
     let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
     let repointed = testkit::repointed(22, &inventing);
@@ -410,28 +319,11 @@ async fn a_fabricator_whose_evidence_is_consistent_is_refuted_by_replays() {
     })
     .await;
     let (fabricator_key, inventing_base, real_base) = (fabricator.hotkey(), inventing.clone(), desearch.base_url());
-    let disguised_port = rewriting_proxy(fabricating_node, fabricator.hotkey(), move |body| {
-        let base64 = base64::engine::general_purpose::STANDARD;
-        let bundle: ReceiptBundle = serde_json::from_value(body["receipts"].clone()).unwrap();
-        let mut shown = std::collections::BTreeMap::new();
-        for given in body["evidence"].as_array_mut().unwrap() {
-            let request = String::from_utf8(base64.decode(given["request"].as_str().unwrap()).unwrap()).unwrap().replace(&inventing_base, &real_base);
-            given["request"] = base64.encode(&request).into();
-            shown.insert(given["receipt"].as_u64().unwrap(), body_hash(request.as_bytes()));
-        }
-        let mut chain = ReceiptChain::new(bundle.nonce);
-        for receipt in bundle.receipts {
-            let mut call = receipt.call;
-            call.request_hash = shown.get(&receipt.index).copied().unwrap_or(call.request_hash);
-            chain.push(call);
-        }
-        body["receipts"] = serde_json::to_value(chain.seal(&fabricator_key)).unwrap();
-    })
-    .await;
+    let disguised_port = axon(fabricator.hotkey(), disguising(fabricating_node, fabricator_key, inventing_base, real_base)).await.unwrap();
     let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
-    let keys = credentials();
+    let keys = strategies::credentials();
     let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
     let every_call = ReplayBudget { calls_per_answer: usize::MAX, usd_micros_per_round: u64::MAX };
 
@@ -472,7 +364,7 @@ async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
     let (validator, honest) = (Participant::new(1), Participant::new(2));
     let (honest_port, _honest_data) = miner(&honest, &validator, &subnets, |_| {}).await;
     let catalog = validator_catalog(&subnets);
-    let keys = credentials();
+    let keys = strategies::credentials();
     let routable = catalog.offered(&keys);
     let guard = Guard::new(Policy::loopback()).unwrap();
     // Every answer's cited calls replayed, whatever they cost: honest evidence always agrees.
