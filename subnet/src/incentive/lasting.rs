@@ -9,15 +9,17 @@
 //!   (up, degraded, down): its latency, sample count and time are measurements that move with
 //!   every call, so re-measuring a subnet whose status stands changes nothing. For every other
 //!   entry, its bytes (or its absence).
-//! - **credit**: each lasting change counts once, for the proposer of its last write, so that
-//!   rewriting what another proposer wrote is credited only when it changes the outcome.
+//! - **credit**: each lasting change counts once, for the proposer whose write first gave the
+//!   entry the substance it ends the round with, so that rewriting what another proposer wrote
+//!   is credited only when it changes the outcome, and writing the same substance again (a
+//!   health status another miner already reported) credits the one who reported it first.
 
 use std::collections::BTreeMap;
 
 use ledger::record::Record;
 use ledger::{ChangeSet, Key};
 
-/// The round's writes, the last one per entry.
+/// The round's writes: per entry, its last value and who first wrote that value's substance.
 #[derive(Debug, Clone, Default)]
 pub struct Writes {
     last: BTreeMap<Key, (String, Option<Vec<u8>>)>,
@@ -27,7 +29,12 @@ impl Writes {
     /// Notes the writes of one attested diff of `proposer`, in the order they were attested.
     pub fn record(&mut self, proposer: &str, changes: &ChangeSet) {
         for change in changes.changes() {
-            self.last.insert(change.key.clone(), (proposer.to_owned(), change.value.clone()));
+            match self.last.get_mut(&change.key) {
+                Some((_, current)) if substance(&change.key, current.as_deref()) == substance(&change.key, change.value.as_deref()) => current.clone_from(&change.value),
+                _ => {
+                    self.last.insert(change.key.clone(), (proposer.to_owned(), change.value.clone()));
+                }
+            }
         }
     }
 

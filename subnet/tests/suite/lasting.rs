@@ -60,8 +60,10 @@ fn re_measuring_a_subnet_whose_status_stands_earns_nothing() {
     let mut failed = Writes::default();
     failed.record("observer", &set("health/web-search", &health(HealthStatus::Down, 0, 3)));
     assert_eq!(failed.lasting(&before), BTreeMap::from([("observer".to_owned(), 1)]), "the subnet went down: routing changes");
-    // A first health record of an endpoint is new knowledge.
+    // A first health record of an endpoint is new knowledge, credited to whoever reported it
+    // first: another miner re-measuring the same status after it earns nothing.
     let mut first = Writes::default();
     first.record("observer", &set("health/web-search", &health(HealthStatus::Up, 300, 1)));
+    first.record("latecomer", &set("health/web-search", &health(HealthStatus::Up, 310, 2)));
     assert_eq!(first.lasting(&BTreeMap::from([(key("health/web-search"), None)])), BTreeMap::from([("observer".to_owned(), 1)]));
 }
