@@ -109,6 +109,32 @@ pub struct EvidenceBody {
     pub request: String,
 }
 
+impl EvidenceBody {
+    /// The body as received, or `None` when `base64` does not decode.
+    pub fn body(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.decode(&self.base64).ok()
+    }
+
+    /// The request preimage, or `None` when `request` does not decode.
+    pub fn request_preimage(&self) -> Option<Vec<u8>> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.decode(&self.request).ok()
+    }
+
+    /// The cost headers as a header map, as the endpoint's spec reads them (pairs that are not
+    /// valid headers are left out: the executor could not have read them either).
+    pub fn cost_header_map(&self) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in &self.cost_headers {
+            if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
+                headers.append(name, value);
+            }
+        }
+        headers
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Cost {
     pub subnet_calls_rao: u64,

@@ -108,13 +108,13 @@ impl<T> Hit<T> {
 
 /// Pages matching `query`, best first: from `source` only, or from every source when `None`;
 /// while the corpus [drifts](set_drift), a web search that finds anything also finds the
-/// drift's page, last.
+/// drift's page about its topic, last.
 pub(crate) fn search_pages(query: &str, source: Option<Source>, limit: usize) -> Vec<Hit<Page>> {
     let mut hits = matching_pages(query, source, limit);
     let drift = DRIFT.load(std::sync::atomic::Ordering::Relaxed);
     if drift > 0 && !hits.is_empty() && source.is_none_or(|source| source == Source::Web) {
         hits.truncate(limit.saturating_sub(1).max(1));
-        hits.push(Hit { item: drift_page(drift), matched: 0, of: 0 });
+        hits.push(Hit { item: drift_page(drift, query), matched: 0, of: 0 });
     }
     hits
 }
@@ -132,8 +132,9 @@ fn matching_pages(query: &str, source: Option<Source>, limit: usize) -> Vec<Hit<
     rank(long_tail(query).iter(), query, searched, limit)
 }
 
-/// The corpus' drift: 0 for the fixed corpus; otherwise the issue of a news page every web
-/// search also finds, so that answers change from one drift to the next as a live search's do.
+/// The corpus' drift: 0 for the fixed corpus; otherwise the issue of the news pages web searches
+/// also find (one per topic), so that answers change from one drift to the next as a live
+/// search's do.
 static DRIFT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Sets the corpus' drift for every server of this process (see [`DRIFT`]): `0` stops it.
@@ -141,21 +142,24 @@ pub fn set_drift(issue: u64) {
     DRIFT.store(issue, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// The page of drift `issue`, made once and kept.
-fn drift_page(issue: u64) -> &'static Page {
-    static MADE: std::sync::Mutex<Vec<(u64, &'static Page)>> = std::sync::Mutex::new(Vec::new());
+/// The page of drift `issue` about `query`'s topic, made once and kept: the week's news a live
+/// search finds for that query, so that two queries' answers differ as a live search's do.
+fn drift_page(issue: u64, query: &str) -> &'static Page {
+    static MADE: std::sync::Mutex<Vec<(u64, String, &'static Page)>> = std::sync::Mutex::new(Vec::new());
+    let topic = topic_words(query).into_iter().collect::<Vec<_>>().join(" ");
     let mut made = MADE.lock().expect("drift pages lock");
-    if let Some((_, page)) = made.iter().find(|(made, _)| *made == issue) {
+    if let Some((_, _, page)) = made.iter().find(|(made, about, _)| *made == issue && *about == topic) {
         return page;
     }
+    let slug = topic.replace(' ', "-");
     let page: &'static Page = Box::leak(Box::new(Page {
         source: Source::Web,
-        title: Box::leak(format!("Decentralised AI weekly, issue {issue}").into_boxed_str()),
-        snippet: Box::leak(format!("Issue {issue}: what changed on the network this week.").into_boxed_str()),
-        link: Box::leak(format!("https://weekly.example/issues/{issue}").into_boxed_str()),
+        title: Box::leak(format!("Decentralised AI weekly, issue {issue}: {topic}").into_boxed_str()),
+        snippet: Box::leak(format!("Issue {issue}: what changed this week in {topic}.").into_boxed_str()),
+        link: Box::leak(format!("https://weekly.example/issues/{issue}/{slug}").into_boxed_str()),
         byline: None,
     }));
-    made.push((issue, page));
+    made.push((issue, topic, page));
     page
 }
 

@@ -7,6 +7,8 @@
 //!   in the subnet's metagraph; the node refreshes it from the chain.
 //! - **challenge**: a request carrying `Epistula-Signed-By`; it must be signed for this miner,
 //!   be fresh (Epistula's 8-second window) and come from the validator set.
+//! - **served log**: the subnet answers the node received for its customers, which validators
+//!   may ask about (`POST /v1/served`, see [`subnet::served`]).
 //! - **health diff**: after a challenge, what its calls showed of the subnets' health, signed
 //!   by the miner and proposed to the primary ledger node (`--propose-to`), or committed to the
 //!   miner's own ledger.
@@ -20,6 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use ledger::hotkey::Hotkey;
 use subnet::epistula;
+use subnet::served::ServedLog;
 
 use super::error::{ApiError, Code};
 
@@ -33,11 +36,13 @@ pub struct MinerAccess {
     replays: epistula::ReplayCache,
     /// The primary ledger node the miner proposes its diffs to; its own ledger when `None`.
     propose_to: Option<String>,
+    /// The subnet answers the node received for its customers.
+    served: ServedLog,
 }
 
 impl MinerAccess {
     pub fn new(hotkey: Hotkey, validators: BTreeSet<String>) -> MinerAccess {
-        MinerAccess { hotkey, validators: RwLock::new(validators), replays: epistula::ReplayCache::new(epistula::DEFAULT_MAX_AGE_MS), propose_to: None }
+        MinerAccess { hotkey, validators: RwLock::new(validators), replays: epistula::ReplayCache::new(epistula::DEFAULT_MAX_AGE_MS), propose_to: None, served: ServedLog::default() }
     }
 
     /// Sends the miner's diffs to the primary at `url` rather than to its own ledger.
@@ -51,6 +56,10 @@ impl MinerAccess {
 
     pub fn propose_to(&self) -> Option<&str> {
         self.propose_to.as_deref()
+    }
+
+    pub fn served(&self) -> &ServedLog {
+        &self.served
     }
 
     /// Replaces the validator set, after the metagraph changed.

@@ -18,6 +18,7 @@ pub mod paid;
 pub mod proposers;
 mod reads;
 mod replication;
+mod served;
 pub mod settling;
 mod stream;
 mod writes;
@@ -236,6 +237,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/changes", get(replication::changes))
         .route("/v1/snapshot", get(replication::snapshot))
         .route("/v1/payments/{hash}", get(paid::payment_answer))
+        .route("/v1/served", post(served::served))
         .route("/openapi.json", get(openapi::document))
         .route("/", get(explorer))
         .route("/metrics", get(metrics::export))

@@ -16,7 +16,8 @@
 //!   payer's, spent later by requests its hotkey signs (see [`super::paid`]).
 //!
 //! On a miner, a request signed by a validator of the subnet is a challenge: served free and
-//! answered signed ([`super::miner`]).
+//! answered signed ([`super::miner`]); the bodies any other request's calls received go into the
+//! miner's served log ([`subnet::served`]).
 //!
 //! Routing reads a [`Catalog`] of the ledger, rebuilt when the ledger's head moves.
 //!
@@ -227,6 +228,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
     let Json(mut request) = Json::<Request>::from_bytes(&body)?;
     // A request the node would refuse anyway is refused before it is paid for.
     orchestration.orchestrator().check(&request).map_err(failure_response)?;
+    let miner = state.miner();
     let idempotency_key = idempotency::key_of(&headers)?;
     let fee = state.pricing().orchestrate_fee_rao;
     let quoted_budget = request.budget_rao.unwrap_or(if fee > 0 { state.pricing().orchestrate_budget_rao } else { 0 });
@@ -263,13 +265,13 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
         match payer {
             None => {
                 let outcome = orchestration.orchestrator().run_watched(&catalog, request, watcher).await.map_err(failure_response)?;
-                Ok::<_, ApiError>(Json(answer(outcome, 0)).into_response())
+                Ok::<_, ApiError>(Json(answer(served(miner.as_deref(), outcome), 0)).into_response())
             }
             Some(Payer::ApiKey(api_key)) => {
                 let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &api_key, fee, request, json!({}), watcher).await?;
                 let charge = payment["cost_rao"].as_u64().unwrap_or(0);
                 let balance = payment["balance_rao"].as_u64().unwrap_or(0);
-                Ok(with_payment(answer(outcome, fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
+                Ok(with_payment(answer(served(miner.as_deref(), outcome), fee), payment, charge, (BALANCE_HEADER, HeaderValue::from(balance))))
             }
             Some(Payer::Exact(payment)) => {
                 let settlement = state.settlement.as_ref().expect("exact payments are read only when the node settles them");
@@ -288,7 +290,7 @@ pub async fn orchestrate(State(state): State<AppState>, headers: HeaderMap, body
                 let settled = json!({ "transaction": transaction, "paid_rao": carried, "credit_of": payer });
                 let (outcome, payment) = on_credit(&state, &orchestration, &catalog, &account, fee, request, settled, watcher).await?;
                 let charge = payment["cost_rao"].as_u64().unwrap_or(0);
-                Ok(with_payment(answer(outcome, fee), payment, charge, (PAYMENT_RESPONSE, header)))
+                Ok(with_payment(answer(served(miner.as_deref(), outcome), fee), payment, charge, (PAYMENT_RESPONSE, header)))
             }
         }
     };
@@ -411,6 +413,17 @@ fn propose_health(state: &AppState, miner: &MinerAccess, catalog: &Catalog, call
             Err(error) => tracing::warn!(%error, "could not propose the subnets' health"),
         }
     });
+}
+
+/// A customer's outcome on a miner: the bodies its calls received go into the served log (see
+/// [`subnet::served`]).
+fn served(miner: Option<&MinerAccess>, outcome: Outcome) -> Outcome {
+    if let Some(miner) = miner {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+        let received = outcome.receipts.receipts.iter().filter(|receipt| receipt.call.status != 0).map(|receipt| receipt.call.response_hash);
+        miner.served().record(now_ms, received);
+    }
+    outcome
 }
 
 /// The answer's body: the outcome, with the fee and total beside the calls' cost.

@@ -11,8 +11,9 @@
 //!   strategy one uid: a generated challenge to every miner (answers checked, replayed, scored),
 //!   the review of the honest miner's ledger node (where the others propose), the scoreboard's
 //!   moving averages, the weights as the SDK processes them.
-//! - **drift**: before each round the loopback subnets' web searches change (a news page of the
-//!   round joins their results: [`testkit::set_drift`]), as a live subnet's answers do.
+//! - **drift**: before each round the loopback subnets' web searches change (the round's news
+//!   page about the query's topic joins their results: [`testkit::set_drift`]), as a live
+//!   subnet's answers do.
 //! - **share**: a strategy's weight over the sum of the weights set that round.
 //!
 //! What it does not simulate: the chain's own rules (rate limits, stake, emissions), other

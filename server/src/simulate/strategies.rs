@@ -42,8 +42,8 @@ pub enum Strategy {
     /// Answers from a Desearch that invents its links, shown as requests to Desearch itself
     /// (re-sealed), so that receipts, citations and costs all agree.
     Fabricator,
-    /// Each challenge sent on to the honest miner as a paying customer, with the same nonce,
-    /// and its answer re-sealed and signed as the copier's own.
+    /// Each challenge sent on to the honest miner as a paying customer, under a nonce of its
+    /// own, and the answer re-sealed for the validator's nonce and signed as the copier's own.
     Copier,
     /// No orchestration; before every round, a signed diff claiming every Desearch endpoint
     /// degraded, proposed to the ledger node.
@@ -211,22 +211,24 @@ pub fn replaying(port: u16, hotkey: Hotkey) -> Answer {
 }
 
 /// The copier's answer: the challenge asked of the honest node at `honest` as a customer with
-/// `api_key`, with the same nonce, re-sealed as `hotkey`'s.
+/// `api_key` under a fresh nonce (so that nothing the honest node sees names the validator's),
+/// re-sealed as `hotkey`'s for the validator's nonce.
 pub fn copying(honest: String, api_key: String, hotkey: Hotkey) -> Answer {
     answer(move |_, body| {
         let (honest, api_key, hotkey) = (honest.clone(), api_key.clone(), hotkey.clone());
         async move {
             let challenge: Value = serde_json::from_slice(&body).map_err(|error| error.to_string())?;
+            let nonce: Nonce = serde_json::from_value(challenge["nonce"].clone()).map_err(|error| error.to_string())?;
             let asked = json!({
                 "objective": challenge["objective"],
                 "target_schema": challenge["target_schema"],
-                "nonce": challenge["nonce"],
+                "nonce": Nonce(rand::random()),
                 "deadline_ms": challenge["deadline_ms"],
                 "include_evidence": true,
             });
             let response = reqwest::Client::new().post(format!("{honest}/v1/orchestrate")).bearer_auth(&api_key).json(&asked).send().await.map_err(|error| error.to_string())?;
             let mut answer: Value = response.json().await.map_err(|error| error.to_string())?;
-            reseal(&mut answer, &hotkey, None, |_, _| {})?;
+            reseal(&mut answer, &hotkey, Some(nonce), |_, _| {})?;
             Ok(answer)
         }
     })

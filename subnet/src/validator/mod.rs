@@ -3,7 +3,9 @@
 //!
 //! Terms:
 //! - **round**: one pass, run once per tempo: read the metagraph and the subnet's
-//!   hyperparameters; send every miner with an axon a [challenge](challenge); review the ledger
+//!   hyperparameters; send every miner with an axon a [challenge](challenge); ask every miner's
+//!   node which of the bodies the others' answers cite it received for a customer, an answer
+//!   another node did the calls of being a [relay](relays) that grounds nothing; review the ledger
 //!   versions since the last round; record both in the [`Scoreboard`]; turn the averages into
 //!   weights as the Bittensor SDK does ([`process_weights_for_netuid`], then
 //!   [`convert_weights_and_uids_for_emit`]); and submit them as the chain allows
@@ -29,6 +31,7 @@
 
 pub mod challenge;
 pub mod mirror;
+pub mod relays;
 pub mod review;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -254,17 +257,25 @@ impl Validator {
             .collect();
 
         let deadline = self.settings.challenge_deadline;
-        let challenges: Vec<Option<Challenge>> = miners.iter().map(|_| Challenge::generate(&routable)).collect();
+        let challenges = Challenge::generate_round(&routable, miners.len());
         let (guard, hotkey) = (&self.guard, &self.hotkey);
         let replayer = Replayer::new(guard, &self.credentials, self.settings.replays);
         let replayer = &replayer;
-        let verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| async move {
+        let sent_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
+        let mut verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| async move {
             match challenge {
                 Some(challenge) => challenge::run(guard, hotkey, miner, challenge, deadline, catalog, replayer).await,
                 None => Verdict::unanswerable(deadline, "the validator's ledger routes no capability a challenge needs (web-search)"),
             }
         }))
         .await;
+        let bodies: Vec<relays::AnswerBodies> = verdicts.iter().map(|verdict| verdict.bodies.clone()).collect();
+        for relay in relays::find(guard, hotkey, &miners, &bodies, sent_ms).await {
+            // Work another miner did grounds nothing for the one that passed it off.
+            let verdict = &mut verdicts[relay.answer];
+            verdict.observation.groundedness = 0.0;
+            verdict.problems.push(relay.to_string());
+        }
         let mut round = Round::new();
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use orchestrator::receipts::Nonce;
 use orchestrator::schema::TargetSchema;
-use subnet::validator::challenge::generate::{distinct_challenges, draw, FAMILIES};
+use subnet::validator::challenge::generate::{distinct_challenges, draw, Drawn, FAMILIES};
 use subnet::validator::challenge::Challenge;
 
 fn routable(capabilities: &[&str]) -> BTreeSet<String> {
@@ -25,13 +25,14 @@ fn a_nonce_always_draws_the_same_challenge_and_another_nonce_usually_another() {
     for n in 0..64 {
         assert_eq!(draw(&nonce(n), &web), draw(&nonce(n), &web));
     }
-    let drawn: BTreeSet<String> = (0..20_000).map(|n| { let (objective, schema) = draw(&nonce(n), &web).unwrap(); format!("{objective}\n{schema}") }).collect();
+    let drawn: BTreeSet<String> = (0..20_000).map(|n| { let drawn = draw(&nonce(n), &web).unwrap(); format!("{}\n{}", drawn.objective, drawn.target_schema) }).collect();
     assert!(distinct_challenges(&web) >= 3_000, "{}", distinct_challenges(&web));
     // Half of 20,000 draws among 3,072 papers challenges meet about 2,900 of them, and the
     // other half all 48 price ones.
     assert!(drawn.len() >= 2_500, "only {} distinct challenges in 20,000 draws", drawn.len());
     let challenge = Challenge::from_nonce(nonce(7), &web).unwrap();
-    assert_eq!(Some((challenge.objective, challenge.target_schema)), draw(&nonce(7), &web));
+    let drawn = draw(&nonce(7), &web).unwrap();
+    assert_eq!((challenge.objective, challenge.target_schema, challenge.subjects), (drawn.objective, drawn.target_schema, drawn.subjects));
 }
 
 #[test]
@@ -39,8 +40,9 @@ fn every_drawn_schema_is_a_valid_target_schema_and_every_family_is_met() {
     let web = routable(&["web-search"]);
     let mut families = BTreeSet::new();
     for n in 0..2_000 {
-        let (objective, schema) = draw(&nonce(n), &web).unwrap();
+        let Drawn { objective, target_schema: schema, subjects } = draw(&nonce(n), &web).unwrap();
         assert!(!objective.contains('{'), "every placeholder is filled: {objective}");
+        assert!(!subjects.is_empty() && subjects.iter().all(|subject| objective.contains(subject.as_str())), "the subjects are named in the objective: {objective} {subjects:?}");
         TargetSchema::parse(schema.clone()).unwrap_or_else(|error| panic!("{schema}: {error}"));
         families.insert(if schema.get("papers").is_some() { "papers" } else { "gpu-prices" });
     }

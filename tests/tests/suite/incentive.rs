@@ -184,7 +184,7 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     // Every Desearch call fails: the challenge fails, and the miner has seen the subnet down.
     desearch.fail_always(503);
     let axon = challenge::MinerAxon { uid: 1, hotkey: miner_key.hotkey.ss58(), url: format!("http://127.0.0.1:{miner_port}") };
-    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str" }] }));
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str" }] }), &["mixture of experts"]);
     let (guard, keys) = (Guard::new(Policy::loopback()).unwrap(), strategies::credentials());
     let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
     let verdict = challenge::run(&guard, &validator.hotkey, &axon, &papers, Duration::from_secs(10), &validator_catalog(&[&desearch]), &replayer).await;
@@ -217,7 +217,7 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
     let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
     let (filler_node, _filler_data) = miner(&filler, &validator, &[&desearch], |_| {}).await;
     let filler_port = rewriting_proxy(filler_node, filler.hotkey.clone(), |body| strategies::fill(&mut body["result"])).await;
-    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }), &["mixture of experts"]);
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
     let keys = strategies::credentials();
@@ -233,6 +233,129 @@ async fn a_filler_answer_that_validates_and_verifies_earns_nothing() {
     assert_eq!(filled.observation.groundedness, 0.0);
     assert_eq!(filled.observation.score(1), 0.0, "placeholders earn nothing");
     assert!(filled.problems.iter().any(|problem| problem.contains("/papers/0/title") && problem.contains("does not hold")), "{:?}", filled.problems);
+}
+
+/// A replayer answers a new challenge with its answer to an earlier one, re-sealed for the new
+/// nonce with fresh call times: its receipts verify, its citations hold against real bodies and
+/// its replays agree, because the subnet still answers the old question so. None of its calls
+/// asked about the new challenge's subject, so it grounds nothing; the first answer, to the
+/// challenge it was made for, is wholly grounded.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_replayed_from_an_earlier_challenge_grounds_nothing() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, replayer_key) = (Participant::new(1), Participant::new(2));
+    let (node_port, _data) = miner(&replayer_key, &validator, &[&desearch], |_| {}).await;
+    let replaying = strategies::axon(replayer_key.hotkey(), strategies::replaying(node_port, replayer_key.hotkey())).await.unwrap();
+    let schema = serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] });
+    let first = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", schema.clone(), &["mixture of experts"]);
+    let second = challenge::Challenge::new("Find recent arxiv papers on speculative decoding", schema, &["speculative decoding"]);
+    let guard = Guard::new(Policy::loopback()).unwrap();
+    let catalog = validator_catalog(&[&desearch]);
+    let keys = strategies::credentials();
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget { calls_per_answer: usize::MAX, usd_micros_per_round: u64::MAX });
+    let axon = challenge::MinerAxon { uid: 1, hotkey: replayer_key.hotkey.ss58(), url: format!("http://127.0.0.1:{replaying}") };
+
+    let answered = challenge::run(&guard, &validator.hotkey, &axon, &first, Duration::from_secs(10), &catalog, &replayer).await;
+    assert!(answered.problems.is_empty() && answered.observation.groundedness == 1.0, "{:?}", answered.problems);
+    let replayed = challenge::run(&guard, &validator.hotkey, &axon, &second, Duration::from_secs(10), &catalog, &replayer).await;
+    assert!(replayed.observation.receipts_valid && replayed.observation.schema_valid, "the re-sealed receipts verify: {:?}", replayed.problems);
+    assert!(replayed.replays.iter().all(|replay| matches!(replay, Replay::Agreed { .. } | Replay::Inconclusive { .. })), "the old bodies are real: {:?}", replayed.replays);
+    assert_eq!(replayed.observation.groundedness, 0.0, "{:?}", replayed.problems);
+    assert!(!replayed.observation.is_valid());
+    assert!(replayed.problems.iter().any(|problem| problem.contains("asks about none of the challenge's subjects (speculative decoding)")), "{:?}", replayed.problems);
+}
+
+/// A copier asks the honest miner's node for its challenge as a paying customer, under a nonce
+/// of its own, and re-seals the answer as its own for the validator's nonce: receipts,
+/// citations, costs and replays all hold. Asked which of the round's cited bodies it received
+/// for customers, the honest node shows the copier's, so the copy is a relay; the honest miner
+/// and a third miner answering on their own are accused of nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_copier_passing_off_another_miners_work_is_found_relayed_and_no_one_else_is() {
+    use subnet::validator::relays;
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, honest, copier, third) = (Participant::new(1), Participant::new(2), Participant::new(3), Participant::new(4));
+    let mut api_key = String::new();
+    let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |ledger| api_key = ledger.issue_api_key(u64::MAX / 4).unwrap()).await;
+    let (third_port, _third_data) = miner(&third, &validator, &[&desearch], |_| {}).await;
+    let copier_port = strategies::axon(copier.hotkey(), strategies::copying(format!("http://127.0.0.1:{honest_port}"), api_key, copier.hotkey())).await.unwrap();
+    let miners = [(1, honest_port, &honest), (2, copier_port, &copier), (3, third_port, &third)]
+        .map(|(uid, port, participant)| challenge::MinerAxon { uid, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") });
+    let schema = serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] });
+    let challenges = [("speculative decoding", &miners[0]), ("mixture of experts", &miners[1]), ("diffusion models", &miners[2])]
+        .map(|(topic, _)| challenge::Challenge::new(format!("Find recent arxiv papers on {topic}"), schema.clone(), &[topic]));
+    let guard = Guard::new(Policy::loopback()).unwrap();
+    let catalog = validator_catalog(&[&desearch]);
+    let keys = strategies::credentials();
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
+
+    let sent_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    let mut verdicts = Vec::new();
+    for (miner, challenge) in miners.iter().zip(&challenges) {
+        verdicts.push(challenge::run(&guard, &validator.hotkey, miner, challenge, Duration::from_secs(10), &catalog, &replayer).await);
+    }
+    for verdict in &verdicts {
+        assert!(verdict.problems.is_empty() && verdict.observation.is_valid(), "each answer alone holds, the copy's too: {:?}", verdict.problems);
+    }
+    let bodies: Vec<relays::AnswerBodies> = verdicts.iter().map(|verdict| verdict.bodies.clone()).collect();
+    assert!(!bodies[1].cited.is_empty());
+    let found = relays::find(&guard, &validator.hotkey, &miners, &bodies, sent_ms).await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!((found[0].answer, found[0].shown_by), (1, 1), "the copier's answer, shown by the honest node");
+    assert_eq!(found[0].shown, found[0].asked);
+    assert!(found[0].to_string().contains("relayed"));
+
+    // Asked again after the round, nothing is shown: the node searches only since the time given.
+    let later = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64 + 1;
+    assert_eq!(relays::find(&guard, &validator.hotkey, &miners, &bodies, later).await, vec![]);
+}
+
+/// `POST /v1/served` answers only a validator of the subnet, signed, once per signature, and only
+/// on a miner; a node that claims bodies it never received, or answers what was not asked,
+/// accuses no one.
+#[tokio::test(flavor = "multi_thread")]
+async fn served_logs_answer_only_validators_and_a_node_cannot_claim_what_it_never_received() {
+    use subnet::served::{query_key, ServedQuery};
+    use subnet::validator::relays;
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, honest, stranger) = (Participant::new(1), Participant::new(2), Participant::new(3));
+    let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
+    let query = serde_json::to_string(&ServedQuery { since_ms: 0, keys: vec![query_key(&ledger::Hash([7; 32]))] }).unwrap();
+    let ask = |port: u16, signer: Option<&Participant>, for_key: &Participant, body: String| {
+        let mut request = reqwest::Client::new().post(format!("http://127.0.0.1:{port}/v1/served")).header("content-type", "application/json");
+        if let Some(signer) = signer {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+            for (name, value) in epistula::sign(&signer.hotkey, body.as_bytes(), Some(&for_key.hotkey.ss58()), now) {
+                request = request.header(name, value);
+            }
+        }
+        request.body(body).send()
+    };
+    let code = |answer: Value| answer["error"]["code"].as_str().unwrap_or_default().to_owned();
+    let unsigned = ask(honest_port, None, &honest, query.clone()).await.unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let by_stranger = ask(honest_port, Some(&stranger), &honest, query.clone()).await.unwrap();
+    assert_eq!(by_stranger.status(), 403);
+    assert_eq!(code(by_stranger.json().await.unwrap()), "not_a_validator");
+    let too_many = serde_json::to_string(&ServedQuery { since_ms: 0, keys: (0..=1024u32).map(|n| { let mut hash = [0u8; 32]; hash[..4].copy_from_slice(&n.to_le_bytes()); ledger::Hash(hash) }).collect() }).unwrap();
+    let refused = ask(honest_port, Some(&validator), &honest, too_many).await.unwrap();
+    assert_eq!(refused.status(), 400);
+    let answered = ask(honest_port, Some(&validator), &honest, query.clone()).await.unwrap();
+    assert_eq!(answered.status(), 200);
+    assert!(answered.headers().contains_key(epistula::SIGNED_BY_HEADER), "the answer is signed by the miner");
+    assert_eq!(answered.json::<Value>().await.unwrap(), serde_json::json!({ "held": [] }));
+    let TestLedger { ledger: plain_ledger, dir: _plain_data } = testkit::test_ledger(&[&desearch]);
+    let not_a_miner = serve(router(AppState::new(plain_ledger, Pricing::default()))).await;
+    assert_eq!(ask(not_a_miner, Some(&validator), &honest, query).await.unwrap().status(), 404);
+
+    // A framer answers every query with every body it can think of: the hashes it was asked by
+    // do not give the bodies away, so it shows none of those asked.
+    let framer = axum::Router::new().route("/v1/served", axum::routing::post(|| async { axum::Json(serde_json::json!({ "held": [ledger::Hash([7; 32]), ledger::Hash([0; 32])] })) }));
+    let framer_port = serve(framer).await;
+    let miners = [(1, framer_port, &stranger), (2, honest_port, &honest)].map(|(uid, port, participant)| challenge::MinerAxon { uid, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") });
+    let honest_bodies = relays::AnswerBodies { cited: BTreeSet::from([ledger::Hash([9; 32])]), received: BTreeSet::from([ledger::Hash([9; 32])]) };
+    let found = relays::find(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &miners, &[relays::AnswerBodies::default(), honest_bodies], 0).await;
+    assert_eq!(found, vec![], "the framer showed nothing it was asked about");
 }
 
 /// A cost liar runs an honest node but claims its calls cost a tenth of what they did: it
@@ -255,7 +378,7 @@ async fn a_miner_claiming_lower_costs_than_its_evidence_shows_gains_nothing() {
         .unwrap();
     })
     .await;
-    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }), &["mixture of experts"]);
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
     let keys = strategies::credentials();
@@ -320,7 +443,7 @@ async fn a_fabricator_whose_evidence_is_consistent_is_refuted_by_replays() {
     .await;
     let (fabricator_key, inventing_base, real_base) = (fabricator.hotkey(), inventing.clone(), desearch.base_url());
     let disguised_port = axon(fabricator.hotkey(), disguising(fabricating_node, fabricator_key, inventing_base, real_base)).await.unwrap();
-    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }));
+    let papers = challenge::Challenge::new("Find recent arxiv papers on mixture of experts", serde_json::json!({ "papers": [{ "title": "str", "url": "str" }] }), &["mixture of experts"]);
     let guard = Guard::new(Policy::loopback()).unwrap();
     let catalog = validator_catalog(&[&desearch]);
     let keys = strategies::credentials();
@@ -357,7 +480,7 @@ async fn a_fabricator_whose_evidence_is_consistent_is_refuted_by_replays() {
 /// in one phrasing. A family an honest miner cannot answer would score honest work as nothing.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
-    use subnet::validator::challenge::generate::FAMILIES;
+    use subnet::validator::challenge::generate::{Drawn, FAMILIES};
     let desearch = SubnetServer::start(SubnetKind::Desearch).await;
     let data_universe = SubnetServer::start(SubnetKind::DataUniverse).await;
     let subnets = [&desearch, &data_universe];
@@ -371,23 +494,24 @@ async fn an_honest_miner_answers_every_shape_of_generated_challenge_in_full() {
     let replayer = Replayer::new(&guard, &keys, ReplayBudget { calls_per_answer: usize::MAX, usd_micros_per_round: u64::MAX });
     let axon = challenge::MinerAxon { uid: 1, hotkey: honest.hotkey.ss58(), url: format!("http://127.0.0.1:{honest_port}") };
 
-    let mut shapes: Vec<(String, Value)> = Vec::new();
+    let mut shapes: Vec<Drawn> = Vec::new();
     for family in FAMILIES.iter().filter(|family| routable.contains(family.capability)) {
         let all = (family.challenges)();
         match family.name {
             "papers" => {
-                let first_phrasing = all[0].0.split("mixture of experts").next().unwrap().to_owned();
-                let full = all.iter().map(|(_, schema)| schema).max_by_key(|schema| schema["papers"][0].as_object().unwrap().len()).unwrap().clone();
-                shapes.extend(all.iter().filter(|(objective, _)| objective.contains("mixture of experts")).cloned());
-                shapes.extend(all.iter().filter(|(objective, schema)| objective.starts_with(&first_phrasing) && *schema == full).cloned());
+                let first_phrasing = all[0].objective.split("mixture of experts").next().unwrap().to_owned();
+                let full = all.iter().map(|drawn| &drawn.target_schema).max_by_key(|schema| schema["papers"][0].as_object().unwrap().len()).unwrap().clone();
+                shapes.extend(all.iter().filter(|drawn| drawn.objective.contains("mixture of experts")).cloned());
+                shapes.extend(all.iter().filter(|drawn| drawn.objective.starts_with(&first_phrasing) && drawn.target_schema == full).cloned());
             }
             _ => shapes.extend(all.iter().cloned()),
         }
     }
     assert!(shapes.len() > 150, "{} shapes", shapes.len());
     let mut failed = Vec::new();
-    for (objective, target_schema) in shapes {
-        let drawn = challenge::Challenge::new(objective.clone(), target_schema.clone());
+    for Drawn { objective, target_schema, subjects } in shapes {
+        let subjects: Vec<&str> = subjects.iter().map(String::as_str).collect();
+        let drawn = challenge::Challenge::new(objective.clone(), target_schema.clone(), &subjects);
         let verdict = challenge::run(&guard, &validator.hotkey, &axon, &drawn, Duration::from_secs(20), &catalog, &replayer).await;
         let replays_agree = !verdict.replays.is_empty() && verdict.replays.iter().all(|replay| matches!(replay, Replay::Agreed { .. }));
         if !verdict.problems.is_empty() || verdict.observation.groundedness < 1.0 || !verdict.observation.is_valid() || !replays_agree {

@@ -3,7 +3,10 @@
 //! Terms:
 //! - **family**: a kind of objective with the schemas its answers take, and the capability the
 //!   ledger must route for a miner to answer it ([`FAMILIES`]).
-//! - **draw**: the objective and schema a nonce picks. The nonce seeds a blake3 stream (key
+//! - **subjects**: what a challenge is about (its research topic, or the providers it names):
+//!   every call an answer cites must have asked about one of them, so an answer to another
+//!   challenge cannot be passed off for this one.
+//! - **draw**: the objective, schema and subjects a nonce picks. The nonce seeds a blake3 stream (key
 //!   derived from [`CONTEXT`]); its first word picks the family among those routable, its second
 //!   one of the family's challenges. The same nonce and routable capabilities always draw the
 //!   same challenge, so anyone holding the nonce can check what was asked.
@@ -27,8 +30,16 @@ pub struct Family {
     pub name: &'static str,
     /// The capability a miner needs routable to answer it.
     pub capability: &'static str,
-    /// Every challenge of the family, as objective and target schema (built once).
-    pub challenges: fn() -> &'static [(String, Value)],
+    /// Every challenge of the family (built once).
+    pub challenges: fn() -> &'static [Drawn],
+}
+
+/// One challenge of a family.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drawn {
+    pub objective: String,
+    pub target_schema: Value,
+    pub subjects: Vec<String>,
 }
 
 /// The families; the draw picks among those whose capability the validator's ledger routes.
@@ -220,7 +231,7 @@ impl Draw {
 
 /// The challenge `nonce` draws among the families whose capability is in `routable`, or `None`
 /// when none is: a family, then one of its challenges, each uniformly.
-pub fn draw(nonce: &Nonce, routable: &BTreeSet<String>) -> Option<(String, Value)> {
+pub fn draw(nonce: &Nonce, routable: &BTreeSet<String>) -> Option<Drawn> {
     let families: Vec<&Family> = FAMILIES.iter().filter(|family| routable.contains(family.capability)).collect();
     if families.is_empty() {
         return None;
@@ -228,6 +239,16 @@ pub fn draw(nonce: &Nonce, routable: &BTreeSet<String>) -> Option<(String, Value
     let mut draw = Draw::new(nonce);
     let challenges = (families[draw.below(families.len())].challenges)();
     Some(challenges[draw.below(challenges.len())].clone())
+}
+
+/// The words more than one subject of the families names: they tell nothing of which subject a
+/// request asked about (see [`super::relevance`]).
+pub fn shared_subject_words() -> &'static BTreeSet<String> {
+    static SHARED: OnceLock<BTreeSet<String>> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        let subjects: BTreeSet<&str> = FAMILIES.iter().flat_map(|family| (family.challenges)().iter()).flat_map(|drawn| drawn.subjects.iter().map(String::as_str)).collect();
+        super::relevance::shared_words(subjects)
+    })
 }
 
 /// How many distinct challenges the families whose capability is in `routable` hold together.
@@ -240,8 +261,8 @@ pub fn distinct_challenges(routable: &BTreeSet<String>) -> usize {
 }
 
 /// Every topic in every phrasing, asking for the title and any subset of the other fields.
-fn papers() -> &'static [(String, Value)] {
-    static ALL: OnceLock<Vec<(String, Value)>> = OnceLock::new();
+fn papers() -> &'static [Drawn] {
+    static ALL: OnceLock<Vec<Drawn>> = OnceLock::new();
     ALL.get_or_init(|| {
         let mut all = Vec::new();
         for topic in TOPICS {
@@ -253,7 +274,7 @@ fn papers() -> &'static [(String, Value)] {
                             paper.insert((*field).to_owned(), json!("str"));
                         }
                     }
-                    all.push((phrasing.replace("{topic}", topic), json!({ "papers": [paper] })));
+                    all.push(Drawn { objective: phrasing.replace("{topic}", topic), target_schema: json!({ "papers": [paper] }), subjects: vec![topic.to_owned()] });
                 }
             }
         }
@@ -263,8 +284,8 @@ fn papers() -> &'static [(String, Value)] {
 
 /// Every set of two or more providers in every phrasing, with or without strengths and a
 /// recommendation.
-fn prices() -> &'static [(String, Value)] {
-    static ALL: OnceLock<Vec<(String, Value)>> = OnceLock::new();
+fn prices() -> &'static [Drawn] {
+    static ALL: OnceLock<Vec<Drawn>> = OnceLock::new();
     ALL.get_or_init(|| {
         let mut all = Vec::new();
         for set in (0..1usize << PROVIDERS.len()).filter(|set| set.count_ones() >= 2) {
@@ -286,7 +307,8 @@ fn prices() -> &'static [(String, Value)] {
                     if recommendation {
                         schema.insert("recommendation".to_owned(), json!({ "price_point": "float", "rationale": "str" }));
                     }
-                    all.push((phrasing.replace("{providers}", &named), Value::Object(schema)));
+                    let subjects = providers.iter().map(|provider| (*provider).to_owned()).collect();
+                    all.push(Drawn { objective: phrasing.replace("{providers}", &named), target_schema: Value::Object(schema), subjects });
                 }
             }
         }

@@ -17,9 +17,10 @@
 //! elsewhere), and the reported cost is the receipts' sum. Every challenge asks for the
 //! evidence (`include_evidence`): each body given must hash to its receipt's `response_hash`,
 //! and the answer's **groundedness** is the share of its result's values whose citations hold
-//! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem. A
-//! sample of the calls the result cites is [replayed](replay) to the same subnets: a body the
-//! subnet's own answer does not bear out makes the groundedness 0.
+//! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem. Every
+//! call the result cites must have asked about the challenge's subjects ([relevance]), and a
+//! sample of them is [replayed](replay) to the same subnets: an off-subject call, or a body the
+//! subnet's own answer does not bear out, makes the groundedness 0.
 //!
 //! **Costs are measured, not taken.** Every receipt that got a response must come with its
 //! evidence, whose cost headers hash to the receipt's `cost_evidence_hash`. The validator reads
@@ -40,6 +41,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::epistula;
+use super::relays::AnswerBodies;
 use orchestrator::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
 use replay::{Replay, Replayer};
@@ -54,10 +56,13 @@ use orchestrator::schema::TargetSchema;
 
 /// Time a miner gets beyond the challenge's deadline for the answer to travel back.
 const ANSWER_MARGIN: Duration = Duration::from_secs(5);
+/// Nonces drawn at most for one challenge of a round whose subjects the round has not named.
+pub const ROUND_DRAWS: usize = 64;
 /// Clock difference tolerated between a receipt's start and the validator's clock.
 const CLOCK_SLACK_MS: u64 = 2_000;
 
 pub mod generate;
+pub mod relevance;
 pub mod replay;
 
 /// One request to a miner: its nonce, objective and target schema.
@@ -66,6 +71,8 @@ pub struct Challenge {
     pub nonce: Nonce,
     pub objective: String,
     pub target_schema: Value,
+    /// What the challenge is about (see [`generate`]).
+    pub subjects: Vec<String>,
 }
 
 impl Challenge {
@@ -75,15 +82,42 @@ impl Challenge {
         Challenge::from_nonce(fresh_nonce(), routable)
     }
 
-    /// The challenge `nonce` draws among the `routable` capabilities.
-    pub fn from_nonce(nonce: Nonce, routable: &BTreeSet<String>) -> Option<Challenge> {
-        let (objective, target_schema) = generate::draw(&nonce, routable)?;
-        Some(Challenge { nonce, objective, target_schema })
+    /// `count` challenges for one round, each about subjects sharing no word with the others'
+    /// ("mixture of depths" and "mixture of experts" share one) where [`ROUND_DRAWS`] fresh
+    /// nonces allow: two honest miners of a round then send different requests, so that an
+    /// answer whose bodies another miner's node received is a relay, not a coincidence
+    /// ([`super::relays`]).
+    pub fn generate_round(routable: &BTreeSet<String>, count: usize) -> Vec<Option<Challenge>> {
+        let mut named: BTreeSet<String> = BTreeSet::new();
+        let mut round = Vec::with_capacity(count);
+        for _ in 0..count {
+            let fresh = |challenge: &Challenge| challenge.subjects.iter().flat_map(|subject| relevance::name_words(subject)).all(|word| !named.contains(&word));
+            let mut drawn = None;
+            for _ in 0..ROUND_DRAWS {
+                let Some(challenge) = Challenge::generate(routable) else { break };
+                let done = fresh(&challenge);
+                drawn = Some(challenge);
+                if done {
+                    break;
+                }
+            }
+            if let Some(challenge) = &drawn {
+                named.extend(challenge.subjects.iter().flat_map(|subject| relevance::name_words(subject)));
+            }
+            round.push(drawn);
+        }
+        round
     }
 
-    /// A chosen objective and schema under a fresh random nonce.
-    pub fn new(objective: impl Into<String>, target_schema: Value) -> Challenge {
-        Challenge { nonce: fresh_nonce(), objective: objective.into(), target_schema }
+    /// The challenge `nonce` draws among the `routable` capabilities.
+    pub fn from_nonce(nonce: Nonce, routable: &BTreeSet<String>) -> Option<Challenge> {
+        let generate::Drawn { objective, target_schema, subjects } = generate::draw(&nonce, routable)?;
+        Some(Challenge { nonce, objective, target_schema, subjects })
+    }
+
+    /// A chosen objective, schema and subjects under a fresh random nonce.
+    pub fn new(objective: impl Into<String>, target_schema: Value, subjects: &[&str]) -> Challenge {
+        Challenge { nonce: fresh_nonce(), objective: objective.into(), target_schema, subjects: subjects.iter().map(|subject| (*subject).to_owned()).collect() }
     }
 }
 
@@ -109,6 +143,9 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// The calls of the answer the validator replayed, and what each showed.
     pub replays: Vec<Replay>,
+    /// The bodies the answer cites and received, for the round's search for
+    /// [relays](super::relays).
+    pub bodies: AnswerBodies,
 }
 
 impl Verdict {
@@ -127,6 +164,7 @@ impl Verdict {
             },
             problems: vec![why.into()],
             replays: Vec::new(),
+            bodies: AnswerBodies::default(),
         }
     }
 }
@@ -234,6 +272,12 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     verdict.observation.groundedness = groundedness;
     verdict.problems.extend(ungrounded);
     if let Some(provenance) = &answer.provenance {
+        let off_subject = relevance::off_subject(&provenance.cited_receipts(), &answer.evidence, &challenge.subjects, generate::shared_subject_words());
+        if !off_subject.is_empty() {
+            // Real bodies asked about something else ground nothing here.
+            verdict.observation.groundedness = 0.0;
+            verdict.problems.extend(off_subject);
+        }
         verdict.replays = replayer.replay(catalog, &answer.receipts, &answer.evidence, provenance).await;
         let disagreements: Vec<String> = verdict
             .replays
@@ -249,6 +293,12 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
             verdict.problems.extend(disagreements);
         }
     }
+    let cited = answer.provenance.as_ref().map(Provenance::cited_receipts).unwrap_or_default();
+    let answered = || answer.receipts.receipts.iter().filter(|receipt| receipt.call.status != 0);
+    verdict.bodies = AnswerBodies {
+        cited: answered().filter(|receipt| cited.contains(&receipt.index)).map(|receipt| receipt.call.response_hash).collect(),
+        received: answered().map(|receipt| receipt.call.response_hash).collect(),
+    };
     let (cost, cost_problems) = measured_cost(&answer, catalog);
     verdict.observation.cost_usd_micros = cost;
     verdict.observation.costs_hold = cost_problems.is_empty();
@@ -259,7 +309,6 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
 /// What the answer's calls cost by their evidence, in micro-USD, and every receipt whose
 /// claimed cost or cost evidence does not hold (see the module documentation).
 fn measured_cost(answer: &Answer, catalog: &Catalog) -> (u64, Vec<String>) {
-    use base64::Engine as _;
     let given: BTreeMap<u64, &EvidenceBody> = answer.evidence.iter().map(|given| (given.receipt, given)).collect();
     let mut total = 0u64;
     let mut problems = Vec::new();
@@ -267,7 +316,7 @@ fn measured_cost(answer: &Answer, catalog: &Catalog) -> (u64, Vec<String>) {
         let call = &receipt.call;
         let evidence = given.get(&receipt.index);
         let (measured, body, headers) = match evidence {
-            None if call.status == 0 => (None, Vec::new(), Vec::new()),
+            None if call.status == 0 => (None, Vec::new(), http::HeaderMap::new()),
             None => {
                 problems.push(format!("receipt {} got a response but no evidence of it was given", receipt.index));
                 continue;
@@ -277,8 +326,7 @@ fn measured_cost(answer: &Answer, catalog: &Catalog) -> (u64, Vec<String>) {
                     problems.push(format!("the cost headers given for receipt {} do not hash to its cost_evidence_hash", receipt.index));
                     continue;
                 }
-                let body = base64::engine::general_purpose::STANDARD.decode(&given.base64).unwrap_or_default();
-                (Some(()), body, given.cost_headers.clone())
+                (Some(()), given.body().unwrap_or_default(), given.cost_header_map())
             }
         };
         let Some(endpoint) = catalog.endpoint(call.subnet, &call.endpoint) else { continue };
@@ -307,24 +355,18 @@ fn measured_cost(answer: &Answer, catalog: &Catalog) -> (u64, Vec<String>) {
 /// the evidence cannot price it (no public price and no cost header, or tokens not reported).
 /// A successful answer whose endpoint reports its cost in a header must carry that header:
 /// its name is the error, so that a miner cannot drop what it would rather not show.
-fn evidence_cost(endpoint: &ledger::record::Endpoint, status: u16, cost_headers: &[(String, String)], body: &[u8]) -> Result<Option<u64>, String> {
+fn evidence_cost(endpoint: &ledger::record::Endpoint, status: u16, headers: &http::HeaderMap, body: &[u8]) -> Result<Option<u64>, String> {
     if !(200..300).contains(&status) {
         // A failed answer is charged only what the subnet reports, which the executor does
         // not read from a failed answer: nothing.
         return Ok(Some(0));
     }
     let reported_in = endpoint.invocation.as_deref().and_then(|invocation| invocation.cost.as_ref()).and_then(|cost| cost.usd_header.as_deref());
-    if let Some(header) = reported_in.filter(|header| !cost_headers.iter().any(|(name, _)| name.eq_ignore_ascii_case(header))) {
+    if let Some(header) = reported_in.filter(|header| !headers.contains_key(*header)) {
         return Err(header.to_owned());
     }
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in cost_headers {
-        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
-            headers.append(name, value);
-        }
-    }
     // An answer the spec cannot read failed at the executor too: charged nothing.
-    let Ok(response) = invocation::read(endpoint, &headers, body) else { return Ok(Some(0)) };
+    let Ok(response) = invocation::read(endpoint, headers, body) else { return Ok(Some(0)) };
     if let Some(reported) = response.reported_cost_usd_micros {
         return Ok(Some(reported));
     }

@@ -31,7 +31,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use base64::Engine as _;
 use futures::future::join_all;
 use ledger::record::{Endpoint, HttpMethod};
 use rand::seq::SliceRandom;
@@ -117,8 +116,7 @@ impl<'a> Replayer<'a> {
         let index = receipt.index;
         let disagreed = |reason: String| Replay::Disagreed { receipt: index, reason };
         let inconclusive = |reason: String| Replay::Inconclusive { receipt: index, reason };
-        let base64 = base64::engine::general_purpose::STANDARD;
-        let (Ok(shown_request), Ok(shown_body)) = (base64.decode(&given.request), base64.decode(&given.base64)) else {
+        let (Some(shown_request), Some(shown_body)) = (given.request_preimage(), given.body()) else {
             return disagreed("the request or body shown is not base64".into());
         };
         if body_hash(&shown_request) != receipt.call.request_hash {
@@ -127,7 +125,7 @@ impl<'a> Replayer<'a> {
         if body_hash(&shown_body) != receipt.call.response_hash {
             return disagreed("the body shown does not hash to the receipt's response_hash".into());
         }
-        let shown = match invocation::read(endpoint, &headers(&given.cost_headers), &shown_body) {
+        let shown = match invocation::read(endpoint, &given.cost_header_map(), &shown_body) {
             Ok(shown) => shown,
             Err(error) => return disagreed(format!("the body shown is not an answer the endpoint's spec reads: {error}")),
         };
@@ -181,17 +179,6 @@ impl<'a> Replayer<'a> {
             Err(error) => inconclusive(format!("the subnet's answer to the replay: {error}")),
         }
     }
-}
-
-/// The cost headers shown, as the header map the spec reads.
-fn headers(pairs: &[(String, String)]) -> http::HeaderMap {
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in pairs {
-        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(name.as_str()), http::HeaderValue::try_from(value.as_str())) {
-            headers.append(name, value);
-        }
-    }
-    headers
 }
 
 /// How much the answer shown shares with the subnet's own, or why they do not agree (see the
