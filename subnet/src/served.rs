@@ -56,30 +56,62 @@ pub fn query_key(response_hash: &Hash) -> Hash {
     Hash(*blake3::hash(response_hash.as_bytes()).as_bytes())
 }
 
-/// One orchestration served: when it ended, and its bodies by query key.
-struct Entry {
-    ended_ms: u64,
-    bodies: HashMap<Hash, Hash>,
+/// A body in the log: its hash, the latest time an orchestration that received it ended, and
+/// how many orchestrations of the log received it.
+struct Held {
+    body: Hash,
+    latest_ms: u64,
+    entries: usize,
+}
+
+/// The log: orchestrations oldest first (when each ended, its bodies' query keys), and an index
+/// of every body by query key, so that a query costs a lookup per key whatever the log holds.
+#[derive(Default)]
+struct Log {
+    entries: VecDeque<(u64, Vec<Hash>)>,
+    index: HashMap<Hash, Held>,
+}
+
+impl Log {
+    fn forget_oldest(&mut self) {
+        let Some((_, keys)) = self.entries.pop_front() else { return };
+        for key in keys {
+            if let Some(held) = self.index.get_mut(&key) {
+                held.entries -= 1;
+                if held.entries == 0 {
+                    self.index.remove(&key);
+                }
+            }
+        }
+    }
 }
 
 /// A node's served log (see the module documentation).
 #[derive(Default)]
 pub struct ServedLog {
-    entries: Mutex<VecDeque<Entry>>,
+    log: Mutex<Log>,
 }
 
 impl ServedLog {
     /// Records the bodies (`response_hash`es) of an orchestration that ended at `ended_ms` (at
-    /// most [`MAX_BODIES_PER_ENTRY`]), dropping what is past retention or beyond the bound.
+    /// most [`MAX_BODIES_PER_ENTRY`]), dropping what is past retention or beyond the bound; an
+    /// orchestration that received nothing is not recorded and displaces nothing.
     pub fn record(&self, ended_ms: u64, bodies: impl IntoIterator<Item = Hash>) {
-        let bodies: HashMap<Hash, Hash> = bodies.into_iter().take(MAX_BODIES_PER_ENTRY).map(|body| (query_key(&body), body)).collect();
-        let Ok(mut entries) = self.entries.lock() else { return };
-        while entries.front().is_some_and(|oldest| oldest.ended_ms.saturating_add(RETENTION_MS) < ended_ms) || entries.len() >= MAX_ENTRIES {
-            entries.pop_front();
+        let bodies: BTreeSet<Hash> = bodies.into_iter().take(MAX_BODIES_PER_ENTRY).collect();
+        if bodies.is_empty() {
+            return;
         }
-        if !bodies.is_empty() {
-            entries.push_back(Entry { ended_ms, bodies });
+        let Ok(mut log) = self.log.lock() else { return };
+        while log.entries.front().is_some_and(|(oldest, _)| oldest.saturating_add(RETENTION_MS) < ended_ms) || log.entries.len() >= MAX_ENTRIES {
+            log.forget_oldest();
         }
+        let keys: Vec<Hash> = bodies.iter().map(query_key).collect();
+        for (key, body) in keys.iter().zip(bodies) {
+            let held = log.index.entry(*key).or_insert(Held { body, latest_ms: ended_ms, entries: 0 });
+            held.latest_ms = held.latest_ms.max(ended_ms);
+            held.entries += 1;
+        }
+        log.entries.push_back((ended_ms, keys));
     }
 
     /// The bodies of `query` the log holds from orchestrations ended since its `since_ms` (each
@@ -88,12 +120,8 @@ impl ServedLog {
         if query.keys.len() > MAX_QUERY_KEYS {
             return None;
         }
-        let entries = self.entries.lock().ok()?;
-        let held: BTreeSet<Hash> = entries
-            .iter()
-            .filter(|entry| entry.ended_ms >= query.since_ms)
-            .flat_map(|entry| query.keys.iter().filter_map(|key| entry.bodies.get(key).copied()))
-            .collect();
+        let log = self.log.lock().ok()?;
+        let held: BTreeSet<Hash> = query.keys.iter().filter_map(|key| log.index.get(key)).filter(|held| held.latest_ms >= query.since_ms).map(|held| held.body).collect();
         Some(held.into_iter().collect())
     }
 }
@@ -115,6 +143,7 @@ mod tests {
         let log = ServedLog::default();
         log.record(1_000, [body(1), body(2)]);
         log.record(2_000, [body(3)]);
+        log.record(500, [body(3)]);
         assert_eq!(log.held(&query(0, &[body(1), body(3), body(9)])), Some(vec![body(1), body(3)]));
         assert_eq!(log.held(&query(1_500, &[body(1), body(3)])), Some(vec![body(3)]), "the first ended before the time asked");
         let asked_by_itself = ServedQuery { since_ms: 0, keys: vec![body(1)] };
@@ -132,7 +161,10 @@ mod tests {
         for n in 0..MAX_ENTRIES as u64 + 10 {
             log.record(RETENTION_MS + 2 + n, [Hash(*blake3::hash(&n.to_le_bytes()).as_bytes())]);
         }
-        assert_eq!(log.entries.lock().unwrap().len(), MAX_ENTRIES);
+        assert_eq!(log.log.lock().unwrap().entries.len(), MAX_ENTRIES);
+        assert_eq!(log.log.lock().unwrap().index.len(), MAX_ENTRIES, "what is forgotten leaves the index");
         assert_eq!(log.held(&query(0, &[body(2)])), Some(vec![]), "the oldest went first");
+        log.record(u64::MAX / 2, []);
+        assert_eq!(log.log.lock().unwrap().entries.len(), MAX_ENTRIES, "an orchestration that received nothing displaces nothing");
     }
 }

@@ -269,10 +269,10 @@ impl Validator {
             }
         }))
         .await;
-        let bodies: Vec<relays::AnswerBodies> = verdicts.iter().map(|verdict| verdict.bodies.clone()).collect();
-        for relay in relays::find(guard, hotkey, &miners, &bodies, sent_ms).await {
+        let answered: Vec<relays::Answered> = verdicts.iter().map(|verdict| relays::Answered { cited: verdict.cited_bodies.clone(), valid: verdict.observation.is_valid() }).collect();
+        for relay in relays::find(guard, hotkey, &miners, &answered, sent_ms).await {
             // Work another miner did grounds nothing for the one that passed it off.
-            let verdict = &mut verdicts[relay.answer];
+            let verdict = &mut verdicts[relay.answer_index];
             verdict.observation.groundedness = 0.0;
             verdict.problems.push(relay.to_string());
         }

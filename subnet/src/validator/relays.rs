@@ -3,31 +3,35 @@
 //! Once a round's answers are in, the validator asks every miner's node which of the bodies the
 //! other miners' answers cite it received for its customers during the round
 //! ([`crate::served`]). Terms:
-//! - **cited bodies**: the `response_hash`es of the calls an answer's result cites; **received
-//!   bodies**: those of every call of the answer that got a response ([`AnswerBodies`]).
-//! - **telling body**, for a node: a cited body of an answer that no third answer of the round
-//!   received. A body two answers hold (a subnet answering two queries alike) says nothing of
-//!   which of them a node's customer was. The node's own answer does not count: its log holds
-//!   only what it received for customers, not for its own challenge.
+//! - **cited bodies**: the `response_hash`es of the calls an answer's result cites
+//!   ([`Answered`]).
+//! - **telling body**, for a node: a cited body of an answer that no third *valid* answer of the
+//!   round also cites. A body two answers that hold on their own cite (a subnet answering two
+//!   requests alike) says nothing of which of them a node's customer was. An invalid answer
+//!   does not count, so a second hotkey cannot shield a copy by listing its bodies; nor does the
+//!   node's own answer: its log holds only what it received for customers.
 //! - **asked**: for a node and another miner's answer, a sample of that answer's telling bodies,
-//!   at most [`MAX_QUERY_KEYS`] over the round's answers.
+//!   at most [`MAX_QUERY_KEYS`] over the round's answers, since [`CLOCK_SLACK_MS`] before the
+//!   challenges went out (the node's clock may run behind the validator's).
 //! - **relay**: an answer of which a node other than its miner's shows at least
-//!   [`MIN_RELAYED_SHARE`] of the bodies asked, one at least, received for a customer since the
-//!   round's challenges went out. A round's challenges name subjects that share no word
-//!   ([`super::challenge::Challenge::generate_round`]), so two honest miners of one round do not
-//!   send the same request. A relayed answer grounds nothing.
+//!   [`MIN_RELAYED_SHARE`] of the bodies asked, one at least. A round's challenges name
+//!   subjects that share no word while the generator allows
+//!   ([`super::challenge::Challenge::generate_round`]), so two honest miners of one round do
+//!   not send the same request. A relayed answer grounds nothing.
 //! - **believed**: a node's showings count only when they accuse at most
-//!   [`believed_accusations`] answers of the round. A node that made every call a challenge
-//!   could draw, to claim every answer that a subnet answering alike made predictable, shows too
-//!   much to be believed; a node that really served a copier or two is.
+//!   [`believed_accusations`] answers of the round. A node that received, for itself or for a
+//!   customer, the answers to every call a challenge could need, from a subnet answering one
+//!   request with the same bytes twice, could show other miners' bodies; it shows too much to
+//!   be believed, where a node that really served a copier or two is.
 //!
 //! What it cannot tell: a copier that re-encodes the bodies it relays (their hashes then differ
 //! from the node's) escapes, as does one whose node keeps quiet (a node selling its answers pays
-//! for the copy with its own share). A node may frame at most [`believed_accusations`] answers
-//! a round whose bodies it could predict, by making the same calls itself: this needs a subnet
-//! that answers one request with the same bytes twice, which the validator's replays show.
+//! for the copy with its own share), one that relays through a node with a validator permit
+//! (served as a challenge, never logged), and one that floods the node's log past its bound
+//! before the validator asks. Against a subnet answering alike, a node may accuse up to
+//! [`believed_accusations`] honest answers a round.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use futures::future::join_all;
@@ -45,19 +49,22 @@ pub const MIN_RELAYED_SHARE: f64 = 0.5;
 /// Longest a node may take to answer a query.
 const QUERY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Largest answer to a query read: every body asked, with JSON around it.
-const MAX_ANSWER_BYTES: usize = MAX_QUERY_KEYS * 70 + 1024;
+const MAX_SERVED_ANSWER_BYTES: usize = MAX_QUERY_KEYS * 70 + 1024;
+/// How far behind the validator's clock a node's may run.
+pub const CLOCK_SLACK_MS: u64 = 60_000;
 
-/// The bodies of one answer (see the module documentation).
+/// What the search for relays reads of one answer (see the module documentation).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AnswerBodies {
+pub struct Answered {
     pub cited: BTreeSet<Hash>,
-    pub received: BTreeSet<Hash>,
+    /// Whether the answer holds on its own, relays aside.
+    pub valid: bool,
 }
 
 /// An answer found relayed: whose it is (an index into the miners), which node showed it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Relay {
-    pub answer: usize,
+    pub answer_index: usize,
     pub shown_by: u16,
     /// Bodies shown, of those asked.
     pub shown: usize,
@@ -75,20 +82,27 @@ pub fn believed_accusations(answers: usize) -> usize {
     (answers / 10).max(2)
 }
 
-/// The relays among the round's answers (`bodies[i]` is `miners[i]`'s), asking every miner's
-/// node through `guard`, signed by `validator`; `since_ms` is when the challenges went out.
-pub async fn find(guard: &Guard, validator: &Hotkey, miners: &[MinerAxon], bodies: &[AnswerBodies], since_ms: u64) -> Vec<Relay> {
+/// The relays among the round's answers (`answers[i]` is `miners[i]`'s), asking every miner's
+/// node through `guard`, signed by `validator`; `sent_ms` is when the challenges went out.
+pub async fn find(guard: &Guard, validator: &Hotkey, miners: &[MinerAxon], answers: &[Answered], sent_ms: u64) -> Vec<Relay> {
+    let since_ms = sent_ms.saturating_sub(CLOCK_SLACK_MS);
     let per_answer = MAX_QUERY_KEYS / miners.len().saturating_sub(1).max(1);
     let mut rng = rand::thread_rng();
+    let mut cited_by_valid: BTreeMap<Hash, Vec<usize>> = BTreeMap::new();
+    for (index, answered) in answers.iter().enumerate().filter(|(_, answered)| answered.valid) {
+        for body in &answered.cited {
+            cited_by_valid.entry(*body).or_default().push(index);
+        }
+    }
     // For each node, what it is asked of each other answer.
     let asked: Vec<Vec<BTreeSet<Hash>>> = (0..miners.len())
         .map(|node| {
             (0..miners.len())
                 .map(|answer| {
-                    let elsewhere = |body: &Hash| (0..bodies.len()).any(|other| other != answer && other != node && bodies[other].received.contains(body));
+                    let elsewhere = |body: &Hash| cited_by_valid.get(body).is_some_and(|citing| citing.iter().any(|other| *other != answer && *other != node));
                     match answer == node {
                         true => BTreeSet::new(),
-                        false => bodies[answer].cited.iter().filter(|body| !elsewhere(body)).copied().choose_multiple(&mut rng, per_answer).into_iter().collect(),
+                        false => answers[answer].cited.iter().filter(|body| !elsewhere(body)).copied().choose_multiple(&mut rng, per_answer).into_iter().collect(),
                     }
                 })
                 .collect()
@@ -102,7 +116,7 @@ pub async fn find(guard: &Guard, validator: &Hotkey, miners: &[MinerAxon], bodie
             .enumerate()
             .filter_map(|(answer, asked)| {
                 let held = asked.intersection(shown).count();
-                (held >= 1 && held as f64 >= MIN_RELAYED_SHARE * asked.len() as f64).then(|| Relay { answer, shown_by: miners[node].uid, shown: held, asked: asked.len() })
+                (held >= 1 && held as f64 >= MIN_RELAYED_SHARE * asked.len() as f64).then(|| Relay { answer_index: answer, shown_by: miners[node].uid, shown: held, asked: asked.len() })
             })
             .collect();
         if accused.len() <= believed_accusations(miners.len()) {
@@ -127,7 +141,7 @@ async fn query(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, asked: BTre
         if !response.status().is_success() {
             return None;
         }
-        let bytes = read_capped(response, MAX_ANSWER_BYTES).await.ok()?;
+        let bytes = read_capped(response, MAX_SERVED_ANSWER_BYTES).await.ok()?;
         serde_json::from_slice::<ServedAnswer>(&bytes).ok()
     };
     let Ok(Some(answer)) = tokio::time::timeout(QUERY_TIMEOUT, exchange).await else { return BTreeSet::new() };

@@ -297,17 +297,30 @@ async fn a_copier_passing_off_another_miners_work_is_found_relayed_and_no_one_el
     for verdict in &verdicts {
         assert!(verdict.problems.is_empty() && verdict.observation.is_valid(), "each answer alone holds, the copy's too: {:?}", verdict.problems);
     }
-    let bodies: Vec<relays::AnswerBodies> = verdicts.iter().map(|verdict| verdict.bodies.clone()).collect();
-    assert!(!bodies[1].cited.is_empty());
-    let found = relays::find(&guard, &validator.hotkey, &miners, &bodies, sent_ms).await;
+    let answered: Vec<relays::Answered> = verdicts.iter().map(|verdict| relays::Answered { cited: verdict.cited_bodies.clone(), valid: true }).collect();
+    assert!(!answered[1].cited.is_empty());
+    let found = relays::find(&guard, &validator.hotkey, &miners, &answered, sent_ms).await;
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].answer, found[0].shown_by), (1, 1), "the copier's answer, shown by the honest node");
+    assert_eq!((found[0].answer_index, found[0].shown_by), (1, 1), "the copier's answer, shown by the honest node");
     assert_eq!(found[0].shown, found[0].asked);
     assert!(found[0].to_string().contains("relayed"));
 
-    // Asked again after the round, nothing is shown: the node searches only since the time given.
-    let later = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64 + 1;
-    assert_eq!(relays::find(&guard, &validator.hotkey, &miners, &bodies, later).await, vec![]);
+    // A second hotkey citing the copied bodies in an answer that does not hold shields nothing;
+    // one whose answer held would make them tell nothing of who was the customer.
+    let shielded = |valid| {
+        let mut answered = answered.clone();
+        answered.push(relays::Answered { cited: answered[1].cited.clone(), valid });
+        answered
+    };
+    let mut with_shield = miners.to_vec();
+    with_shield.push(challenge::MinerAxon { uid: 4, hotkey: Participant::new(5).hotkey.ss58(), url: "http://127.0.0.1:9".into() });
+    let found_past_shield = relays::find(&guard, &validator.hotkey, &with_shield, &shielded(false), sent_ms).await;
+    assert_eq!(found_past_shield.iter().map(|relay| relay.answer_index).collect::<Vec<_>>(), vec![1]);
+    assert_eq!(relays::find(&guard, &validator.hotkey, &with_shield, &shielded(true), sent_ms).await, vec![]);
+
+    // Asked about a later round, nothing is shown: the node searches only since the time given.
+    let later = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64 + relays::CLOCK_SLACK_MS + 1;
+    assert_eq!(relays::find(&guard, &validator.hotkey, &miners, &answered, later).await, vec![]);
 }
 
 /// `POST /v1/served` answers only a validator of the subnet, signed, once per signature, and only
@@ -353,8 +366,8 @@ async fn served_logs_answer_only_validators_and_a_node_cannot_claim_what_it_neve
     let framer = axum::Router::new().route("/v1/served", axum::routing::post(|| async { axum::Json(serde_json::json!({ "held": [ledger::Hash([7; 32]), ledger::Hash([0; 32])] })) }));
     let framer_port = serve(framer).await;
     let miners = [(1, framer_port, &stranger), (2, honest_port, &honest)].map(|(uid, port, participant)| challenge::MinerAxon { uid, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") });
-    let honest_bodies = relays::AnswerBodies { cited: BTreeSet::from([ledger::Hash([9; 32])]), received: BTreeSet::from([ledger::Hash([9; 32])]) };
-    let found = relays::find(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &miners, &[relays::AnswerBodies::default(), honest_bodies], 0).await;
+    let honest_answer = relays::Answered { cited: BTreeSet::from([ledger::Hash([9; 32])]), valid: true };
+    let found = relays::find(&Guard::new(Policy::loopback()).unwrap(), &validator.hotkey, &miners, &[relays::Answered::default(), honest_answer], 0).await;
     assert_eq!(found, vec![], "the framer showed nothing it was asked about");
 }
 

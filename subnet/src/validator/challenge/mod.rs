@@ -41,7 +41,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::epistula;
-use super::relays::AnswerBodies;
 use orchestrator::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
 use replay::{Replay, Replayer};
@@ -84,23 +83,27 @@ impl Challenge {
 
     /// `count` challenges for one round, each about subjects sharing no word with the others'
     /// ("mixture of depths" and "mixture of experts" share one) where [`ROUND_DRAWS`] fresh
-    /// nonces allow: two honest miners of a round then send different requests, so that an
-    /// answer whose bodies another miner's node received is a relay, not a coincidence
-    /// ([`super::relays`]).
+    /// nonces allow, else sharing the fewest: two honest miners of a round then send different
+    /// requests, so that an answer whose bodies another miner's node received is a relay, not a
+    /// coincidence ([`super::relays`]). Price challenges all name providers of one small list,
+    /// so a round holds few of them; the families are drawn uniformly only across rounds.
     pub fn generate_round(routable: &BTreeSet<String>, count: usize) -> Vec<Option<Challenge>> {
         let mut named: BTreeSet<String> = BTreeSet::new();
         let mut round = Vec::with_capacity(count);
         for _ in 0..count {
-            let fresh = |challenge: &Challenge| challenge.subjects.iter().flat_map(|subject| relevance::name_words(subject)).all(|word| !named.contains(&word));
-            let mut drawn = None;
+            let shared = |challenge: &Challenge| challenge.subjects.iter().flat_map(|subject| relevance::name_words(subject)).filter(|word| named.contains(word)).count();
+            let mut drawn: Option<(usize, Challenge)> = None;
             for _ in 0..ROUND_DRAWS {
                 let Some(challenge) = Challenge::generate(routable) else { break };
-                let done = fresh(&challenge);
-                drawn = Some(challenge);
-                if done {
+                let overlap = shared(&challenge);
+                if drawn.as_ref().is_none_or(|(least, _)| overlap < *least) {
+                    drawn = Some((overlap, challenge));
+                }
+                if overlap == 0 {
                     break;
                 }
             }
+            let drawn = drawn.map(|(_, challenge)| challenge);
             if let Some(challenge) = &drawn {
                 named.extend(challenge.subjects.iter().flat_map(|subject| relevance::name_words(subject)));
             }
@@ -143,9 +146,9 @@ pub struct Verdict {
     pub problems: Vec<String>,
     /// The calls of the answer the validator replayed, and what each showed.
     pub replays: Vec<Replay>,
-    /// The bodies the answer cites and received, for the round's search for
-    /// [relays](super::relays).
-    pub bodies: AnswerBodies,
+    /// The bodies the answer's result cites (their `response_hash`es), for the round's search
+    /// for [relays](super::relays).
+    pub cited_bodies: BTreeSet<ledger::Hash>,
 }
 
 impl Verdict {
@@ -164,7 +167,7 @@ impl Verdict {
             },
             problems: vec![why.into()],
             replays: Vec::new(),
-            bodies: AnswerBodies::default(),
+            cited_bodies: BTreeSet::new(),
         }
     }
 }
@@ -294,11 +297,7 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
         }
     }
     let cited = answer.provenance.as_ref().map(Provenance::cited_receipts).unwrap_or_default();
-    let answered = || answer.receipts.receipts.iter().filter(|receipt| receipt.call.status != 0);
-    verdict.bodies = AnswerBodies {
-        cited: answered().filter(|receipt| cited.contains(&receipt.index)).map(|receipt| receipt.call.response_hash).collect(),
-        received: answered().map(|receipt| receipt.call.response_hash).collect(),
-    };
+    verdict.cited_bodies = answer.receipts.receipts.iter().filter(|receipt| receipt.call.status != 0 && cited.contains(&receipt.index)).map(|receipt| receipt.call.response_hash).collect();
     let (cost, cost_problems) = measured_cost(&answer, catalog);
     verdict.observation.cost_usd_micros = cost;
     verdict.observation.costs_hold = cost_problems.is_empty();

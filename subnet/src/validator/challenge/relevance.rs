@@ -16,6 +16,9 @@
 //!   [`CONNECTIVES`].
 //! - **off-subject call**: a cited call whose request is about none of the challenge's
 //!   subjects, or whose request is not shown. One makes the answer's groundedness 0.
+//!
+//! Words are all it reads: a call naming its subject by an acronym only ("RLHF") or fetching a
+//! link is off-subject, and a request may carry a subject's word that its subnet ignores.
 
 use std::collections::{BTreeMap, BTreeSet};
 
