@@ -16,6 +16,8 @@ use ledger::hotkey::Hotkey;
 use ledger::Options;
 use subnet::chain::{keypair_from_seed, ChainClient, Metagraph};
 use orchestrator::route::Catalog;
+use orchestrator::orchestrate::{Config, Orchestrator};
+use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::json;
@@ -102,6 +104,13 @@ pub struct ValidatorArgs {
     /// prices; a replay it cannot pay is not made.
     #[arg(long, default_value_t = ReplayBudget::default().usd_micros_per_round as f64 / 1e6)]
     replay_budget_usd: f64,
+    /// How many challenges a round this validator answers itself before sending them, holding
+    /// the miners' answers to its own facts; 0 fixes none.
+    #[arg(long, default_value_t = KnownAnswerBudget::default().per_round)]
+    known_answers_per_round: usize,
+    /// The most one of those answers may spend on subnet calls, in TAO.
+    #[arg(long, default_value_t = KnownAnswerBudget::default().rao_per_answer as f64 / 1e9)]
+    known_answer_budget_tao: f64,
     /// Stop after this many rounds; 0 runs until stopped.
     #[arg(long, default_value_t = 0)]
     rounds: u64,
@@ -117,21 +126,36 @@ impl ValidatorArgs {
         Ok(ReplayBudget { calls_per_answer: self.replays_per_answer, usd_micros_per_round: (self.replay_budget_usd * 1e6).round() as u64 })
     }
 
+    fn known_answers(&self) -> Result<KnownAnswerBudget, CliError> {
+        if !(self.known_answer_budget_tao.is_finite() && self.known_answer_budget_tao >= 0.0) {
+            return Err(CliError::Usage(format!("--known-answer-budget-tao {} is not an amount of TAO", self.known_answer_budget_tao)));
+        }
+        Ok(KnownAnswerBudget { per_round: self.known_answers_per_round, rao_per_answer: (self.known_answer_budget_tao * 1e9).round() as u64 })
+    }
+
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
         let runtime = runtime()?;
         let (seed, hotkey) = registered_hotkey(self.hotkey_file.as_deref())?;
         let signer = keypair_from_seed(&format!("0x{seed}"))?;
-        let guard = self.outbound.guard()?;
-        let chain = runtime.block_on(ChainClient::connect(&guard, &self.chain_url))?;
+        // The validator's own engine: its keys, its guard, and the answers it fixes itself.
+        let config = Config { outbound: self.outbound.policy(), ..Config::default() };
+        let orchestrator = Orchestrator::new(node::credentials(), hotkey, config).map_err(|error| CliError::Usage(format!("cannot start the HTTP client: {error}")))?;
+        let chain = runtime.block_on(ChainClient::connect(orchestrator.guard(), &self.chain_url))?;
         let mirror_dir = self.mirror_dir.clone().unwrap_or_else(|| {
             let mut path = data.as_os_str().to_owned();
             path.push("-mirror");
             PathBuf::from(path)
         });
         let ledger = self.ledger_url.clone().map(|url| LedgerUnderReview { url, mirror_dir });
-        let settings = Settings { netuid: self.netuid, challenge_deadline: Duration::from_millis(self.challenge_deadline_ms), ledger, replays: self.replays()? };
-        let mut validator = Validator::new(chain.clone(), signer, hotkey, guard, node::credentials(), settings);
+        let settings = Settings {
+            netuid: self.netuid,
+            challenge_deadline: Duration::from_millis(self.challenge_deadline_ms),
+            ledger,
+            replays: self.replays()?,
+            known_answers: self.known_answers()?,
+        };
+        let mut validator = Validator::new(chain.clone(), signer, orchestrator, settings);
         let mut round = 0;
         loop {
             round += 1;
@@ -151,8 +175,11 @@ impl ValidatorArgs {
                     "receipts_valid": verdict.observation.receipts_valid,
                     "schema_valid": verdict.observation.schema_valid,
                     "latency_ms": verdict.observation.latency_ms,
+                    "groundedness": verdict.observation.groundedness,
+                    "coverage": verdict.observation.coverage,
                     "problems": verdict.problems,
                 })).collect::<Vec<_>>(),
+                "known_answer_failures": report.known_answer_failures,
                 "attested": report.attested,
                 "refused": report.refused,
                 "approved": report.approved,

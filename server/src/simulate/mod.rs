@@ -30,11 +30,13 @@ use clap::Args;
 use ledger::hotkey::Hotkey;
 use ledger::record::{Health, HealthStatus, Record, Stake};
 use ledger::{Change, ChangeSet, DiffProposal, Hash, Key, Namespace, SystemNamespace};
-use orchestrator::outbound::{Guard, Policy};
+use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::outbound::Policy;
 use orchestrator::route::Catalog;
 use serde_json::{json, Value};
 use subnet::chain::testing::{mock_node_with_storage, subnet_storage};
 use subnet::chain::{keypair_from_seed, AccountId32, ChainClient};
+use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use testkit::{SubnetKind, SubnetServer, TestLedger};
@@ -170,10 +172,12 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
         challenge_deadline: Duration::from_secs(20),
         ledger: Some(LedgerUnderReview { url: primary.clone(), mirror_dir: mirror.path().join("mirror") }),
         replays: ReplayBudget::default(),
+        known_answers: KnownAnswerBudget::default(),
     };
     let signer = keypair_from_seed(&format!("0x{}", hex::encode(validator.seed))).map_err(|error| error.to_string())?;
-    let guard = Guard::new(Policy::loopback()).map_err(|error| error.to_string())?;
-    let mut validator_node = Validator::new(chain, signer, validator.hotkey(), guard, credentials(), settings);
+    let config = Config { outbound: Policy::loopback(), ..Config::default() };
+    let orchestrator = Orchestrator::new(credentials(), validator.hotkey(), config).map_err(|error| error.to_string())?;
+    let mut validator_node = Validator::new(chain, signer, orchestrator, settings);
     let catalog = Catalog::read(&fresh_ledger()).map_err(|error| error.to_string())?;
 
     let names: Vec<&str> = Strategy::ALL.iter().map(|strategy| strategy.name()).collect();
@@ -196,6 +200,9 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
             .collect();
         let line: Vec<String> = names.iter().map(|name| format!("{:>width$.1}%", shares[name] * 100.0, width = name.len().max(5))).collect();
         let _ = writeln!(progress, "{round:>5}  {}", line.join(" "));
+        for failure in &report.known_answer_failures {
+            let _ = writeln!(progress, "       no known answer for {failure}");
+        }
         shares_by_round.push(shares);
     }
     testkit::set_drift(0);

@@ -43,16 +43,15 @@ impl Writes {
         self.last.keys()
     }
 
-    /// Each proposer's lasting changes, given each written entry's value before the round
-    /// (`None`: absent). An entry whose earlier value is not known is not credited.
-    pub fn lasting(&self, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<String, u64> {
-        let mut credited = BTreeMap::new();
-        for (key, (proposer, value)) in &self.last {
-            if before.get(key).is_some_and(|earlier| substance(key, earlier.as_deref()) != substance(key, value.as_deref())) {
-                *credited.entry(proposer.clone()).or_default() += 1;
-            }
-        }
-        credited
+    /// The lasting changes, each with the proposer it is credited to, given each written
+    /// entry's value before the round (`None`: absent). An entry whose earlier value is not
+    /// known is not credited.
+    pub fn lasting(&self, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<Key, String> {
+        self.last
+            .iter()
+            .filter(|(key, (_, value))| before.get(*key).is_some_and(|earlier| substance(key, earlier.as_deref()) != substance(key, value.as_deref())))
+            .map(|(key, (proposer, _))| (key.clone(), proposer.clone()))
+            .collect()
     }
 }
 

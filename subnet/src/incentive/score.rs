@@ -12,11 +12,15 @@
 //! - **groundedness** of an answer, in `[0, 1]`: the share of its result's leaves whose
 //!   citations hold against response bodies that hash to its receipts (docs/SPEC.md §18); 0 for
 //!   an answer without provenance or without a leaf, and for one whose cited calls, replayed to
-//!   the same subnets, do not bear out its bodies (docs/SPEC.md §18.4).
+//!   the same subnets, do not bear out its bodies (docs/SPEC.md §18.4), and for one
+//!   contradicting the validator's own answer to the challenge (docs/SPEC.md §18.6).
+//! - **coverage** of an answer, in `[0, 1]`: the share of what the challenge asked that the
+//!   answer gives: its subjects named, its lists and tables not empty, the facts of the
+//!   validator's own answer given (docs/SPEC.md §18.6).
 //! - **orchestration score** of an observation, in `[0, 1]`: 0 unless the request succeeded, the
 //!   answer fits the target schema, the receipts verify, every receipt's claimed cost is what
-//!   its evidence says and the groundedness is 1; otherwise the sum of `0.5` for a valid
-//!   answer, `0.25 *` the latency factor (1 at 0 ms, falling linearly to 0 at the deadline) and
+//!   its evidence says and the groundedness is 1; otherwise the sum of `0.5 *` the coverage for
+//!   a valid answer, `0.25 *` the latency factor (1 at 0 ms, falling linearly to 0 at the deadline) and
 //!   `0.25 *` the cost factor (`reference cost / cost`, at most 1). A result holding any value
 //!   its evidence does not hold is a wrong answer, and a receipt claiming a cost its evidence
 //!   does not bear out a false one: either earns nothing, however fast or cheap, so that
@@ -47,7 +51,7 @@ pub const ORCHESTRATION_SHARE: f64 = 0.6;
 /// The share of a miner's combined score earned by ledger work.
 pub const LEDGER_SHARE: f64 = 0.4;
 
-/// What a valid answer earns before latency and cost are counted.
+/// What a valid answer covering everything asked earns before latency and cost are counted.
 const VALID_ANSWER_SCORE: f64 = 0.5;
 /// What each of the latency and cost factors can add on top.
 const FACTOR_WEIGHT: f64 = 0.25;
@@ -76,6 +80,8 @@ pub struct OrchestrationObservation {
     pub deadline_ms: u64,
     /// The share of the result's values whose citations hold (see the module terms).
     pub groundedness: f64,
+    /// The share of what the challenge asked that the answer gives (see the module terms).
+    pub coverage: f64,
 }
 
 impl OrchestrationObservation {
@@ -90,7 +96,7 @@ impl OrchestrationObservation {
         if !self.is_valid() {
             return 0.0;
         }
-        VALID_ANSWER_SCORE + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost)
+        VALID_ANSWER_SCORE * self.coverage.clamp(0.0, 1.0) + FACTOR_WEIGHT * self.latency_factor() + FACTOR_WEIGHT * self.cost_factor(reference_cost)
     }
 
     fn latency_factor(&self) -> f64 {

@@ -39,22 +39,24 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::future::join_all;
-use ledger::hotkey::Hotkey;
 use ledger::record::{Endpoint, Record};
 use ledger::{Approval, Attestation, ChangeSet, Hash, Key, Namespace, Proposal};
+use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::Deserialize;
 use subxt_signer::sr25519::Keypair;
 
 use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
-use orchestrator::credentials::Credentials;
+use orchestrator::orchestrate::Orchestrator;
 use orchestrator::route::Catalog;
 use crate::incentive::lasting::Writes;
 use crate::incentive::score::{Round, Scoreboard};
+use crate::incentive::used::{Pending, Uses};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
 use crate::ledger_work::health_claims::check_health_claims;
 use crate::ledger_work::probe::probe_changes;
-use orchestrator::outbound::{describe, excerpt, Guard, Origin};
+use orchestrator::outbound::{describe, excerpt, Origin};
+use challenge::known::{self, KnownAnswerBudget};
 use challenge::replay::{ReplayBudget, Replayer};
 use challenge::{Challenge, MinerAxon, Verdict};
 use mirror::{Mirror, MirrorError};
@@ -88,6 +90,8 @@ pub struct Settings {
     pub ledger: Option<LedgerUnderReview>,
     /// What replaying miners' calls may cost each round.
     pub replays: ReplayBudget,
+    /// How many challenges a round the validator answers itself first, and at what cost.
+    pub known_answers: KnownAnswerBudget,
 }
 
 /// A ledger node under review, and where the validator keeps its [mirror] of it.
@@ -103,6 +107,8 @@ pub struct LedgerUnderReview {
 pub struct RoundReport {
     pub block: u64,
     pub verdicts: Vec<(MinerAxon, Verdict)>,
+    /// Why challenges drawn to have a known answer went without one (see [`challenge::known`]).
+    pub known_answer_failures: Vec<String>,
     /// Ledger versions attested this round, with their proposers.
     pub attested: Vec<(u64, String)>,
     /// Ledger versions refused this round, with why.
@@ -189,9 +195,9 @@ struct Review {
 pub struct Validator {
     chain: ChainClient,
     signer: Keypair,
-    hotkey: Hotkey,
-    guard: Guard,
-    credentials: Credentials,
+    /// The validator's own engine: its hotkey, its keys to the subnets and the guard every call
+    /// out goes through; it also answers the challenges whose answers the validator fixes.
+    orchestrator: Orchestrator,
     settings: Settings,
     scoreboard: Scoreboard,
     /// The ledger under review as far as it has been reviewed; made at the first round.
@@ -209,18 +215,20 @@ pub struct Validator {
     /// [`REFUSED_REMEMBERED`]): a proposer whose subnet was down resubmits against a newer
     /// base, which is a new proposal.
     refused_proposals: VecDeque<Hash>,
+    /// Rounds run so far.
+    rounds: u64,
+    /// Lasting changes not yet used (see [`crate::incentive::used`]).
+    pending: Pending,
 }
 
 impl Validator {
-    /// A validator signing on chain with `signer` and off chain with `hotkey`, the same key,
-    /// calling out through `guard`.
-    pub fn new(chain: ChainClient, signer: Keypair, hotkey: Hotkey, guard: Guard, credentials: Credentials, settings: Settings) -> Validator {
+    /// A validator signing on chain with `signer` and off chain with `orchestrator`'s hotkey,
+    /// the same key, calling out through `orchestrator`'s guard with its keys.
+    pub fn new(chain: ChainClient, signer: Keypair, orchestrator: Orchestrator, settings: Settings) -> Validator {
         Validator {
             chain,
             signer,
-            hotkey,
-            guard,
-            credentials,
+            orchestrator,
             settings,
             scoreboard: Scoreboard::default(),
             mirror: None,
@@ -229,6 +237,8 @@ impl Validator {
             pending_reveal: None,
             approved: BTreeSet::new(),
             refused_proposals: VecDeque::new(),
+            rounds: 0,
+            pending: Pending::default(),
         }
     }
 
@@ -240,7 +250,7 @@ impl Validator {
     /// the challenges are drawn among the capabilities it routes with the validator's keys, and
     /// their spot checks and cost checks take the endpoints it lists.
     pub async fn round(&mut self, catalog: &Catalog) -> Result<RoundReport, ValidatorError> {
-        let routable = catalog.offered(&self.credentials);
+        let routable = catalog.offered(self.orchestrator.credentials());
         let netuid = self.settings.netuid;
         let metagraph = self.chain.metagraph(netuid, None).await?;
         let hyperparameters = self.chain.hyperparameters(netuid, None).await?;
@@ -257,9 +267,10 @@ impl Validator {
             .collect();
 
         let deadline = self.settings.challenge_deadline;
-        let challenges = Challenge::generate_round(&routable, miners.len());
-        let (guard, hotkey) = (&self.guard, &self.hotkey);
-        let replayer = Replayer::new(guard, &self.credentials, self.settings.replays);
+        let mut challenges = Challenge::generate_round(&routable, miners.len());
+        let known_answer_failures = self.fix_answers(&mut challenges, catalog).await;
+        let (guard, hotkey) = (self.orchestrator.guard(), self.orchestrator.hotkey());
+        let replayer = Replayer::new(guard, self.orchestrator.credentials(), self.settings.replays);
         let replayer = &replayer;
         let sent_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_millis() as u64);
         let mut verdicts = join_all(miners.iter().zip(&challenges).map(|(miner, challenge)| async move {
@@ -277,16 +288,30 @@ impl Validator {
             verdict.problems.push(relay.to_string());
         }
         let mut round = Round::new();
+        let mut uses = Uses::default();
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);
+            if verdict.observation.is_valid() {
+                for (netuid, endpoint) in &verdict.cited_calls {
+                    if let Some(listed) = catalog.endpoint(*netuid, endpoint) {
+                        uses.call(*netuid, endpoint, &listed.capability);
+                    }
+                }
+            }
         }
         let registered: BTreeSet<String> = metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect();
         // A ledger node that fails the review does not stop the round: the miners' weights are
         // still set, and the report says what went wrong.
-        let review = match self.review_ledger(&mut round, &registered).await {
+        let mut lasting = BTreeMap::new();
+        let review = match self.review_ledger(&mut lasting, &registered).await {
             Ok(review) => review,
             Err(error) => Review { failure: Some(error.to_string()), ..Review::default() },
         };
+        self.rounds += 1;
+        self.pending.add(self.rounds, lasting);
+        for (proposer, used) in self.pending.redeem(self.rounds, &uses) {
+            round.attested_diff(&proposer, used);
+        }
         self.scoreboard.record(&round);
         let published = self.publish(review.latest_final).await?;
 
@@ -300,6 +325,7 @@ impl Validator {
         Ok(RoundReport {
             block: metagraph.block.number,
             verdicts: miners.into_iter().zip(verdicts).collect(),
+            known_answer_failures,
             attested: review.attested,
             refused: review.refused,
             approved: review.approved,
@@ -310,6 +336,26 @@ impl Validator {
             action,
             extrinsic,
         })
+    }
+
+    /// Answers up to the budget's count of the round's fixable challenges first, drawn at
+    /// random, so that their answers are held to the validator's ([`challenge::known`]); why
+    /// each that could not be fixed was not.
+    async fn fix_answers(&self, challenges: &mut [Option<Challenge>], catalog: &Catalog) -> Vec<String> {
+        let budget = self.settings.known_answers;
+        let mut fixable: Vec<&mut Challenge> = challenges.iter_mut().flatten().filter(|challenge| known::fixable(&challenge.target_schema)).collect();
+        fixable.shuffle(&mut rand::thread_rng());
+        fixable.truncate(budget.per_round);
+        let (orchestrator, deadline, shared) = (&self.orchestrator, self.settings.challenge_deadline, challenge::generate::shared_subject_words());
+        let fixed = join_all(fixable.iter().map(|challenge| known::fix(orchestrator, catalog, challenge, budget, deadline, shared))).await;
+        let mut failures = Vec::new();
+        for (challenge, fixed) in fixable.into_iter().zip(fixed) {
+            match fixed {
+                Ok(known) => challenge.known = Some(known),
+                Err(why) => failures.push(format!("{:?}: {why}", challenge.objective)),
+            }
+        }
+        failures
     }
 
     /// Publishes `latest_final`'s root on chain when it is newer than the last one published.
@@ -348,8 +394,8 @@ impl Validator {
 
     /// Reviews the ledger (see the module documentation): the versions after the mirror's
     /// head, then the proposals waiting for approval, then the versions those approvals made;
-    /// the proposers of attested versions are credited in `round`.
-    async fn review_ledger(&mut self, round: &mut Round, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
+    /// the lasting changes of attested versions go to `lasting`, each with its proposer.
+    async fn review_ledger(&mut self, lasting: &mut BTreeMap<Key, String>, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
         let Some(LedgerUnderReview { url, mirror_dir }) = self.settings.ledger.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
         let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;
@@ -357,12 +403,12 @@ impl Validator {
         let mirror_failed = |error: MirrorError| ValidatorError::Mirror { url: url.clone(), error: Box::new(error) };
         let mut mirror = match self.mirror.take() {
             Some(mirror) => mirror,
-            None => Mirror::bootstrap(&self.guard, &url, &mirror_dir, start).await.map_err(mirror_failed)?,
+            None => Mirror::bootstrap(self.orchestrator.guard(), &url, &mirror_dir, start).await.map_err(mirror_failed)?,
         };
         // A node that has pruned the version the mirror is at can no longer serve what follows
         // it: the mirror starts again from a snapshot its validators attested.
         if mirror.head().version < head.oldest_version {
-            if let Err(error) = mirror.restart(&self.guard, &url, &mirror_dir, start).await {
+            if let Err(error) = mirror.restart(self.orchestrator.guard(), &url, &mirror_dir, start).await {
                 self.mirror = Some(mirror);
                 return Err(mirror_failed(error));
             }
@@ -381,9 +427,7 @@ impl Validator {
         .await;
         // An earlier value that cannot be read (pruned from the mirror) credits nothing.
         let before: BTreeMap<Key, Option<Vec<u8>>> = writes.keys().filter_map(|key| Some((key.clone(), mirror.get_at(key, before_round.version).ok()?))).collect();
-        for (proposer, changed) in writes.lasting(&before) {
-            round.attested_diff(&proposer, changed);
-        }
+        lasting.extend(writes.lasting(&before));
         self.mirror = Some(mirror);
         reviewed?;
         // The attestations just made may have finalised versions the listing did not show.
@@ -434,7 +478,7 @@ impl Validator {
                 review.refused.push((number, format!("a refused proposal's change to {key} still stands in its history ({} in all)", self.standing_refused.len())));
                 continue;
             }
-            if let Some(refusal) = self.send(url, "attestations", &Attestation::sign(&version.checkpoint, &self.hotkey)).await? {
+            if let Some(refusal) = self.send(url, "attestations", &Attestation::sign(&version.checkpoint, self.orchestrator.hotkey())).await? {
                 review.refused.push((number, format!("the ledger refused the attestation: {refusal}")));
                 continue;
             }
@@ -453,7 +497,7 @@ impl Validator {
         // Oldest first, so that no proposer can push others back by the ids it picks; those
         // already approved or refused by this validator are not reviewed again.
         listed.proposals.sort_by_key(|summary| summary.received_ms);
-        let me = self.hotkey.ss58();
+        let me = self.orchestrator.hotkey().ss58();
         let unseen: Vec<ProposalSummary> = listed.proposals.into_iter().filter(|summary| !summary.approvals.contains(&me) && !self.refused_proposals.contains(&summary.id)).take(PROPOSALS_PER_ROUND).collect();
         for summary in unseen {
             // Another validator's approval may have applied it since the listing: nothing to do.
@@ -476,7 +520,7 @@ impl Validator {
                 review.refused_proposals.push((summary.id, problems.join("; ")));
                 continue;
             }
-            if let Some(refusal) = self.send(url, "approvals", &Approval::sign(&id, &self.hotkey)).await? {
+            if let Some(refusal) = self.send(url, "approvals", &Approval::sign(&id, self.orchestrator.hotkey())).await? {
                 review.refused_proposals.push((id, format!("the ledger refused the approval: {refusal}")));
                 continue;
             }
@@ -494,10 +538,10 @@ impl Validator {
     /// they make, each checked against the endpoint as `changes` on top of the mirror's head
     /// have it. Empty when everything holds.
     async fn probe_failures(&self, mirror: &Mirror, changes: &ChangeSet) -> Vec<String> {
-        let probes = probe_changes(&self.guard, changes, &self.credentials, PROBE_TIMEOUT).await;
+        let probes = probe_changes(self.orchestrator.guard(), changes, self.orchestrator.credentials(), PROBE_TIMEOUT).await;
         let endpoints = claimed_endpoints(mirror, changes);
         let endpoint_of = |netuid: u16, name: &str| endpoints.get(&(netuid, name.to_owned())).cloned();
-        let claims = check_health_claims(&self.guard, changes, endpoint_of, &self.credentials, PROBE_TIMEOUT).await;
+        let claims = check_health_claims(self.orchestrator.guard(), changes, endpoint_of, self.orchestrator.credentials(), PROBE_TIMEOUT).await;
         probes
             .iter()
             .filter_map(|(key, probe)| probe.as_ref().err().map(|error| format!("{key}: {error}")))
@@ -535,7 +579,7 @@ impl Validator {
     /// when it was taken, else what the node said; an error when the node cannot be reached.
     async fn send(&self, url: &str, route: &str, signed: &impl serde::Serialize) -> Result<Option<String>, ValidatorError> {
         let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
-        let request = self.guard.post(&format!("{url}/v1/{route}"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
+        let request = self.orchestrator.guard().post(&format!("{url}/v1/{route}"), Origin::Operator).map_err(|refusal| failed(refusal.to_string()))?;
         let response = request.json(signed).send().await.map_err(|error| failed(describe(&error)))?;
         if response.status().is_success() {
             return Ok(None);
@@ -545,7 +589,7 @@ impl Validator {
 
     /// A successful JSON answer to a GET of `url`, or why there is none.
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
-        review::get_json_capped(&self.guard, url, MAX_LEDGER_ANSWER_BYTES).await
+        review::get_json_capped(self.orchestrator.guard(), url, MAX_LEDGER_ANSWER_BYTES).await
     }
 }
 

@@ -20,6 +20,7 @@ fn answer(latency_ms: f64, cost_usd_micros: u64) -> OrchestrationObservation {
         costs_hold: true,
         deadline_ms: 1000,
         groundedness: 1.0,
+        coverage: 1.0,
     }
 }
 
@@ -35,6 +36,15 @@ fn an_answer_scores_half_plus_latency_and_cost_quarters() {
     assert_near(answer(0.0, 50).score(100), 1.0);
     // At or past the deadline the latency factor is 0; a free answer has cost factor 1.
     assert_near(answer(1500.0, 0).score(100), 0.75);
+}
+
+#[test]
+fn the_valid_answers_half_is_earned_by_its_coverage() {
+    // Half of what was asked, instant and free: .5 * .5 + .25 + .25.
+    assert_near(OrchestrationObservation { coverage: 0.5, ..answer(0.0, 0) }.score(100), 0.75);
+    // Covering nothing leaves only the factors; coverage cannot lift an invalid answer.
+    assert_near(OrchestrationObservation { coverage: 0.0, ..answer(0.0, 0) }.score(100), 0.5);
+    assert_eq!(OrchestrationObservation { coverage: 1.0, groundedness: 0.0, ..answer(0.0, 0) }.score(100), 0.0);
 }
 
 #[test]

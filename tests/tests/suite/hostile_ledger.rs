@@ -19,11 +19,11 @@ use orchestra_server::api::paid::Pricing;
 use orchestra_server::api::proposers::{ProposerGate, Quota};
 use orchestra_server::api::{router, AppState};
 use orchestrator::credentials::Credentials;
-use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
 use serde_json::Value;
 use subnet::chain::testing::mock_node_with_storage;
 use subnet::chain::ChainClient;
+use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
 use subnet::validator::{LedgerUnderReview, RoundReport, Settings, Validator};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
@@ -97,9 +97,9 @@ async fn review(validator: &Participant, miner: &Participant, url: &str) -> Roun
     let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();
     let mirror = tempfile::tempdir().unwrap();
-    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: url.to_owned(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default() };
+    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: url.to_owned(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default() };
     let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]);
-    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), credentials, settings);
+    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.engine(credentials), settings);
     // The validator's own ledger routes nothing: the round is about the ledger under review.
     let own = tempfile::tempdir().unwrap();
     let own = ledger::Ledger::create(own.path().join("ledger"), ledger::Options::default()).unwrap();

@@ -26,6 +26,7 @@ use subnet::chain::{ChainClient, WeightsAction};
 use subnet::epistula;
 use orchestrator::outbound::{Guard, Policy};
 use orchestrator::route::Catalog;
+use subnet::validator::challenge::known::{self, KnownAnswerBudget};
 use subnet::validator::challenge::replay::{Replay, ReplayBudget, Replayer};
 use subnet::validator::challenge;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
@@ -110,8 +111,8 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let storage = chain_state(&validator, [(&honest, honest_port), (&dishonest, forger_port)]);
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
     let mirror = tempfile::tempdir().unwrap();
-    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default() };
-    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), strategies::credentials(), settings);
+    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default() };
+    let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.engine(strategies::credentials()), settings);
     let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
     let catalog = Catalog::read(&validator_ledger).unwrap();
 
@@ -204,6 +205,63 @@ async fn a_miner_proposes_the_health_it_observed_to_the_primary() {
     assert_eq!(proposed["proposer"], miner_key.hotkey.ss58(), "the primary holds the miner's signed diff: {proposed}");
     let record = reqwest::get(format!("{primary}/v1/entries/sn22/health/web-search")).await.unwrap().json::<Value>().await.unwrap();
     assert_eq!(record["record"]["status"], "down", "{record}");
+}
+
+/// A result can cite real bodies throughout and still be wrong. A swapper gives each of two
+/// providers the other's prices, every citation moved with its value, so that every value still
+/// stands in a body the subnet returned: without a known answer it passes every check. Held to
+/// the validator's own answer to the challenge, fixed from its own calls before the challenge
+/// went out, it contradicts it and earns nothing; the honest answer agrees and gives every fact.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_result_giving_one_provider_anothers_prices_contradicts_the_validators_own_answer() {
+    let desearch = SubnetServer::start(SubnetKind::Desearch).await;
+    let (validator, honest, swapper) = (Participant::new(1), Participant::new(2), Participant::new(3));
+    let (honest_port, _honest_data) = miner(&honest, &validator, &[&desearch], |_| {}).await;
+    let (swapper_node, _swapper_data) = miner(&swapper, &validator, &[&desearch], |_| {}).await;
+    let swapper_port = rewriting_proxy(swapper_node, swapper.hotkey.clone(), swap_first_two_pricings).await;
+    let schema = serde_json::json!({ "competitors": [{ "name": "str", "pricing": "dict" }] });
+    let mut prices = challenge::Challenge::new("Compare RunPod and Vast.ai GPU prices", schema, &["RunPod", "Vast.ai"]);
+    let catalog = validator_catalog(&[&desearch]);
+    let keys = strategies::credentials();
+    let (guard, engine) = (Guard::new(Policy::loopback()).unwrap(), validator.engine(keys.clone()));
+    let replayer = Replayer::new(&guard, &keys, ReplayBudget::default());
+    let axon = |port: u16, participant: &Participant| challenge::MinerAxon { uid: 1, hotkey: participant.hotkey.ss58(), url: format!("http://127.0.0.1:{port}") };
+    let run = |port: u16, participant: &'static str, challenge: challenge::Challenge| {
+        let (axon, guard, hotkey, catalog, replayer) = (axon(port, if participant == "honest" { &honest } else { &swapper }), &guard, &validator.hotkey, &catalog, &replayer);
+        async move { challenge::run(guard, hotkey, &axon, &challenge, Duration::from_secs(20), catalog, replayer).await }
+    };
+
+    let unheld = run(swapper_port, "swapper", prices.clone()).await;
+    assert!(unheld.observation.is_valid(), "the swap passes every check but a known answer: {:?}", unheld.problems);
+
+    let shared = challenge::generate::shared_subject_words();
+    let known = known::fix(&engine, &catalog, &prices, KnownAnswerBudget::default(), Duration::from_secs(20), shared).await.unwrap();
+    let facts: Vec<String> = known.facts().map(ToString::to_string).collect();
+    assert!(facts.iter().any(|fact| fact.starts_with("RunPod's `/pricing/")) && facts.iter().any(|fact| fact.starts_with("Vast.ai's `/pricing/")), "{facts:?}");
+    prices.known = Some(known);
+
+    let agreed = run(honest_port, "honest", prices.clone()).await;
+    assert!(agreed.observation.is_valid(), "{:?}", agreed.problems);
+    assert_eq!(agreed.observation.coverage, 1.0, "both providers, both tables and every fact: {:?}", agreed.problems);
+    let swapped = run(swapper_port, "swapper", prices).await;
+    assert_eq!(swapped.observation.groundedness, 0.0);
+    assert_eq!(swapped.observation.score(1), 0.0);
+    assert!(swapped.problems.iter().any(|problem| problem.contains("for RunPod's `/pricing/") && problem.contains("the validator's own calls found")), "{:?}", swapped.problems);
+}
+
+/// The swapper's change: the first two competitors' pricing exchanged, each citation moving with
+/// its value.
+fn swap_first_two_pricings(answer: &mut Value) {
+    let competitors = answer["result"]["competitors"].as_array_mut().unwrap();
+    let first = competitors[0]["pricing"].take();
+    competitors[0]["pricing"] = std::mem::replace(&mut competitors[1]["pricing"], first);
+    let leaves = answer["provenance"]["leaves"].as_object_mut().unwrap();
+    let swap = |pointer: String| match (pointer.strip_prefix("/competitors/0/pricing/"), pointer.strip_prefix("/competitors/1/pricing/")) {
+        (Some(rest), _) => format!("/competitors/1/pricing/{rest}"),
+        (_, Some(rest)) => format!("/competitors/0/pricing/{rest}"),
+        _ => pointer,
+    };
+    *leaves = std::mem::take(leaves).into_iter().map(|(pointer, citation)| (swap(pointer), citation)).collect();
 }
 
 /// A filler runs a real node, then overwrites every text of its result with a placeholder: the

@@ -23,8 +23,9 @@ use subnet::chain::testing::mock_node_with_storage;
 use subnet::chain::ChainClient;
 use orchestrator::credentials::Credentials;
 use orchestrator::orchestrate::{Config, Orchestrator};
-use orchestrator::outbound::{Guard, Policy};
+use orchestrator::outbound::Policy;
 use orchestrator::route::Catalog;
+use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
 use subnet::validator::{LedgerUnderReview, Settings, Validator};
 use serde_json::{json, Value};
@@ -106,8 +107,8 @@ impl Node {
         let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
         let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();
         let mirror = tempfile::tempdir().unwrap();
-        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: self.url.clone(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default() };
-        let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.hotkey(), Guard::new(Policy::loopback()).unwrap(), Credentials::default(), settings);
+        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: self.url.clone(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default() };
+        let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.engine(Credentials::default()), settings);
         let TestLedger { ledger, dir: _dir } = testkit::test_ledger(&[]);
         validator_node.round(&Catalog::read(&ledger).unwrap()).await.unwrap()
     }

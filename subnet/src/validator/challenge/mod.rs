@@ -43,6 +43,7 @@ use serde_json::{json, Value};
 use crate::epistula;
 use orchestrator::execute::trace::CallRecord;
 use crate::incentive::score::OrchestrationObservation;
+use known::KnownAnswer;
 use replay::{Replay, Replayer};
 use orchestrator::outbound::{describe, read_capped, Guard, Origin};
 use orchestrator::orchestrate::EvidenceBody;
@@ -60,7 +61,9 @@ pub const ROUND_DRAWS: usize = 64;
 /// Clock difference tolerated between a receipt's start and the validator's clock.
 const CLOCK_SLACK_MS: u64 = 2_000;
 
+pub mod coverage;
 pub mod generate;
+pub mod known;
 pub mod relevance;
 pub mod replay;
 
@@ -72,6 +75,8 @@ pub struct Challenge {
     pub target_schema: Value,
     /// What the challenge is about (see [`generate`]).
     pub subjects: Vec<String>,
+    /// The validator's own answer, when it fixed one before sending the challenge ([`known`]).
+    pub known: Option<KnownAnswer>,
 }
 
 impl Challenge {
@@ -115,12 +120,12 @@ impl Challenge {
     /// The challenge `nonce` draws among the `routable` capabilities.
     pub fn from_nonce(nonce: Nonce, routable: &BTreeSet<String>) -> Option<Challenge> {
         let generate::Drawn { objective, target_schema, subjects } = generate::draw(&nonce, routable)?;
-        Some(Challenge { nonce, objective, target_schema, subjects })
+        Some(Challenge { nonce, objective, target_schema, subjects, known: None })
     }
 
     /// A chosen objective, schema and subjects under a fresh random nonce.
     pub fn new(objective: impl Into<String>, target_schema: Value, subjects: &[&str]) -> Challenge {
-        Challenge { nonce: fresh_nonce(), objective: objective.into(), target_schema, subjects: subjects.iter().map(|subject| (*subject).to_owned()).collect() }
+        Challenge { nonce: fresh_nonce(), objective: objective.into(), target_schema, subjects: subjects.iter().map(|subject| (*subject).to_owned()).collect(), known: None }
     }
 }
 
@@ -149,6 +154,8 @@ pub struct Verdict {
     /// The bodies the answer's result cites (their `response_hash`es), for the round's search
     /// for [relays](super::relays).
     pub cited_bodies: BTreeSet<ledger::Hash>,
+    /// The endpoints of the calls the answer's result cites, `(netuid, endpoint)`: what it used.
+    pub cited_calls: BTreeSet<(u16, String)>,
 }
 
 impl Verdict {
@@ -164,10 +171,12 @@ impl Verdict {
                 costs_hold: false,
                 deadline_ms: deadline.as_millis() as u64,
                 groundedness: 0.0,
+                coverage: 0.0,
             },
             problems: vec![why.into()],
             replays: Vec::new(),
             cited_bodies: BTreeSet::new(),
+            cited_calls: BTreeSet::new(),
         }
     }
 }
@@ -266,16 +275,31 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     verdict.observation.receipts_valid = receipt_problems.is_empty();
     verdict.problems.extend(receipt_problems);
 
-    match TargetSchema::parse(challenge.target_schema.clone()).map(|schema| schema.validate(&answer.result)) {
-        Ok(Ok(())) => verdict.observation.schema_valid = true,
-        Ok(Err(violations)) => verdict.problems.extend(violations.iter().map(|violation| format!("the result does not fit the schema {violation}"))),
-        Err(error) => verdict.problems.push(format!("the challenge's own schema is refused: {error}")),
+    let schema = match TargetSchema::parse(challenge.target_schema.clone()) {
+        Ok(schema) => schema,
+        Err(error) => {
+            verdict.problems.push(format!("the challenge's own schema is refused: {error}"));
+            return verdict;
+        }
+    };
+    match schema.validate(&answer.result) {
+        Ok(()) => verdict.observation.schema_valid = true,
+        Err(violations) => verdict.problems.extend(violations.iter().map(|violation| format!("the result does not fit the schema {violation}"))),
     }
     let (groundedness, ungrounded) = groundedness(&answer, &challenge.objective);
     verdict.observation.groundedness = groundedness;
     verdict.problems.extend(ungrounded);
+    let shared = generate::shared_subject_words();
+    let judgement = challenge.known.as_ref().map(|known| (known.facts().count(), known.judge(&answer.result, &challenge.subjects, shared)));
+    if let Some((_, judgement)) = judgement.as_ref().filter(|(_, judgement)| !judgement.contradictions.is_empty()) {
+        // Grounded in a body, but not in the one about its subject: a wrong answer.
+        verdict.observation.groundedness = 0.0;
+        verdict.problems.extend(judgement.contradictions.iter().cloned());
+    }
+    let known = judgement.map(|(facts, judgement)| (facts, judgement.given));
+    verdict.observation.coverage = coverage::parts(&answer.result, &schema, &challenge.subjects, shared, known).share();
     if let Some(provenance) = &answer.provenance {
-        let off_subject = relevance::off_subject(&provenance.cited_receipts(), &answer.evidence, &challenge.subjects, generate::shared_subject_words());
+        let off_subject = relevance::off_subject(&provenance.cited_receipts(), &answer.evidence, &challenge.subjects, shared);
         if !off_subject.is_empty() {
             // Real bodies asked about something else ground nothing here.
             verdict.observation.groundedness = 0.0;
@@ -297,7 +321,9 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
         }
     }
     let cited = answer.provenance.as_ref().map(Provenance::cited_receipts).unwrap_or_default();
-    verdict.cited_bodies = answer.receipts.receipts.iter().filter(|receipt| receipt.call.status != 0 && cited.contains(&receipt.index)).map(|receipt| receipt.call.response_hash).collect();
+    let cited_calls = || answer.receipts.receipts.iter().filter(|receipt| receipt.call.status != 0 && cited.contains(&receipt.index)).map(|receipt| &receipt.call);
+    verdict.cited_bodies = cited_calls().map(|call| call.response_hash).collect();
+    verdict.cited_calls = cited_calls().map(|call| (call.subnet, call.endpoint.clone())).collect();
     let (cost, cost_problems) = measured_cost(&answer, catalog);
     verdict.observation.cost_usd_micros = cost;
     verdict.observation.costs_hold = cost_problems.is_empty();

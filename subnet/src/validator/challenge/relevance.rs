@@ -35,27 +35,41 @@ pub fn off_subject(cited: &BTreeSet<u64>, evidence: &[EvidenceBody], subjects: &
         return Vec::new();
     }
     let shown: BTreeMap<u64, &EvidenceBody> = evidence.iter().map(|given| (given.receipt, given)).collect();
-    let about: Vec<(BTreeSet<String>, BTreeSet<String>)> = subjects
-        .iter()
-        .map(|subject| {
-            let name = name_words(subject);
-            let telling = name.iter().filter(|word| word.chars().count() >= 3 && !shared.contains(*word)).cloned().collect();
-            (name, telling)
-        })
-        .collect();
+    let about: Vec<About> = subjects.iter().map(|subject| About::new(subject, shared)).collect();
     cited
         .iter()
         .filter_map(|receipt| {
             let request = shown.get(receipt).and_then(|given| given.request_preimage()).filter(|request| !request.is_empty());
             let Some(request) = request else { return Some(format!("receipt {receipt} is cited but its request is not shown")) };
             let asked = request_words(&request);
-            let is_about = |(name, telling): &(BTreeSet<String>, BTreeSet<String>)| match telling.is_empty() {
-                true => name.is_subset(&asked),
-                false => !telling.is_disjoint(&asked),
-            };
-            (!about.iter().any(is_about)).then(|| format!("the request of receipt {receipt} asks about none of the challenge's subjects ({})", subjects.join(", ")))
+            (!about.iter().any(|subject| subject.in_words(&asked))).then(|| format!("the request of receipt {receipt} asks about none of the challenge's subjects ({})", subjects.join(", ")))
         })
         .collect()
+}
+
+/// What words must hold to be about one subject (see the module terms).
+#[derive(Clone, Debug)]
+pub struct About {
+    name: BTreeSet<String>,
+    telling: BTreeSet<String>,
+}
+
+impl About {
+    /// The subject `subject`, whose telling words are those `shared` (the words other subjects
+    /// name too) does not hold.
+    pub fn new(subject: &str, shared: &BTreeSet<String>) -> About {
+        let name = name_words(subject);
+        let telling = name.iter().filter(|word| word.chars().count() >= 3 && !shared.contains(*word)).cloned().collect();
+        About { name, telling }
+    }
+
+    /// Whether `words` are about the subject.
+    pub fn in_words(&self, words: &BTreeSet<String>) -> bool {
+        match self.telling.is_empty() {
+            true => self.name.is_subset(words),
+            false => !self.telling.is_disjoint(words),
+        }
+    }
 }
 
 /// The words of a subject's name but the [`CONNECTIVES`], lowercased.
@@ -96,7 +110,8 @@ fn request_words(preimage: &[u8]) -> BTreeSet<String> {
     asked
 }
 
-fn words(text: &str) -> BTreeSet<String> {
+/// The words of `text`, lowercased (see the module terms).
+pub fn words(text: &str) -> BTreeSet<String> {
     text.split(|character: char| !character.is_alphanumeric()).filter(|word| !word.is_empty()).map(str::to_lowercase).collect()
 }
 

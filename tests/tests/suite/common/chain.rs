@@ -3,6 +3,9 @@
 //! loopback serving.
 
 use ledger::hotkey::Hotkey;
+use orchestrator::credentials::Credentials;
+use orchestrator::orchestrate::{Config, Orchestrator};
+use orchestrator::outbound::Policy;
 use subnet::chain::testing::{subnet_storage, Storage};
 use subnet::chain::{keypair_from_seed, AccountId32, Keypair};
 
@@ -32,6 +35,11 @@ impl Participant {
 
     pub fn account(&self) -> AccountId32 {
         AccountId32(self.chain.public_key().0)
+    }
+
+    /// A validator's engine for this participant: its hotkey and `credentials`, calling loopback.
+    pub fn engine(&self, credentials: Credentials) -> Orchestrator {
+        Orchestrator::new(credentials, self.hotkey(), Config { outbound: Policy::loopback(), ..Config::default() }).unwrap()
     }
 }
 
