@@ -3,7 +3,8 @@
 //!
 //! Terms:
 //! - **round**: one pass, run once per tempo: read the metagraph and the subnet's
-//!   hyperparameters; send every miner with an axon a [challenge](challenge); ask every miner's
+//!   hyperparameters; answer some of the round's challenges first with the validator's own
+//!   engine ([`challenge::known`]); send every miner with an axon a [challenge](challenge); ask every miner's
 //!   node which of the bodies the others' answers cite it received for a customer, an answer
 //!   another node did the calls of being a [relay](relays) that grounds nothing; review the ledger
 //!   versions since the last round; record both in the [`Scoreboard`]; turn the averages into
@@ -24,7 +25,8 @@
 //!   record it writes is checked against a probe of its endpoint ([`check_health_claims`]), and,
 //!   when all hold, the version is attested; then its writes count as the proposer's ledger
 //!   work, for the entries whose values at the round's end differ from those before it
-//!   ([`Writes`]; the earlier values read from the mirror). When the ledger's latest final
+//!   ([`Writes`]; the earlier values read from the mirror), paid once a valid answer's cited
+//!   call uses them ([`crate::incentive::used`]). When the ledger's latest final
 //!   checkpoint has moved, the validator publishes its root on chain
 //!   (`Commitments.set_commitment`, [`ledger_root_commitment`]), so anyone can check a ledger
 //!   node against what the validators attested.

@@ -20,7 +20,10 @@
 //! against those bodies (docs/SPEC.md §18); every value that does not hold is a problem. Every
 //! call the result cites must have asked about the challenge's subjects ([relevance]), and a
 //! sample of them is [replayed](replay) to the same subnets: an off-subject call, or a body the
-//! subnet's own answer does not bear out, makes the groundedness 0.
+//! subnet's own answer does not bear out, makes the groundedness 0. A challenge the validator
+//! answered itself first holds the answer's numbers to its own ([known]): a contradiction makes
+//! the groundedness 0 too. The answer's [coverage] is the share of what the challenge asked
+//! that it gives.
 //!
 //! **Costs are measured, not taken.** Every receipt that got a response must come with its
 //! evidence, whose cost headers hash to the receipt's `cost_evidence_hash`. The validator reads
