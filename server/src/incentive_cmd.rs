@@ -184,6 +184,8 @@ impl ValidatorArgs {
                 "refused": report.refused,
                 "approved": report.approved,
                 "refused_proposals": report.refused_proposals,
+                "ledger_work": report.ledger_work,
+                "unused_changes": report.unused_changes,
                 "review_failure": report.review_failure,
                 "weights": { "uids": report.weights.0, "values": report.weights.1 },
                 "action": format!("{:?}", report.action),

@@ -119,6 +119,11 @@ pub struct RoundReport {
     pub approved: Vec<(Hash, String)>,
     /// Proposals this round did not approve, with why.
     pub refused_proposals: Vec<(Hash, String)>,
+    /// Ledger work paid this round: each proposer's count of lasting changes a valid answer
+    /// used (see [`crate::incentive::used`]).
+    pub ledger_work: BTreeMap<String, u64>,
+    /// Lasting changes attested and not yet used, waiting.
+    pub unused_changes: usize,
     /// Why the ledger review could not finish this round, if it could not.
     pub review_failure: Option<String>,
     /// The final ledger version whose root was published on chain this round.
@@ -311,8 +316,9 @@ impl Validator {
         };
         self.rounds += 1;
         self.pending.add(self.rounds, lasting);
-        for (proposer, used) in self.pending.redeem(self.rounds, &uses) {
-            round.attested_diff(&proposer, used);
+        let ledger_work = self.pending.redeem(self.rounds, &uses);
+        for (proposer, used) in &ledger_work {
+            round.attested_diff(proposer, *used);
         }
         self.scoreboard.record(&round);
         let published = self.publish(review.latest_final).await?;
@@ -328,6 +334,8 @@ impl Validator {
             block: metagraph.block.number,
             verdicts: miners.into_iter().zip(verdicts).collect(),
             known_answer_failures,
+            ledger_work,
+            unused_changes: self.pending.len(),
             attested: review.attested,
             refused: review.refused,
             approved: review.approved,

@@ -128,6 +128,10 @@ async fn a_root_its_changes_do_not_give_is_never_attested() {
     // Served as it is, the same version is attested and becomes final.
     let report = review(&validator, &miner, &node).await;
     assert_eq!(report.attested, [(version, miner.hotkey.ss58())], "refused: {:?}", report.refused);
+    // No answer of the round called anything (the validator's own ledger routes nothing): the
+    // attested change waits for a use before it earns.
+    assert!(report.ledger_work.is_empty(), "{:?}", report.ledger_work);
+    assert!(report.unused_changes >= 1);
     let head: Value = reqwest::get(format!("{node}/v1/head")).await.unwrap().json().await.unwrap();
     assert_eq!(head["final"]["version"], version, "{head}");
 }

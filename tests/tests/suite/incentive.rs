@@ -144,6 +144,7 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let scores = validator_node.scoreboard();
     assert!(scores.miner(&honest.hotkey.ss58()).combined() > scores.miner(&dishonest.hotkey.ss58()).combined());
     assert!(scores.miner(&honest.hotkey.ss58()).ledger > 0.0, "the honest diff is a lasting change, read back with proofs and credited");
+    assert!(report.ledger_work.get(&honest.hotkey.ss58()).is_some_and(|&entries| entries >= 1), "the honest answer's cited web search used the endpoint the diff changed: {:?}", report.ledger_work);
     assert_eq!(scores.miner(&dishonest.hotkey.ss58()).ledger, 0.0, "the refused diff earns nothing");
 
     // The honest diff's version, attested by the only validator, is final: its root goes on chain.
