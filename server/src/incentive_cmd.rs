@@ -19,7 +19,7 @@ use orchestrator::route::Catalog;
 use orchestrator::orchestrate::{Config, Orchestrator};
 use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
-use subnet::validator::{LedgerUnderReview, Settings, Validator};
+use subnet::validator::{LedgerUnderReview, ProbeBudget, Settings, Validator};
 use serde_json::json;
 
 use crate::api::{self, miner::MinerAccess};
@@ -111,6 +111,14 @@ pub struct ValidatorArgs {
     /// The most one of those answers may spend on subnet calls, in TAO.
     #[arg(long, default_value_t = KnownAnswerBudget::default().rao_per_answer as f64 / 1e9)]
     known_answer_budget_tao: f64,
+    /// How many waiting proposals to review a round, oldest first.
+    #[arg(long, default_value_t = ProbeBudget::default().proposals_per_round)]
+    proposals_per_round: usize,
+    /// How many probes (calls with this validator's keys) the round's proposals may need
+    /// together: an endpoint record needs one, a health record up to three. A proposal needing
+    /// more than the whole budget is refused; the rest wait for the next round.
+    #[arg(long, default_value_t = ProbeBudget::default().probes_per_round)]
+    probes_per_round: usize,
     /// Stop after this many rounds; 0 runs until stopped.
     #[arg(long, default_value_t = 0)]
     rounds: u64,
@@ -154,6 +162,7 @@ impl ValidatorArgs {
             ledger,
             replays: self.replays()?,
             known_answers: self.known_answers()?,
+            probes: ProbeBudget { proposals_per_round: self.proposals_per_round, probes_per_round: self.probes_per_round },
         };
         let mut validator = Validator::new(chain.clone(), signer, orchestrator, settings);
         let mut round = 0;
@@ -184,6 +193,7 @@ impl ValidatorArgs {
                 "refused": report.refused,
                 "approved": report.approved,
                 "refused_proposals": report.refused_proposals,
+                "proposals_deferred": report.proposals_deferred,
                 "ledger_work": report.ledger_work,
                 "unused_changes": report.unused_changes,
                 "review_failure": report.review_failure,

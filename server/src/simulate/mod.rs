@@ -38,7 +38,7 @@ use subnet::chain::testing::{mock_node_with_storage, subnet_storage};
 use subnet::chain::{keypair_from_seed, AccountId32, ChainClient};
 use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
-use subnet::validator::{LedgerUnderReview, Settings, Validator};
+use subnet::validator::{LedgerUnderReview, ProbeBudget, Settings, Validator};
 use testkit::{SubnetKind, SubnetServer, TestLedger};
 
 use crate::api::proposers::{ProposerGate, Quota};
@@ -173,6 +173,7 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
         ledger: Some(LedgerUnderReview { url: primary.clone(), mirror_dir: mirror.path().join("mirror") }),
         replays: ReplayBudget::default(),
         known_answers: KnownAnswerBudget::default(),
+        probes: ProbeBudget::default(),
     };
     let signer = keypair_from_seed(&format!("0x{}", hex::encode(validator.seed))).map_err(|error| error.to_string())?;
     let config = Config { outbound: Policy::loopback(), ..Config::default() };

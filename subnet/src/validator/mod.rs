@@ -55,7 +55,7 @@ use crate::incentive::lasting::Writes;
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::used::{Pending, Uses};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
-use crate::ledger_work::health_claims::check_health_claims;
+use crate::ledger_work::health_claims::{check_health_claims, DEGRADED_PROBES};
 use crate::ledger_work::probe::probe_changes;
 use orchestrator::outbound::{describe, excerpt, Origin};
 use challenge::known::{self, KnownAnswerBudget};
@@ -94,6 +94,44 @@ pub struct Settings {
     pub replays: ReplayBudget,
     /// How many challenges a round the validator answers itself first, and at what cost.
     pub known_answers: KnownAnswerBudget,
+    /// What probing proposals may cost each round.
+    pub probes: ProbeBudget,
+}
+
+/// What one validator's probes of proposals may cost a round. Every endpoint record a proposal
+/// writes is probed once and every health record up to [`DEGRADED_PROBES`] times, each a call
+/// with the validator's key. Versions are probed whatever the budget: a version exists only
+/// once validators holding two thirds of the stake approved its proposal, and a review cannot
+/// skip one and go on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProbeBudget {
+    /// Most proposals reviewed in a round, oldest first.
+    pub proposals_per_round: usize,
+    /// Most probes the round's proposals may need together. A proposal needing more than the
+    /// rest waits for the next round (those after it too, so that a large proposal is not
+    /// passed over for ever); one needing more than the whole budget is refused.
+    pub probes_per_round: usize,
+}
+
+impl Default for ProbeBudget {
+    /// 32 proposals and 256 probes a round.
+    fn default() -> ProbeBudget {
+        ProbeBudget { proposals_per_round: 32, probes_per_round: 256 }
+    }
+}
+
+/// How many probes `changes` may need at most (see [`ProbeBudget`]).
+pub fn probes_needed(changes: &ChangeSet) -> usize {
+    changes
+        .changes()
+        .iter()
+        .filter(|change| change.value.is_some() && matches!(change.key.namespace, Namespace::Subnet(_)))
+        .map(|change| match change.key.path.split_once('/') {
+            Some(("endpoint", _)) => 1,
+            Some(("health", _)) => DEGRADED_PROBES,
+            _ => 0,
+        })
+        .sum()
 }
 
 /// A ledger node under review, and where the validator keeps its [mirror] of it.
@@ -119,6 +157,8 @@ pub struct RoundReport {
     pub approved: Vec<(Hash, String)>,
     /// Proposals this round did not approve, with why.
     pub refused_proposals: Vec<(Hash, String)>,
+    /// Whether proposals were left for the next round, the round's probe budget spent.
+    pub proposals_deferred: bool,
     /// Ledger work paid this round: each proposer's count of lasting changes a valid answer
     /// used (see [`crate::incentive::used`]).
     pub ledger_work: BTreeMap<String, u64>,
@@ -162,8 +202,6 @@ struct ProposalSummary {
     approvals: Vec<String>,
 }
 
-/// Proposals one round reviews: a bound on what probing them costs.
-const PROPOSALS_PER_ROUND: usize = 32;
 /// Refused proposals a validator remembers, so as not to probe them again.
 const REFUSED_REMEMBERED: usize = 4096;
 
@@ -193,6 +231,8 @@ struct Review {
     approved: Vec<(Hash, String)>,
     /// Proposals not approved, with why.
     refused_proposals: Vec<(Hash, String)>,
+    /// Whether proposals were left for the next round, the round's probes spent.
+    proposals_deferred: bool,
     /// Why the review stopped, when it could not finish.
     failure: Option<String>,
     /// The ledger's latest final checkpoint after the review.
@@ -340,6 +380,7 @@ impl Validator {
             refused: review.refused,
             approved: review.approved,
             refused_proposals: review.refused_proposals,
+            proposals_deferred: review.proposals_deferred,
             review_failure: review.failure,
             published,
             weights,
@@ -498,9 +539,9 @@ impl Validator {
         Ok(())
     }
 
-    /// Reviews the proposals waiting for approval that this validator has not approved (at
-    /// most [`PROPOSALS_PER_ROUND`]), against the mirror's head: each whose signature,
-    /// proposer and probes hold is approved.
+    /// Reviews the proposals waiting for approval that this validator has not approved, oldest
+    /// first within the round's [`ProbeBudget`], against the mirror's head: each whose
+    /// signature, proposer and probes hold is approved.
     async fn review_proposals(&mut self, url: &str, mirror: &Mirror, review: &mut Review, registered: &BTreeSet<String>) -> Result<(), ValidatorError> {
         let failed = |reason: String| ValidatorError::Ledger { url: url.to_owned(), reason };
         let mut listed: Proposals = self.get_json(&format!("{url}/v1/proposals")).await.map_err(failed)?;
@@ -508,7 +549,8 @@ impl Validator {
         // already approved or refused by this validator are not reviewed again.
         listed.proposals.sort_by_key(|summary| summary.received_ms);
         let me = self.orchestrator.hotkey().ss58();
-        let unseen: Vec<ProposalSummary> = listed.proposals.into_iter().filter(|summary| !summary.approvals.contains(&me) && !self.refused_proposals.contains(&summary.id)).take(PROPOSALS_PER_ROUND).collect();
+        let unseen: Vec<ProposalSummary> = listed.proposals.into_iter().filter(|summary| !summary.approvals.contains(&me) && !self.refused_proposals.contains(&summary.id)).take(self.settings.probes.proposals_per_round).collect();
+        let mut probes_left = self.settings.probes.probes_per_round;
         for summary in unseen {
             // Another validator's approval may have applied it since the listing: nothing to do.
             let Ok(proposal) = self.get_json::<Proposal>(&format!("{url}/v1/proposals/{}", summary.id)).await else { continue };
@@ -522,7 +564,16 @@ impl Validator {
             } else if let Some(problem) = review::membership_problem(|key| mirror.get_at(key, mirror.head().version), mirror.head(), &diff.proposal.changes, &proposer, registered) {
                 problems.push(problem);
             }
+            let needed = probes_needed(&diff.proposal.changes);
+            if problems.is_empty() && needed > self.settings.probes.probes_per_round {
+                problems.push(format!("it needs {needed} probes, more than the {} this validator makes in a round", self.settings.probes.probes_per_round));
+            } else if problems.is_empty() && needed > probes_left {
+                // The round's probes are spent: this proposal and the later ones wait.
+                review.proposals_deferred = true;
+                break;
+            }
             if problems.is_empty() {
+                probes_left -= needed;
                 problems = self.probe_failures(mirror, &diff.proposal.changes).await;
             }
             if !problems.is_empty() {

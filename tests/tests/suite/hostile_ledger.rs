@@ -25,7 +25,7 @@ use subnet::chain::testing::mock_node_with_storage;
 use subnet::chain::ChainClient;
 use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
-use subnet::validator::{LedgerUnderReview, RoundReport, Settings, Validator};
+use subnet::validator::{LedgerUnderReview, ProbeBudget, RoundReport, Settings, Validator};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
 use crate::common::chain::{chain_state, serve, Participant, NETUID};
@@ -97,7 +97,7 @@ async fn review(validator: &Participant, miner: &Participant, url: &str) -> Roun
     let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();
     let mirror = tempfile::tempdir().unwrap();
-    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: url.to_owned(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default() };
+    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: url.to_owned(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default(), probes: ProbeBudget::default() };
     let credentials = Credentials::default().with_key(22, expected_key(SubnetKind::Desearch), ["127.0.0.1"]);
     let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.engine(credentials), settings);
     // The validator's own ledger routes nothing: the round is about the ledger under review.

@@ -29,7 +29,7 @@ use orchestrator::route::Catalog;
 use subnet::validator::challenge::known::{self, KnownAnswerBudget};
 use subnet::validator::challenge::replay::{Replay, ReplayBudget, Replayer};
 use subnet::validator::challenge;
-use subnet::validator::{LedgerUnderReview, Settings, Validator};
+use subnet::validator::{LedgerUnderReview, ProbeBudget, Settings, Validator};
 use serde_json::Value;
 use testkit::{SubnetKind, SubnetServer, TestLedger};
 
@@ -111,7 +111,7 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     let storage = chain_state(&validator, [(&honest, honest_port), (&dishonest, forger_port)]);
     let chain = ChainClient::from_rpc_client(mock_node_with_storage(submitted.clone(), true, storage)).await.unwrap();
     let mirror = tempfile::tempdir().unwrap();
-    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default() };
+    let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(20), ledger: Some(LedgerUnderReview { url: format!("http://127.0.0.1:{honest_port}"), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default(), probes: ProbeBudget::default() };
     let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.engine(strategies::credentials()), settings);
     let TestLedger { ledger: validator_ledger, dir: _validator_data } = testkit::test_ledger(&subnets);
     let catalog = Catalog::read(&validator_ledger).unwrap();

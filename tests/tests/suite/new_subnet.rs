@@ -27,7 +27,7 @@ use orchestrator::outbound::Policy;
 use orchestrator::route::Catalog;
 use subnet::validator::challenge::known::KnownAnswerBudget;
 use subnet::validator::challenge::replay::ReplayBudget;
-use subnet::validator::{LedgerUnderReview, Settings, Validator};
+use subnet::validator::{LedgerUnderReview, ProbeBudget, Settings, Validator};
 use serde_json::{json, Value};
 use testkit::{expected_key, SubnetKind, SubnetServer, TestLedger};
 
@@ -103,11 +103,16 @@ impl Node {
     /// One validator round against the node: challenges (which this node, no miner, fails) and
     /// the review of its new versions.
     async fn validate(&self, validator: &Participant, miner: &Participant) -> subnet::validator::RoundReport {
+        self.validate_within(validator, miner, ProbeBudget::default()).await
+    }
+
+    /// [`Node::validate`], the validator probing within `probes`.
+    async fn validate_within(&self, validator: &Participant, miner: &Participant, probes: ProbeBudget) -> subnet::validator::RoundReport {
         let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let storage = chain_state(validator, [(miner, closed), (&Participant::new(3), closed)]);
         let chain = ChainClient::from_rpc_client(mock_node_with_storage(Arc::new(Mutex::new(Vec::new())), true, storage)).await.unwrap();
         let mirror = tempfile::tempdir().unwrap();
-        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: self.url.clone(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default() };
+        let settings = Settings { netuid: NETUID, challenge_deadline: Duration::from_secs(5), ledger: Some(LedgerUnderReview { url: self.url.clone(), mirror_dir: mirror.path().join("mirror") }), replays: ReplayBudget::default(), known_answers: KnownAnswerBudget::default(), probes };
         let mut validator_node = Validator::new(chain, validator.chain.clone(), validator.engine(Credentials::default()), settings);
         let TestLedger { ledger, dir: _dir } = testkit::test_ledger(&[]);
         validator_node.round(&Catalog::read(&ledger).unwrap()).await.unwrap()
@@ -198,4 +203,37 @@ async fn a_proposed_subnet_whose_example_its_api_refuses_is_never_attested_nor_r
     assert_eq!(head["final"]["version"], node.base.version + 1, "finality passed the refused proposal: {head}");
     let (status, routed) = node.orchestrate().await;
     assert_eq!((status, planned(&routed)), (200, vec![CAPABILITY.to_owned()]), "{routed}");
+}
+
+/// Probes are calls with the validator's keys, so a round makes no more than its budget allows:
+/// a proposal needing more than the whole budget is refused unprobed, and one needing more than
+/// what is left waits, neither probed nor refused, for the next round.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_round_probes_proposals_only_within_the_validators_budget() {
+    let djinn = ReplayServer::start(read_exchange(&snapshots().join("documented/sn103-sports-odds.json")).unwrap()).await.unwrap();
+    let (validator, miner) = (Participant::new(1), Participant::new(2));
+    let node = Node::start(&validator, &miner).await;
+    let first = node.propose(&miner, djinn_changes(|endpoint| endpoint.url = repoint(&endpoint.url, &djinn.base))).await;
+    assert_eq!(first.status(), 202);
+    let second = node
+        .propose(&miner, djinn_changes(|endpoint| {
+            endpoint.url = repoint(&endpoint.url, &djinn.base);
+            endpoint.timeout_ms += 1;
+        }))
+        .await;
+    assert_eq!(second.status(), 202);
+    let second = second.json::<Value>().await.unwrap()["proposal"].as_str().unwrap().to_owned();
+
+    let none = node.validate_within(&validator, &miner, ProbeBudget { proposals_per_round: 32, probes_per_round: 0 }).await;
+    assert!(none.approved.is_empty(), "{:?}", none.approved);
+    assert_eq!(none.refused_proposals.len(), 2, "{:?}", none.refused_proposals);
+    assert!(none.refused_proposals.iter().all(|(_, why)| why.contains("needs 1 probes, more than the 0")), "{:?}", none.refused_proposals);
+    assert_eq!(djinn.requests(), 0, "nothing was probed");
+
+    let one = node.validate_within(&validator, &miner, ProbeBudget { proposals_per_round: 32, probes_per_round: 1 }).await;
+    assert_eq!(one.approved.len(), 1, "the older proposal is probed and approved: {:?}", one.refused_proposals);
+    assert!(one.refused_proposals.is_empty() && one.proposals_deferred, "the newer one waits: {:?}", one.refused_proposals);
+    assert_eq!(djinn.requests(), 1, "one probe, and the version the approval made is not probed again");
+    let waiting: Value = reqwest::get(format!("{}/v1/proposals", node.url)).await.unwrap().json().await.unwrap();
+    assert!(waiting["proposals"].as_array().unwrap().iter().any(|proposal| proposal["id"] == second.as_str()), "{waiting}");
 }
