@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use ledger::record::Record;
+use ledger::record::{HealthStatus, Record};
 use ledger::{ChangeSet, Key};
 
 /// The round's writes: per entry, its last value and who first wrote that value's substance.
@@ -43,15 +43,33 @@ impl Writes {
         self.last.keys()
     }
 
-    /// The lasting changes, each with the proposer it is credited to, given each written
-    /// entry's value before the round (`None`: absent). An entry whose earlier value is not
-    /// known is not credited.
-    pub fn lasting(&self, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<Key, String> {
+    /// The lasting changes, each with the proposer it is credited to and the value it ends the
+    /// round with, given each written entry's value before the round (`None`: absent). An entry
+    /// whose earlier value is not known is not credited.
+    pub fn lasting(&self, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<Key, Lasting> {
         self.last
             .iter()
             .filter(|(key, (_, value))| before.get(*key).is_some_and(|earlier| substance(key, earlier.as_deref()) != substance(key, value.as_deref())))
-            .map(|(key, (proposer, _))| (key.clone(), proposer.clone()))
+            .map(|(key, (proposer, value))| (key.clone(), Lasting { proposer: proposer.clone(), value: value.clone() }))
             .collect()
+    }
+}
+
+/// A lasting change: who it is credited to, and the entry's value after it (`None`: deleted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lasting {
+    pub proposer: String,
+    pub value: Option<Vec<u8>>,
+}
+
+impl Lasting {
+    /// Whether the change takes a route away: the entry deleted, or a health record saying its
+    /// endpoint is down.
+    pub fn removes_route(&self, key: &Key) -> bool {
+        match self.value.as_deref() {
+            None => true,
+            Some(value) => matches!(Record::decode(key, value), Ok(Record::Health(health)) if health.status == HealthStatus::Down),
+        }
     }
 }
 

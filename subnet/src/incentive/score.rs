@@ -5,7 +5,7 @@
 //! - **miner**: a hotkey, written as its SS58 address. Scores follow hotkeys, not uids, so a uid
 //!   re-registered to a new hotkey starts over.
 //! - **round**: one pass of the validator over the miners ([`Round`]). A miner is *in* a round
-//!   when the round holds an observation or an attested diff of it; miners not in a round keep
+//!   when the round holds an observation or ledger work of it; miners not in a round keep
 //!   their averages unchanged.
 //! - **observation**: the outcome of one orchestration request a validator sent a miner
 //!   ([`OrchestrationObservation`]).
@@ -32,12 +32,13 @@
 //! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
 //!   validators attested; only those count as ledger work.
 //! - **ledger score** of a miner for a round: `ln(1 + entries)` where `entries` is the number of
-//!   lasting changes credited to it in the round (see [`super::lasting`]: a record flipped and
-//!   flipped back earns nothing), divided by the largest such value in the
+//!   lasting changes paid to it in the round (see [`super::lasting`]: a record flipped and
+//!   flipped back earns nothing; and [`super::used`]: a change is paid once an answer uses it),
+//!   divided by the largest such value in the
 //!   round, so the best contributor gets 1. The logarithm gives diminishing returns, so
 //!   one huge dump cannot drown steady contributors; counting entries rather than diffs means
 //!   splitting a change into many diffs earns nothing. Every miner in the round gets one, 0 when
-//!   it made no attested diff.
+//!   it was paid no ledger work.
 //! - **average**: an exponential moving average per miner and kind of work,
 //!   `average = alpha * round score + (1 - alpha) * average`, starting at 0 for a new miner.
 //! - **combined score**: `0.6 * orchestration average + 0.4 * ledger average`.
@@ -119,7 +120,7 @@ impl OrchestrationObservation {
 pub struct Round {
     reference_cost: Option<u64>,
     observations: BTreeMap<String, Vec<OrchestrationObservation>>,
-    changed_entries: BTreeMap<String, u64>,
+    ledger_entries: BTreeMap<String, u64>,
 }
 
 impl Round {
@@ -138,9 +139,9 @@ impl Round {
         self.observations.entry(miner.to_owned()).or_default().push(observation);
     }
 
-    /// Credits `miner` with `changed_entries` lasting changes.
-    pub fn attested_diff(&mut self, miner: &str, changed_entries: u64) {
-        *self.changed_entries.entry(miner.to_owned()).or_default() += changed_entries;
+    /// Credits `miner` with `entries` lasting changes used this round.
+    pub fn ledger_work(&mut self, miner: &str, entries: u64) {
+        *self.ledger_entries.entry(miner.to_owned()).or_default() += entries;
     }
 
     /// The orchestration score of each observed miner: the mean of its observations' scores.
@@ -160,13 +161,13 @@ impl Round {
 
     /// The ledger score of every miner in the round.
     pub fn ledger_scores(&self) -> BTreeMap<&str, f64> {
-        let raw = |miner: &str| self.changed_entries.get(miner).map_or(0.0, |&entries| (entries as f64).ln_1p());
-        let best = self.changed_entries.keys().map(|miner| raw(miner)).fold(0.0, f64::max);
+        let raw = |miner: &str| self.ledger_entries.get(miner).map_or(0.0, |&entries| (entries as f64).ln_1p());
+        let best = self.ledger_entries.keys().map(|miner| raw(miner)).fold(0.0, f64::max);
         self.miners().map(|miner| (miner, if best > 0.0 { raw(miner) / best } else { 0.0 })).collect()
     }
 
     fn miners(&self) -> impl Iterator<Item = &str> {
-        self.observations.keys().chain(self.changed_entries.keys()).map(String::as_str)
+        self.observations.keys().chain(self.ledger_entries.keys()).map(String::as_str)
     }
 }
 

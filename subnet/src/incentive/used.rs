@@ -3,31 +3,40 @@
 //! A lasting change (see [`super::lasting`]) to a record no orchestration ever reaches is
 //! work nobody needed: a miner could write endless correct records of endpoints nobody calls.
 //! Terms:
-//! - **use**: a call that a valid answer to one of the validator's challenges cites (its subnet,
+//! - **use**: a call that a valid answer to one of the validator's challenges cites, or that
+//!   the validator's own [known answer](crate::validator::challenge::known) cites (its subnet,
 //!   endpoint and the endpoint's capability, [`Uses`]). The entries it uses: the endpoint's
 //!   record and health record (`endpoint/E`, `health/E` in its subnet's namespace), every
-//!   other entry of its subnet's namespace (identity, and records deleted: a listing routing
-//!   read), and the record of its capability. Entries of other system namespaces are never
-//!   used.
+//!   other entry of its subnet's namespace (its identity: a listing routing read), and the
+//!   record of its capability. A change that takes a route away (an entry deleted, a health
+//!   record saying down) is used by any call to its subnet (or, for a capability record, any
+//!   call at all): routing relied on it by going elsewhere. Entries of other system namespaces
+//!   are never used. A miner's own answers count: its calls were checked like any other.
 //! - **pending credit**: a lasting change waiting for a use, with the proposer it is credited to
 //!   and the round it was attested in ([`Pending`]). It is paid, once, in the first round whose
 //!   uses include its entry (the round of its attestation included); it lapses when a newer
 //!   lasting change of the same entry replaces it (the older one did not last) or after
-//!   [`USE_WINDOW_ROUNDS`] rounds unused.
+//!   [`USE_WINDOW_ROUNDS`] rounds unused. A proposer has at most [`MAX_PENDING_PER_PROPOSER`]
+//!   pending credits: one large write cannot make a validator hold without bound, nor push
+//!   out other proposers' credits.
 //!
+//! The limit: a newer lasting change of an entry, by anyone, takes the pending credit of the
+//! older one, so a proposer rewriting a fresh record (however slightly, as long as its probes
+//! pass and validators approve it) before it is used takes its credit.
 //! Challenges are drawn among the capabilities the validator's ledger routes, so what is used
 //! grows with what challenges ask: records of a capability no challenge family asks about wait,
 //! and lapse, until one does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ledger::{Key, Namespace, SystemNamespace};
 
+use super::lasting::Lasting;
+
 /// Rounds a lasting change may wait for a use (about a day of tempos).
 pub const USE_WINDOW_ROUNDS: u64 = 20;
-/// Most pending credits kept; beyond it the oldest round's lapse first, so that one large
-/// write cannot make a validator hold without bound.
-pub const MAX_PENDING: usize = 1 << 16;
+/// Most pending credits one proposer has; later changes of its beyond them are not credited.
+pub const MAX_PENDING_PER_PROPOSER: usize = 1024;
 
 /// What the valid answers of one round called.
 #[derive(Clone, Debug, Default)]
@@ -43,35 +52,51 @@ impl Uses {
         self.capabilities.insert(capability.to_owned());
     }
 
-    /// Whether the calls use `key` (see the module terms).
-    pub fn uses(&self, key: &Key) -> bool {
+    /// Whether the calls use `key`, changed by `change` (see the module terms).
+    pub fn uses(&self, key: &Key, change: &Lasting) -> bool {
+        let any_call_to = |netuid: u16| self.endpoints.range((netuid, String::new())..).next().is_some_and(|(called, _)| *called == netuid);
         match key.namespace {
+            Namespace::Subnet(netuid) if change.removes_route(key) => any_call_to(netuid),
             Namespace::Subnet(netuid) => match key.path.split_once('/') {
                 Some(("endpoint" | "health", endpoint)) => self.endpoints.contains(&(netuid, endpoint.to_owned())),
-                _ => self.endpoints.range((netuid, String::new())..).next().is_some_and(|(called, _)| *called == netuid),
+                _ => any_call_to(netuid),
             },
+            Namespace::System(SystemNamespace::Capabilities) if change.removes_route(key) => !self.endpoints.is_empty(),
             Namespace::System(SystemNamespace::Capabilities) => self.capabilities.contains(&key.path),
             Namespace::System(_) => false,
         }
     }
 }
 
+/// A lasting change waiting for a use, and the round it was attested in.
+#[derive(Clone, Debug)]
+struct Credit {
+    change: Lasting,
+    round: u64,
+}
+
 /// Lasting changes waiting for a use.
 #[derive(Clone, Debug, Default)]
 pub struct Pending {
-    credits: BTreeMap<Key, (String, u64)>,
+    credits: BTreeMap<Key, Credit>,
 }
 
 impl Pending {
-    /// Adds the lasting changes of round `round`, each entry with its proposer; each replaces
-    /// what was pending for its entry.
-    pub fn add(&mut self, round: u64, lasting: BTreeMap<Key, String>) {
-        for (key, proposer) in lasting {
-            self.credits.insert(key, (proposer, round));
+    /// Adds the lasting changes of round `round`; each replaces what was pending for its entry.
+    pub fn add(&mut self, round: u64, lasting: BTreeMap<Key, Lasting>) {
+        let mut held: HashMap<String, usize> = HashMap::new();
+        for credit in self.credits.values() {
+            *held.entry(credit.change.proposer.clone()).or_default() += 1;
         }
-        while self.credits.len() > MAX_PENDING {
-            let Some(oldest) = self.credits.values().map(|(_, round)| *round).min() else { break };
-            self.credits.retain(|_, (_, attested)| *attested != oldest);
+        for (key, change) in lasting {
+            if let Some(replaced) = self.credits.remove(&key) {
+                held.entry(replaced.change.proposer).and_modify(|count| *count -= 1);
+            }
+            let count = held.entry(change.proposer.clone()).or_default();
+            if *count < MAX_PENDING_PER_PROPOSER {
+                *count += 1;
+                self.credits.insert(key, Credit { change, round });
+            }
         }
     }
 
@@ -79,12 +104,12 @@ impl Pending {
     /// and lets those past the window lapse.
     pub fn redeem(&mut self, round: u64, uses: &Uses) -> BTreeMap<String, u64> {
         let mut paid = BTreeMap::new();
-        self.credits.retain(|key, (proposer, attested)| {
-            if round.saturating_sub(*attested) >= USE_WINDOW_ROUNDS {
+        self.credits.retain(|key, credit| {
+            if round.saturating_sub(credit.round) >= USE_WINDOW_ROUNDS {
                 return false;
             }
-            if uses.uses(key) {
-                *paid.entry(proposer.clone()).or_default() += 1;
+            if uses.uses(key, &credit.change) {
+                *paid.entry(credit.change.proposer.clone()).or_default() += 1;
                 return false;
             }
             true
@@ -104,9 +129,14 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ledger::record::{Health, HealthStatus, Record};
 
     fn key(netuid: u16, path: &str) -> Key {
         Key::new(Namespace::Subnet(netuid), path).unwrap()
+    }
+
+    fn set(proposer: &str) -> Lasting {
+        Lasting { proposer: proposer.to_owned(), value: Some(b"record".to_vec()) }
     }
 
     fn web_search_called() -> Uses {
@@ -117,45 +147,56 @@ mod tests {
 
     #[test]
     fn a_call_uses_its_endpoint_its_subnets_listing_and_its_capability() {
-        let uses = web_search_called();
-        assert!(uses.uses(&key(22, "endpoint/web-search")));
-        assert!(uses.uses(&key(22, "health/web-search")));
-        assert!(uses.uses(&key(22, "identity")));
-        assert!(uses.uses(&Key::new(Namespace::System(SystemNamespace::Capabilities), "web-search").unwrap()));
-        assert!(!uses.uses(&key(22, "endpoint/x-search")), "another endpoint of the subnet");
-        assert!(!uses.uses(&key(21, "identity")), "another subnet");
-        assert!(!uses.uses(&key(23, "identity")));
-        assert!(!uses.uses(&Key::new(Namespace::System(SystemNamespace::Capabilities), "x-search").unwrap()));
-        assert!(!uses.uses(&Key::new(Namespace::System(SystemNamespace::Validators), "web-search").unwrap()));
+        let (uses, change) = (web_search_called(), set("writer"));
+        assert!(uses.uses(&key(22, "endpoint/web-search"), &change));
+        assert!(uses.uses(&key(22, "health/web-search"), &change));
+        assert!(uses.uses(&key(22, "identity"), &change));
+        assert!(uses.uses(&Key::new(Namespace::System(SystemNamespace::Capabilities), "web-search").unwrap(), &change));
+        assert!(!uses.uses(&key(22, "endpoint/x-search"), &change), "another endpoint of the subnet");
+        assert!(!uses.uses(&key(21, "identity"), &change), "another subnet");
+        assert!(!uses.uses(&key(23, "identity"), &change));
+        assert!(!uses.uses(&Key::new(Namespace::System(SystemNamespace::Capabilities), "x-search").unwrap(), &change));
+        assert!(!uses.uses(&Key::new(Namespace::System(SystemNamespace::Validators), "web-search").unwrap(), &change));
     }
 
     #[test]
-    fn a_change_is_paid_once_when_used_and_lapses_unused_or_replaced() {
+    fn a_route_taken_away_is_used_by_any_call_to_its_subnet() {
+        let uses = web_search_called();
+        let deleted = Lasting { proposer: "pruner".to_owned(), value: None };
+        assert!(uses.uses(&key(22, "endpoint/x-search"), &deleted), "nothing calls a deleted endpoint; its subnet's calls went elsewhere");
+        let down = Record::Health(Health { status: HealthStatus::Down, checked_at_ms: 1, latency_ms_p50: 0, success_ppm: 0, samples: 3 }).encode();
+        let down = Lasting { proposer: "observer".to_owned(), value: Some(down) };
+        assert!(uses.uses(&key(22, "health/x-search"), &down));
+        assert!(!uses.uses(&key(21, "health/x-search"), &down), "another subnet's calls did not rely on it");
+    }
+
+    #[test]
+    fn a_change_is_paid_once_when_used_within_the_window_and_lapses_unused_or_replaced() {
         let mut pending = Pending::default();
-        pending.add(1, BTreeMap::from([(key(22, "health/web-search"), "observer".to_owned()), (key(22, "endpoint/x-search"), "writer".to_owned())]));
+        pending.add(1, BTreeMap::from([(key(22, "health/web-search"), set("observer")), (key(22, "endpoint/x-search"), set("writer"))]));
         assert_eq!(pending.redeem(1, &Uses::default()), BTreeMap::new(), "nothing called yet");
         assert_eq!(pending.redeem(2, &web_search_called()), BTreeMap::from([("observer".to_owned(), 1)]));
         assert_eq!(pending.redeem(3, &web_search_called()), BTreeMap::new(), "paid once");
         assert_eq!(pending.len(), 1);
         let mut x_search = Uses::default();
         x_search.call(22, "x-search", "x-search");
+        assert_eq!(pending.clone().redeem(USE_WINDOW_ROUNDS, &x_search), BTreeMap::from([("writer".to_owned(), 1)]), "the window's last round pays");
         assert_eq!(pending.redeem(1 + USE_WINDOW_ROUNDS, &x_search), BTreeMap::new(), "lapsed after the window");
         assert!(pending.is_empty());
 
-        pending.add(5, BTreeMap::from([(key(22, "health/web-search"), "flipper".to_owned())]));
-        pending.add(6, BTreeMap::from([(key(22, "health/web-search"), "unflipper".to_owned())]));
+        pending.add(5, BTreeMap::from([(key(22, "health/web-search"), set("flipper"))]));
+        pending.add(6, BTreeMap::from([(key(22, "health/web-search"), set("unflipper"))]));
         assert_eq!(pending.redeem(6, &web_search_called()), BTreeMap::from([("unflipper".to_owned(), 1)]), "the replaced change did not last");
     }
 
     #[test]
-    fn pending_credits_are_bounded_oldest_round_first() {
+    fn a_flood_of_changes_is_bounded_per_proposer_and_pushes_out_no_one_else() {
         let mut pending = Pending::default();
-        pending.add(1, BTreeMap::from([(key(22, "endpoint/old"), "a".to_owned())]));
-        let flood: BTreeMap<Key, String> = (0..MAX_PENDING).map(|index| (key(22, &format!("endpoint/e{index}")), "b".to_owned())).collect();
-        pending.add(2, flood);
-        assert_eq!(pending.len(), MAX_PENDING);
-        let mut old = Uses::default();
-        old.call(22, "old", "web-search");
-        assert_eq!(pending.redeem(2, &old), BTreeMap::new(), "the oldest round lapsed first");
+        pending.add(1, BTreeMap::from([(key(22, "endpoint/web-search"), set("steady"))]));
+        let flood: BTreeMap<Key, Lasting> = (0..3 * MAX_PENDING_PER_PROPOSER).map(|index| (key(22, &format!("endpoint/e{index}")), set("flooder"))).collect();
+        pending.add(2, flood.clone());
+        pending.add(3, flood);
+        assert_eq!(pending.len(), 1 + MAX_PENDING_PER_PROPOSER);
+        assert_eq!(pending.redeem(3, &web_search_called()), BTreeMap::from([("steady".to_owned(), 1)]));
     }
 }

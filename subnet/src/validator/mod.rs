@@ -51,7 +51,7 @@ use subxt_signer::sr25519::Keypair;
 use crate::chain::{ledger_root_commitment, weights_action, weights_commit_hash, AccountId32, ChainClient, ChainError, Hyperparameters, WeightsAction, H256};
 use orchestrator::orchestrate::Orchestrator;
 use orchestrator::route::Catalog;
-use crate::incentive::lasting::Writes;
+use crate::incentive::lasting::{Lasting, Writes};
 use crate::incentive::score::{Round, Scoreboard};
 use crate::incentive::used::{Pending, Uses};
 use crate::incentive::weights::{convert_weights_and_uids_for_emit, process_weights_for_netuid, WeightsError};
@@ -336,6 +336,13 @@ impl Validator {
         }
         let mut round = Round::new();
         let mut uses = Uses::default();
+        for known in challenges.iter().flatten().filter_map(|challenge| challenge.known.as_ref()) {
+            for (netuid, endpoint) in &known.cited_calls {
+                if let Some(listed) = catalog.endpoint(*netuid, endpoint) {
+                    uses.call(*netuid, endpoint, &listed.capability);
+                }
+            }
+        }
         for (miner, verdict) in miners.iter().zip(&verdicts) {
             round.observe(&miner.hotkey, verdict.observation);
             if verdict.observation.is_valid() {
@@ -358,7 +365,7 @@ impl Validator {
         self.pending.add(self.rounds, lasting);
         let ledger_work = self.pending.redeem(self.rounds, &uses);
         for (proposer, used) in &ledger_work {
-            round.attested_diff(proposer, *used);
+            round.ledger_work(proposer, *used);
         }
         self.scoreboard.record(&round);
         let published = self.publish(review.latest_final).await?;
@@ -446,7 +453,7 @@ impl Validator {
     /// Reviews the ledger (see the module documentation): the versions after the mirror's
     /// head, then the proposals waiting for approval, then the versions those approvals made;
     /// the lasting changes of attested versions go to `lasting`, each with its proposer.
-    async fn review_ledger(&mut self, lasting: &mut BTreeMap<Key, String>, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
+    async fn review_ledger(&mut self, lasting: &mut BTreeMap<Key, Lasting>, registered: &BTreeSet<String>) -> Result<Review, ValidatorError> {
         let Some(LedgerUnderReview { url, mirror_dir }) = self.settings.ledger.clone() else { return Ok(Review::default()) };
         let failed = |reason: String| ValidatorError::Ledger { url: url.clone(), reason };
         let head: LedgerHead = self.get_json(&format!("{url}/v1/head")).await.map_err(failed)?;

@@ -13,8 +13,8 @@ fn key(path: &str) -> Key {
 /// How many lasting changes each proposer is credited.
 fn credited(writes: &Writes, before: &BTreeMap<Key, Option<Vec<u8>>>) -> BTreeMap<String, u64> {
     let mut credited = BTreeMap::new();
-    for proposer in writes.lasting(before).into_values() {
-        *credited.entry(proposer).or_default() += 1;
+    for lasting in writes.lasting(before).into_values() {
+        *credited.entry(lasting.proposer).or_default() += 1;
     }
     credited
 }

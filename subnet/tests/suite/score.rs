@@ -115,10 +115,10 @@ fn a_miners_round_score_is_the_mean_of_its_observations() {
 #[test]
 fn ledger_scores_are_log_entries_relative_to_the_best() {
     let mut round = Round::new();
-    round.attested_diff("a", 3);
-    round.attested_diff("b", 1);
-    round.attested_diff("b", 2); // two diffs, the same 3 entries: the same score as a's one diff
-    round.attested_diff("c", 15);
+    round.ledger_work("a", 3);
+    round.ledger_work("b", 1);
+    round.ledger_work("b", 2); // two diffs, the same 3 entries: the same score as a's one diff
+    round.ledger_work("c", 15);
     round.observe("idle", answer(0.0, 1)); // in the round, no ledger work
     let scores = round.ledger_scores();
     // ln(1 + 3) / ln(1 + 15) = ln 4 / ln 16 = .5.
@@ -133,7 +133,7 @@ fn averages_move_by_alpha_from_zero() {
     let mut board = Scoreboard::new(0.5).unwrap();
     let mut round = Round::with_reference_cost(100);
     round.observe(HONEST, answer(0.0, 100)); // 1
-    round.attested_diff(HONEST, 10); // the only contributor: 1
+    round.ledger_work(HONEST, 10); // the only contributor: 1
     board.record(&round);
     // 0 -> .5 * 1 + .5 * 0 = .5 for both kinds.
     assert_near(board.miner(HONEST).orchestration, 0.5);
@@ -153,7 +153,7 @@ fn miners_outside_a_round_keep_their_averages() {
     let mut board = Scoreboard::default();
     let mut round = Round::new();
     round.observe("a", answer(0.0, 1));
-    round.attested_diff("a", 1);
+    round.ledger_work("a", 1);
     board.record(&round);
     let before = board.miner("a");
     // Round scores of 1 move both averages from 0 to DEFAULT_ALPHA.
@@ -170,7 +170,7 @@ fn combined_score_splits_sixty_forty() {
     let mut board = Scoreboard::new(1.0).unwrap();
     let mut round = Round::with_reference_cost(100);
     round.observe("orchestrator", answer(0.0, 100)); // orchestration 1, ledger 0
-    round.attested_diff("archivist", 5); // orchestration untouched (0), ledger 1
+    round.ledger_work("archivist", 5); // orchestration untouched (0), ledger 1
     board.record(&round);
     assert_near(board.miner("orchestrator").combined(), 0.6);
     assert_near(board.miner("archivist").combined(), 0.4);
@@ -184,8 +184,8 @@ fn an_honest_miner_outweighs_one_with_invalid_receipts() {
         round.observe(HONEST, answer(400.0, 300));
         // Faster and cheaper, but its receipts do not verify.
         round.observe(FORGER, OrchestrationObservation { receipts_valid: false, ..answer(10.0, 1) });
-        round.attested_diff(HONEST, 4);
-        round.attested_diff(FORGER, 4);
+        round.ledger_work(HONEST, 4);
+        round.ledger_work(FORGER, 4);
         board.record(&round);
     }
     let uids = HashMap::from([(HONEST.to_owned(), 1), (FORGER.to_owned(), 0)]);
@@ -210,7 +210,7 @@ fn equal_work_earns_equal_weight() {
     let mut round = Round::new();
     for miner in ["a", "b"] {
         round.observe(miner, answer(100.0, 50));
-        round.attested_diff(miner, 7);
+        round.ledger_work(miner, 7);
     }
     board.record(&round);
     let uids = HashMap::from([("a".to_owned(), 4), ("b".to_owned(), 2)]);

@@ -5,17 +5,20 @@
 //! - **part** of a challenge, for one answer:
 //!   - each subject the challenge names, **covered** when a string of the result is about it
 //!     (see [`super::relevance`]);
-//!   - each array and each free-form object (`list`, `dict`) the target schema asks for, at
-//!     every place the result holds one, **filled** when it is not empty;
+//!   - each array and each free-form object (`list`, `dict`) the target schema asks for, once
+//!     per place in the schema (every competitor's `pricing` is one part), **filled** when the
+//!     result holds it and every instance of it is non-empty;
 //!   - for a challenge with a [known answer](super::known), each of its facts, **given** when the
 //!     result holds a number for it.
 //! - **coverage**: the share of the parts covered, filled or given, in `[0, 1]`; 1 for a
 //!   challenge with no part.
 //!
 //! Coverage counts what is there, not how much: a second paper or a fourth strength adds
-//! nothing, so padding a list pays nothing, and every value in it must still be grounded.
+//! nothing, and an element added with an empty table empties its part, so padding never pays;
+//! every value must still be grounded. The limit: a subject counts as covered wherever the
+//! result names it, and the objective itself can be cited for a name.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -53,7 +56,11 @@ pub fn parts(result: &Value, schema: &TargetSchema, subjects: &[String], shared:
     for subject in subjects {
         parts.count(About::new(subject, shared).in_words(&text));
     }
-    containers(schema.json_schema(), result, &mut parts);
+    let mut places = BTreeMap::new();
+    containers(schema.json_schema(), result, String::new(), &mut places);
+    for filled in places.into_values() {
+        parts.count(filled);
+    }
     if let Some((facts, given)) = known {
         parts.asked += facts;
         parts.covered += given.min(facts);
@@ -61,24 +68,26 @@ pub fn parts(result: &Value, schema: &TargetSchema, subjects: &[String], shared:
     parts
 }
 
-/// Counts the arrays and free-form objects `schema` asks for in `value`.
-fn containers(schema: &Value, value: &Value, parts: &mut Parts) {
+/// Notes, for each place `schema` asks for an array or a free-form object, whether every
+/// instance `value` holds there is non-empty.
+fn containers(schema: &Value, value: &Value, place: String, places: &mut BTreeMap<String, bool>) {
+    let mut note = |place: String, filled: bool| *places.entry(place).or_insert(true) &= filled;
     match (schema.get("type").and_then(Value::as_str), value) {
         (Some("object"), Value::Object(fields)) => match schema.get("properties").and_then(Value::as_object) {
             Some(properties) => {
                 for (name, field) in properties {
                     if let Some(value) = fields.get(name) {
-                        containers(field, value, parts);
+                        containers(field, value, format!("{place}/{}", provenance::escape(name)), places);
                     }
                 }
             }
-            None => parts.count(!fields.is_empty()),
+            None => note(place, !fields.is_empty()),
         },
         (Some("array"), Value::Array(elements)) => {
-            parts.count(!elements.is_empty());
+            note(place.clone(), !elements.is_empty());
             if let Some(items) = schema.get("items") {
                 for element in elements {
-                    containers(items, element, parts);
+                    containers(items, element, format!("{place}/*"), places);
                 }
             }
         }
@@ -106,7 +115,7 @@ mod tests {
             { "name": "Vast.ai", "pricing": { "A100": 0.89 }, "strengths": ["cheapest"] },
         ] });
         let parts = parts(&full, &schema(), &providers(), &BTreeSet::new(), None);
-        assert_eq!(parts, Parts { covered: 7, asked: 7 }, "two subjects, the array, and two containers in each element");
+        assert_eq!(parts, Parts { covered: 5, asked: 5 }, "two subjects, the array, and its elements' two containers");
         assert_eq!(parts.share(), 1.0);
     }
 
@@ -115,6 +124,12 @@ mod tests {
         let thin = json!({ "competitors": [{ "name": "RunPod", "pricing": {}, "strengths": ["per-second billing"] }] });
         let parts = parts(&thin, &schema(), &providers(), &BTreeSet::new(), Some((2, 0)));
         assert_eq!(parts, Parts { covered: 3, asked: 7 });
+        let padded = json!({ "competitors": [
+            { "name": "RunPod", "pricing": { "A100": 1.19 }, "strengths": ["per-second billing"] },
+            { "name": "elsewhere", "pricing": {}, "strengths": [] },
+            { "name": "another", "pricing": {}, "strengths": [] },
+        ] });
+        assert_eq!(super::parts(&padded, &schema(), &providers(), &BTreeSet::new(), None), Parts { covered: 2, asked: 5 }, "padding empties the parts it touches");
         let empty = json!({ "competitors": [] });
         assert_eq!(super::parts(&empty, &schema(), &[], &BTreeSet::new(), None), Parts { covered: 0, asked: 1 });
         let scalar = TargetSchema::parse(json!({ "answer": "str" })).unwrap();

@@ -293,11 +293,15 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
     verdict.observation.groundedness = groundedness;
     verdict.problems.extend(ungrounded);
     let shared = generate::shared_subject_words();
-    let judgement = challenge.known.as_ref().map(|known| (known.facts().count(), known.judge(&answer.result, &challenge.subjects, shared)));
-    if let Some((_, judgement)) = judgement.as_ref().filter(|(_, judgement)| !judgement.contradictions.is_empty()) {
+    let asked = known::Asked { schema: &schema, subjects: &challenge.subjects, shared };
+    let judgement = challenge.known.as_ref().map(|known| (known.facts().count(), known.judge(&answer.result, &asked)));
+    if let Some((_, judgement)) = judgement.as_ref().filter(|(_, judgement)| judgement.contradicted > 0) {
         // Grounded in a body, but not in the one about its subject: a wrong answer.
         verdict.observation.groundedness = 0.0;
         verdict.problems.extend(judgement.contradictions.iter().cloned());
+        if judgement.contradicted > judgement.contradictions.len() {
+            verdict.problems.push(format!("and {} more numbers contradict the validator's own calls", judgement.contradicted - judgement.contradictions.len()));
+        }
     }
     let known = judgement.map(|(facts, judgement)| (facts, judgement.given));
     verdict.observation.coverage = coverage::parts(&answer.result, &schema, &challenge.subjects, shared, known).share();
