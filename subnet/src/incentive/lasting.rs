@@ -50,19 +50,28 @@ impl Writes {
         self.last
             .iter()
             .filter(|(key, (_, value))| before.get(*key).is_some_and(|earlier| substance(key, earlier.as_deref()) != substance(key, value.as_deref())))
-            .map(|(key, (proposer, value))| (key.clone(), Lasting { proposer: proposer.clone(), value: value.clone() }))
+            .map(|(key, (proposer, value))| (key.clone(), Lasting { proposer: proposer.clone(), before: before[key].clone(), value: value.clone() }))
             .collect()
     }
 }
 
-/// A lasting change: who it is credited to, and the entry's value after it (`None`: deleted).
+/// A lasting change: who it is credited to, and the entry's values before and after it
+/// (`None`: absent).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lasting {
     pub proposer: String,
+    pub before: Option<Vec<u8>>,
     pub value: Option<Vec<u8>>,
 }
 
 impl Lasting {
+    /// A digest of the entry's substance before the change and after it, comparable with
+    /// those of other changes of the same entry.
+    pub fn substances(&self, key: &Key) -> (Option<[u8; 32]>, Option<[u8; 32]>) {
+        let digest = |value: &Option<Vec<u8>>| substance(key, value.as_deref()).map(|substance| *blake3::hash(&substance).as_bytes());
+        (digest(&self.before), digest(&self.value))
+    }
+
     /// Whether the change takes a route away: the entry deleted, or a health record saying its
     /// endpoint is down.
     pub fn removes_route(&self, key: &Key) -> bool {

@@ -13,10 +13,15 @@
 //!   call at all): routing relied on it by going elsewhere. Entries of other system namespaces
 //!   are never used. A miner's own answers count: its calls were checked like any other.
 //! - **pending credit**: a lasting change waiting for a use, with the proposer it is credited to
-//!   and the round it was attested in ([`Pending`]). It is paid, once, in the first round whose
-//!   uses include its entry (the round of its attestation included); it lapses when a newer
-//!   lasting change of the same entry replaces it (the older one did not last) or after
-//!   [`USE_WINDOW_ROUNDS`] rounds unused. A proposer has at most [`MAX_PENDING_PER_PROPOSER`]
+//!   and the round it was attested in ([`Pending`]). It is paid, once, in the first round after
+//!   its attestation whose uses include its entry (the answers of its own round were written
+//!   from ledgers that did not hold it yet); it lapses when a newer lasting change of the same
+//!   entry replaces it (the older one did not last) or after [`USE_WINDOW_ROUNDS`] rounds
+//!   unused.
+//! - **revert**: a lasting change that gives an entry back the substance it had before its
+//!   previous lasting change, within the window. A revert is credited nothing and takes the
+//!   credit of the change it undoes if that is still pending, so that flipping a record back and
+//!   forth across rounds earns at most the first change, once used. A proposer has at most [`MAX_PENDING_PER_PROPOSER`]
 //!   pending credits: one large write cannot make a validator hold without bound, nor push
 //!   out other proposers' credits.
 //!
@@ -75,14 +80,18 @@ struct Credit {
     round: u64,
 }
 
-/// Lasting changes waiting for a use.
+/// Lasting changes waiting for a use, and what each entry changed lately.
 #[derive(Clone, Debug, Default)]
 pub struct Pending {
     credits: BTreeMap<Key, Credit>,
+    /// Per entry, a digest of its substance before its last lasting change, and that change's
+    /// round: what a revert would give back.
+    previous: BTreeMap<Key, (Option<[u8; 32]>, u64)>,
 }
 
 impl Pending {
-    /// Adds the lasting changes of round `round`; each replaces what was pending for its entry.
+    /// Adds the lasting changes of round `round`; each replaces what was pending for its entry,
+    /// and a revert is credited nothing.
     pub fn add(&mut self, round: u64, lasting: BTreeMap<Key, Lasting>) {
         let mut held: HashMap<String, usize> = HashMap::new();
         for credit in self.credits.values() {
@@ -93,27 +102,34 @@ impl Pending {
                 held.entry(replaced.change.proposer).and_modify(|count| *count -= 1);
             }
             let count = held.entry(change.proposer.clone()).or_default();
-            if *count < MAX_PENDING_PER_PROPOSER {
+            if *count >= MAX_PENDING_PER_PROPOSER {
+                continue;
+            }
+            let (before, after) = change.substances(&key);
+            let reverts = self.previous.get(&key).is_some_and(|(earlier, when)| round.saturating_sub(*when) < USE_WINDOW_ROUNDS && *earlier == after);
+            self.previous.insert(key.clone(), (before, round));
+            if !reverts {
                 *count += 1;
                 self.credits.insert(key, Credit { change, round });
             }
         }
     }
 
-    /// Pays the credits `uses` uses in round `round`, as each proposer's count of used changes,
-    /// and lets those past the window lapse.
+    /// Pays the credits of earlier rounds that `uses` uses in round `round`, as each proposer's
+    /// count of used changes, and lets those past the window lapse.
     pub fn redeem(&mut self, round: u64, uses: &Uses) -> BTreeMap<String, u64> {
         let mut paid = BTreeMap::new();
         self.credits.retain(|key, credit| {
             if round.saturating_sub(credit.round) >= USE_WINDOW_ROUNDS {
                 return false;
             }
-            if uses.uses(key, &credit.change) {
+            if credit.round < round && uses.uses(key, &credit.change) {
                 *paid.entry(credit.change.proposer.clone()).or_default() += 1;
                 return false;
             }
             true
         });
+        self.previous.retain(|_, (_, when)| round.saturating_sub(*when) < USE_WINDOW_ROUNDS);
         paid
     }
 
@@ -136,7 +152,11 @@ mod tests {
     }
 
     fn set(proposer: &str) -> Lasting {
-        Lasting { proposer: proposer.to_owned(), value: Some(b"record".to_vec()) }
+        changed(proposer, b"old", b"record")
+    }
+
+    fn changed(proposer: &str, before: &[u8], after: &[u8]) -> Lasting {
+        Lasting { proposer: proposer.to_owned(), before: Some(before.to_vec()), value: Some(after.to_vec()) }
     }
 
     fn web_search_called() -> Uses {
@@ -162,19 +182,19 @@ mod tests {
     #[test]
     fn a_route_taken_away_is_used_by_any_call_to_its_subnet() {
         let uses = web_search_called();
-        let deleted = Lasting { proposer: "pruner".to_owned(), value: None };
+        let deleted = Lasting { proposer: "pruner".to_owned(), before: Some(b"record".to_vec()), value: None };
         assert!(uses.uses(&key(22, "endpoint/x-search"), &deleted), "nothing calls a deleted endpoint; its subnet's calls went elsewhere");
         let down = Record::Health(Health { status: HealthStatus::Down, checked_at_ms: 1, latency_ms_p50: 0, success_ppm: 0, samples: 3 }).encode();
-        let down = Lasting { proposer: "observer".to_owned(), value: Some(down) };
+        let down = Lasting { proposer: "observer".to_owned(), before: None, value: Some(down) };
         assert!(uses.uses(&key(22, "health/x-search"), &down));
         assert!(!uses.uses(&key(21, "health/x-search"), &down), "another subnet's calls did not rely on it");
     }
 
     #[test]
-    fn a_change_is_paid_once_when_used_within_the_window_and_lapses_unused_or_replaced() {
+    fn a_change_is_paid_once_when_used_after_its_round_within_the_window_and_lapses_unused_or_replaced() {
         let mut pending = Pending::default();
         pending.add(1, BTreeMap::from([(key(22, "health/web-search"), set("observer")), (key(22, "endpoint/x-search"), set("writer"))]));
-        assert_eq!(pending.redeem(1, &Uses::default()), BTreeMap::new(), "nothing called yet");
+        assert_eq!(pending.redeem(1, &web_search_called()), BTreeMap::new(), "its own round's answers were written without it");
         assert_eq!(pending.redeem(2, &web_search_called()), BTreeMap::from([("observer".to_owned(), 1)]));
         assert_eq!(pending.redeem(3, &web_search_called()), BTreeMap::new(), "paid once");
         assert_eq!(pending.len(), 1);
@@ -184,9 +204,26 @@ mod tests {
         assert_eq!(pending.redeem(1 + USE_WINDOW_ROUNDS, &x_search), BTreeMap::new(), "lapsed after the window");
         assert!(pending.is_empty());
 
-        pending.add(5, BTreeMap::from([(key(22, "health/web-search"), set("flipper"))]));
-        pending.add(6, BTreeMap::from([(key(22, "health/web-search"), set("unflipper"))]));
-        assert_eq!(pending.redeem(6, &web_search_called()), BTreeMap::from([("unflipper".to_owned(), 1)]), "the replaced change did not last");
+        pending.add(30, BTreeMap::from([(key(22, "endpoint/web-search"), set("first"))]));
+        pending.add(31, BTreeMap::from([(key(22, "endpoint/web-search"), changed("second", b"record", b"newer"))]));
+        assert_eq!(pending.redeem(32, &web_search_called()), BTreeMap::from([("second".to_owned(), 1)]), "the replaced change did not last");
+    }
+
+    #[test]
+    fn flipping_a_record_back_and_forth_across_rounds_earns_at_most_its_first_change() {
+        let mut pending = Pending::default();
+        let flip = |round: u64, pending: &mut Pending, from: &[u8], to: &[u8]| {
+            pending.add(round, BTreeMap::from([(key(22, "endpoint/web-search"), changed("flipper", from, to))]));
+            pending.redeem(round + 1, &web_search_called()).get("flipper").copied().unwrap_or(0)
+        };
+        let paid: Vec<u64> = (0..6).map(|step| if step % 2 == 0 { flip(2 * step + 1, &mut pending, b"a", b"b") } else { flip(2 * step + 1, &mut pending, b"b", b"a") }).collect();
+        assert_eq!(paid, [1, 0, 0, 0, 0, 0], "each flip gives back what the entry had");
+        assert_eq!(flip(100, &mut pending, b"a", b"b"), 1, "past the window a change is new work again");
+        // A revert also takes the credit of the change it undoes while that waits.
+        let mut pending = Pending::default();
+        pending.add(1, BTreeMap::from([(key(22, "endpoint/web-search"), changed("breaker", b"good", b"bad"))]));
+        pending.add(2, BTreeMap::from([(key(22, "endpoint/web-search"), changed("fixer", b"bad", b"good"))]));
+        assert_eq!(pending.redeem(3, &web_search_called()), BTreeMap::new());
     }
 
     #[test]
