@@ -7,13 +7,12 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ledger::invocation::Job;
-use ledger::record::HttpMethod;
 
 use super::retry::retry_after;
 use super::trace::{CallOutcome, CallRecord};
 use super::{KeptResponse, Session, Stop, MAX_RESPONSE_BYTES};
 use crate::invocation::{self, Access, CallInput, InvocationError, JobState, SubnetRequest, SubnetResponse};
-use crate::outbound::{describe, excerpt, read_capped, BodyError, Origin};
+use crate::outbound::{describe, excerpt, read_capped, BodyError};
 use crate::progress::Event;
 use crate::receipts::{body_hash, cost_evidence_hash, Call};
 use crate::route::Route;
@@ -277,22 +276,7 @@ impl Session<'_> {
 
     /// Sends `request`, waiting at most the endpoint's timeout and never past the deadline.
     async fn send(&self, request: &SubnetRequest, endpoint_timeout: Duration, remaining: Duration) -> Result<Exchange, Transport> {
-        let method = match request.method {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Post => reqwest::Method::POST,
-        };
-        let mut builder = self
-            .context
-            .network
-            .guard
-            .request_over(method, &request.url, Origin::Record, request.http2_only)
-            .map_err(|refusal| Transport::Refused(refusal.to_string()))?;
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(body) = &request.body {
-            builder = builder.body(body.clone());
-        }
+        let builder = request.prepare(&self.context.network.guard).map_err(|refusal| Transport::Refused(refusal.to_string()))?;
         let (limit, limit_is_deadline) = if remaining < endpoint_timeout { (remaining, true) } else { (endpoint_timeout, false) };
         let exchange = async {
             let response = builder.send().await.map_err(|error| Transport::Failed(describe(&error)))?;

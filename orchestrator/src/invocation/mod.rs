@@ -23,7 +23,7 @@ mod template;
 
 use std::fmt::Write;
 
-use ledger::invocation::{Condition, Encoding, HttpVersion, Invocation, Job};
+use ledger::invocation::{Condition, Encoding, HttpVersion, Invocation, Job, Transport};
 use ledger::record::{Auth, Endpoint, HttpMethod, Json};
 use serde_json::Value;
 
@@ -75,6 +75,25 @@ impl SubnetRequest {
         let mut preimage = format!("{method} {}\n", self.url).into_bytes();
         preimage.extend_from_slice(self.body.as_deref().unwrap_or_default());
         preimage
+    }
+
+    /// The request ready to send through `guard`, as a record's URL ([`Origin::Record`]), over
+    /// HTTP/2 only when the endpoint demands it.
+    ///
+    /// [`Origin::Record`]: crate::outbound::Origin::Record
+    pub fn prepare(&self, guard: &crate::outbound::Guard) -> Result<reqwest::RequestBuilder, crate::outbound::Refusal> {
+        let method = match self.method {
+            HttpMethod::Get => reqwest::Method::GET,
+            HttpMethod::Post => reqwest::Method::POST,
+        };
+        let mut builder = guard.request_over(method, &self.url, crate::outbound::Origin::Record, self.http2_only)?;
+        for (name, value) in &self.headers {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = &self.body {
+            builder = builder.body(body.clone());
+        }
+        Ok(builder)
     }
 
     /// The request a [`preimage`](Self::preimage) shows, without headers; `None` for bytes no
@@ -210,21 +229,52 @@ pub fn replay_request(endpoint: &Endpoint, preimage: &[u8], access: &Access) -> 
     if shown_url.is_none() || shown_url != own_url {
         return Err(not_its(format!("it went to {}, not to the endpoint's URL", shown.url)));
     }
-    let mut request = with_transport(shown, invocation);
+    let mut request = with_transport(shown, &invocation.transport);
     request.headers.extend(auth_header(endpoint, access)?);
     Ok(request)
 }
 
+/// The request a validator probes `endpoint` with, from its record alone: `example` as the JSON
+/// body of a POST, or for a GET as query parameters (one per top-level field: strings as they
+/// are, any other value as its JSON text), sent as the endpoint's spec's transport demands
+/// (without a spec, plain JSON over HTTP/1.1 or HTTP/2), with its key. `None` for a GET whose
+/// example is not an object.
+pub fn example_request(endpoint: &Endpoint, example: &Value, access: &Access) -> Result<Option<SubnetRequest>, InvocationError> {
+    let (url, body) = match endpoint.method {
+        HttpMethod::Post => (endpoint.url.clone(), Some(example.to_string().into_bytes())),
+        HttpMethod::Get => {
+            let Some(fields) = example.as_object() else { return Ok(None) };
+            let mut url = endpoint.url.clone();
+            let mut first = !url.contains('?');
+            for (name, value) in fields {
+                let value = match value {
+                    Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                let _ = write!(url, "{}{}={}", if first { '?' } else { '&' }, percent_encode(name), percent_encode(&value));
+                first = false;
+            }
+            (url, None)
+        }
+    };
+    let request = SubnetRequest { method: endpoint.method, url, headers: Vec::new(), body, http2_only: false };
+    let default = Transport::default();
+    let transport = endpoint.invocation.as_deref().map_or(&default, |invocation| &invocation.transport);
+    let mut request = with_transport(request, transport);
+    request.headers.extend(auth_header(endpoint, access)?);
+    Ok(Some(request))
+}
+
 /// `request` with what the spec's transport adds: the content type of a JSON body, Connect's
 /// protocol header, HTTP/2 only.
-fn with_transport(mut request: SubnetRequest, invocation: &Invocation) -> SubnetRequest {
+fn with_transport(mut request: SubnetRequest, transport: &Transport) -> SubnetRequest {
     if request.body.is_some() {
         request.headers.push(("Content-Type".to_owned(), "application/json".to_owned()));
     }
-    if invocation.transport.encoding == Encoding::ConnectJson {
+    if transport.encoding == Encoding::ConnectJson {
         request.headers.push(("Connect-Protocol-Version".to_owned(), "1".to_owned()));
     }
-    request.http2_only = invocation.transport.http == HttpVersion::H2;
+    request.http2_only = transport.http == HttpVersion::H2;
     request
 }
 
@@ -268,7 +318,7 @@ impl Rendered {
             first = false;
         }
         let body = self.body.map(|body| body.to_string().into_bytes());
-        with_transport(SubnetRequest { method, url, headers: Vec::new(), body, http2_only: false }, invocation)
+        with_transport(SubnetRequest { method, url, headers: Vec::new(), body, http2_only: false }, &invocation.transport)
     }
 }
 

@@ -4,8 +4,9 @@
 //! Terms:
 //! - **probe**: one request built from the record alone: its `example_input` sent as the JSON
 //!   body of a POST, or for a GET as query parameters (one per top-level field: strings as they
-//!   are, any other value as its JSON text), with the header the record's `auth` asks for, built
-//!   as the adapters build it for real calls.
+//!   are, any other value as its JSON text), with the header the record's `auth` asks for and
+//!   over the transport its invocation spec names (HTTP/2 only, Connect's header), as the engine
+//!   sends real calls ([`invocation::example_request`]).
 //! - **probe limit**: the shorter of the caller's timeout and the record's own `timeout_ms`, for
 //!   the whole exchange: an endpoint that cannot answer within what its record promises fails.
 //! - **latency**: from sending the request to having read the whole answer.
@@ -24,13 +25,13 @@
 use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
-use ledger::record::{Endpoint, HttpMethod, Record, RecordError, RecordKind};
+use ledger::record::{Endpoint, Record, RecordError, RecordKind};
 use ledger::{ChangeSet, Key, Namespace};
 use serde_json::Value;
 
-use orchestrator::invocation::{self, auth_header, Access, InvocationError};
+use orchestrator::invocation::{self, Access, InvocationError};
 use orchestrator::credentials::{Credentials, UnboundHost};
-use orchestrator::outbound::{describe, excerpt, read_capped, BodyError, Guard, Origin, Refusal};
+use orchestrator::outbound::{describe, excerpt, read_capped, BodyError, Guard, Refusal};
 use orchestrator::schema::Violation;
 
 /// Largest probe answer read: an example's answer is small, and probes of one diff run together.
@@ -94,18 +95,11 @@ pub async fn probe(
 ) -> Result<ProbeReport, ProbeError> {
     let example = endpoint.example_input.as_ref().ok_or_else(|| ProbeError::NoExampleInput { endpoint: endpoint.name.clone() })?;
     let access = Access { netuid, key: credentials.key_for(netuid, &endpoint.url)?, model: None };
-    let auth = auth_header(endpoint, &access)?;
+    let request = invocation::example_request(endpoint, &example.0, &access)?.ok_or_else(|| ProbeError::ExampleNotObject { endpoint: endpoint.name.clone() })?;
     // Compiled before sending: a schema that cannot judge the answer makes the call pointless.
     let validator = jsonschema::validator_for(&endpoint.output_schema.0)
         .map_err(|error| ProbeError::InvalidOutputSchema { endpoint: endpoint.name.clone(), reason: error.to_string() })?;
-
-    let mut request = match endpoint.method {
-        HttpMethod::Get => guard.get(&endpoint.url, Origin::Record)?.query(&query_parameters(endpoint, &example.0)?),
-        HttpMethod::Post => guard.post(&endpoint.url, Origin::Record)?.json(&example.0),
-    };
-    if let Some((name, value)) = auth {
-        request = request.header(name, value);
-    }
+    let request = request.prepare(guard)?;
     let url = &endpoint.url;
     let limit = timeout.min(Duration::from_millis(u64::from(endpoint.timeout_ms)));
     let started = Instant::now();
@@ -171,15 +165,6 @@ pub async fn probe_changes(
 }
 
 /// `example` as query parameters (see the module documentation).
-fn query_parameters(endpoint: &Endpoint, example: &Value) -> Result<Vec<(String, String)>, ProbeError> {
-    let fields = example.as_object().ok_or_else(|| ProbeError::ExampleNotObject { endpoint: endpoint.name.clone() })?;
-    let text = |value: &Value| match value {
-        Value::String(text) => text.clone(),
-        other => other.to_string(),
-    };
-    Ok(fields.iter().map(|(name, value)| (name.clone(), text(value))).collect())
-}
-
 fn list(violations: &[Violation]) -> String {
     violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
 }

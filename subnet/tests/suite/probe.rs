@@ -48,7 +48,7 @@ async fn a_get_endpoint_sends_its_example_as_query_parameters_with_its_auth_and_
     let [request] = requests.as_slice() else { panic!("one request, got {requests:?}") };
     assert_eq!(request.method, "GET");
     assert_eq!(request.path, "/web");
-    assert_eq!(request.query, "num=10&query=bittensor+subnets&start=0");
+    assert_eq!(request.query, "num=10&query=bittensor%20subnets&start=0", "encoded as the engine encodes real calls");
     assert_eq!(request.header("authorization"), Some(SubnetKind::Desearch.authorization().as_str()));
 }
 
@@ -185,4 +185,22 @@ async fn a_spec_whose_pointers_miss_the_live_answer_fails_the_probe() {
     let error = probe(&loopback_guard(), DESEARCH, &endpoint, &desearch_credentials(), TIMEOUT).await.unwrap_err();
     assert!(matches!(error, ProbeError::Unreadable { .. }), "{error}");
     assert!(error.to_string().contains("no evidence"), "{error}");
+}
+
+/// An endpoint whose spec demands HTTP/2 and Connect's JSON (Data Universe, which turns
+/// HTTP/1.1 away) is probed as the engine calls it, so a true record of it can pass.
+#[tokio::test]
+async fn an_endpoint_is_probed_over_the_transport_its_spec_names() {
+    let server = SubnetServer::start(SubnetKind::DataUniverse).await;
+    let netuid = SubnetKind::DataUniverse.netuid();
+    let test = test_ledger(&[&server]);
+    let key = Key::new(Namespace::Subnet(netuid), "endpoint/on-demand-x").unwrap();
+    let Record::Endpoint(endpoint) = Record::decode(&key, &test.ledger.get(&key).unwrap().unwrap()).unwrap() else { panic!("an endpoint record") };
+    let credentials = Credentials::default().with_key(netuid, expected_key(SubnetKind::DataUniverse), ["127.0.0.1"]);
+
+    probe(&loopback_guard(), netuid, &endpoint, &credentials, TIMEOUT).await.expect("the probe passes");
+    let requests = server.requests();
+    let [request] = requests.as_slice() else { panic!("one request, got {requests:?}") };
+    assert_eq!(request.http_version, "HTTP/2.0");
+    assert_eq!(request.header("connect-protocol-version"), Some("1"));
 }

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::future::join_all;
-use ledger::record::{Endpoint, HttpMethod};
+use ledger::record::Endpoint;
 use rand::seq::SliceRandom;
 
 use orchestrator::credentials::Credentials;
@@ -40,7 +40,7 @@ use orchestrator::evidence::Item;
 use orchestrator::execute::price;
 use orchestrator::invocation::{self, Access, InvocationError, SubnetResponse};
 use orchestrator::orchestrate::EvidenceBody;
-use orchestrator::outbound::{describe, read_capped, Guard, Origin};
+use orchestrator::outbound::{describe, read_capped, Guard};
 use orchestrator::provenance::Provenance;
 use orchestrator::receipts::{body_hash, Receipt, ReceiptBundle};
 use orchestrator::route::Catalog;
@@ -143,20 +143,10 @@ impl<'a> Replayer<'a> {
         if self.remaining_usd_micros.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |remaining| remaining.checked_sub(cost)).is_err() {
             return inconclusive(format!("the round's replay budget cannot pay {cost} micro-USD"));
         }
-        let method = match request.method {
-            HttpMethod::Get => reqwest::Method::GET,
-            HttpMethod::Post => reqwest::Method::POST,
-        };
-        let mut builder = match self.guard.request_over(method, &request.url, Origin::Record, request.http2_only) {
+        let builder = match request.prepare(self.guard) {
             Ok(builder) => builder,
             Err(refusal) => return inconclusive(refusal.to_string()),
         };
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        if let Some(body) = request.body {
-            builder = builder.body(body);
-        }
         let exchange = async {
             let response = builder.send().await.map_err(|error| describe(&error))?;
             let (status, headers) = (response.status(), response.headers().clone());
