@@ -107,14 +107,22 @@ impl<T> Hit<T> {
 }
 
 /// Pages matching `query`, best first: from `source` only, or from every source when `None`;
-/// while the corpus [drifts](set_drift), a web search that finds anything also finds the
-/// drift's page about its topic, last.
+/// while the answering server [drifts](crate::SubnetServer::set_drift), a web search that finds
+/// anything also finds the week's news page about its topic, last, and a Reddit search the
+/// week's threads about it.
 pub(crate) fn search_pages(query: &str, source: Option<Source>, limit: usize) -> Vec<Hit<Page>> {
     let mut hits = matching_pages(query, source, limit);
-    let drift = DRIFT.load(std::sync::atomic::Ordering::Relaxed);
-    if drift > 0 && !hits.is_empty() && source.is_none_or(|source| source == Source::Web) {
-        hits.truncate(limit.saturating_sub(1).max(1));
-        hits.push(Hit { item: drift_page(drift, query), matched: 0, of: 0 });
+    let Some(week) = week(query) else { return hits };
+    match source {
+        None | Some(Source::Web) if !hits.is_empty() => {
+            hits.truncate(limit.saturating_sub(1).max(1));
+            hits.push(Hit { item: &week.page, matched: 0, of: 0 });
+        }
+        Some(Source::Reddit) => {
+            hits.extend(week.threads.iter().map(|item| Hit { item, matched: 0, of: 0 }));
+            hits.truncate(limit);
+        }
+        _ => {}
     }
     hits
 }
@@ -132,35 +140,92 @@ fn matching_pages(query: &str, source: Option<Source>, limit: usize) -> Vec<Hit<
     rank(long_tail(query).iter(), query, searched, limit)
 }
 
-/// The corpus' drift: 0 for the fixed corpus; otherwise the issue of the news pages web searches
-/// also find (one per topic), so that answers change from one drift to the next as a live
-/// search's do.
-static DRIFT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Sets the corpus' drift for every server of this process (see [`DRIFT`]): `0` stops it.
-pub fn set_drift(issue: u64) {
-    DRIFT.store(issue, std::sync::atomic::Ordering::Relaxed);
+tokio::task_local! {
+    /// The drift of the server answering the current request: 0 for the fixed corpus; otherwise
+    /// the issue of the week whose news and posts its searches also find (see [`week`]), so
+    /// that answers change from one drift to the next as a live subnet's do. Set per request
+    /// from the server's state, so servers of one process drift apart.
+    pub(crate) static DRIFT: u64;
 }
 
-/// The page of drift `issue` about `query`'s topic, made once and kept: the week's news a live
-/// search finds for that query, so that two queries' answers differ as a live search's do.
-fn drift_page(issue: u64, query: &str) -> &'static Page {
-    static MADE: std::sync::Mutex<Vec<(u64, String, &'static Page)>> = std::sync::Mutex::new(Vec::new());
+/// What a drifting corpus adds for one topic in one week: the news page web searches find, the
+/// posts X searches find and the threads Reddit searches find.
+struct Week {
+    page: Page,
+    tweets: Vec<Tweet>,
+    threads: Vec<Page>,
+}
+
+/// Who posts the week's news on X.
+const WEEKLY_AUTHORS: [&Author; 3] = [&WEEKLY, &LAB_NOTES, &READING_LIST];
+
+/// The week of the current drift about `query`'s topic, made once and kept; `None` while the
+/// server does not drift or the query names no topic.
+fn week(query: &str) -> Option<&'static Week> {
+    use std::hash::{Hash, Hasher};
+    static MADE: std::sync::Mutex<Vec<(u64, String, &'static Week)>> = std::sync::Mutex::new(Vec::new());
+    let issue = DRIFT.try_with(|issue| *issue).unwrap_or(0);
     let topic = topic_words(query).into_iter().collect::<Vec<_>>().join(" ");
-    let mut made = MADE.lock().expect("drift pages lock");
-    if let Some((_, _, page)) = made.iter().find(|(made, about, _)| *made == issue && *about == topic) {
-        return page;
+    if issue == 0 || topic.is_empty() {
+        return None;
     }
+    let mut made = MADE.lock().expect("drift weeks lock");
+    if let Some((_, _, week)) = made.iter().find(|(made, about, _)| *made == issue && *about == topic) {
+        return Some(week);
+    }
+    let leak = |text: String| -> &'static str { Box::leak(text.into_boxed_str()) };
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (issue, &topic).hash(&mut hasher);
+    let id = hasher.finish() >> 8;
     let slug = topic.replace(' ', "-");
-    let page: &'static Page = Box::leak(Box::new(Page {
+    let tag = topic.replace(' ', "");
+    let at = leak(format!("2026-11-{:02}T12:00:00Z", 1 + issue % 28));
+    let posts = [
+        format!("New this week in {topic}: a simpler method matches the state of the art (issue {issue}). #{tag}"),
+        format!("Our issue {issue} notes on {topic} are out: benchmarks, code and the open questions."),
+        format!("Reading list, issue {issue}: three papers on {topic} worth your time."),
+    ];
+    let tweets = posts
+        .into_iter()
+        .zip(WEEKLY_AUTHORS)
+        .enumerate()
+        .map(|(n, (text, author))| Tweet {
+            id: leak(format!("19{:017}", (id + n as u64) % 100_000_000_000_000_000)),
+            author,
+            text: leak(text),
+            at,
+            likes: 40 + 17 * n as u64,
+            retweets: 6 + 3 * n as u64,
+            replies: 2 + n as u64,
+            quotes: n as u64,
+            bookmarks: 9 + 5 * n as u64,
+            views: 4_200 + 1_300 * n as u64,
+        })
+        .collect();
+    let threads = [
+        (format!("What changed in {topic} this week? (issue {issue})"), format!("Discussion thread: readers share the week's papers and releases on {topic}.")),
+        (format!("Is {topic} worth learning in 2027?"), format!("Practitioners compare notes on where {topic} helps and where it does not (issue {issue}).")),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(n, (title, snippet))| Page {
+        source: Source::Reddit,
+        title: leak(title),
+        snippet: leak(snippet),
+        link: leak(format!("https://www.reddit.com/r/MachineLearning/comments/{:x}/{}_{issue}_{n}/", id + n as u64, slug.replace('-', "_"))),
+        byline: Some(Byline { author: if n == 0 { "ml_weekly_bot" } else { "tensor_gardener" }, at }),
+    })
+    .collect();
+    let page = Page {
         source: Source::Web,
-        title: Box::leak(format!("Decentralised AI weekly, issue {issue}: {topic}").into_boxed_str()),
-        snippet: Box::leak(format!("Issue {issue}: what changed this week in {topic}.").into_boxed_str()),
-        link: Box::leak(format!("https://weekly.example/issues/{issue}/{slug}").into_boxed_str()),
+        title: leak(format!("Decentralised AI weekly, issue {issue}: {topic}")),
+        snippet: leak(format!("Issue {issue}: what changed this week in {topic}.")),
+        link: leak(format!("https://weekly.example/issues/{issue}/{slug}")),
         byline: None,
-    }));
-    made.push((issue, topic, page));
-    page
+    };
+    let week: &'static Week = Box::leak(Box::new(Week { page, tweets, threads }));
+    made.push((issue, topic, week));
+    Some(week)
 }
 
 /// Stems of the words that ask for papers rather than name their topic.
@@ -210,17 +275,24 @@ fn long_tail(query: &str) -> &'static [Page] {
     })
 }
 
-/// Tweets matching `query`, best first.
+/// Tweets matching `query`, best first, then the drifting week's posts about its topic.
 pub(crate) fn search_tweets(query: &str, limit: usize) -> Vec<Hit<Tweet>> {
-    rank(TWEETS.iter(), query, Tweet::searchable, limit)
+    let mut hits = rank(TWEETS.iter(), query, Tweet::searchable, limit);
+    hits.extend(week(query).into_iter().flat_map(|week| week.tweets.iter()).map(|item| Hit { item, matched: 0, of: 0 }));
+    hits.truncate(limit);
+    hits
 }
 
-pub(crate) fn tweets() -> &'static [Tweet] {
-    TWEETS
+/// Every tweet a search for `query` may find: the corpus', and the drifting week's about its topic.
+pub(crate) fn tweets(query: &str) -> impl Iterator<Item = &'static Tweet> {
+    TWEETS.iter().chain(week(query).into_iter().flat_map(|week| week.tweets.iter()))
 }
 
-pub(crate) fn pages(source: Source) -> impl Iterator<Item = &'static Page> {
-    PAGES.iter().filter(move |page| page.source == source)
+/// Every page of `source` a search for `query` may find: the corpus', and for Reddit the
+/// drifting week's threads about its topic.
+pub(crate) fn pages(source: Source, query: &str) -> impl Iterator<Item = &'static Page> {
+    let threads = week(query).filter(|_| source == Source::Reddit).into_iter().flat_map(|week| week.threads.iter());
+    PAGES.iter().filter(move |page| page.source == source).chain(threads)
 }
 
 /// Whether `text` contains every word of `phrase` (false when `phrase` has no words).
@@ -532,6 +604,36 @@ const ONCHAIN: Author = Author {
     followers: 54_000,
     verified: true,
     joined: "2019-02-22T06:00:00Z",
+};
+
+const WEEKLY: Author = Author {
+    id: "1700000000000000001",
+    username: "DecentralAIWeekly",
+    name: "Decentralised AI weekly",
+    description: "What changed this week in machine learning research and decentralised AI.",
+    followers: 18_400,
+    verified: false,
+    joined: "2023-09-14T09:00:00Z",
+};
+
+const LAB_NOTES: Author = Author {
+    id: "1700000000000000002",
+    username: "open_lab_notes",
+    name: "Open Lab Notes",
+    description: "Benchmarks and code from an open research lab.",
+    followers: 7_900,
+    verified: false,
+    joined: "2024-02-03T16:30:00Z",
+};
+
+const READING_LIST: Author = Author {
+    id: "1700000000000000003",
+    username: "ml_reading_list",
+    name: "ML reading list",
+    description: "Three papers worth your time, every week.",
+    followers: 12_100,
+    verified: false,
+    joined: "2022-11-28T08:15:00Z",
 };
 
 const TWEETS: &[Tweet] = &[

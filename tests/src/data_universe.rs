@@ -57,7 +57,7 @@ async fn on_demand_data(State(shared): State<Arc<Shared>>, body: Bytes) -> Resul
     let request = read_on_demand(&body).map_err(|message| error_response(KIND, StatusCode::BAD_REQUEST, &message))?;
     let data: Vec<Value> = match request.platform {
         Platform::X => {
-            let posts = corpus::tweets().iter().filter(|tweet| {
+            let posts = corpus::tweets(&request.keywords.join(" ")).filter(|tweet| {
                 request.usernames.is_empty() || request.usernames.iter().any(|name| tweet.author.username.eq_ignore_ascii_case(name))
             });
             select(&request, posts, |tweet| (tweet.searchable(), tweet.url(), None)).into_iter().map(x_item).collect()
@@ -66,7 +66,7 @@ async fn on_demand_data(State(shared): State<Arc<Shared>>, body: Bytes) -> Resul
             // The docs: a Reddit request's first keyword is the subreddit (`r/all` for every
             // one); the others are what to look for.
             let (subreddit, request) = request.split_subreddit();
-            let posts = corpus::pages(Source::Reddit).filter(move |page| {
+            let posts = corpus::pages(Source::Reddit, &request.keywords.join(" ")).filter(move |page| {
                 subreddit.as_deref().is_none_or(|wanted| page.subreddit().is_some_and(|label| label.eq_ignore_ascii_case(wanted)))
             });
             select(&request, posts, |page| (format!("{} {}", page.title, page.snippet), page.link.to_owned(), page.subreddit()))

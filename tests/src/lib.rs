@@ -37,7 +37,6 @@ mod registry;
 mod server;
 
 pub use registry::{register_mirror, register_subnets, repointed, set_health, sources_dir, test_ledger, withdrawn_dir, TestLedger};
-pub use corpus::set_drift;
 pub use server::{RecordedRequest, SubnetServer};
 
 /// A subnet API the kit can serve.

@@ -16,6 +16,7 @@ use axum::Router;
 use axum::serve::ListenerExt;
 use serde_json::Value;
 
+use crate::corpus;
 use crate::errors::error_response;
 use crate::llm::{self, Responder};
 use crate::{apex, chutes, data_universe, desearch, SubnetKind};
@@ -63,6 +64,8 @@ pub(crate) struct Shared {
     sequence: AtomicU64,
     /// While true, requests wait before they are answered.
     paused: tokio::sync::watch::Sender<bool>,
+    /// The corpus week the searches answer from (see [`SubnetServer::set_drift`]).
+    drift: AtomicU64,
 }
 
 impl Shared {
@@ -139,6 +142,7 @@ impl SubnetServer {
             responder: RwLock::new(llm::default_responder()),
             sequence: AtomicU64::new(0),
             paused: tokio::sync::watch::Sender::new(false),
+            drift: AtomicU64::new(0),
         });
         let app = routes(kind, shared.clone())
             .fallback(move || async move { error_response(kind, StatusCode::NOT_FOUND, "Not Found") })
@@ -149,6 +153,13 @@ impl SubnetServer {
         });
         tokio::spawn(async move { axum::serve(listener, app).await.expect("serve the subnet server") });
         SubnetServer { shared, base_url: format!("http://{address}") }
+    }
+
+    /// Makes this server's searches drift as a live subnet's do: from now on they also find the
+    /// news, posts and threads of week `issue` about each query's topic; `0` returns to the
+    /// fixed corpus. Other servers are not affected.
+    pub fn set_drift(&self, issue: u64) {
+        self.shared.drift.store(issue, Ordering::Relaxed);
     }
 
     /// `127.0.0.1:PORT`: the host and port a key can be bound to.
@@ -263,5 +274,6 @@ async fn behave(State(shared): State<Arc<Shared>>, request: Request, next: Next)
             return error_response(kind, status, status.canonical_reason().unwrap_or("Injected failure"));
         }
     }
-    next.run(Request::from_parts(parts, Body::from(body))).await
+    let drift = shared.drift.load(Ordering::Relaxed);
+    corpus::DRIFT.scope(drift, next.run(Request::from_parts(parts, Body::from(body)))).await
 }

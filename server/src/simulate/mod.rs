@@ -11,10 +11,14 @@
 //!   strategy one uid: a generated challenge to every miner (answers checked, replayed, scored),
 //!   the review of the honest miner's ledger node (where the others propose), the scoreboard's
 //!   moving averages, the weights as the SDK processes them.
-//! - **drift**: before each round the loopback subnets' web searches change (the round's news
-//!   page about the query's topic joins their results: [`testkit::set_drift`]), as a live
-//!   subnet's answers do.
+//! - **drift**: before each round the loopback subnets' searches change (the round's news page,
+//!   X posts and Reddit threads about the query's topic join their results:
+//!   [`testkit::SubnetServer::set_drift`]), as a live subnet's answers do.
 //! - **share**: a strategy's weight over the sum of the weights set that round.
+//!
+//! - **prices**: Data Universe publishes no price, so the simulated one charges
+//!   [`DATA_UNIVERSE_USD_MICROS`] a request, in every participant's ledger: a cost liar then has
+//!   a cost to shave on every answer, as on a priced subnet.
 //!
 //! What it does not simulate: the chain's own rules (rate limits, stake, emissions), other
 //! validators, and subnets that fail.
@@ -44,7 +48,7 @@ use testkit::{SubnetKind, SubnetServer, TestLedger};
 use crate::api::proposers::{ProposerGate, Quota};
 use crate::cli::{CliError, print_json};
 use crate::serve::runtime;
-use strategies::{answer, axon, copying, credentials, disguising, fill, forward, inventing_desearch, node, replaying, reseal, NodeSpec, Strategy};
+use strategies::{answer, axon, copying, credentials, disguising, fill, forward, inventing, node, replaying, reseal, NodeSpec, Strategy};
 
 /// The simulated subnet's netuid.
 const NETUID: u16 = 7;
@@ -101,33 +105,34 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
     let miners: Vec<(Strategy, Participant)> = Strategy::ALL.iter().zip(2u8..).map(|(strategy, byte)| (*strategy, Participant { seed: [byte; 32] })).collect();
     let key_of = |wanted: Strategy| miners.iter().find(|(strategy, _)| *strategy == wanted).map(|(_, participant)| participant).expect("every strategy has a miner");
     let mut kept = Vec::new();
-    let mut fresh_ledger = || {
-        let TestLedger { ledger, dir } = testkit::test_ledger(&subnets);
+    let mut fresh_ledger = || -> Result<ledger::Ledger, String> {
+        let TestLedger { mut ledger, dir } = testkit::test_ledger(&subnets);
         kept.push(dir);
-        ledger
+        price_data_universe(&mut ledger)?;
+        Ok(ledger)
     };
 
     // The honest miner's node is also the ledger node the validator reviews, where every miner
     // may propose and proposals wait for the validator's approval.
     let gate = Arc::new(ProposerGate::new(Quota::default()));
     gate.set_registered(miners.iter().map(|(_, participant)| participant.hotkey().ss58()).collect());
-    let mut primary_ledger = fresh_ledger();
+    let mut primary_ledger = fresh_ledger()?;
     let stake = Key::new(Namespace::System(SystemNamespace::Validators), validator.hotkey().ss58()).map_err(|error| error.to_string())?;
     primary_ledger.commit(ChangeSet::new([Change { key: stake, value: Some(Record::Stake(Stake { rao: 1_000_000 }).encode()) }])).map_err(|error| error.to_string())?;
     let copier_key = primary_ledger.issue_api_key(u64::MAX / 4).map_err(|error| error.to_string())?;
     let spec = |participant: &Participant, primary: Option<String>| NodeSpec { hotkey: participant.hotkey(), validator: validator.hotkey().ss58(), primary, gate: None, fee_rao: FEE_RAO };
     let honest_port = node(NodeSpec { gate: Some(gate), ..spec(key_of(Strategy::Honest), None) }, primary_ledger).await?;
     let primary = format!("http://127.0.0.1:{honest_port}");
-    let inventing = inventing_desearch(&desearch).await?;
+    let inventing_subnets = [inventing(&desearch).await?, inventing(&data_universe).await?];
 
     let mut axons = Vec::new();
     for (strategy, participant) in &miners {
         let hotkey = participant.hotkey();
-        let mut own_node = || node(spec(participant, Some(primary.clone())), fresh_ledger());
+        let mut own_node = || Ok::<_, String>(node(spec(participant, Some(primary.clone())), fresh_ledger()?));
         let port = match strategy {
             Strategy::Honest => honest_port,
             Strategy::Filler => {
-                let port = own_node().await?;
+                let port = own_node()?.await?;
                 let filling = answer(move |headers, body| async move {
                     let mut answer = forward(port, &headers, body).await?;
                     fill(&mut answer["result"]);
@@ -135,9 +140,9 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
                 });
                 axon(hotkey, filling).await?
             }
-            Strategy::Replayer => axon(hotkey.clone(), replaying(own_node().await?, hotkey)).await?,
+            Strategy::Replayer => axon(hotkey.clone(), replaying(own_node()?.await?, hotkey)).await?,
             Strategy::CostLiar => {
-                let port = own_node().await?;
+                let port = own_node()?.await?;
                 let signer = hotkey.clone();
                 let lying = answer(move |headers, body| {
                     let signer = signer.clone();
@@ -153,10 +158,13 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
                 axon(hotkey, lying).await?
             }
             Strategy::Fabricator => {
-                let mut ledger = fresh_ledger();
-                ledger.commit(testkit::repointed(22, &inventing)).map_err(|error| error.to_string())?;
+                let mut ledger = fresh_ledger()?;
+                for (subnet, inventing) in subnets.iter().zip(&inventing_subnets) {
+                    ledger.commit(testkit::repointed(subnet.kind().netuid(), &inventing.base_url)).map_err(|error| error.to_string())?;
+                }
+                price_data_universe(&mut ledger)?;
                 let port = node(spec(participant, Some(primary.clone())), ledger).await?;
-                axon(hotkey.clone(), disguising(port, hotkey, inventing.clone(), desearch.base_url())).await?
+                axon(hotkey.clone(), disguising(port, hotkey, inventing_subnets.to_vec())).await?
             }
             Strategy::Copier => axon(hotkey.clone(), copying(primary.clone(), copier_key.clone(), hotkey)).await?,
             Strategy::HealthSpammer => axon(hotkey, answer(|_, _| async { Err("this miner only proposes health".to_owned()) })).await?,
@@ -179,13 +187,15 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
     let config = Config { outbound: Policy::loopback(), ..Config::default() };
     let orchestrator = Orchestrator::new(credentials(), validator.hotkey(), config).map_err(|error| error.to_string())?;
     let mut validator_node = Validator::new(chain, signer, orchestrator, settings);
-    let catalog = Catalog::read(&fresh_ledger()).map_err(|error| error.to_string())?;
+    let catalog = Catalog::read(&fresh_ledger()?).map_err(|error| error.to_string())?;
 
     let names: Vec<&str> = Strategy::ALL.iter().map(|strategy| strategy.name()).collect();
     let _ = writeln!(progress, "round  {}", names.join("  "));
     let mut shares_by_round = Vec::new();
     for round in 1..=rounds {
-        testkit::set_drift(u64::from(round));
+        for subnet in subnets {
+            subnet.set_drift(u64::from(round));
+        }
         spam_health(&primary, &key_of(Strategy::HealthSpammer).hotkey()).await?;
         let report = validator_node.round(&catalog).await.map_err(|error| format!("round {round}: {error}"))?;
         let (uids, weights) = &report.weights;
@@ -206,8 +216,26 @@ pub async fn simulate(rounds: u32, progress: &mut impl std::io::Write) -> Result
         }
         shares_by_round.push(shares);
     }
-    testkit::set_drift(0);
     Ok(shares_by_round)
+}
+
+/// What the simulated Data Universe charges a request, in micro-USD.
+const DATA_UNIVERSE_USD_MICROS: u64 = 1_000;
+
+/// Gives `ledger`'s Data Universe endpoints the simulated price ([`DATA_UNIVERSE_USD_MICROS`] a
+/// request). The real API publishes none, so its calls' cost evidence says 0 and a claim of 0
+/// is no lie; priced, every family's answers cost something a cost liar can shave.
+fn price_data_universe(ledger: &mut ledger::Ledger) -> Result<(), String> {
+    let netuid = SubnetKind::DataUniverse.netuid();
+    let mut changes = Vec::new();
+    for endpoint in ["on-demand-x", "on-demand-reddit"] {
+        let key = Key::new(Namespace::Subnet(netuid), format!("endpoint/{endpoint}")).map_err(|error| error.to_string())?;
+        let Some(bytes) = ledger.get(&key).map_err(|error| error.to_string())? else { continue };
+        let Record::Endpoint(mut record) = Record::decode(&key, &bytes).map_err(|error| error.to_string())? else { continue };
+        record.pricing = Some(ledger::record::Pricing { unit: ledger::record::PriceUnit::Request, usd_micros: DATA_UNIVERSE_USD_MICROS });
+        changes.push(Change { key, value: Some(Record::Endpoint(record).encode()) });
+    }
+    ledger.commit(ChangeSet::new(changes)).map(drop).map_err(|error| error.to_string())
 }
 
 /// The health spammer's diff: every Desearch endpoint claimed degraded, signed and proposed to

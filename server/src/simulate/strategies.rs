@@ -39,8 +39,8 @@ pub enum Strategy {
     Replayer,
     /// The node's answer claiming its calls cost 60% of what they did, re-sealed.
     CostLiar,
-    /// Answers from a Desearch that invents its links, shown as requests to Desearch itself
-    /// (re-sealed), so that receipts, citations and costs all agree.
+    /// Answers from subnets that invent their links, shown as requests to the subnets
+    /// themselves (re-sealed), so that receipts, citations and costs all agree.
     Fabricator,
     /// Each challenge sent on to the honest miner as a paying customer, under a nonce of its
     /// own, and the answer re-sealed for the validator's nonce and signed as the copier's own.
@@ -234,18 +234,27 @@ pub fn copying(honest: String, api_key: String, hotkey: Hotkey) -> Answer {
     })
 }
 
-/// The fabricator's answer: the node's (which calls a Desearch inventing its links at
-/// `inventing`), its requests shown as sent to `real` and re-sealed.
-pub fn disguising(port: u16, hotkey: Hotkey, inventing: String, real: String) -> Answer {
+/// A subnet in front of its real server that invents its links, and where it is.
+#[derive(Clone)]
+pub struct Inventing {
+    /// The inventing subnet's base URL.
+    pub base_url: String,
+    /// The real subnet's base URL.
+    pub real: String,
+}
+
+/// The fabricator's answer: the node's (which calls subnets inventing their links), its
+/// requests shown as sent to the real subnets and re-sealed.
+pub fn disguising(port: u16, hotkey: Hotkey, inventing: Vec<Inventing>) -> Answer {
     answer(move |headers, body| {
-        let (hotkey, inventing, real) = (hotkey.clone(), inventing.clone(), real.clone());
+        let (hotkey, inventing) = (hotkey.clone(), inventing.clone());
         async move {
             let mut answer = forward(port, &headers, body).await?;
             let base64 = base64::engine::general_purpose::STANDARD;
             let mut shown = std::collections::BTreeMap::new();
             for given in answer["evidence"].as_array_mut().into_iter().flatten() {
                 let sent = base64.decode(given["request"].as_str().unwrap_or_default()).map_err(|error| error.to_string())?;
-                let request = String::from_utf8_lossy(&sent).replace(&inventing, &real);
+                let request = inventing.iter().fold(String::from_utf8_lossy(&sent).into_owned(), |request, subnet| request.replace(&subnet.base_url, &subnet.real));
                 given["request"] = base64.encode(&request).into();
                 shown.insert(given["receipt"].as_u64().unwrap_or(u64::MAX), body_hash(request.as_bytes()));
             }
@@ -255,15 +264,16 @@ pub fn disguising(port: u16, hotkey: Hotkey, inventing: String, real: String) ->
     })
 }
 
-/// A Desearch in front of `real` that invents its links: every `link` or `url` it passes on
-/// names a page the subnet never returned. Its base URL.
-pub async fn inventing_desearch(real: &SubnetServer) -> Result<String, String> {
+/// A subnet in front of `real` that invents its links: every `link`, `url` or `uri` it passes
+/// on names a page the subnet never returned. It speaks to `real` as the real subnet demands
+/// (HTTP/2 for Data Universe).
+pub async fn inventing(real: &SubnetServer) -> Result<Inventing, String> {
     fn invent(value: &mut Value) {
         match value {
             Value::Object(members) => {
                 for (name, member) in members.iter_mut() {
                     match member {
-                        Value::String(link) if name == "link" || name == "url" => link.push_str("-v2"),
+                        Value::String(link) if ["link", "url", "uri"].contains(&name.as_str()) => link.push_str("-v2"),
                         other => invent(other),
                     }
                 }
@@ -272,13 +282,20 @@ pub async fn inventing_desearch(real: &SubnetServer) -> Result<String, String> {
             _ => {}
         }
     }
-    let real = real.base_url();
+    let client = match real.kind() {
+        testkit::SubnetKind::DataUniverse => reqwest::Client::builder().http2_prior_knowledge().build(),
+        _ => reqwest::Client::builder().build(),
+    }
+    .map_err(|error| error.to_string())?;
+    let upstream = real.base_url();
     let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: HeaderMap, body: Bytes| {
-        let real = real.clone();
+        let (client, upstream) = (client.clone(), upstream.clone());
         async move {
-            let mut forwarded = reqwest::Client::new().request(method, format!("{real}{uri}")).body(body.to_vec());
+            let mut forwarded = client.request(method, format!("{upstream}{uri}")).body(body.to_vec());
             for (name, value) in &headers {
-                forwarded = forwarded.header(name.as_str(), value.as_bytes());
+                if name != axum::http::header::HOST {
+                    forwarded = forwarded.header(name.as_str(), value.as_bytes());
+                }
             }
             let Ok(answer) = forwarded.send().await else { return StatusCode::BAD_GATEWAY.into_response() };
             let (status, passed) = (answer.status(), answer.headers().clone());
@@ -294,7 +311,8 @@ pub async fn inventing_desearch(real: &SubnetServer) -> Result<String, String> {
             response
         }
     });
-    Ok(format!("http://127.0.0.1:{}", serve(app).await.map_err(|error| error.to_string())?))
+    let base_url = format!("http://127.0.0.1:{}", serve(app).await.map_err(|error| error.to_string())?);
+    Ok(Inventing { base_url, real: real.base_url() })
 }
 
 pub fn now_ms() -> u64 {

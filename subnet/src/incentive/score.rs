@@ -27,7 +27,9 @@
 //!   neither keeping some real values beside placeholders nor shaving claimed costs pays.
 //!   Costs are what the calls' evidence says they cost, in micro-USD (see
 //!   [`OrchestrationObservation::cost_usd_micros`]), never what the miner claims. The reference
-//!   cost is the round's given one or else the cheapest valid observation. A miner's
+//!   cost is the round's given one or else the cheapest valid observation of a challenge of the
+//!   same family (the same kind of work: an X search and a paid web search do not cost alike).
+//!   A miner's
 //!   orchestration score for a round is the mean over its observations in it.
 //! - **attested diff**: a ledger diff of the miner's that the ledger accepted and the
 //!   validators attested; only those count as ledger work.
@@ -119,7 +121,8 @@ impl OrchestrationObservation {
 #[derive(Debug, Clone, Default)]
 pub struct Round {
     reference_cost: Option<u64>,
-    observations: BTreeMap<String, Vec<OrchestrationObservation>>,
+    /// Per miner, what each of its challenges asked (its family) and what it observed.
+    observations: BTreeMap<String, Vec<(String, OrchestrationObservation)>>,
     ledger_entries: BTreeMap<String, u64>,
 }
 
@@ -135,8 +138,11 @@ impl Round {
         Round { reference_cost: Some(reference_cost), ..Round::default() }
     }
 
-    pub fn observe(&mut self, miner: &str, observation: OrchestrationObservation) {
-        self.observations.entry(miner.to_owned()).or_default().push(observation);
+    /// Notes `miner`'s answer to a challenge of `family`: its cost is measured against the
+    /// answers to challenges of the same family, which ask for the same kind of work (an X
+    /// search and a paid web search do not cost alike).
+    pub fn observe(&mut self, miner: &str, family: &str, observation: OrchestrationObservation) {
+        self.observations.entry(miner.to_owned()).or_default().push((family.to_owned(), observation));
     }
 
     /// Credits `miner` with `entries` lasting changes used this round.
@@ -148,12 +154,16 @@ impl Round {
     pub fn orchestration_scores(&self) -> BTreeMap<&str, f64> {
         // Only valid answers (grounded, costs holding) set the bar: a failed call, filler or a
         // cost liar must not zero everyone else's cost factor.
-        let cheapest_valid = || self.observations.values().flatten().filter(|o| o.is_valid()).map(|o| o.cost_usd_micros).min();
-        let reference = self.reference_cost.or_else(cheapest_valid).unwrap_or(0);
+        let mut cheapest_valid: BTreeMap<&str, u64> = BTreeMap::new();
+        for (family, observation) in self.observations.values().flatten().filter(|(_, o)| o.is_valid()) {
+            let cheapest = cheapest_valid.entry(family.as_str()).or_insert(u64::MAX);
+            *cheapest = (*cheapest).min(observation.cost_usd_micros);
+        }
+        let reference = |family: &str| self.reference_cost.or_else(|| cheapest_valid.get(family).copied()).unwrap_or(0);
         self.observations
             .iter()
             .map(|(miner, observations)| {
-                let total: f64 = observations.iter().map(|o| o.score(reference)).sum();
+                let total: f64 = observations.iter().map(|(family, o)| o.score(reference(family))).sum();
                 (miner.as_str(), total / observations.len() as f64)
             })
             .collect()

@@ -15,9 +15,11 @@
 //! - **pending credit**: a lasting change waiting for a use, with the proposer it is credited to
 //!   and the round it was attested in ([`Pending`]). It is paid, once, in the first round after
 //!   its attestation whose uses include its entry (the answers of its own round were written
-//!   from ledgers that did not hold it yet); it lapses when a newer lasting change of the same
-//!   entry replaces it (the older one did not last) or after [`USE_WINDOW_ROUNDS`] rounds
-//!   unused.
+//!   from ledgers that did not hold it yet); it lapses after [`USE_WINDOW_ROUNDS`] rounds
+//!   unused. An entry holds at most one pending credit per proposer: a proposer's newer lasting
+//!   change of the entry replaces its own older one (that one did not last), and leaves other
+//!   proposers' standing, so rewriting a fresh record another proposer wrote (however slightly)
+//!   earns the rewriter its own change at most and never takes the first proposer's credit.
 //! - **revert**: a lasting change that gives an entry back the substance it had before its
 //!   previous lasting change, within the window. A revert is credited nothing and takes the
 //!   credit of the change it undoes if that is still pending, so that flipping a record back and
@@ -25,9 +27,9 @@
 //!   pending credits: one large write cannot make a validator hold without bound, nor push
 //!   out other proposers' credits.
 //!
-//! The limit: a newer lasting change of an entry, by anyone, takes the pending credit of the
-//! older one, so a proposer rewriting a fresh record (however slightly, as long as its probes
-//! pass and validators approve it) before it is used takes its credit.
+//! The limit: each distinct proposer rewriting an entry before its use is paid for its own
+//! change, so hotkeys acting together (each registered, each change probed and approved) earn
+//! one credit each per entry and use.
 //! Challenges are drawn among the capabilities the validator's ledger routes, so what is used
 //! grows with what challenges ask: records of a capability no challenge family asks about wait,
 //! and lapse, until one does.
@@ -35,6 +37,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use ledger::{Key, Namespace, SystemNamespace};
+use orchestrator::route::Catalog;
 
 use super::lasting::Lasting;
 
@@ -55,6 +58,16 @@ impl Uses {
     pub fn call(&mut self, netuid: u16, endpoint: &str, capability: &str) {
         self.endpoints.insert((netuid, endpoint.to_owned()));
         self.capabilities.insert(capability.to_owned());
+    }
+
+    /// Notes cited calls by `(netuid, endpoint)`, each serving the capability `catalog` lists
+    /// for it; an endpoint the catalog does not list is no use of its records.
+    pub fn cited(&mut self, catalog: &Catalog, calls: &BTreeSet<(u16, String)>) {
+        for (netuid, endpoint) in calls {
+            if let Some(listed) = catalog.endpoint(*netuid, endpoint) {
+                self.call(*netuid, endpoint, &listed.capability);
+            }
+        }
     }
 
     /// Whether the calls use `key`, changed by `change` (see the module terms).
@@ -83,34 +96,42 @@ struct Credit {
 /// Lasting changes waiting for a use, and what each entry changed lately.
 #[derive(Clone, Debug, Default)]
 pub struct Pending {
-    credits: BTreeMap<Key, Credit>,
-    /// Per entry, a digest of its substance before its last lasting change, and that change's
-    /// round: what a revert would give back.
-    previous: BTreeMap<Key, (Option<[u8; 32]>, u64)>,
+    /// Per entry and proposer, its pending change.
+    credits: BTreeMap<(Key, String), Credit>,
+    /// Per entry, its last lasting change: a digest of the substance before it (what a revert
+    /// would give back), its round and its proposer.
+    previous: BTreeMap<Key, Previous>,
+}
+
+#[derive(Clone, Debug)]
+struct Previous {
+    before: Option<[u8; 32]>,
+    round: u64,
+    proposer: String,
 }
 
 impl Pending {
-    /// Adds the lasting changes of round `round`; each replaces what was pending for its entry,
-    /// and a revert is credited nothing.
+    /// Adds the lasting changes of round `round`: each replaces its proposer's pending change of
+    /// the same entry, and a revert is credited nothing and cancels the change it undoes.
     pub fn add(&mut self, round: u64, lasting: BTreeMap<Key, Lasting>) {
         let mut held: HashMap<String, usize> = HashMap::new();
-        for credit in self.credits.values() {
-            *held.entry(credit.change.proposer.clone()).or_default() += 1;
+        for (_, proposer) in self.credits.keys() {
+            *held.entry(proposer.clone()).or_default() += 1;
         }
         for (key, change) in lasting {
-            if let Some(replaced) = self.credits.remove(&key) {
-                held.entry(replaced.change.proposer).and_modify(|count| *count -= 1);
-            }
-            let count = held.entry(change.proposer.clone()).or_default();
-            if *count >= MAX_PENDING_PER_PROPOSER {
-                continue;
-            }
             let (before, after) = change.substances(&key);
-            let reverts = self.previous.get(&key).is_some_and(|(earlier, when)| round.saturating_sub(*when) < USE_WINDOW_ROUNDS && *earlier == after);
-            self.previous.insert(key.clone(), (before, round));
-            if !reverts {
+            let undone = self.previous.get(&key).filter(|previous| round.saturating_sub(previous.round) < USE_WINDOW_ROUNDS && previous.before == after);
+            let reverts = undone.is_some();
+            // A revert cancels the change it undoes; any other change replaces its proposer's own.
+            let replaced = undone.map_or_else(|| change.proposer.clone(), |undone| undone.proposer.clone());
+            if self.credits.remove(&(key.clone(), replaced.clone())).is_some() {
+                held.entry(replaced).and_modify(|count| *count -= 1);
+            }
+            self.previous.insert(key.clone(), Previous { before, round, proposer: change.proposer.clone() });
+            let count = held.entry(change.proposer.clone()).or_default();
+            if !reverts && *count < MAX_PENDING_PER_PROPOSER {
                 *count += 1;
-                self.credits.insert(key, Credit { change, round });
+                self.credits.insert((key, change.proposer.clone()), Credit { change, round });
             }
         }
     }
@@ -119,17 +140,17 @@ impl Pending {
     /// count of used changes, and lets those past the window lapse.
     pub fn redeem(&mut self, round: u64, uses: &Uses) -> BTreeMap<String, u64> {
         let mut paid = BTreeMap::new();
-        self.credits.retain(|key, credit| {
+        self.credits.retain(|(key, proposer), credit| {
             if round.saturating_sub(credit.round) >= USE_WINDOW_ROUNDS {
                 return false;
             }
             if credit.round < round && uses.uses(key, &credit.change) {
-                *paid.entry(credit.change.proposer.clone()).or_default() += 1;
+                *paid.entry(proposer.clone()).or_default() += 1;
                 return false;
             }
             true
         });
-        self.previous.retain(|_, (_, when)| round.saturating_sub(*when) < USE_WINDOW_ROUNDS);
+        self.previous.retain(|_, previous| round.saturating_sub(previous.round) < USE_WINDOW_ROUNDS);
         paid
     }
 
@@ -205,8 +226,29 @@ mod tests {
         assert!(pending.is_empty());
 
         pending.add(30, BTreeMap::from([(key(22, "endpoint/web-search"), set("first"))]));
-        pending.add(31, BTreeMap::from([(key(22, "endpoint/web-search"), changed("second", b"record", b"newer"))]));
-        assert_eq!(pending.redeem(32, &web_search_called()), BTreeMap::from([("second".to_owned(), 1)]), "the replaced change did not last");
+        pending.add(31, BTreeMap::from([(key(22, "endpoint/web-search"), changed("first", b"record", b"newer"))]));
+        assert_eq!(pending.len(), 1, "a proposer's newer change replaces its own older one, which did not last");
+        assert_eq!(pending.redeem(32, &web_search_called()), BTreeMap::from([("first".to_owned(), 1)]));
+    }
+
+    #[test]
+    fn rewriting_a_record_another_proposer_wrote_never_takes_its_credit() {
+        let mut pending = Pending::default();
+        pending.add(1, BTreeMap::from([(key(22, "endpoint/web-search"), set("finder"))]));
+        pending.add(2, BTreeMap::from([(key(22, "endpoint/web-search"), changed("sniper", b"record", b"record, reworded"))]));
+        pending.add(3, BTreeMap::from([(key(22, "endpoint/web-search"), changed("sniper", b"record, reworded", b"record, reworded again"))]));
+        assert_eq!(pending.len(), 2, "one credit per proposer of the entry");
+        let paid = pending.redeem(4, &web_search_called());
+        assert_eq!(paid, BTreeMap::from([("finder".to_owned(), 1), ("sniper".to_owned(), 1)]), "the first proposer keeps its credit");
+        assert!(pending.is_empty());
+
+        // The first proposer putting its record back undoes the rewrite: the rewriter's credit
+        // goes, and the revert earns nothing more.
+        let mut pending = Pending::default();
+        pending.add(1, BTreeMap::from([(key(22, "endpoint/web-search"), changed("finder", b"old", b"record"))]));
+        pending.add(2, BTreeMap::from([(key(22, "endpoint/web-search"), changed("sniper", b"record", b"worse"))]));
+        pending.add(3, BTreeMap::from([(key(22, "endpoint/web-search"), changed("finder", b"worse", b"record"))]));
+        assert_eq!(pending.redeem(4, &web_search_called()), BTreeMap::from([("finder".to_owned(), 1)]));
     }
 
     #[test]

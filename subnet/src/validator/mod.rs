@@ -337,20 +337,12 @@ impl Validator {
         let mut round = Round::new();
         let mut uses = Uses::default();
         for known in challenges.iter().flatten().filter_map(|challenge| challenge.known.as_ref()) {
-            for (netuid, endpoint) in &known.cited_calls {
-                if let Some(listed) = catalog.endpoint(*netuid, endpoint) {
-                    uses.call(*netuid, endpoint, &listed.capability);
-                }
-            }
+            uses.cited(catalog, &known.cited_calls);
         }
-        for (miner, verdict) in miners.iter().zip(&verdicts) {
-            round.observe(&miner.hotkey, verdict.observation);
+        for ((miner, verdict), challenge) in miners.iter().zip(&verdicts).zip(&challenges) {
+            round.observe(&miner.hotkey, challenge.as_ref().map_or(challenge::CHOSEN, |challenge| challenge.family), verdict.observation);
             if verdict.observation.is_valid() {
-                for (netuid, endpoint) in &verdict.cited_calls {
-                    if let Some(listed) = catalog.endpoint(*netuid, endpoint) {
-                        uses.call(*netuid, endpoint, &listed.capability);
-                    }
-                }
+                uses.cited(catalog, &verdict.cited_calls);
             }
         }
         let registered: BTreeSet<String> = metagraph.neurons.iter().map(|neuron| neuron.hotkey_ss58()).collect();

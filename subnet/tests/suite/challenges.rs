@@ -35,23 +35,44 @@ fn a_nonce_always_draws_the_same_challenge_and_another_nonce_usually_another() {
     assert_eq!((challenge.objective, challenge.target_schema, challenge.subjects), (drawn.objective, drawn.target_schema, drawn.subjects));
 }
 
+/// The family a drawn challenge belongs to, by the list its schema asks for.
+fn family_of(schema: &serde_json::Value) -> &'static str {
+    match ["papers", "tweets", "threads"].into_iter().find(|list| schema.get(list).is_some()) {
+        Some("papers") => "papers",
+        Some("tweets") => "x-posts",
+        Some(_) => "reddit-threads",
+        None => "gpu-prices",
+    }
+}
+
 #[test]
 fn every_drawn_schema_is_a_valid_target_schema_and_every_family_is_met() {
-    let web = routable(&["web-search"]);
+    let all = routable(&["reddit-search", "web-search", "x-search"]);
     let mut families = BTreeSet::new();
-    for n in 0..2_000 {
-        let Drawn { objective, target_schema: schema, subjects } = draw(&nonce(n), &web).unwrap();
+    for n in 0..4_000 {
+        let Drawn { family, objective, target_schema: schema, subjects } = draw(&nonce(n), &all).unwrap();
         assert!(!objective.contains('{'), "every placeholder is filled: {objective}");
         assert!(!subjects.is_empty() && subjects.iter().all(|subject| objective.contains(subject.as_str())), "the subjects are named in the objective: {objective} {subjects:?}");
         TargetSchema::parse(schema.clone()).unwrap_or_else(|error| panic!("{schema}: {error}"));
-        families.insert(if schema.get("papers").is_some() { "papers" } else { "gpu-prices" });
+        assert_eq!(family, family_of(&schema), "{objective}");
+        families.insert(family);
     }
     assert_eq!(families.len(), FAMILIES.len());
+    assert!(distinct_challenges(&all) >= 3 * 2_048, "{}", distinct_challenges(&all));
+}
+
+#[test]
+fn each_family_is_drawn_only_where_its_capability_routes() {
+    for (capability, family) in [("web-search", ["papers", "gpu-prices"].as_slice()), ("x-search", &["x-posts"]), ("reddit-search", &["reddit-threads"])] {
+        let only = routable(&[capability]);
+        let drawn: BTreeSet<&str> = (0..500).map(|n| family_of(&draw(&nonce(n), &only).unwrap().target_schema)).collect();
+        assert_eq!(drawn, family.iter().copied().collect(), "{capability}");
+    }
 }
 
 #[test]
 fn nothing_is_drawn_for_a_ledger_that_routes_no_family_s_capability() {
     assert_eq!(draw(&nonce(1), &routable(&[])), None);
-    assert_eq!(draw(&nonce(1), &routable(&["weather-forecast", "x-search"])), None);
-    assert_eq!(distinct_challenges(&routable(&["x-search"])), 0);
+    assert_eq!(draw(&nonce(1), &routable(&["weather-forecast", "llm-chat"])), None);
+    assert_eq!(distinct_challenges(&routable(&["llm-chat"])), 0);
 }

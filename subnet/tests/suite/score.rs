@@ -74,11 +74,11 @@ fn an_answer_earns_only_when_the_evidence_holds_every_value() {
 #[test]
 fn the_cheapest_valid_answer_sets_the_cost_reference() {
     let mut round = Round::new();
-    round.observe("a", answer(0.0, 100));
-    round.observe("b", answer(0.0, 400));
+    round.observe("a", "papers", answer(0.0, 100));
+    round.observe("b", "papers", answer(0.0, 400));
     // A free but forged answer must not become the reference, nor free filler.
-    round.observe("c", OrchestrationObservation { receipts_valid: false, ..answer(0.0, 0) });
-    round.observe("d", OrchestrationObservation { groundedness: 0.0, ..answer(0.0, 0) });
+    round.observe("c", "papers", OrchestrationObservation { receipts_valid: false, ..answer(0.0, 0) });
+    round.observe("d", "papers", OrchestrationObservation { groundedness: 0.0, ..answer(0.0, 0) });
     let scores = round.orchestration_scores();
     // a: .5 + .25 + .25 * 100/100 = 1; b: .5 + .25 + .25 * 100/400 = .8125; c and d: 0.
     assert_near(scores["a"], 1.0);
@@ -87,18 +87,31 @@ fn the_cheapest_valid_answer_sets_the_cost_reference() {
 
     // A given reference of 200 replaces it: a is capped at 1, b gets .25 * 200/400.
     let mut round = Round::with_reference_cost(200);
-    round.observe("a", answer(0.0, 100));
-    round.observe("b", answer(0.0, 400));
+    round.observe("a", "papers", answer(0.0, 100));
+    round.observe("b", "papers", answer(0.0, 400));
     assert_near(round.orchestration_scores()["b"], 0.875);
+}
+
+#[test]
+fn costs_are_compared_only_among_answers_to_challenges_of_one_family() {
+    let mut round = Round::new();
+    // An X search that costs nothing sets no bar for a paid web search.
+    round.observe("x", "x-posts", answer(0.0, 0));
+    round.observe("a", "papers", answer(0.0, 100));
+    round.observe("b", "papers", answer(0.0, 400));
+    let scores = round.orchestration_scores();
+    assert_near(scores["x"], 1.0);
+    assert_near(scores["a"], 1.0);
+    assert_near(scores["b"], 0.8125);
 }
 
 #[test]
 fn a_cost_that_does_not_match_its_evidence_earns_nothing_and_sets_no_reference() {
     let mut round = Round::new();
-    round.observe("honest", answer(0.0, 400));
+    round.observe("honest", "papers", answer(0.0, 400));
     // A grounded answer whose receipts claim less than their evidence says: a false receipt,
     // and it cannot pull the reference down for everyone else.
-    round.observe("liar", OrchestrationObservation { costs_hold: false, ..answer(0.0, 1) });
+    round.observe("liar", "papers", OrchestrationObservation { costs_hold: false, ..answer(0.0, 1) });
     let scores = round.orchestration_scores();
     assert_near(scores["honest"], 1.0);
     assert_eq!(scores["liar"], 0.0);
@@ -107,8 +120,8 @@ fn a_cost_that_does_not_match_its_evidence_earns_nothing_and_sets_no_reference()
 #[test]
 fn a_miners_round_score_is_the_mean_of_its_observations() {
     let mut round = Round::with_reference_cost(100);
-    round.observe("a", answer(0.0, 100)); // 1
-    round.observe("a", OrchestrationObservation { success: false, ..answer(0.0, 100) }); // 0
+    round.observe("a", "papers", answer(0.0, 100)); // 1
+    round.observe("a", "papers", OrchestrationObservation { success: false, ..answer(0.0, 100) }); // 0
     assert_near(round.orchestration_scores()["a"], 0.5);
 }
 
@@ -119,7 +132,7 @@ fn ledger_scores_are_log_entries_relative_to_the_best() {
     round.ledger_work("b", 1);
     round.ledger_work("b", 2); // two diffs, the same 3 entries: the same score as a's one diff
     round.ledger_work("c", 15);
-    round.observe("idle", answer(0.0, 1)); // in the round, no ledger work
+    round.observe("idle", "papers", answer(0.0, 1)); // in the round, no ledger work
     let scores = round.ledger_scores();
     // ln(1 + 3) / ln(1 + 15) = ln 4 / ln 16 = .5.
     assert_near(scores["a"], 0.5);
@@ -132,7 +145,7 @@ fn ledger_scores_are_log_entries_relative_to_the_best() {
 fn averages_move_by_alpha_from_zero() {
     let mut board = Scoreboard::new(0.5).unwrap();
     let mut round = Round::with_reference_cost(100);
-    round.observe(HONEST, answer(0.0, 100)); // 1
+    round.observe(HONEST, "papers", answer(0.0, 100)); // 1
     round.ledger_work(HONEST, 10); // the only contributor: 1
     board.record(&round);
     // 0 -> .5 * 1 + .5 * 0 = .5 for both kinds.
@@ -140,7 +153,7 @@ fn averages_move_by_alpha_from_zero() {
     assert_near(board.miner(HONEST).ledger, 0.5);
 
     let mut round = Round::with_reference_cost(100);
-    round.observe(HONEST, answer(500.0, 100)); // .5 + .25 * .5 + .25 = .875
+    round.observe(HONEST, "papers", answer(500.0, 100)); // .5 + .25 * .5 + .25 = .875
     board.record(&round);
     // orchestration .5 * .875 + .5 * .5 = .6875; ledger .5 * 0 + .5 * .5 = .25 (in the round,
     // no diff).
@@ -152,7 +165,7 @@ fn averages_move_by_alpha_from_zero() {
 fn miners_outside_a_round_keep_their_averages() {
     let mut board = Scoreboard::default();
     let mut round = Round::new();
-    round.observe("a", answer(0.0, 1));
+    round.observe("a", "papers", answer(0.0, 1));
     round.ledger_work("a", 1);
     board.record(&round);
     let before = board.miner("a");
@@ -160,7 +173,7 @@ fn miners_outside_a_round_keep_their_averages() {
     assert_near(before.orchestration, DEFAULT_ALPHA);
     assert_near(before.ledger, DEFAULT_ALPHA);
     let mut round = Round::new();
-    round.observe("b", answer(0.0, 1));
+    round.observe("b", "papers", answer(0.0, 1));
     board.record(&round);
     assert_eq!(board.miner("a"), before);
 }
@@ -169,7 +182,7 @@ fn miners_outside_a_round_keep_their_averages() {
 fn combined_score_splits_sixty_forty() {
     let mut board = Scoreboard::new(1.0).unwrap();
     let mut round = Round::with_reference_cost(100);
-    round.observe("orchestrator", answer(0.0, 100)); // orchestration 1, ledger 0
+    round.observe("orchestrator", "papers", answer(0.0, 100)); // orchestration 1, ledger 0
     round.ledger_work("archivist", 5); // orchestration untouched (0), ledger 1
     board.record(&round);
     assert_near(board.miner("orchestrator").combined(), 0.6);
@@ -181,9 +194,9 @@ fn an_honest_miner_outweighs_one_with_invalid_receipts() {
     let mut board = Scoreboard::default();
     for _ in 0..20 {
         let mut round = Round::new();
-        round.observe(HONEST, answer(400.0, 300));
+        round.observe(HONEST, "papers", answer(400.0, 300));
         // Faster and cheaper, but its receipts do not verify.
-        round.observe(FORGER, OrchestrationObservation { receipts_valid: false, ..answer(10.0, 1) });
+        round.observe(FORGER, "papers", OrchestrationObservation { receipts_valid: false, ..answer(10.0, 1) });
         round.ledger_work(HONEST, 4);
         round.ledger_work(FORGER, 4);
         board.record(&round);
@@ -209,7 +222,7 @@ fn equal_work_earns_equal_weight() {
     let mut board = Scoreboard::default();
     let mut round = Round::new();
     for miner in ["a", "b"] {
-        round.observe(miner, answer(100.0, 50));
+        round.observe(miner, "papers", answer(100.0, 50));
         round.ledger_work(miner, 7);
     }
     board.record(&round);
@@ -224,7 +237,7 @@ fn equal_work_earns_equal_weight() {
 fn unknown_and_unregistered_miners() {
     let mut board = Scoreboard::default();
     let mut round = Round::new();
-    round.observe("deregistered", answer(0.0, 1));
+    round.observe("deregistered", "papers", answer(0.0, 1));
     board.record(&round);
     // Never scored: all zero.
     assert_eq!(board.miner("stranger").combined(), 0.0);

@@ -37,13 +37,15 @@ pub struct Family {
 /// One challenge of a family.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Drawn {
+    /// The name of its family.
+    pub family: &'static str,
     pub objective: String,
     pub target_schema: Value,
     pub subjects: Vec<String>,
 }
 
 /// The families; the draw picks among those whose capability the validator's ledger routes.
-pub const FAMILIES: [Family; 2] = [
+pub const FAMILIES: [Family; 4] = [
     Family {
         name: "papers",
         capability: "web-search",
@@ -53,6 +55,16 @@ pub const FAMILIES: [Family; 2] = [
         name: "gpu-prices",
         capability: "web-search",
         challenges: prices,
+    },
+    Family {
+        name: "x-posts",
+        capability: "x-search",
+        challenges: x_posts,
+    },
+    Family {
+        name: "reddit-threads",
+        capability: "reddit-search",
+        challenges: reddit_threads,
     },
 ];
 
@@ -200,6 +212,29 @@ const PAPER_OBJECTIVES: [&str; 6] = [
 /// Optional fields of a paper beside its required title.
 const PAPER_FIELDS: [&str; 2] = ["url", "summary"];
 
+/// What X posts about a topic are asked for with.
+const X_OBJECTIVES: [&str; 4] = [
+    "What are people on X saying about {topic}?",
+    "Find recent tweets about {topic}",
+    "Collect X posts discussing {topic} with their authors",
+    "Which tweets mention {topic}?",
+];
+
+/// Optional fields of a tweet beside its required text.
+const TWEET_FIELDS: [&str; 2] = ["author", "url"];
+
+/// What Reddit threads about a topic are asked for with.
+const REDDIT_OBJECTIVES: [&str; 4] = [
+    "What is Reddit saying about {topic}?",
+    "Find Reddit threads discussing {topic}",
+    "Collect recent Reddit posts about {topic} with their links",
+    "Which subreddit discussions cover {topic}?",
+];
+
+/// Optional fields of a thread beside its required text (Reddit data gives a post's text, its
+/// link and its author, not always a title).
+const THREAD_FIELDS: [&str; 2] = ["url", "author"];
+
 const PROVIDERS: [&str; 3] = ["RunPod", "Vast.ai", "Lambda"];
 
 const PRICE_OBJECTIVES: [&str; 3] = [
@@ -260,26 +295,40 @@ pub fn distinct_challenges(routable: &BTreeSet<String>) -> usize {
         .sum()
 }
 
-/// Every topic in every phrasing, asking for the title and any subset of the other fields.
-fn papers() -> &'static [Drawn] {
-    static ALL: OnceLock<Vec<Drawn>> = OnceLock::new();
-    ALL.get_or_init(|| {
-        let mut all = Vec::new();
-        for topic in TOPICS {
-            for phrasing in PAPER_OBJECTIVES {
-                for fields in 0..1usize << PAPER_FIELDS.len() {
-                    let mut paper = Map::from_iter([("title".to_owned(), json!("str"))]);
-                    for (bit, field) in PAPER_FIELDS.iter().enumerate() {
-                        if fields & (1 << bit) != 0 {
-                            paper.insert((*field).to_owned(), json!("str"));
-                        }
+/// Every topic in every phrasing, asking for a list of items (`papers`, `tweets`, ...) each with
+/// its `required` field and any subset of its `optional` ones.
+fn topical(family: &'static str, list: &str, phrasings: &[&str], required: &str, optional: &[&str]) -> Vec<Drawn> {
+    let mut all = Vec::new();
+    for topic in TOPICS {
+        for phrasing in phrasings {
+            for fields in 0..1usize << optional.len() {
+                let mut item = Map::from_iter([(required.to_owned(), json!("str"))]);
+                for (bit, field) in optional.iter().enumerate() {
+                    if fields & (1 << bit) != 0 {
+                        item.insert((*field).to_owned(), json!("str"));
                     }
-                    all.push(Drawn { objective: phrasing.replace("{topic}", topic), target_schema: json!({ "papers": [paper] }), subjects: vec![topic.to_owned()] });
                 }
+                let schema = Map::from_iter([(list.to_owned(), json!([item]))]);
+                all.push(Drawn { family, objective: phrasing.replace("{topic}", topic), target_schema: Value::Object(schema), subjects: vec![topic.to_owned()] });
             }
         }
-        all
-    })
+    }
+    all
+}
+
+fn papers() -> &'static [Drawn] {
+    static ALL: OnceLock<Vec<Drawn>> = OnceLock::new();
+    ALL.get_or_init(|| topical("papers", "papers", &PAPER_OBJECTIVES, "title", &PAPER_FIELDS))
+}
+
+fn x_posts() -> &'static [Drawn] {
+    static ALL: OnceLock<Vec<Drawn>> = OnceLock::new();
+    ALL.get_or_init(|| topical("x-posts", "tweets", &X_OBJECTIVES, "text", &TWEET_FIELDS))
+}
+
+fn reddit_threads() -> &'static [Drawn] {
+    static ALL: OnceLock<Vec<Drawn>> = OnceLock::new();
+    ALL.get_or_init(|| topical("reddit-threads", "threads", &REDDIT_OBJECTIVES, "text", &THREAD_FIELDS))
 }
 
 /// Every set of two or more providers in every phrasing, with or without strengths and a
@@ -308,7 +357,7 @@ fn prices() -> &'static [Drawn] {
                         schema.insert("recommendation".to_owned(), json!({ "price_point": "float", "rationale": "str" }));
                     }
                     let subjects = providers.iter().map(|provider| (*provider).to_owned()).collect();
-                    all.push(Drawn { objective: phrasing.replace("{providers}", &named), target_schema: Value::Object(schema), subjects });
+                    all.push(Drawn { family: "gpu-prices", objective: phrasing.replace("{providers}", &named), target_schema: Value::Object(schema), subjects });
                 }
             }
         }

@@ -61,6 +61,8 @@ use orchestrator::schema::TargetSchema;
 const ANSWER_MARGIN: Duration = Duration::from_secs(5);
 /// Nonces drawn at most for one challenge of a round whose subjects the round has not named.
 pub const ROUND_DRAWS: usize = 64;
+/// The family of a challenge chosen rather than drawn ([`Challenge::new`]).
+pub const CHOSEN: &str = "chosen";
 /// Clock difference tolerated between a receipt's start and the validator's clock.
 const CLOCK_SLACK_MS: u64 = 2_000;
 
@@ -74,6 +76,8 @@ pub mod replay;
 #[derive(Clone, Debug)]
 pub struct Challenge {
     pub nonce: Nonce,
+    /// The family it was drawn from ([`generate::FAMILIES`]), or [`CHOSEN`].
+    pub family: &'static str,
     pub objective: String,
     pub target_schema: Value,
     /// What the challenge is about (see [`generate`]).
@@ -122,13 +126,13 @@ impl Challenge {
 
     /// The challenge `nonce` draws among the `routable` capabilities.
     pub fn from_nonce(nonce: Nonce, routable: &BTreeSet<String>) -> Option<Challenge> {
-        let generate::Drawn { objective, target_schema, subjects } = generate::draw(&nonce, routable)?;
-        Some(Challenge { nonce, objective, target_schema, subjects, known: None })
+        let generate::Drawn { family, objective, target_schema, subjects } = generate::draw(&nonce, routable)?;
+        Some(Challenge { nonce, family, objective, target_schema, subjects, known: None })
     }
 
     /// A chosen objective, schema and subjects under a fresh random nonce.
     pub fn new(objective: impl Into<String>, target_schema: Value, subjects: &[&str]) -> Challenge {
-        Challenge { nonce: fresh_nonce(), objective: objective.into(), target_schema, subjects: subjects.iter().map(|subject| (*subject).to_owned()).collect(), known: None }
+        Challenge { nonce: fresh_nonce(), family: CHOSEN, objective: objective.into(), target_schema, subjects: subjects.iter().map(|subject| (*subject).to_owned()).collect(), known: None }
     }
 }
 
@@ -304,7 +308,7 @@ pub async fn run(guard: &Guard, validator: &Hotkey, miner: &MinerAxon, challenge
         }
     }
     let known = judgement.map(|(facts, judgement)| (facts, judgement.given));
-    verdict.observation.coverage = coverage::parts(&answer.result, &schema, &challenge.subjects, shared, known).share();
+    verdict.observation.coverage = coverage::parts(&answer.result, answer.provenance.as_ref(), &asked, known).share();
     if let Some(provenance) = &answer.provenance {
         let off_subject = relevance::off_subject(&provenance.cited_receipts(), &answer.evidence, &challenge.subjects, shared);
         if !off_subject.is_empty() {
