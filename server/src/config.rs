@@ -2,7 +2,7 @@
 //!
 //! The file (`--config FILE` or `$ORCHESTRA_CONFIG`) is TOML whose keys are the settings'
 //! names: `data`, `listen`, `retention`, `price_proof_rao`, `pay_to`, `network`,
-//! `chain_url`, `orchestrate_fee_rao`, `orchestrate_budget_rao`, `tao_usd`, `hotkey_file`, `max_deadline_ms`, `server`, `writers`, `subnet_hosts`, `tao_price_url`, `tao_price_pointer`, `prices`,
+//! `chain_url`, `orchestrate_fee_rao`, `orchestrate_budget_rao`, `tao_usd`, `hotkey_file`, `wallet`, `hotkey`, `wallet_path`, `max_deadline_ms`, `server`, `writers`, `subnet_hosts`, `tao_price_url`, `tao_price_pointer`, `prices`,
 //! and the subnets' API keys, the hosts they are bound to and models as `sn<N>_key`,
 //! `sn<N>_key_hosts` and `sn<N>_model`. Each setting also has an environment variable and a flag; clap reads those.
 //! The file is applied by filling in the environment variables that are not already set,
@@ -14,7 +14,7 @@ use std::path::PathBuf;
 use crate::cli::CliError;
 
 /// Settings a file may hold, with the environment variable each one fills.
-const SETTINGS: [(&str, &str); 26] = [
+const SETTINGS: [(&str, &str); 29] = [
     ("data", "ORCHESTRA_DATA"),
     ("listen", "ORCHESTRA_LISTEN"),
     ("retention", "ORCHESTRA_RETENTION"),
@@ -26,6 +26,9 @@ const SETTINGS: [(&str, &str); 26] = [
     ("orchestrate_budget_rao", "ORCHESTRA_ORCHESTRATE_BUDGET_RAO"),
     ("tao_usd", "ORCHESTRA_TAO_USD"),
     ("hotkey_file", "ORCHESTRA_HOTKEY_FILE"),
+    ("wallet", "ORCHESTRA_WALLET"),
+    ("hotkey", "ORCHESTRA_HOTKEY"),
+    ("wallet_path", "ORCHESTRA_WALLET_PATH"),
     ("max_deadline_ms", "ORCHESTRA_MAX_DEADLINE_MS"),
     ("server", "ORCHESTRA_URL"),
     ("netuid", "ORCHESTRA_NETUID"),

@@ -148,16 +148,20 @@ impl DoctorArgs {
 
     /// The hotkey that would sign receipts, or a throwaway one when `serve` would make it.
     fn hotkey(&self, data: &Path, findings: &mut Vec<Finding>) -> Result<Hotkey, CliError> {
-        let file = self.serve.orchestrator.hotkey_file.as_deref();
-        let configured = match identity::configured(file) {
+        let source = &self.serve.orchestrator.hotkey;
+        let configured = match source.configured() {
             Ok(hotkey) => hotkey,
             Err(error) => {
-                findings.push(Finding::fail("hotkey", error.to_string(), "give --hotkey-file a file holding a 32-byte seed as 64 hex digits, or set ORCHESTRA_HOTKEY_SEED"));
+                findings.push(Finding::fail(
+                    "hotkey",
+                    error.to_string(),
+                    "give --wallet and --hotkey naming an unencrypted btcli hotkey readable by its owner only, --hotkey-file a file holding a 32-byte seed as 64 hex digits, or set ORCHESTRA_HOTKEY_SEED",
+                ));
                 None
             }
         };
         let (hotkey, kept_in) = match configured {
-            Some(hotkey) => (hotkey, file.map(Path::to_path_buf)),
+            Some(hotkey) => (hotkey, source.hotkey_file.clone()),
             None => match identity::kept_hotkey(data)? {
                 Some(hotkey) => (hotkey, Some(identity::kept_hotkey_path(data))),
                 None => {

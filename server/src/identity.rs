@@ -1,49 +1,79 @@
 //! The node's hotkey: the sr25519 key that signs its receipts and its attestations.
 //!
-//! It is read from a file holding the 32-byte seed as hex (`--hotkey-file`), else from the
-//! `ORCHESTRA_HOTKEY_SEED` environment variable; it is never taken on the command line, where
-//! other users of the machine could read it. A node that needs a hotkey and is given none
-//! makes one, once, in `<data>.hotkey` beside its data directory (readable by its owner only),
-//! so that its receipts keep one signer across restarts.
+//! It is read, in this order, from a file holding the 32-byte seed as hex (`--hotkey-file`),
+//! from a `btcli` wallet's hotkey (`--wallet NAME --hotkey NAME [--wallet-path DIR]`, see
+//! [`crate::wallet`]), or from the `ORCHESTRA_HOTKEY_SEED` environment variable; it is never
+//! taken on the command line, where other users of the machine could read it. A node that
+//! needs a hotkey and is given none makes one, once, in `<data>.hotkey` beside its data
+//! directory (readable by its owner only), so that its receipts keep one signer across
+//! restarts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use clap::Args;
 use ledger::hotkey::Hotkey;
 use rand::RngCore;
 
 use crate::cli::CliError;
+use crate::wallet;
 
 /// Environment variable holding a hotkey seed (hex).
 pub const HOTKEY_SEED_VAR: &str = "ORCHESTRA_HOTKEY_SEED";
 
-/// The hotkey seed (64 hex digits) from `file` or the environment, if either gives one.
-pub fn configured_seed(file: Option<&Path>) -> Result<Option<String>, CliError> {
-    let seed = match file {
-        Some(path) => std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })?,
-        None => match std::env::var(HOTKEY_SEED_VAR) {
-            Ok(seed) => seed,
-            Err(_) => return Ok(None),
-        },
-    };
-    let seed = seed.trim().trim_start_matches("0x").to_owned();
-    Hotkey::from_hex_seed(&seed).map_err(|error| CliError::Usage(format!("the hotkey seed: {error}")))?;
-    Ok(Some(seed))
+/// Where a command's hotkey comes from (see the module documentation).
+#[derive(Args, Clone, Debug, Default)]
+pub struct HotkeyArgs {
+    /// File holding the hotkey seed (hex); else --wallet and --hotkey, else
+    /// ORCHESTRA_HOTKEY_SEED.
+    #[arg(long, env = "ORCHESTRA_HOTKEY_FILE", conflicts_with = "wallet")]
+    pub hotkey_file: Option<PathBuf>,
+    /// A btcli wallet whose hotkey (--hotkey) signs: `<wallet path>/<wallet>/hotkeys/<hotkey>`,
+    /// unencrypted and readable by its owner only.
+    #[arg(long, env = "ORCHESTRA_WALLET", requires = "hotkey")]
+    pub wallet: Option<String>,
+    /// The hotkey's name in --wallet.
+    #[arg(long = "hotkey", env = "ORCHESTRA_HOTKEY", requires = "wallet")]
+    pub hotkey: Option<String>,
+    /// Where btcli keeps wallets (default ~/.bittensor/wallets).
+    #[arg(long, env = "ORCHESTRA_WALLET_PATH")]
+    pub wallet_path: Option<PathBuf>,
 }
 
-/// The hotkey from `file` or the environment, if either gives one.
-pub fn configured(file: Option<&Path>) -> Result<Option<Hotkey>, CliError> {
-    Ok(configured_seed(file)?.map(|seed| Hotkey::from_hex_seed(&seed).expect("checked when read")))
-}
-
-/// The node's hotkey: the configured one, else the one kept beside `data`, made on first use.
-pub fn node_hotkey(data: &Path, file: Option<&Path>) -> Result<Hotkey, CliError> {
-    if let Some(hotkey) = configured(file)? {
-        return Ok(hotkey);
+impl HotkeyArgs {
+    /// The configured hotkey and its seed (64 hex digits), if any is configured.
+    pub fn configured_seed(&self) -> Result<Option<(String, Hotkey)>, CliError> {
+        if let (Some(wallet), Some(hotkey)) = (&self.wallet, &self.hotkey) {
+            let path = wallet::hotkey_path(self.wallet_path.as_deref(), wallet, hotkey).map_err(|error| CliError::Usage(error.to_string()))?;
+            let (seed, hotkey) = wallet::read_hotkey(&path).map_err(|error| CliError::Usage(error.to_string()))?;
+            return Ok(Some((seed, hotkey)));
+        }
+        let seed = match &self.hotkey_file {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| CliError::Read { path: path.display().to_string(), source })?,
+            None => match std::env::var(HOTKEY_SEED_VAR) {
+                Ok(seed) => seed,
+                Err(_) => return Ok(None),
+            },
+        };
+        let seed = seed.trim().trim_start_matches("0x").to_owned();
+        let hotkey = Hotkey::from_hex_seed(&seed).map_err(|error| CliError::Usage(format!("the hotkey seed: {error}")))?;
+        Ok(Some((seed, hotkey)))
     }
-    match kept_hotkey(data)? {
-        Some(hotkey) => Ok(hotkey),
-        None => make_hotkey(&kept_hotkey_path(data)),
+
+    /// The configured hotkey, if any is configured.
+    pub fn configured(&self) -> Result<Option<Hotkey>, CliError> {
+        Ok(self.configured_seed()?.map(|(_, hotkey)| hotkey))
+    }
+
+    /// The node's hotkey: the configured one, else the one kept beside `data`, made on first use.
+    pub fn node_hotkey(&self, data: &Path) -> Result<Hotkey, CliError> {
+        if let Some(hotkey) = self.configured()? {
+            return Ok(hotkey);
+        }
+        match kept_hotkey(data)? {
+            Some(hotkey) => Ok(hotkey),
+            None => make_hotkey(&kept_hotkey_path(data)),
+        }
     }
 }
 

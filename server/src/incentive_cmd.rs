@@ -26,7 +26,8 @@ use crate::api::{self, miner::MinerAccess};
 use crate::orchestrate_cmd::OutboundArgs;
 use crate::cli::{print_json, CliError};
 use crate::serve::{follow_metagraph, init_logging, runtime, serve, ServeArgs};
-use crate::{identity, node};
+use crate::identity::{self, HotkeyArgs};
+use crate::node;
 
 /// Seconds per block on Bittensor.
 const BLOCK_SECONDS: u64 = 12;
@@ -45,7 +46,7 @@ impl MinerArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
         let runtime = runtime()?;
-        let hotkey = registered_hotkey(self.serve.orchestrator.hotkey_file.as_deref())?.1;
+        let hotkey = registered_hotkey(&self.serve.orchestrator.hotkey)?.1;
         let (state, chain, _) = self.serve.state(data, &runtime, false)?;
         let chain = chain.ok_or_else(|| CliError::Usage("a miner reads its validators from the chain: give --chain-url".into()))?;
         let netuid = self.serve.netuid.ok_or_else(|| CliError::Usage("a miner serves one subnet: give --netuid".into()))?;
@@ -67,11 +68,10 @@ fn validator_set(metagraph: &Metagraph) -> BTreeSet<String> {
 }
 
 /// The configured hotkey's seed (hex) and the hotkey; a role on chain cannot use a made-up one.
-fn registered_hotkey(file: Option<&Path>) -> Result<(String, Hotkey), CliError> {
-    let seed = identity::configured_seed(file)?
-        .ok_or_else(|| CliError::Usage(format!("give the registered hotkey with --hotkey-file FILE or {}", identity::HOTKEY_SEED_VAR)))?;
-    let hotkey = Hotkey::from_hex_seed(&seed).map_err(|error| CliError::Usage(error.to_string()))?;
-    Ok((seed, hotkey))
+fn registered_hotkey(source: &HotkeyArgs) -> Result<(String, Hotkey), CliError> {
+    source.configured_seed()?.ok_or_else(|| {
+        CliError::Usage(format!("give the registered hotkey with --wallet NAME --hotkey NAME, --hotkey-file FILE or {}", identity::HOTKEY_SEED_VAR))
+    })
 }
 
 #[derive(Args)]
@@ -82,9 +82,9 @@ pub struct ValidatorArgs {
     /// JSON-RPC endpoint of a subtensor node.
     #[arg(long, env = "ORCHESTRA_CHAIN_URL")]
     chain_url: String,
-    /// File holding the registered hotkey's seed (hex); else ORCHESTRA_HOTKEY_SEED.
-    #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
-    hotkey_file: Option<PathBuf>,
+    /// The registered hotkey.
+    #[command(flatten)]
+    hotkey: HotkeyArgs,
     /// The ledger node whose new versions to review and attest.
     #[arg(long, env = "ORCHESTRA_LEDGER_URL")]
     ledger_url: Option<String>,
@@ -144,7 +144,7 @@ impl ValidatorArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
         init_logging();
         let runtime = runtime()?;
-        let (seed, hotkey) = registered_hotkey(self.hotkey_file.as_deref())?;
+        let (seed, hotkey) = registered_hotkey(&self.hotkey)?;
         let signer = keypair_from_seed(&format!("0x{seed}"))?;
         // The validator's own engine: its keys, its guard, and the answers it fixes itself.
         let config = Config { outbound: self.outbound.policy(), ..Config::default() };

@@ -22,4 +22,5 @@ mod serve;
 pub mod simulate;
 mod snapshot_cmd;
 mod sync_cmd;
+pub mod wallet;
 mod upgrade;

@@ -20,7 +20,8 @@ use orchestrator::route::Catalog;
 use serde_json::{json, Value};
 
 use crate::cli::{print_json, CliError};
-use crate::{identity, node};
+use crate::identity::HotkeyArgs;
+use crate::node;
 
 /// How this node orchestrates. Subnet API keys come from the environment (or the config
 /// file): `ORCHESTRA_SN<N>_KEY`, or `DESEARCH_API_KEY`, `MACROCOSMOS_API_KEY`,
@@ -38,10 +39,10 @@ pub struct OrchestratorArgs {
     /// Where the feed's JSON answer holds the price (an RFC 6901 pointer).
     #[arg(long, env = "ORCHESTRA_TAO_PRICE_POINTER", default_value = orchestrator::tao_price::DEFAULT_FEED_POINTER)]
     tao_price_pointer: String,
-    /// File holding the hotkey seed (hex) that signs receipts; without it and without
-    /// ORCHESTRA_HOTKEY_SEED, the node makes and keeps one beside its data directory.
-    #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
-    pub(crate) hotkey_file: Option<PathBuf>,
+    /// The hotkey that signs receipts; without one, the node makes and keeps one beside its
+    /// data directory.
+    #[command(flatten)]
+    pub(crate) hotkey: HotkeyArgs,
     /// Longest deadline a request may ask for, in milliseconds.
     #[arg(long, env = "ORCHESTRA_MAX_DEADLINE_MS", default_value_t = 300_000)]
     max_deadline_ms: u64,
@@ -98,7 +99,7 @@ impl OutboundArgs {
 
 impl OrchestratorArgs {
     pub fn orchestrator(&self, data: &Path) -> Result<Orchestrator, CliError> {
-        let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
+        let hotkey = self.hotkey.node_hotkey(data)?;
         self.orchestrator_signed_by(hotkey)
     }
 

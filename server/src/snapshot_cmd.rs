@@ -129,7 +129,7 @@ pub struct AttestArgs {
 
 impl AttestArgs {
     pub fn run(self, data: &Path) -> Result<(), CliError> {
-        let hotkey = identity::configured(self.key_file.as_deref())?
+        let hotkey = identity::HotkeyArgs { hotkey_file: self.key_file.clone(), ..Default::default() }.configured()?
             .ok_or_else(|| CliError::Usage(format!("give the hotkey with --key-file FILE or the {HOTKEY_SEED_VAR} environment variable")))?;
         let mut ledger = Ledger::open(data, Options::default())?;
         let checkpoint = ledger.checkpoint(self.version.unwrap_or(ledger.head().version))?;

@@ -7,7 +7,7 @@
 //! in another, since only the set's admin may sign the latter.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::Args;
 use ledger::record::{Record, SubnetIdentity};
@@ -20,7 +20,8 @@ use serde_json::{json, Value};
 
 use crate::cli::{print_json, CliError};
 use crate::orchestrate_cmd::OutboundArgs;
-use crate::{identity, node, present};
+use crate::identity::HotkeyArgs;
+use crate::{node, present};
 
 #[derive(Args)]
 pub struct SyncChainArgs {
@@ -33,10 +34,9 @@ pub struct SyncChainArgs {
     /// Send the changes to this primary as signed diffs instead of committing them here.
     #[arg(long)]
     propose_to: Option<String>,
-    /// File holding the hotkey seed that signs proposals (else ORCHESTRA_HOTKEY_SEED, else
-    /// the node's own).
-    #[arg(long, env = "ORCHESTRA_HOTKEY_FILE")]
-    hotkey_file: Option<PathBuf>,
+    /// The hotkey that signs proposals (else the node's own).
+    #[command(flatten)]
+    hotkey: HotkeyArgs,
     #[command(flatten)]
     outbound: OutboundArgs,
 }
@@ -62,7 +62,7 @@ impl SyncChainArgs {
                 print_json(&json!({ "changes": counts, "committed": committed }))
             }
             Some(primary) => {
-                let hotkey = identity::node_hotkey(data, self.hotkey_file.as_deref())?;
+                let hotkey = self.hotkey.node_hotkey(data)?;
                 let guard = self.outbound.guard()?;
                 let mut proposed = Vec::new();
                 for changes in [identities, validators] {

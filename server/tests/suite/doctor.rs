@@ -64,3 +64,50 @@ async fn endpoints_that_answer_pass_and_one_that_does_not_fails_with_its_subnet_
     assert!(!probes.is_empty(), "the endpoint's host was reached");
     assert!(probes.iter().all(|request| request.header("authorization").is_none() && request.header("x-api-key").is_none()), "no key goes with a reachability check: {probes:?}");
 }
+
+/// A hotkey btcli made, named by wallet and hotkey as operators name them, signs the node's
+/// receipts; one other users can read, or another key's file, is refused with the fix.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_btcli_wallets_hotkey_signs_and_a_readable_or_altered_one_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let data = home.path().join("orchestra-data");
+    let hotkeys = home.path().join(".bittensor/wallets/miner/hotkeys");
+    std::fs::create_dir_all(&hotkeys).unwrap();
+    let seed = [42u8; 32];
+    let hotkey = ledger::hotkey::Hotkey::from_seed(&seed).unwrap();
+    let public = format!("0x{}", hex::encode(hotkey.public()));
+    let keyfile = serde_json::json!({
+        "accountId": public, "publicKey": public, "privateKey": format!("0x{}", "11".repeat(64)),
+        "secretPhrase": null, "secretSeed": format!("0x{}", hex::encode(seed)), "ss58Address": hotkey.ss58(),
+    });
+    let path = hotkeys.join("default");
+    std::fs::write(&path, keyfile.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let home_env = [("HOME", home.path().display().to_string())];
+    let wallet = ["--offline", "--wallet", "miner", "--hotkey", "default"];
+
+    let (_, report) = doctor(&data, &wallet, &home_env).await;
+    assert!(report.contains(&format!("ok    hotkey: receipts are signed by {}", hotkey.ss58())), "{report}");
+    assert!(!data.exists() && !identity_kept(&data).exists(), "a configured hotkey makes none: {report}");
+
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let (passed, report) = doctor(&data, &wallet, &home_env).await;
+    assert!(!passed, "{report}");
+    assert!(report.contains(&format!("FAIL  hotkey: the hotkey file {} can be read or written by other users (mode 644); run `chmod 600 {}`", path.display(), path.display())), "{report}");
+
+    let mut altered = keyfile.clone();
+    altered["ss58Address"] = ledger::hotkey::Hotkey::from_seed(&[43; 32]).unwrap().ss58().into();
+    std::fs::write(&path, altered.to_string()).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (passed, report) = doctor(&data, &wallet, &home_env).await;
+    assert!(!passed && report.contains("but its secretSeed is the key of"), "{report}");
+
+    let (_, report) = doctor(&data, &["--offline", "--wallet", "miner"], &home_env).await;
+    assert!(report.contains("--hotkey"), "a wallet needs its hotkey named: {report}");
+}
+
+/// Where a node keeps the hotkey it made for `data`.
+fn identity_kept(data: &std::path::Path) -> std::path::PathBuf {
+    orchestra_server::identity::kept_hotkey_path(data)
+}
