@@ -176,7 +176,13 @@ async fn the_honest_miner_ends_with_the_higher_weight() {
     drop(submitted);
 
     // The next round's honest answer cites the web search the diff made faster: it is paid.
-    let next = validator_node.round(&catalog).await.unwrap();
+    // That round's validator routes web search alone, so its challenges ask for it.
+    let TestLedger { ledger: mut web_only, dir: _web_only_data } = testkit::test_ledger(&[&desearch]);
+    let x_endpoints = ["x-search", "x-links-search"].map(|endpoint| Change { key: Key::new(Namespace::Subnet(22), format!("endpoint/{endpoint}")).unwrap(), value: None });
+    web_only.commit(ChangeSet::new(x_endpoints)).unwrap();
+    let web_only = Catalog::read(&web_only).unwrap();
+    assert_eq!(web_only.offered(&strategies::credentials()), BTreeSet::from(["web-search".to_owned()]));
+    let next = validator_node.round(&web_only).await.unwrap();
     assert!(next.ledger_work.get(&honest.hotkey.ss58()).is_some_and(|&entries| entries >= 1), "{:?} {:?}", next.ledger_work, next.verdicts.iter().map(|(_, verdict)| &verdict.problems).collect::<Vec<_>>());
     let scores = validator_node.scoreboard();
     assert!(scores.miner(&honest.hotkey.ss58()).ledger > 0.0);
